@@ -1,0 +1,26 @@
+namespace EdgeRelay.Addressing;
+
+/// <summary>
+/// One type-length-value extension of an address card. This version interprets none of them
+/// (type 1, a TLS certificate fingerprint, is planned); they are kept as opaque bytes so that a
+/// card passed along by an older reader re-encodes to the same bytes.
+/// </summary>
+public readonly struct AddressCardExtension
+{
+    public const int MaxValueLength = byte.MaxValue;
+
+    public AddressCardExtension(byte type, ReadOnlySpan<byte> value)
+    {
+        if (value.Length > MaxValueLength)
+        {
+            throw new ArgumentException("An extension value is at most 255 bytes.", nameof(value));
+        }
+
+        Type = type;
+        Value = value.ToArray();
+    }
+
+    public byte Type { get; }
+
+    public ReadOnlyMemory<byte> Value { get; }
+}

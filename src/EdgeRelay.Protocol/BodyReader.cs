@@ -1,0 +1,270 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace EdgeRelay.Protocol;
+
+/// <summary>
+/// Parses request and reply bodies. Every method is total: it returns false for a body that is short,
+/// long, or out of range, and never throws on input (bad input is normal for a server).
+/// </summary>
+public static class BodyReader
+{
+    public static bool TryReadHello(in ReadOnlySequence<byte> body, out HelloRequest hello)
+    {
+        hello = default;
+        var reader = new SequenceReader<byte>(body);
+        if (body.Length != HelloRequest.Length
+            || !reader.TryReadBigEndian(out int magic)
+            || !reader.TryReadBigEndian(out short min)
+            || !reader.TryReadBigEndian(out short max))
+        {
+            return false;
+        }
+
+        hello = new HelloRequest((uint)magic, (ushort)min, (ushort)max);
+        return true;
+    }
+
+    public static bool TryReadCreateAddress(in ReadOnlySequence<byte> body, out CreateAddressRequest request)
+    {
+        request = default;
+        if (body.Length != CreateAddressRequest.Length)
+        {
+            return false;
+        }
+
+        var key = new byte[ProtocolConstants.PublicKeyLength];
+        var reader = new SequenceReader<byte>(body);
+        if (!reader.TryCopyTo(key))
+        {
+            return false;
+        }
+
+        reader.Advance(key.Length);
+        if (!reader.TryReadBigEndian(out int lifetime))
+        {
+            return false;
+        }
+
+        request = new CreateAddressRequest(key, (uint)lifetime);
+        return true;
+    }
+
+    public static bool TryReadRevokeAddress(in ReadOnlySequence<byte> body, out RevokeAddressRequest request)
+    {
+        request = default;
+        if (body.Length != RevokeAddressRequest.Length)
+        {
+            return false;
+        }
+
+        var reader = new SequenceReader<byte>(body);
+        request = new RevokeAddressRequest(ReadAddressId(ref reader), ReadBytes(ref reader, ProtocolConstants.SignatureLength));
+        return true;
+    }
+
+    /// <summary>Splits a SEND body into its ephemeral address (copied into <paramref name="ephemeralAddress"/>) and the ciphertext slice.</summary>
+    public static bool TryReadSend(in ReadOnlySequence<byte> body, Span<byte> ephemeralAddress, out ReadOnlySequence<byte> ciphertext)
+    {
+        ciphertext = default;
+        if (body.Length < ProtocolConstants.EphemeralAddressLength || ephemeralAddress.Length < ProtocolConstants.EphemeralAddressLength)
+        {
+            return false;
+        }
+
+        body.Slice(0, ProtocolConstants.EphemeralAddressLength).CopyTo(ephemeralAddress);
+        ciphertext = body.Slice(ProtocolConstants.EphemeralAddressLength);
+        return true;
+    }
+
+    public static bool TryReadAuth(in ReadOnlySequence<byte> body, out AuthClaim[] claims)
+    {
+        claims = [];
+        var reader = new SequenceReader<byte>(body);
+        if (!reader.TryReadBigEndian(out short rawCount))
+        {
+            return false;
+        }
+
+        int count = (ushort)rawCount;
+        if (count == 0 || count > ProtocolLimits.MaxAuthClaims || body.Length != 2 + ((long)count * AuthClaim.Length))
+        {
+            return false;
+        }
+
+        claims = new AuthClaim[count];
+        for (int i = 0; i < count; i++)
+        {
+            claims[i] = new AuthClaim(ReadAddressId(ref reader), ReadBytes(ref reader, ProtocolConstants.SignatureLength));
+        }
+
+        return true;
+    }
+
+    public static bool TryReadPull(in ReadOnlySequence<byte> body, out PullRequest request)
+    {
+        request = default;
+        if (body.Length != PullRequest.Length)
+        {
+            return false;
+        }
+
+        var reader = new SequenceReader<byte>(body);
+        var aid = ReadAddressId(ref reader);
+        reader.TryReadBigEndian(out short max);
+        if ((ushort)max == 0 || (ushort)max > ProtocolLimits.MaxPullCount)
+        {
+            return false;
+        }
+
+        request = new PullRequest(aid, (ushort)max);
+        return true;
+    }
+
+    public static bool TryReadAck(in ReadOnlySequence<byte> body, out AddressId address, out long[] ids)
+    {
+        address = default;
+        ids = [];
+        var reader = new SequenceReader<byte>(body);
+        if (body.Length < ProtocolConstants.AddressIdLength + 2)
+        {
+            return false;
+        }
+
+        address = ReadAddressId(ref reader);
+        reader.TryReadBigEndian(out short rawCount);
+        int count = (ushort)rawCount;
+        if (count == 0 || count > ProtocolLimits.MaxAckIds || body.Length != ProtocolConstants.AddressIdLength + 2 + (count * 8L))
+        {
+            return false;
+        }
+
+        ids = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            reader.TryReadBigEndian(out long id);
+            ids[i] = id;
+        }
+
+        return true;
+    }
+
+    public static bool TryReadError(in ReadOnlySequence<byte> body, out ErrorReply error)
+    {
+        error = default;
+        var reader = new SequenceReader<byte>(body);
+        if (!reader.TryReadBigEndian(out short code) || !reader.TryRead(out byte reasonLength) || reader.Remaining != reasonLength)
+        {
+            return false;
+        }
+
+        var reason = Encoding.UTF8.GetString(reader.UnreadSequence);
+        error = new ErrorReply((ErrorCode)(ushort)code, reason);
+        return true;
+    }
+
+    public static bool TryReadServerInfo(in ReadOnlySequence<byte> body, out ServerInfo info)
+    {
+        info = null!;
+        var reader = new SequenceReader<byte>(body);
+        if (!reader.TryReadBigEndian(out short version)
+            || !reader.TryReadBigEndian(out int maxCiphertext)
+            || !reader.TryReadBigEndian(out int maxRequestBody)
+            || !reader.TryReadBigEndian(out int maxReplyBody)
+            || !reader.TryReadBigEndian(out short maxPull)
+            || !reader.TryReadBigEndian(out int maxInFlight)
+            || !reader.TryReadBigEndian(out int defaultLifetime)
+            || !reader.TryReadBigEndian(out int maxLifetime)
+            || reader.Remaining < ProtocolConstants.PublicKeyLength + ProtocolConstants.NonceLength + 1)
+        {
+            return false;
+        }
+
+        var serviceKey = ReadBytes(ref reader, ProtocolConstants.PublicKeyLength);
+        var nonce = ReadBytes(ref reader, ProtocolConstants.NonceLength);
+        reader.TryRead(out byte endpointLength);
+        if (reader.Remaining != endpointLength)
+        {
+            return false;
+        }
+
+        info = new ServerInfo
+        {
+            Version = (ushort)version,
+            MaxCiphertext = maxCiphertext,
+            MaxRequestBody = maxRequestBody,
+            MaxReplyBody = maxReplyBody,
+            MaxPullCount = (ushort)maxPull,
+            MaxInFlight = maxInFlight,
+            DefaultAddressLifetimeSeconds = (uint)defaultLifetime,
+            MaxAddressLifetimeSeconds = (uint)maxLifetime,
+            ServicePublicKey = serviceKey,
+            AuthNonce = nonce,
+            Endpoint = Encoding.UTF8.GetString(reader.UnreadSequence),
+        };
+        return true;
+    }
+
+    public static bool TryReadAddressCreated(in ReadOnlySequence<byte> body, out AddressCreatedReply reply)
+    {
+        reply = default;
+        var reader = new SequenceReader<byte>(body);
+        if (!reader.TryReadBigEndian(out long expires) || !reader.TryReadBigEndian(out short cardLength) || reader.Remaining != (ushort)cardLength)
+        {
+            return false;
+        }
+
+        reply = new AddressCreatedReply(expires, reader.UnreadSequence.ToArray());
+        return true;
+    }
+
+    public static bool TryReadMessages(in ReadOnlySequence<byte> body, out DeliveredMessage[] messages, out bool more)
+    {
+        messages = [];
+        more = false;
+        var reader = new SequenceReader<byte>(body);
+        if (!reader.TryRead(out byte flags) || !reader.TryReadBigEndian(out short rawCount))
+        {
+            return false;
+        }
+
+        more = (flags & 1) != 0;
+        int count = (ushort)rawCount;
+        var result = new DeliveredMessage[count];
+        for (int i = 0; i < count; i++)
+        {
+            if (!reader.TryReadBigEndian(out long id) || !reader.TryReadBigEndian(out long receivedAt)
+                || !reader.TryReadBigEndian(out int length) || length < 0 || reader.Remaining < length)
+            {
+                return false;
+            }
+
+            result[i] = new DeliveredMessage(id, receivedAt, ReadBytes(ref reader, length));
+        }
+
+        if (reader.Remaining != 0)
+        {
+            return false;
+        }
+
+        messages = result;
+        return true;
+    }
+
+    private static AddressId ReadAddressId(ref SequenceReader<byte> reader)
+    {
+        Span<byte> bytes = stackalloc byte[ProtocolConstants.AddressIdLength];
+        reader.TryCopyTo(bytes);
+        reader.Advance(bytes.Length);
+        return new AddressId(BinaryPrimitives.ReadUInt64BigEndian(bytes), BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]));
+    }
+
+    private static byte[] ReadBytes(ref SequenceReader<byte> reader, int count)
+    {
+        var bytes = new byte[count];
+        reader.TryCopyTo(bytes);
+        reader.Advance(count);
+        return bytes;
+    }
+}

@@ -1,0 +1,111 @@
+namespace EdgeRelay.Protocol;
+
+/// <summary>Stable numeric error codes carried by ERROR frames.</summary>
+/// <remarks>
+/// Part of the wire contract (docs/PROTOCOL.md lists each with the connection state after it):
+/// never renumber or reuse a code. Ranges: 1-19 framing and session, 20-29 addresses,
+/// 30-39 authentication, 40-49 delivery, 50-59 server state.
+/// </remarks>
+public enum ErrorCode : ushort
+{
+    None = 0,
+
+    /// <summary>The body does not parse for its frame type. The frame is skipped; the connection stays open.</summary>
+    MalformedFrame = 1,
+
+    /// <summary>The length prefix exceeds the advertised maximum. The body is never read; the connection is closed.</summary>
+    FrameTooLarge = 2,
+
+    /// <summary>The type byte names no request. The frame is skipped; the connection stays open.</summary>
+    UnknownCommand = 3,
+
+    /// <summary>HELLO offered no version the server speaks, or a bad magic. The connection is closed.</summary>
+    UnsupportedVersion = 4,
+
+    /// <summary>A request came before HELLO, or a second HELLO. The connection is closed.</summary>
+    HandshakeRequired = 5,
+
+    /// <summary>The stream ended in the middle of a frame. The connection is closed.</summary>
+    TruncatedFrame = 6,
+
+    /// <summary>Reserved header bits were set. The connection is closed.</summary>
+    InvalidHeader = 7,
+
+    /// <summary>The ciphertext of a SEND is over the advertised maximum. Nothing is stored; the connection stays open.</summary>
+    CiphertextTooLarge = 10,
+
+    /// <summary>A field is out of its allowed range (e.g. an address lifetime over the maximum). The connection stays open.</summary>
+    InvalidArgument = 11,
+
+    /// <summary>Too many requests in a short time (e.g. unresolvable addresses). The connection stays open.</summary>
+    RateLimited = 12,
+
+    /// <summary>The ephemeral address has the wrong length or format version.</summary>
+    AddressMalformed = 20,
+
+    /// <summary>The ephemeral address does not open with this service's key (garbage, or sealed to another service).</summary>
+    AddressInvalid = 21,
+
+    /// <summary>The address opened but names no address this service knows.</summary>
+    AddressUnknown = 22,
+
+    /// <summary>The ephemeral address or its long-term address has expired.</summary>
+    AddressExpired = 23,
+
+    /// <summary>The long-term address was revoked by its owner.</summary>
+    AddressRevoked = 24,
+
+    /// <summary>A signature (AUTH or REVOKE_ADDRESS) does not verify with the address' owner key.</summary>
+    BadSignature = 30,
+
+    /// <summary>PULL or ACK for an address this connection has not authenticated for.</summary>
+    NotAuthenticated = 31,
+
+    /// <summary>ACK named an id that is not a pending message of that address. Nothing was acknowledged.</summary>
+    UnknownMessage = 40,
+
+    /// <summary>The server is draining for shutdown and accepts no new work. The connection is closed.</summary>
+    ShuttingDown = 50,
+
+    /// <summary>An unexpected server fault. The connection is closed; nothing unacknowledged was promised.</summary>
+    InternalError = 51,
+}
+
+public static class ErrorCodes
+{
+    /// <summary>Whether the server closes the connection after sending this error.</summary>
+    public static bool ClosesConnection(ErrorCode code) => code switch
+    {
+        ErrorCode.FrameTooLarge or ErrorCode.UnsupportedVersion or ErrorCode.HandshakeRequired
+            or ErrorCode.TruncatedFrame or ErrorCode.InvalidHeader or ErrorCode.ShuttingDown
+            or ErrorCode.InternalError => true,
+        _ => false,
+    };
+
+    /// <summary>The stable upper-snake-case name used in docs, logs and metrics labels.</summary>
+    public static string Name(ErrorCode code) => code switch
+    {
+        ErrorCode.None => "NONE",
+        ErrorCode.MalformedFrame => "MALFORMED_FRAME",
+        ErrorCode.FrameTooLarge => "FRAME_TOO_LARGE",
+        ErrorCode.UnknownCommand => "UNKNOWN_COMMAND",
+        ErrorCode.UnsupportedVersion => "UNSUPPORTED_VERSION",
+        ErrorCode.HandshakeRequired => "HANDSHAKE_REQUIRED",
+        ErrorCode.TruncatedFrame => "TRUNCATED_FRAME",
+        ErrorCode.InvalidHeader => "INVALID_HEADER",
+        ErrorCode.CiphertextTooLarge => "CIPHERTEXT_TOO_LARGE",
+        ErrorCode.InvalidArgument => "INVALID_ARGUMENT",
+        ErrorCode.RateLimited => "RATE_LIMITED",
+        ErrorCode.AddressMalformed => "ADDRESS_MALFORMED",
+        ErrorCode.AddressInvalid => "ADDRESS_INVALID",
+        ErrorCode.AddressUnknown => "ADDRESS_UNKNOWN",
+        ErrorCode.AddressExpired => "ADDRESS_EXPIRED",
+        ErrorCode.AddressRevoked => "ADDRESS_REVOKED",
+        ErrorCode.BadSignature => "BAD_SIGNATURE",
+        ErrorCode.NotAuthenticated => "NOT_AUTHENTICATED",
+        ErrorCode.UnknownMessage => "UNKNOWN_MESSAGE",
+        ErrorCode.ShuttingDown => "SHUTTING_DOWN",
+        ErrorCode.InternalError => "INTERNAL_ERROR",
+        _ => "ERROR_" + ((ushort)code).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,29 @@
+namespace EdgeRelay.Protocol;
+
+/// <summary>The type byte of a frame. Requests are below 0x80, replies at or above it.</summary>
+/// <remarks>Values are part of the wire contract (docs/PROTOCOL.md): never renumber, only add.</remarks>
+public enum FrameType : byte
+{
+    Hello = 0x01,
+    CreateAddress = 0x02,
+    RevokeAddress = 0x03,
+    Send = 0x04,
+    Auth = 0x05,
+    Pull = 0x06,
+    Ack = 0x07,
+    Ping = 0x08,
+
+    Ok = 0x80,
+    HelloReply = 0x81,
+    AddressCreated = 0x82,
+    Messages = 0x86,
+    Pong = 0x88,
+    Error = 0xFF,
+}
+
+public static class FrameTypes
+{
+    public static bool IsRequest(FrameType type) => (byte)type < 0x80;
+
+    public static bool IsKnownRequest(FrameType type) => type is >= FrameType.Hello and <= FrameType.Ping;
+}

@@ -1,0 +1,226 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace EdgeRelay.Protocol;
+
+/// <summary>
+/// Writes whole frames into an <see cref="IBufferWriter{T}"/>. Frames with fixed or caller-owned bodies
+/// (OK, SEND, PULL, ACK, ERROR…) are written without allocating.
+/// </summary>
+public static class FrameWriter
+{
+    public static void WriteEmpty(IBufferWriter<byte> output, FrameType type, uint requestId)
+    {
+        var span = output.GetSpan(ProtocolConstants.HeaderLength);
+        new FrameHeader(0, type, 0, requestId).Write(span);
+        output.Advance(ProtocolConstants.HeaderLength);
+    }
+
+    public static void WriteOk(IBufferWriter<byte> output, uint requestId) => WriteEmpty(output, FrameType.Ok, requestId);
+
+    public static void WriteHello(IBufferWriter<byte> output, uint requestId, ushort minVersion = ProtocolConstants.Version, ushort maxVersion = ProtocolConstants.Version)
+    {
+        var span = Begin(output, FrameType.Hello, requestId, HelloRequest.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(span, ProtocolConstants.HelloMagic);
+        BinaryPrimitives.WriteUInt16BigEndian(span[4..], minVersion);
+        BinaryPrimitives.WriteUInt16BigEndian(span[6..], maxVersion);
+        output.Advance(ProtocolConstants.HeaderLength + HelloRequest.Length);
+    }
+
+    public static void WriteServerInfo(IBufferWriter<byte> output, uint requestId, ServerInfo info)
+    {
+        var endpoint = Encoding.UTF8.GetBytes(info.Endpoint);
+        if (endpoint.Length > byte.MaxValue)
+        {
+            throw new ArgumentException("The endpoint is longer than 255 bytes.", nameof(info));
+        }
+
+        int length = 2 + 4 + 4 + 4 + 2 + 4 + 4 + 4 + ProtocolConstants.PublicKeyLength + ProtocolConstants.NonceLength + 1 + endpoint.Length;
+        var span = Begin(output, FrameType.HelloReply, requestId, length);
+        BinaryPrimitives.WriteUInt16BigEndian(span, info.Version);
+        BinaryPrimitives.WriteInt32BigEndian(span[2..], info.MaxCiphertext);
+        BinaryPrimitives.WriteInt32BigEndian(span[6..], info.MaxRequestBody);
+        BinaryPrimitives.WriteInt32BigEndian(span[10..], info.MaxReplyBody);
+        BinaryPrimitives.WriteUInt16BigEndian(span[14..], (ushort)info.MaxPullCount);
+        BinaryPrimitives.WriteInt32BigEndian(span[16..], info.MaxInFlight);
+        BinaryPrimitives.WriteUInt32BigEndian(span[20..], info.DefaultAddressLifetimeSeconds);
+        BinaryPrimitives.WriteUInt32BigEndian(span[24..], info.MaxAddressLifetimeSeconds);
+        CopyExactly(info.ServicePublicKey.Span, span.Slice(28, ProtocolConstants.PublicKeyLength));
+        CopyExactly(info.AuthNonce.Span, span.Slice(60, ProtocolConstants.NonceLength));
+        span[92] = (byte)endpoint.Length;
+        endpoint.CopyTo(span[93..]);
+        output.Advance(ProtocolConstants.HeaderLength + length);
+    }
+
+    public static void WriteCreateAddress(IBufferWriter<byte> output, uint requestId, ReadOnlySpan<byte> ownerPublicKey, uint lifetimeSeconds)
+    {
+        var span = Begin(output, FrameType.CreateAddress, requestId, CreateAddressRequest.Length);
+        CopyExactly(ownerPublicKey, span[..ProtocolConstants.PublicKeyLength]);
+        BinaryPrimitives.WriteUInt32BigEndian(span[ProtocolConstants.PublicKeyLength..], lifetimeSeconds);
+        output.Advance(ProtocolConstants.HeaderLength + CreateAddressRequest.Length);
+    }
+
+    public static void WriteAddressCreated(IBufferWriter<byte> output, uint requestId, long expiresAtUnixSeconds, ReadOnlySpan<byte> card)
+    {
+        if (card.Length > ushort.MaxValue)
+        {
+            throw new ArgumentException("An address card is at most 65535 bytes.", nameof(card));
+        }
+
+        var span = Begin(output, FrameType.AddressCreated, requestId, 10 + card.Length);
+        BinaryPrimitives.WriteInt64BigEndian(span, expiresAtUnixSeconds);
+        BinaryPrimitives.WriteUInt16BigEndian(span[8..], (ushort)card.Length);
+        card.CopyTo(span[10..]);
+        output.Advance(ProtocolConstants.HeaderLength + 10 + card.Length);
+    }
+
+    public static void WriteRevokeAddress(IBufferWriter<byte> output, uint requestId, AddressId address, ReadOnlySpan<byte> signature)
+    {
+        var span = Begin(output, FrameType.RevokeAddress, requestId, RevokeAddressRequest.Length);
+        address.Write(span);
+        CopyExactly(signature, span.Slice(ProtocolConstants.AddressIdLength, ProtocolConstants.SignatureLength));
+        output.Advance(ProtocolConstants.HeaderLength + RevokeAddressRequest.Length);
+    }
+
+    public static void WriteSend(IBufferWriter<byte> output, uint requestId, ReadOnlySpan<byte> ephemeralAddress, ReadOnlySpan<byte> ciphertext)
+    {
+        CheckLength(ephemeralAddress, ProtocolConstants.EphemeralAddressLength, nameof(ephemeralAddress));
+        int length = ProtocolConstants.EphemeralAddressLength + ciphertext.Length;
+        var span = Begin(output, FrameType.Send, requestId, length);
+        ephemeralAddress.CopyTo(span);
+        ciphertext.CopyTo(span[ProtocolConstants.EphemeralAddressLength..]);
+        output.Advance(ProtocolConstants.HeaderLength + length);
+    }
+
+    public static void WriteAuth(IBufferWriter<byte> output, uint requestId, ReadOnlySpan<AuthClaim> claims)
+    {
+        if (claims.Length is 0 or > ProtocolLimits.MaxAuthClaims)
+        {
+            throw new ArgumentOutOfRangeException(nameof(claims), $"AUTH carries 1 to {ProtocolLimits.MaxAuthClaims} claims.");
+        }
+
+        int length = 2 + (claims.Length * AuthClaim.Length);
+        var span = Begin(output, FrameType.Auth, requestId, length);
+        BinaryPrimitives.WriteUInt16BigEndian(span, (ushort)claims.Length);
+        var rest = span[2..];
+        foreach (var claim in claims)
+        {
+            claim.Address.Write(rest);
+            CopyExactly(claim.Signature.Span, rest.Slice(ProtocolConstants.AddressIdLength, ProtocolConstants.SignatureLength));
+            rest = rest[AuthClaim.Length..];
+        }
+
+        output.Advance(ProtocolConstants.HeaderLength + length);
+    }
+
+    public static void WritePull(IBufferWriter<byte> output, uint requestId, AddressId address, ushort maxCount)
+    {
+        var span = Begin(output, FrameType.Pull, requestId, PullRequest.Length);
+        address.Write(span);
+        BinaryPrimitives.WriteUInt16BigEndian(span[ProtocolConstants.AddressIdLength..], maxCount);
+        output.Advance(ProtocolConstants.HeaderLength + PullRequest.Length);
+    }
+
+    public static void WriteAck(IBufferWriter<byte> output, uint requestId, AddressId address, ReadOnlySpan<long> ids)
+    {
+        if (ids.Length is 0 or > ProtocolLimits.MaxAckIds)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ids), $"ACK carries 1 to {ProtocolLimits.MaxAckIds} ids.");
+        }
+
+        int length = ProtocolConstants.AddressIdLength + 2 + (ids.Length * 8);
+        var span = Begin(output, FrameType.Ack, requestId, length);
+        address.Write(span);
+        BinaryPrimitives.WriteUInt16BigEndian(span[ProtocolConstants.AddressIdLength..], (ushort)ids.Length);
+        var rest = span[(ProtocolConstants.AddressIdLength + 2)..];
+        foreach (var id in ids)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(rest, id);
+            rest = rest[8..];
+        }
+
+        output.Advance(ProtocolConstants.HeaderLength + length);
+    }
+
+    /// <summary>The body length of a MESSAGES reply holding ciphertexts of these lengths.</summary>
+    public static int MessagesBodyLength(ReadOnlySpan<int> ciphertextLengths)
+    {
+        int length = 3;
+        foreach (var l in ciphertextLengths)
+        {
+            length += DeliveredMessage.HeaderLength + l;
+        }
+
+        return length;
+    }
+
+    /// <summary>Starts a MESSAGES reply; the caller then writes each message with <see cref="WriteDeliveredMessage"/>.</summary>
+    public static void WriteMessagesHeader(IBufferWriter<byte> output, uint requestId, int bodyLength, int count, bool more)
+    {
+        var span = output.GetSpan(ProtocolConstants.HeaderLength + 3);
+        new FrameHeader(bodyLength, FrameType.Messages, 0, requestId).Write(span);
+        span[ProtocolConstants.HeaderLength] = more ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteUInt16BigEndian(span[(ProtocolConstants.HeaderLength + 1)..], (ushort)count);
+        output.Advance(ProtocolConstants.HeaderLength + 3);
+    }
+
+    public static void WriteDeliveredMessage(IBufferWriter<byte> output, long id, long receivedAtUnixMs, ReadOnlySpan<byte> ciphertext)
+    {
+        var span = output.GetSpan(DeliveredMessage.HeaderLength + ciphertext.Length);
+        BinaryPrimitives.WriteInt64BigEndian(span, id);
+        BinaryPrimitives.WriteInt64BigEndian(span[8..], receivedAtUnixMs);
+        BinaryPrimitives.WriteInt32BigEndian(span[16..], ciphertext.Length);
+        ciphertext.CopyTo(span[DeliveredMessage.HeaderLength..]);
+        output.Advance(DeliveredMessage.HeaderLength + ciphertext.Length);
+    }
+
+    public static void WriteError(IBufferWriter<byte> output, uint requestId, ErrorCode code, string reason)
+    {
+        int reasonBytes = Math.Min(Encoding.UTF8.GetByteCount(reason), ErrorReply.MaxReasonBytes);
+        var span = Begin(output, FrameType.Error, requestId, 3 + reasonBytes);
+        BinaryPrimitives.WriteUInt16BigEndian(span, (ushort)code);
+        span[2] = (byte)reasonBytes;
+        if (reasonBytes == Encoding.UTF8.GetByteCount(reason))
+        {
+            Encoding.UTF8.GetBytes(reason, span[3..]);
+        }
+        else
+        {
+            // Truncating UTF-8 may split a character: cut on an ASCII-safe boundary instead of emitting garbage.
+            var full = Encoding.UTF8.GetBytes(reason);
+            int cut = reasonBytes;
+            while (cut > 0 && (full[cut] & 0xC0) == 0x80)
+            {
+                cut--;
+            }
+
+            full.AsSpan(0, cut).CopyTo(span[3..]);
+            span.Slice(3 + cut, reasonBytes - cut).Fill((byte)' ');
+        }
+
+        output.Advance(ProtocolConstants.HeaderLength + 3 + reasonBytes);
+    }
+
+    /// <summary>Reserves header + body, writes the header, and returns the body span (not yet advanced).</summary>
+    private static Span<byte> Begin(IBufferWriter<byte> output, FrameType type, uint requestId, int bodyLength)
+    {
+        var span = output.GetSpan(ProtocolConstants.HeaderLength + bodyLength);
+        new FrameHeader(bodyLength, type, 0, requestId).Write(span);
+        return span.Slice(ProtocolConstants.HeaderLength, bodyLength);
+    }
+
+    private static void CopyExactly(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        CheckLength(source, destination.Length, nameof(source));
+        source.CopyTo(destination);
+    }
+
+    private static void CheckLength(ReadOnlySpan<byte> value, int expected, string name)
+    {
+        if (value.Length != expected)
+        {
+            throw new ArgumentException($"Expected {expected} bytes, got {value.Length}.", name);
+        }
+    }
+}

@@ -1,0 +1,6 @@
+namespace EdgeRelay.Addressing.Tests.Support;
+
+internal static class Hex
+{
+    public static string Of(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(bytes);
+}
