@@ -1,0 +1,139 @@
+namespace EdgeRelay.Storage;
+
+public sealed partial class RelayStore
+{
+    private readonly PeriodicTimer _maintenanceTimer;
+    private readonly Task _maintenanceLoop;
+    private readonly SemaphoreSlim _maintenanceGate = new(1, 1);
+
+    // Covered address of the snapshot on disk (0: none yet). Only maintenance writes it, under the gate.
+    private long _snapshotCoveredAddress;
+
+    /// <summary>Test hook: runs one maintenance pass now (snapshot if anything changed, then truncation).</summary>
+    internal async Task RunMaintenanceAsync()
+    {
+        ThrowIfClosed();
+        await MaintainAsync();
+    }
+
+    /// <summary>Test hook: appends a raw record, e.g. of a kind recovery must refuse.</summary>
+    internal long AppendRawRecordForTesting(ReadOnlySpan<byte> record)
+    {
+        EnterOperation();
+        try
+        {
+            return TryEnqueue(record, out var address) ? address : throw new InvalidOperationException("The log buffer is full.");
+        }
+        finally
+        {
+            ExitOperation();
+        }
+    }
+
+    private async Task MaintenanceLoopAsync()
+    {
+        while (await _maintenanceTimer.WaitForNextTickAsync())
+        {
+            try
+            {
+                await MaintainAsync();
+            }
+            catch (Exception ex)
+            {
+                // A failed pass (disk full, failed commit) is retried at the next tick; letting it end
+                // the loop would stop truncation for good, and fault DisposeAsync.
+                StorageLog.MaintenanceFailed(_logger, ex);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the address snapshot, then truncates the log head past everything that is consumed:
+    /// <c>min(snapshot's covered address, lowest pending message id, tail)</c>.
+    /// </summary>
+    /// <remarks>
+    /// Why that bound is safe: below the covered address every address record is in the durable
+    /// snapshot; below the lowest pending id every message is acked, so their ack records are no longer
+    /// needed either (an ack always follows the messages it names). FASTER deletes only whole segment
+    /// files below the new head, after the commit that persists it.
+    /// </remarks>
+    private async Task MaintainAsync()
+    {
+        await _maintenanceGate.WaitAsync();
+        try
+        {
+            await WriteSnapshotIfChangedAsync();
+            await TruncateAsync();
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+    }
+
+    private async Task WriteSnapshotIfChangedAsync()
+    {
+        long covered;
+        AddressInfo[] addresses;
+        lock (_registryLock)
+        {
+            // Address records are appended under this lock, so every one below the tail read here is
+            // in the registry copied here, and every later one lands at or above it.
+            covered = _log.TailAddress;
+            if (covered == _snapshotCoveredAddress)
+            {
+                return; // nothing at all was appended since the last snapshot
+            }
+
+            addresses = new AddressInfo[_registry.Count];
+            var i = 0;
+            foreach (var pair in _registry)
+            {
+                addresses[i++] = pair.Value.Info;
+            }
+        }
+
+        // The snapshot may reflect only committed records: after a crash the log comes back at its
+        // last commit, and an address the snapshot knew but the log lost would be a phantom.
+        if (covered > CommittedUntilAddress)
+        {
+            await _committer.CommitAsync();
+        }
+
+        var bytes = AddressSnapshot.Write(_dataDirectory, covered, addresses);
+        Volatile.Write(ref _snapshotCoveredAddress, covered);
+        StorageLog.SnapshotWritten(_logger, addresses.Length, covered, bytes);
+    }
+
+    private async Task TruncateAsync()
+    {
+        var covered = Volatile.Read(ref _snapshotCoveredAddress);
+        if (covered == 0)
+        {
+            return;
+        }
+
+        // Read the tail before scanning: a message appended during the scan has an id at or above it.
+        var lowest = _log.TailAddress;
+        foreach (var pair in _registry)
+        {
+            var entry = pair.Value;
+            lock (entry.Gate)
+            {
+                lowest = Math.Min(lowest, entry.Pending.OldestId);
+                entry.Pending.TrimExcess();
+            }
+        }
+
+        var target = Math.Min(covered, lowest);
+        var begin = _log.BeginAddress;
+        if (target <= begin)
+        {
+            return;
+        }
+
+        _log.TruncateUntil(target);
+        await _committer.CommitAsync();
+        StorageLog.Truncated(_logger, begin, target);
+    }
+}

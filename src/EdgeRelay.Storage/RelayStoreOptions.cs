@@ -1,0 +1,101 @@
+namespace EdgeRelay.Storage;
+
+/// <summary>
+/// Settings of a <see cref="RelayStore"/>. Plain settable properties so that the host can bind
+/// them from configuration; <see cref="Validate"/> runs at <see cref="RelayStore.OpenAsync"/>.
+/// </summary>
+public sealed class RelayStoreOptions
+{
+    /// <summary>Smallest page FASTER is given here (4 KiB, one disk sector multiple).</summary>
+    public const int MinPageSizeBits = 12;
+
+    /// <summary>Largest page (1 GiB): FASTER pages are single pinned arrays.</summary>
+    public const int MaxPageSizeBits = 30;
+
+    /// <summary>Upper bound for memory and segment sizes (1 TiB): a guard against typos, not a FASTER limit.</summary>
+    public const int MaxSizeBits = 40;
+
+    /// <summary>
+    /// Root of everything the store writes: <c>log/</c> (FASTER segments <c>relay.log.N</c> and
+    /// <c>log-commits/</c>), <c>addresses.snapshot</c> and a <c>lock</c> file. Required; created if missing.
+    /// </summary>
+    public string DataDirectory { get; set; } = "";
+
+    /// <summary>
+    /// Log page size as a power of two. Default 22 (4 MiB, FASTER's own default): a record must fit
+    /// in one page, and 4 MiB holds ~250 maximum-size (16 KiB) messages, so the space lost at page
+    /// ends (~60 B average for 16 KiB records) stays negligible. Must hold
+    /// <see cref="MaxPayloadBytes"/> plus the 25-byte record header and FASTER's 4-byte entry header.
+    /// Allowed: 12..30.
+    /// </summary>
+    public int PageSizeBits { get; set; } = 22;
+
+    /// <summary>
+    /// In-memory part of the log as a power of two. Default 26 (64 MiB = 16 pages): at the ~500 MB/s
+    /// this class of disk sustains, it absorbs ~100 ms of ingest before appends see
+    /// <see cref="AppendStatus.Backpressure"/>, which is longer than a commit's p99 (6–60 ms) measured
+    /// at saturation. Allowed: <see cref="PageSizeBits"/> + 1 (two pages: one filling while one flushes) .. 40.
+    /// </summary>
+    public int MemorySizeBits { get; set; } = 26;
+
+    /// <summary>
+    /// Size of one log file on disk as a power of two. Default 28 (256 MiB): truncation deletes whole
+    /// segments only, so this is the granularity at which disk space comes back; smaller means more
+    /// files and more open handles. Allowed: <see cref="PageSizeBits"/> (FASTER requires a segment
+    /// to hold at least one page) .. 40.
+    /// </summary>
+    public int SegmentSizeBits { get; set; } = 28;
+
+    /// <summary>
+    /// Largest accepted ciphertext in bytes. Default 16384 (16 KiB): the maximum the relay advertises
+    /// to senders by default. Allowed: 1 .. what fits in one page with the record headers
+    /// (2^<see cref="PageSizeBits"/> − 29 bytes: 25 of record header, 4 of FASTER entry header).
+    /// </summary>
+    public int MaxPayloadBytes { get; set; } = 16384;
+
+    /// <summary>
+    /// How often the address snapshot is rewritten and the log head truncated. Default 10 s: it bounds
+    /// how many address records a restart replays and how long consumed segments stay on disk, while a
+    /// snapshot (one sequential file write + fsync) every 10 s costs nothing measurable.
+    /// Allowed: 1 ms .. 1 day.
+    /// </summary>
+    public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option and its allowed range.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            throw new ArgumentException("RelayStoreOptions.DataDirectory is required (a directory path; it is created if missing).", nameof(DataDirectory));
+        }
+
+        CheckRange(nameof(PageSizeBits), PageSizeBits, MinPageSizeBits, MaxPageSizeBits);
+        CheckRange(nameof(MemorySizeBits), MemorySizeBits, PageSizeBits + 1, MaxSizeBits);
+        CheckRange(nameof(SegmentSizeBits), SegmentSizeBits, PageSizeBits, MaxSizeBits);
+        var maxPayload = LogRecords.MaxPayloadForPage(1 << PageSizeBits);
+        if (MaxPayloadBytes < 1 || MaxPayloadBytes > maxPayload)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(MaxPayloadBytes),
+                MaxPayloadBytes,
+                $"RelayStoreOptions.MaxPayloadBytes must be between 1 and {maxPayload}: a message record must fit in one log page " +
+                $"(PageSizeBits = {PageSizeBits}); raise PageSizeBits for larger payloads.");
+        }
+
+        if (MaintenanceInterval < TimeSpan.FromMilliseconds(1) || MaintenanceInterval > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(MaintenanceInterval),
+                MaintenanceInterval,
+                "RelayStoreOptions.MaintenanceInterval must be between 1 ms and 1 day.");
+        }
+    }
+
+    private static void CheckRange(string name, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"RelayStoreOptions.{name} must be between {min} and {max} (inclusive).");
+        }
+    }
+}

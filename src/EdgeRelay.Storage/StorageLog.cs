@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRelay.Storage;
+
+/// <summary>The store's log events (source-generated; ids are stable, 2000–2099 belong to storage).</summary>
+internal static partial class StorageLog
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information,
+        Message = "Relay store opened in {ElapsedMs} ms: {Addresses} addresses (snapshot covered until {SnapshotAddress}), {Pending} pending messages ({PendingBytes} bytes), {Records} log records replayed from {BeginAddress} to {CommittedUntilAddress}")]
+    public static partial void Opened(ILogger logger, long elapsedMs, int addresses, long snapshotAddress, long pending, long pendingBytes, long records, long beginAddress, long committedUntilAddress);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Relay log commit failed")]
+    public static partial void CommitFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "Address snapshot written: {Addresses} addresses, covers log until {CoveredAddress}, {Bytes} bytes")]
+    public static partial void SnapshotWritten(ILogger logger, int addresses, long coveredAddress, long bytes);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Relay log truncated from {OldBeginAddress} to {NewBeginAddress}")]
+    public static partial void Truncated(ILogger logger, long oldBeginAddress, long newBeginAddress);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Relay store maintenance (snapshot, truncation) failed; retrying at the next interval")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Relay store closed: log committed until {CommittedUntilAddress}, {Commits} commits")]
+    public static partial void Closed(ILogger logger, long committedUntilAddress, long commits);
+}

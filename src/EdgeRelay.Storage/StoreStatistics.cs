@@ -1,0 +1,18 @@
+namespace EdgeRelay.Storage;
+
+/// <summary>A point-in-time view of the store for metrics; the fields are read one by one, not atomically together.</summary>
+/// <param name="Addresses">Addresses in the registry (revoked and expired included).</param>
+/// <param name="PendingMessages">Appended, un-acked messages (committed or not).</param>
+/// <param name="PendingBytes">Sum of their ciphertext lengths.</param>
+/// <param name="BeginAddress">First log address still kept (moves forward on truncation).</param>
+/// <param name="TailAddress">Where the next record will be written.</param>
+/// <param name="CommittedUntilAddress">Every record below this address is durable.</param>
+/// <param name="Commits">Log commits performed by this instance since it was opened.</param>
+public readonly record struct StoreStatistics(
+    int Addresses,
+    long PendingMessages,
+    long PendingBytes,
+    long BeginAddress,
+    long TailAddress,
+    long CommittedUntilAddress,
+    long Commits);

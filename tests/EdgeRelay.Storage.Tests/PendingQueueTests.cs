@@ -1,0 +1,77 @@
+namespace EdgeRelay.Storage.Tests;
+
+public sealed class PendingQueueTests
+{
+    private static PendingMessage Message(long id) => new(id, (int)(id % 100), id * 10);
+
+    private static long[] Ids(PendingQueue queue)
+    {
+        var buffer = new PendingMessage[queue.Count];
+        var n = queue.CopyCommitted(-1, long.MaxValue, buffer);
+        return buffer[..n].Select(m => m.Id).ToArray();
+    }
+
+    [Fact]
+    public void Removal_with_holes_keeps_order_across_the_ring_wrap()
+    {
+        var queue = new PendingQueue();
+        for (var id = 1; id <= 8; id++)
+        {
+            queue.Append(Message(id));
+        }
+
+        // Drain the head, then append past the end of the 8-slot array so the ring wraps.
+        Assert.Equal(3, queue.Remove([1, 2, 3], out _));
+        for (var id = 9; id <= 11; id++)
+        {
+            queue.Append(Message(id));
+        }
+
+        Assert.Equal(8, queue.Capacity);
+        Assert.Equal(3, queue.Remove([5, 9, 11, 42], out var bytes)); // 42 is not pending: ignored
+        Assert.Equal(5 + 9 + 11, bytes);
+        Assert.Equal(new long[] { 4, 6, 7, 8, 10 }, Ids(queue));
+        Assert.Equal(4, queue.OldestId);
+        Assert.True(queue.ContainsCommitted(10, committedUntil: 11));
+        Assert.False(queue.ContainsCommitted(10, committedUntil: 10));
+        Assert.False(queue.ContainsCommitted(5, committedUntil: long.MaxValue));
+    }
+
+    [Fact]
+    public void Copy_stops_at_the_committed_address_and_resumes_after_a_cursor()
+    {
+        var queue = new PendingQueue();
+        for (var id = 10; id <= 50; id += 10)
+        {
+            queue.Append(Message(id));
+        }
+
+        var buffer = new PendingMessage[10];
+        Assert.Equal(3, queue.CopyCommitted(-1, committedUntil: 31, buffer));
+        Assert.Equal(2, queue.CopyCommitted(afterId: 20, committedUntil: 45, buffer));
+        Assert.Equal(new long[] { 30, 40 }, buffer[..2].Select(m => m.Id));
+        Assert.Equal(0, queue.CopyCommitted(afterId: long.MaxValue, long.MaxValue, buffer));
+        Assert.Equal(2, queue.CopyCommitted(-1, long.MaxValue, buffer.AsSpan(0, 2)));
+    }
+
+    [Fact]
+    public void Trim_keeps_a_ring_that_refills_every_interval_and_frees_an_idle_one()
+    {
+        var queue = new PendingQueue();
+        var ids = Enumerable.Range(1, 1000).Select(i => (long)i).ToArray();
+        foreach (var id in ids)
+        {
+            queue.Append(Message(id));
+        }
+
+        Assert.Equal(1000, queue.Remove(ids, out _));
+        queue.TrimExcess(); // drained, but it held 1,000 during this interval
+        Assert.Equal(1024, queue.Capacity);
+
+        queue.TrimExcess(); // a whole interval without traffic
+        Assert.Equal(0, queue.Capacity);
+        Assert.Equal(long.MaxValue, queue.OldestId);
+        queue.Append(Message(2000));
+        Assert.Equal(new long[] { 2000 }, Ids(queue));
+    }
+}

@@ -1,0 +1,141 @@
+using System.Buffers.Binary;
+using static EdgeRelay.Storage.Tests.TestStore;
+
+namespace EdgeRelay.Storage.Tests;
+
+/// <summary>Write, close, reopen, compare: FASTER's own resume test, applied to the store's derived state.</summary>
+public sealed class RestartTests
+{
+    [Fact]
+    public async Task Reopen_restores_registry_and_pending_messages_without_the_acked_ones()
+    {
+        using var dir = new TempDirectory();
+        var time = Clock();
+        var addresses = new List<AddressId>();
+        var expected = new Dictionary<AddressId, List<(long Id, byte[] Payload)>>();
+        AddressId revoked;
+        StoreStatistics before;
+
+        await using (var store = await OpenAsync(dir, time))
+        {
+            for (var a = 0; a < 3; a++)
+            {
+                var aid = await CreateAddressAsync(store, time, seed: a);
+                addresses.Add(aid);
+                expected[aid] = [];
+            }
+
+            for (var i = 0; i < 60; i++)
+            {
+                var aid = addresses[i % 3];
+                var payload = Payload(i, 50 + (i * 13));
+                expected[aid].Add((Append(store, aid, payload), payload));
+            }
+
+            await CommitAllAsync(store);
+            foreach (var aid in addresses)
+            {
+                var acked = expected[aid].Where((_, i) => i % 3 == 0).Select(m => m.Id).ToArray();
+                Assert.Equal(AckStatus.Acked, store.Ack(aid, acked, out _));
+                expected[aid].RemoveAll(m => acked.Contains(m.Id));
+            }
+
+            revoked = addresses[1];
+            Assert.Equal(RevokeStatus.Revoked, store.Revoke(revoked, out _));
+            time.Advance(TimeSpan.FromMinutes(5));
+            await CommitAllAsync(store);
+            before = store.GetStatistics();
+        }
+
+        await using (var store = await OpenAsync(dir, time))
+        {
+            var after = store.GetStatistics();
+            Assert.Equal(before.Addresses, after.Addresses);
+            Assert.Equal(before.PendingMessages, after.PendingMessages);
+            Assert.Equal(before.PendingBytes, after.PendingBytes);
+
+            foreach (var aid in addresses)
+            {
+                Assert.True(store.TryGetAddress(aid, out var info));
+                Assert.Equal(aid == revoked, info.IsRevoked);
+                Assert.Equal(Start.ToUnixTimeSeconds(), info.CreatedAt);
+                Assert.Equal(Start.AddDays(1).ToUnixTimeSeconds(), info.ExpiresAt);
+
+                var pending = Pending(store, aid);
+                Assert.Equal(expected[aid].Select(m => m.Id), pending.Select(p => p.Id));
+                foreach (var (id, payload) in expected[aid])
+                {
+                    Assert.Equal(payload, await store.ReadPayloadAsync(id, Timeout()));
+                }
+            }
+
+            // The store keeps working after recovery, with ids continuing upwards.
+            var next = Append(store, addresses[0], Payload(99, 10));
+            Assert.True(next > expected[addresses[0]][^1].Id);
+        }
+    }
+
+    [Fact]
+    public async Task Records_never_committed_are_absent_after_a_crash()
+    {
+        using var dir = new TempDirectory();
+        var time = Clock();
+        AddressId aid;
+        AddressId lostAddress = AddressId.NewRandom();
+        long[] committed;
+
+        var store = await OpenAsync(dir, time);
+        aid = await CreateAddressAsync(store, time);
+        committed = Enumerable.Range(0, 3).Select(i => Append(store, aid, Payload(i, 100))).ToArray();
+        await CommitAllAsync(store);
+
+        // Appended (and one acked) after the last commit, then the process dies.
+        Append(store, aid, Payload(10, 100));
+        Append(store, aid, Payload(11, 100));
+        Assert.Equal(AckStatus.Acked, store.Ack(aid, [committed[0]], out _));
+        store.CreateAddress(lostAddress, Key(5), time.GetUtcNow().AddDays(1).ToUnixTimeSeconds());
+        await store.SimulateCrashAsync();
+
+        await using (store = await OpenAsync(dir, time))
+        {
+            Assert.Equal(committed, Pending(store, aid).Select(p => p.Id));
+            Assert.False(store.TryGetAddress(lostAddress, out _));
+            Assert.Equal(3, store.GetStatistics().PendingMessages);
+            Assert.Equal(store.CommittedUntilAddress, store.GetStatistics().TailAddress);
+        }
+    }
+
+    [Fact]
+    public async Task An_unknown_record_kind_fails_the_open_instead_of_being_skipped()
+    {
+        using var dir = new TempDirectory();
+        var time = Clock();
+        await using (var store = await OpenAsync(dir, time))
+        {
+            var aid = await CreateAddressAsync(store, time);
+            Append(store, aid, Payload(1, 10));
+            var record = new byte[9];
+            record[0] = 0x7f; // a kind a later version might write (policy set, ...)
+            BinaryPrimitives.WriteInt64BigEndian(record.AsSpan(1), 42);
+            await store.WaitForCommitAsync(store.AppendRawRecordForTesting(record));
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => OpenAsync(dir, time));
+        Assert.Contains("unknown record kind 0x7f", error.Message, StringComparison.Ordinal);
+
+        // The failed open released everything: the directory is not left locked.
+        using (new FileStream(Path.Combine(dir.Path, "lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+        }
+    }
+
+    [Fact]
+    public async Task A_second_store_on_the_same_directory_is_refused()
+    {
+        using var dir = new TempDirectory();
+        await using var store = await OpenAsync(dir);
+
+        var error = await Assert.ThrowsAsync<IOException>(() => OpenAsync(dir));
+        Assert.Contains("in use", error.Message, StringComparison.Ordinal);
+    }
+}
