@@ -1,0 +1,398 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using EdgeRelay.Addressing;
+using EdgeRelay.Protocol;
+using NSec.Cryptography;
+
+namespace EdgeRelay.Client;
+
+/// <summary>
+/// One connection to a relay. Thread-safe: any number of callers may issue requests at once; they are
+/// pipelined on the connection, and replies are matched to requests by id.
+/// </summary>
+/// <remarks>
+/// Writes are coalesced: a caller that finds others queued behind it leaves the flush to the last one,
+/// so a burst of SENDs goes out in few syscalls. The number of unanswered requests is bounded by a
+/// window (the smaller of <see cref="RelayClientOptions.MaxInFlight"/> and the server's advertised limit).
+/// </remarks>
+public sealed class RelayClient : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly ConcurrentDictionary<uint, TaskCompletionSource<Reply>> _pending = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly CancellationTokenSource _closed = new();
+    private SemaphoreSlim _window;
+    private Task _readLoop = Task.CompletedTask;
+    private int _maxReplyBody = 16 * 1024 * 1024;
+    private int _nextRequestId;
+    private int _queuedWriters;
+    private int _disposed;
+    private Exception? _failure;
+
+    private RelayClient(Socket socket, int window)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
+        _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024));
+        _window = new SemaphoreSlim(window, window);
+    }
+
+    /// <summary>What the server said about itself in HELLO: version, limits, service key, AUTH challenge.</summary>
+    public ServerInfo ServerInfo { get; private set; } = new();
+
+    /// <summary>Connects to "host:port", does the HELLO handshake, and returns a ready client.</summary>
+    public static async Task<RelayClient> ConnectAsync(string endpoint, RelayClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (host, port) = SplitEndpoint(endpoint);
+        var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : await Dns.GetHostAddressesAsync(host, cancellationToken);
+        if (addresses.Length == 0)
+        {
+            throw new SocketException((int)SocketError.HostNotFound);
+        }
+
+        return await ConnectAsync(new IPEndPoint(addresses[0], port), options, cancellationToken);
+    }
+
+    public static async Task<RelayClient> ConnectAsync(IPEndPoint endPoint, RelayClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new RelayClientOptions();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeout);
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        RelayClient? client = null;
+        try
+        {
+            await socket.ConnectAsync(endPoint, timeout.Token);
+            client = new RelayClient(socket, options.MaxInFlight);
+            client._readLoop = client.ReadLoopAsync();
+            var reply = await client.RequestAsync(static (w, id, _) => FrameWriter.WriteHello(w, id), 0, timeout.Token);
+            if (!BodyReader.TryReadServerInfo(new ReadOnlySequence<byte>(reply.Body), out var info))
+            {
+                throw new RelayException(ErrorCode.MalformedFrame, "the server's HELLO reply does not parse");
+            }
+
+            client.ServerInfo = info;
+            client._maxReplyBody = Math.Max(info.MaxReplyBody, 64 * 1024);
+            int window = Math.Max(1, Math.Min(options.MaxInFlight, info.MaxInFlight));
+            if (window < options.MaxInFlight)
+            {
+                // Shrink the window to what the server allows; only HELLO has been sent, so nothing is held.
+                client._window = new SemaphoreSlim(window, window);
+            }
+
+            return client;
+        }
+        catch
+        {
+            if (client is not null)
+            {
+                await client.DisposeAsync();
+            }
+            else
+            {
+                socket.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Asks the relay for a new long-term address owned by <paramref name="owner"/> (an Ed25519 public key).</summary>
+    public async Task<CreatedAddress> CreateAddressAsync(PublicKey owner, TimeSpan? lifetime = null, CancellationToken cancellationToken = default)
+    {
+        var ownerKey = owner.Export(KeyBlobFormat.RawPublicKey);
+        uint seconds = lifetime is null ? 0 : checked((uint)Math.Ceiling(lifetime.Value.TotalSeconds));
+        var reply = await RequestAsync(static (w, id, s) => FrameWriter.WriteCreateAddress(w, id, s.ownerKey, s.seconds), (ownerKey, seconds), cancellationToken);
+        if (reply.Type != FrameType.AddressCreated || !BodyReader.TryReadAddressCreated(new ReadOnlySequence<byte>(reply.Body), out var created))
+        {
+            throw Unexpected(reply);
+        }
+
+        var card = AddressCard.Decode(created.Card.Span);
+        return new CreatedAddress(card, DateTimeOffset.FromUnixTimeSeconds(created.ExpiresAtUnixSeconds));
+    }
+
+    /// <summary>Revokes an address; signed by its owner key. Revoking twice is not an error.</summary>
+    public async Task RevokeAddressAsync(AddressId address, Key owner, CancellationToken cancellationToken = default)
+    {
+        var data = new byte[SignaturePayloads.RevokeLength];
+        SignaturePayloads.WriteRevoke(data, address);
+        var signature = SignatureAlgorithm.Ed25519.Sign(owner, data);
+        ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteRevokeAddress(w, id, s.address, s.signature), (address, signature), cancellationToken));
+    }
+
+    /// <summary>
+    /// Sends a ciphertext to an ephemeral address. Completes when the relay has made it durable;
+    /// many sends may be in flight at once (up to the window).
+    /// </summary>
+    public async Task SendAsync(ReadOnlyMemory<byte> ephemeralAddress, ReadOnlyMemory<byte> ciphertext, CancellationToken cancellationToken = default)
+    {
+        if (ephemeralAddress.Length != EphemeralAddress.Length)
+        {
+            throw new ArgumentException($"An ephemeral address is {EphemeralAddress.Length} bytes.", nameof(ephemeralAddress));
+        }
+
+        ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteSend(w, id, s.ephemeralAddress.Span, s.ciphertext.Span), (ephemeralAddress, ciphertext), cancellationToken));
+    }
+
+    /// <summary>Sends to a card through a freshly derived ephemeral address (valid for <paramref name="validFor"/>, default 1 hour).</summary>
+    public Task SendAsync(AddressCard card, ReadOnlyMemory<byte> ciphertext, TimeSpan? validFor = null, CancellationToken cancellationToken = default) =>
+        SendAsync(DeriveEphemeralAddress(card, validFor), ciphertext, cancellationToken);
+
+    /// <summary>
+    /// Derives a fresh ephemeral address for a card, locally: no call to anyone. Each result looks random
+    /// to everyone but the relay that issued the card.
+    /// </summary>
+    public static byte[] DeriveEphemeralAddress(AddressCard card, TimeSpan? validFor = null)
+    {
+        var notAfter = DateTimeOffset.UtcNow.Add(validFor ?? TimeSpan.FromHours(1)).ToUnixTimeSeconds();
+        notAfter = Math.Min(notAfter, card.ExpiresAtUnixSeconds);
+        var address = new byte[EphemeralAddress.Length];
+        EphemeralAddress.Derive(card, notAfter, address);
+        return address;
+    }
+
+    /// <summary>Proves ownership of addresses by signing this connection's challenge; all or nothing.</summary>
+    public async Task AuthenticateAsync(IEnumerable<(AddressId Address, Key Owner)> claims, CancellationToken cancellationToken = default)
+    {
+        var nonce = ServerInfo.AuthNonce.ToArray();
+        var data = new byte[SignaturePayloads.AuthLength];
+        var list = new List<AuthClaim>();
+        foreach (var (address, owner) in claims)
+        {
+            SignaturePayloads.WriteAuth(data, nonce, address);
+            list.Add(new AuthClaim(address, SignatureAlgorithm.Ed25519.Sign(owner, data)));
+        }
+
+        var array = list.ToArray();
+        ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteAuth(w, id, s), array, cancellationToken));
+    }
+
+    public Task AuthenticateAsync(AddressId address, Key owner, CancellationToken cancellationToken = default) =>
+        AuthenticateAsync([(address, owner)], cancellationToken);
+
+    /// <summary>Fetches up to <paramref name="maxCount"/> pending messages, oldest first. They stay pending until acknowledged.</summary>
+    public async Task<PullResult> PullAsync(AddressId address, int maxCount = 100, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxCount, ProtocolLimits.MaxPullCount);
+        var reply = await RequestAsync(static (w, id, s) => FrameWriter.WritePull(w, id, s.address, (ushort)s.maxCount), (address, maxCount), cancellationToken);
+        if (reply.Type != FrameType.Messages || !BodyReader.TryReadMessages(new ReadOnlySequence<byte>(reply.Body), out var messages, out var more))
+        {
+            throw Unexpected(reply);
+        }
+
+        var result = new ReceivedMessage[messages.Length];
+        for (int i = 0; i < messages.Length; i++)
+        {
+            result[i] = new ReceivedMessage(messages[i].Id, DateTimeOffset.FromUnixTimeMilliseconds(messages[i].ReceivedAtUnixMs), messages[i].Ciphertext);
+        }
+
+        return new PullResult(result, more);
+    }
+
+    /// <summary>Acknowledges stored messages; the relay removes them durably before it answers.</summary>
+    public async Task AckAsync(AddressId address, IReadOnlyCollection<long> messageIds, CancellationToken cancellationToken = default)
+    {
+        var ids = messageIds.ToArray();
+        for (int offset = 0; offset < ids.Length; offset += ProtocolLimits.MaxAckIds)
+        {
+            var chunk = ids.AsMemory(offset, Math.Min(ProtocolLimits.MaxAckIds, ids.Length - offset));
+            ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteAck(w, id, s.address, s.chunk.Span), (address, chunk), cancellationToken));
+        }
+    }
+
+    public async Task PingAsync(CancellationToken cancellationToken = default)
+    {
+        var reply = await RequestAsync(static (w, id, _) => FrameWriter.WriteEmpty(w, FrameType.Ping, id), 0, cancellationToken);
+        if (reply.Type != FrameType.Pong)
+        {
+            throw Unexpected(reply);
+        }
+    }
+
+    private async Task<Reply> RequestAsync<TState>(Action<IBufferWriter<byte>, uint, TState> write, TState state, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ThrowIfFailed();
+        await _window.WaitAsync(cancellationToken);
+        var window = _window;
+        uint id = unchecked((uint)Interlocked.Increment(ref _nextRequestId));
+        var completion = new TaskCompletionSource<Reply>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = completion;
+        try
+        {
+            // Re-check after registering: a failure between the first check and now would otherwise be missed.
+            ThrowIfFailed();
+            Interlocked.Increment(ref _queuedWriters);
+            await _writeLock.WaitAsync(CancellationToken.None);
+            try
+            {
+                write(_output, id, state);
+                if (Interlocked.Decrement(ref _queuedWriters) == 0)
+                {
+                    await _output.FlushAsync(CancellationToken.None);
+                }
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+
+            var reply = await completion.Task.WaitAsync(cancellationToken);
+            if (reply.Type == FrameType.Error)
+            {
+                throw ToException(reply);
+            }
+
+            return reply;
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+            window.Release();
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        await Task.Yield();
+        try
+        {
+            while (true)
+            {
+                var result = await _input.ReadAsync(_closed.Token);
+                var buffer = result.Buffer;
+                try
+                {
+                    while (true)
+                    {
+                        var status = FrameReader.TryRead(ref buffer, _maxReplyBody, out var header, out var body);
+                        if (status == FrameParseStatus.Incomplete)
+                        {
+                            break;
+                        }
+
+                        if (status != FrameParseStatus.Complete)
+                        {
+                            throw new RelayException(ErrorCode.MalformedFrame, "the server sent a frame this client cannot read");
+                        }
+
+                        var reply = new Reply(header.Type, header.Type == FrameType.Ok ? [] : body.ToArray());
+                        if (_pending.TryGetValue(header.RequestId, out var completion))
+                        {
+                            completion.TrySetResult(reply);
+                        }
+                        else if (header.Type == FrameType.Error)
+                        {
+                            // Request id 0 (or one we no longer wait for): a connection-level error, e.g. SHUTTING_DOWN.
+                            Fail(ToException(reply));
+                        }
+                    }
+
+                    if (result.IsCompleted || result.IsCanceled)
+                    {
+                        Fail(new RelayException("The relay closed the connection."));
+                        return;
+                    }
+                }
+                finally
+                {
+                    _input.AdvanceTo(buffer.Start, buffer.End);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            Fail(ex is RelayException or OperationCanceledException ? ex : new RelayException("The connection to the relay failed: " + ex.Message, ex));
+        }
+    }
+
+    private void Fail(Exception error)
+    {
+        Interlocked.CompareExchange(ref _failure, error, null);
+        foreach (var pending in _pending.Values)
+        {
+            pending.TrySetException(_failure!);
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (Volatile.Read(ref _failure) is { } failure)
+        {
+            throw failure is RelayException relay ? new RelayException(relay.Code, relay.Reason) : new RelayException("The connection to the relay failed.", failure);
+        }
+    }
+
+    private static RelayException ToException(in Reply reply) =>
+        BodyReader.TryReadError(new ReadOnlySequence<byte>(reply.Body), out var error)
+            ? new RelayException(error.Code, error.Reason)
+            : new RelayException(ErrorCode.MalformedFrame, "the server's ERROR frame does not parse");
+
+    private static void ExpectOk(in Reply reply)
+    {
+        if (reply.Type != FrameType.Ok)
+        {
+            throw Unexpected(reply);
+        }
+    }
+
+    private static RelayException Unexpected(in Reply reply) =>
+        new(ErrorCode.MalformedFrame, $"unexpected reply type 0x{(byte)reply.Type:x2}");
+
+    private static (string Host, int Port) SplitEndpoint(string endpoint)
+    {
+        int colon = endpoint.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(endpoint.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture, out var port))
+        {
+            throw new ArgumentException($"'{endpoint}' is not host:port.", nameof(endpoint));
+        }
+
+        return (endpoint[..colon].Trim('[', ']'), port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _output.CompleteAsync();
+        }
+        catch (IOException)
+        {
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Already reset by the peer.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        await _closed.CancelAsync();
+        await _readLoop;
+        await _input.CompleteAsync();
+        await _stream.DisposeAsync();
+        _closed.Dispose();
+        _writeLock.Dispose();
+    }
+
+    private readonly record struct Reply(FrameType Type, byte[] Body);
+}

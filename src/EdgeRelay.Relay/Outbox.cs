@@ -1,0 +1,165 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using EdgeRelay.Protocol;
+using EdgeRelay.Storage;
+
+namespace EdgeRelay.Relay;
+
+/// <summary>One reply waiting in a session's outbox.</summary>
+/// <remarks>
+/// A struct so that the SEND path (an OK after a commit) queues without allocating. Replies with bodies
+/// (server info, cards, messages) are rendered to a byte[] frame up front: those commands are rare.
+/// </remarks>
+internal readonly struct OutboxItem
+{
+    private OutboxItem(uint requestId, FrameType type, long waitForCommit, ErrorCode error, object? payload, bool closeAfter)
+    {
+        RequestId = requestId;
+        Type = type;
+        WaitForCommit = waitForCommit;
+        Error = error;
+        Payload = payload;
+        CloseAfter = closeAfter;
+    }
+
+    public uint RequestId { get; }
+
+    public FrameType Type { get; }
+
+    /// <summary>The log address a commit must cover before this reply may be written; -1 when none.</summary>
+    public long WaitForCommit { get; }
+
+    public ErrorCode Error { get; }
+
+    /// <summary>The reason string of an error, or a pre-rendered frame.</summary>
+    public object? Payload { get; }
+
+    public bool CloseAfter { get; }
+
+    public static OutboxItem Ok(uint requestId, long waitForCommit = -1) => new(requestId, FrameType.Ok, waitForCommit, ErrorCode.None, null, false);
+
+    public static OutboxItem Pong(uint requestId) => new(requestId, FrameType.Pong, -1, ErrorCode.None, null, false);
+
+    public static OutboxItem Failure(uint requestId, ErrorCode code, string reason) =>
+        new(requestId, FrameType.Error, -1, code, reason, ErrorCodes.ClosesConnection(code));
+
+    public static OutboxItem Frame(byte[] frame, long waitForCommit = -1) => new(0, FrameType.Ok, waitForCommit, ErrorCode.None, frame, false);
+
+    public void WriteTo(PipeWriter output)
+    {
+        switch (Payload)
+        {
+            case byte[] frame:
+                output.Write(frame);
+                break;
+            case string reason:
+                FrameWriter.WriteError(output, RequestId, Error, reason);
+                break;
+            default:
+                FrameWriter.WriteEmpty(output, Type, RequestId);
+                break;
+        }
+    }
+}
+
+/// <summary>
+/// The ordered reply queue of one connection, drained by a single writer task.
+/// </summary>
+/// <remarks>
+/// Replies leave in request order. A reply that promises durability (the OK of a SEND, a created address,
+/// an ACK) waits until a group commit covers its record; everything queued behind it waits too, which is
+/// what makes pipelined SENDs acknowledged in order. The queue is bounded: when it is full the reader
+/// stops reading from the socket, so a client that outruns the disk is slowed down instead of buffered.
+/// </remarks>
+internal sealed class Outbox
+{
+    private readonly Channel<OutboxItem> _channel;
+    private readonly RelayStore _store;
+
+    public Outbox(int capacity, RelayStore store)
+    {
+        _store = store;
+        _channel = Channel.CreateBounded<OutboxItem>(new BoundedChannelOptions(capacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = false,
+        });
+    }
+
+    /// <summary>Queues a reply; false when the outbox is full (the caller then awaits <see cref="WaitForSpaceAsync"/>).</summary>
+    public bool TryEnqueue(in OutboxItem item) => _channel.Writer.TryWrite(item);
+
+    public async ValueTask EnqueueAsync(OutboxItem item, CancellationToken cancellationToken)
+    {
+        while (!_channel.Writer.TryWrite(item))
+        {
+            if (!await _channel.Writer.WaitToWriteAsync(cancellationToken))
+            {
+                return;
+            }
+        }
+    }
+
+    public ValueTask<bool> WaitForSpaceAsync(CancellationToken cancellationToken) => _channel.Writer.WaitToWriteAsync(cancellationToken);
+
+    /// <summary>No more replies will be queued: the writer drains what is there, then ends.</summary>
+    public void Complete() => _channel.Writer.TryComplete();
+
+    /// <summary>
+    /// Writes replies to <paramref name="output"/> until the outbox is completed and empty, or a reply that
+    /// closes the connection was written. Flushes once per batch, not once per reply.
+    /// </summary>
+    /// <returns>True when a closing reply was written.</returns>
+    public async Task<bool> DrainAsync(PipeWriter output, CancellationToken cancellationToken)
+    {
+        var reader = _channel.Reader;
+        int unflushed = 0;
+        while (await reader.WaitToReadAsync(cancellationToken))
+        {
+            while (reader.TryPeek(out var item))
+            {
+                if (item.WaitForCommit >= 0 && !_store.IsCommitted(item.WaitForCommit))
+                {
+                    // Let the client see what is already durable while the next commit is in progress.
+                    if (unflushed > 0)
+                    {
+                        var flushed = await output.FlushAsync(cancellationToken);
+                        unflushed = 0;
+                        if (flushed.IsCompleted || flushed.IsCanceled)
+                        {
+                            return false;
+                        }
+                    }
+
+                    // No token: a commit always completes (or faults when the store closes), and an
+                    // uncancellable wait allocates nothing.
+                    await _store.WaitForCommitAsync(item.WaitForCommit, CancellationToken.None);
+                }
+
+                reader.TryRead(out item);
+                item.WriteTo(output);
+                unflushed++;
+                if (item.CloseAfter)
+                {
+                    await output.FlushAsync(cancellationToken);
+                    return true;
+                }
+            }
+
+            if (unflushed > 0)
+            {
+                var flushed = await output.FlushAsync(cancellationToken);
+                unflushed = 0;
+                if (flushed.IsCompleted || flushed.IsCanceled)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return false;
+    }
+}

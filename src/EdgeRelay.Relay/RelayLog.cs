@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRelay.Relay;
+
+/// <summary>Source-generated log messages with stable event ids (1xxx relay, 2xxx host).</summary>
+internal static partial class RelayLog
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Connection {ConnectionId} failed.")]
+    public static partial void SessionFault(ILogger logger, Exception exception, string connectionId);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Connection {ConnectionId} closed after the {Kind} time-out.")]
+    public static partial void ConnectionTimedOut(ILogger logger, string connectionId, string kind);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Connection {ConnectionId} created an address expiring at {ExpiresAt} (unix s).")]
+    public static partial void AddressCreated(ILogger logger, string connectionId, long expiresAt);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "EdgeRelay relay endpoint listening on {Endpoint}")]
+    public static partial void RelayListening(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "EdgeRelay HTTP endpoint listening on {Endpoint}")]
+    public static partial void HttpListening(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "EdgeRelay draining {Connections} connections for shutdown")]
+    public static partial void Draining(ILogger logger, int connections);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "EdgeRelay stopped; log committed until {CommittedUntil}")]
+    public static partial void Stopped(ILogger logger, long committedUntil);
+}

@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using EdgeRelay.Addressing;
+using EdgeRelay.Protocol;
+using EdgeRelay.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRelay.Relay;
+
+/// <summary>
+/// The state shared by every connection of one relay: the store, the service key, the resolver, and the
+/// live sessions (for idle time-outs and shutdown). Sessions hold their own per-connection state.
+/// </summary>
+public sealed class RelayService : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<long, RelaySession> _sessions = new();
+    private readonly ITimer _watchdog;
+    private long _nextSessionId;
+    private int _disposed;
+
+    private RelayService(EdgeRelayOptions options, RelayStore store, ServiceKey serviceKey, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        Options = options;
+        Store = store;
+        ServiceKey = serviceKey;
+        Time = time;
+        Logger = loggerFactory.CreateLogger("EdgeRelay.Relay");
+        Resolver = new AddressResolver(serviceKey, new ResolverOptions
+        {
+            CacheCapacity = options.Relay.ResolutionCacheCapacity,
+            MissesPerSecond = options.Relay.ResolveMissesPerSecond,
+            MissBurst = options.Relay.ResolveMissBurst,
+        });
+        MaxRequestBody = ProtocolConstants.MaxRequestBody(options.Relay.MaxCiphertextBytes);
+        CardEndpoint = options.Relay.PublicEndpoint ?? options.Relay.Endpoint;
+
+        // One coarse timer for every connection (as Kestrel's heartbeat does) instead of a timer per read.
+        _watchdog = time.CreateTimer(_ => CheckTimeouts(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    public EdgeRelayOptions Options { get; }
+
+    public RelayStore Store { get; }
+
+    public ServiceKey ServiceKey { get; }
+
+    public AddressResolver Resolver { get; }
+
+    public TimeProvider Time { get; }
+
+    internal ILogger Logger { get; }
+
+    internal int MaxRequestBody { get; }
+
+    /// <summary>The endpoint written into issued cards; the listener may rewrite it once a port-0 bind is known.</summary>
+    public string CardEndpoint { get; set; }
+
+    /// <summary>Set when the host begins to stop: sessions take no new requests, drain, and close.</summary>
+    public bool IsShuttingDown { get; private set; }
+
+    public int ConnectionCount => _sessions.Count;
+
+    public static async Task<RelayService> StartAsync(EdgeRelayOptions options, TimeProvider time, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    {
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems));
+        }
+
+        var dataDir = Path.GetFullPath(options.Storage.DataDir);
+        Directory.CreateDirectory(dataDir);
+        var serviceKey = ServiceKey.LoadOrCreate(dataDir);
+        try
+        {
+            var store = await RelayStore.OpenAsync(
+                new RelayStoreOptions
+                {
+                    DataDirectory = dataDir,
+                    PageSizeBits = options.Storage.PageSizeBits,
+                    MemorySizeBits = options.Storage.MemorySizeBits,
+                    SegmentSizeBits = options.Storage.SegmentSizeBits,
+                    MaxPayloadBytes = options.Relay.MaxCiphertextBytes,
+                    MaintenanceInterval = options.Storage.MaintenanceInterval,
+                },
+                time,
+                loggerFactory.CreateLogger<RelayStore>(),
+                cancellationToken);
+            return new RelayService(options, store, serviceKey, time, loggerFactory);
+        }
+        catch
+        {
+            serviceKey.Dispose();
+            throw;
+        }
+    }
+
+    internal long Register(RelaySession session)
+    {
+        var id = Interlocked.Increment(ref _nextSessionId);
+        _sessions[id] = session;
+        return id;
+    }
+
+    internal void Unregister(long id) => _sessions.TryRemove(id, out _);
+
+    /// <summary>Stops taking new requests on every connection; each drains its committed replies and closes.</summary>
+    public void BeginShutdown()
+    {
+        IsShuttingDown = true;
+        foreach (var session in _sessions.Values)
+        {
+            session.RequestClose();
+        }
+    }
+
+    private void CheckTimeouts()
+    {
+        var now = Time.GetTimestamp();
+        foreach (var session in _sessions.Values)
+        {
+            session.CheckTimeout(now);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _watchdog.DisposeAsync();
+        await Store.DisposeAsync();
+        ServiceKey.Dispose();
+    }
+}

@@ -1,0 +1,47 @@
+using EdgeRelay.Relay;
+using EdgeRelay.Server;
+using Microsoft.Extensions.Logging;
+
+// The executable only turns configuration into options and runs a host (the Garnet habit): all the
+// relay's behaviour lives in EdgeRelay.Relay, where the tests reach it too.
+EdgeRelayOptions options;
+try
+{
+    options = ServerConfiguration.Load(args, out var configPath);
+    if (configPath is not null)
+    {
+        Console.WriteLine($"EdgeRelay configuration: {configPath}");
+    }
+}
+catch (ConfigurationException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+var problems = options.Validate();
+if (problems.Count > 0)
+{
+    Console.Error.WriteLine("EdgeRelay cannot start: the configuration has problems:");
+    foreach (var problem in problems)
+    {
+        Console.Error.WriteLine("  - " + problem);
+    }
+
+    return 2;
+}
+
+await using var host = await RelayHost.StartAsync(options, logging =>
+{
+    logging.AddSimpleConsole(o =>
+    {
+        o.SingleLine = true;
+        o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        o.UseUtcTimestamp = true;
+    });
+    logging.SetMinimumLevel(LogLevel.Information);
+    logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+    logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+});
+await host.WaitForShutdownAsync();
+return 0;

@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using EdgeRelay.Addressing;
+using EdgeRelay.Client;
+
+namespace EdgeRelay.Server.Tests;
+
+/// <summary>An ack means durable: proved by restarting and killing the real executable.</summary>
+public sealed class DurabilityTests : IDisposable
+{
+    private readonly string _dataDir = TempDir.Create();
+
+    public void Dispose() => TempDir.Delete(_dataDir);
+
+    [Fact]
+    public async Task Restart_keeps_unacked_messages_and_never_returns_acked_ones()
+    {
+        using var owner = new Owner();
+        AddressCard card;
+        AddressId aid;
+        long firstId;
+        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        {
+            await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
+            var created = await owner.CreateAddressAsync(rm);
+            (card, aid) = (created.Card, created.Id);
+            for (byte i = 1; i <= 3; i++)
+            {
+                await rm.SendAsync(card, new[] { i });
+            }
+
+            await rm.AuthenticateAsync(aid, owner.Key);
+            firstId = (await rm.PullAsync(aid, 1)).Messages[0].Id;
+            await rm.AckAsync(aid, [firstId]);
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        {
+            await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
+            await rm.AuthenticateAsync(aid, owner.Key);
+            var pending = (await rm.PullAsync(aid)).Messages;
+            Assert.Equal(new byte[] { 2, 3 }, pending.Select(m => m.Ciphertext.Span[0]).ToArray());
+            Assert.DoesNotContain(pending, m => m.Id == firstId);
+
+            // The card issued before the restart still works: the service key was persisted.
+            await rm.SendAsync(card, new byte[] { 4 });
+            await rm.AckAsync(aid, pending.Select(m => m.Id).ToArray());
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+
+        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        {
+            await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
+            await rm.AuthenticateAsync(aid, owner.Key);
+            var pending = (await rm.PullAsync(aid)).Messages;
+            Assert.Equal(new byte[] { 4 }, pending.Select(m => m.Ciphertext.Span[0]).ToArray());
+        }
+    }
+
+    [Fact]
+    public async Task Sigkill_while_streaming_loses_no_acknowledged_send_and_repeats_no_acknowledged_delivery()
+    {
+        using var owner = new Owner();
+        var acked = new ConcurrentDictionary<int, bool>();
+        AddressCard card;
+        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        {
+            await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
+            card = (await owner.CreateAddressAsync(rm)).Card;
+            await using var sender = await RelayClient.ConnectAsync(server.RelayEndPoint, new RelayClientOptions { MaxInFlight = 128 });
+            var ephemeral = RelayClient.DeriveEphemeralAddress(card);
+            int next = 0;
+            using var stop = new CancellationTokenSource();
+
+            async Task StreamAsync()
+            {
+                var payload = new byte[512];
+                while (!stop.IsCancellationRequested)
+                {
+                    int sequence = Interlocked.Increment(ref next);
+                    BitConverter.TryWriteBytes(payload, sequence);
+                    try
+                    {
+                        await sender.SendAsync(ephemeral, payload.ToArray());
+                        acked[sequence] = true;
+                    }
+                    catch (Exception) when (stop.IsCancellationRequested || !acked.IsEmpty)
+                    {
+                        return; // the server died under us: this one was never acknowledged
+                    }
+                }
+            }
+
+            var streams = Enumerable.Range(0, 32).Select(_ => Task.Run(StreamAsync)).ToArray();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (acked.Count < 5000 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+
+            await server.KillAsync(); // mid-stream: SENDs are in flight, some written but not committed
+            await stop.CancelAsync();
+            await Task.WhenAll(streams);
+        }
+
+        Assert.True(acked.Count >= 1000, $"only {acked.Count} sends were acknowledged before the kill");
+        var ackedBeforeKill = acked.Keys.ToHashSet();
+        var delivered = new HashSet<int>();
+        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        {
+            await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
+            await rm.AuthenticateAsync(card.Aid, owner.Key);
+            while (true)
+            {
+                var batch = await rm.PullAsync(card.Aid, 1000);
+                if (batch.Messages.Count == 0)
+                {
+                    break;
+                }
+
+                foreach (var message in batch.Messages)
+                {
+                    Assert.True(delivered.Add(BitConverter.ToInt32(message.Ciphertext.Span)), "a message was delivered twice");
+                }
+
+                await rm.AckAsync(card.Aid, batch.Messages.Select(m => m.Id).ToArray());
+            }
+
+            await server.KillAsync(); // right after the ACKs were answered
+        }
+
+        Assert.Subset(delivered, ackedBeforeKill);
+
+        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        {
+            await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
+            await rm.AuthenticateAsync(card.Aid, owner.Key);
+            Assert.Empty((await rm.PullAsync(card.Aid, 1000)).Messages);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace EdgeRelay.Server.Tests;
+
+/// <summary>The real relay executable as a child process, for restart and kill tests.</summary>
+internal sealed partial class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+
+    private ServerProcess(Process process) => _process = process;
+
+    public IPEndPoint RelayEndPoint { get; private set; } = null!;
+
+    public int Id => _process.Id;
+
+    public static async Task<ServerProcess> StartAsync(string dataDir, params string[] extraArgs)
+    {
+        var server = Path.Combine(AppContext.BaseDirectory, "edgerelay.dll");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(server);
+        info.ArgumentList.Add("--Relay:Endpoint=127.0.0.1:0");
+        info.ArgumentList.Add("--Http:Endpoint=127.0.0.1:0");
+        info.ArgumentList.Add("--Storage:DataDir=" + dataDir);
+        foreach (var arg in extraArgs)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the relay.");
+        var child = new ServerProcess(process);
+        var listening = new TaskCompletionSource<IPEndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                listening.TrySetException(new InvalidOperationException("The relay exited before listening:\n" + child.Output));
+                return;
+            }
+
+            lock (child._output)
+            {
+                child._output.Add(e.Data);
+            }
+
+            var match = ListeningLine().Match(e.Data);
+            if (match.Success)
+            {
+                listening.TrySetResult(IPEndPoint.Parse(match.Groups[1].Value));
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (child._output)
+                {
+                    child._output.Add(e.Data);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        child.RelayEndPoint = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        return child;
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _output);
+            }
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, exactly like a power cut for the process.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM: the graceful path an operator's service manager takes.</summary>
+    public async Task<int> TerminateAsync(TimeSpan? within = null)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill!.WaitForExitAsync();
+        }
+
+        using var cts = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"relay endpoint listening on (\S+)")]
+    private static partial Regex ListeningLine();
+}
