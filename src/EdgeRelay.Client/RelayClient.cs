@@ -241,6 +241,13 @@ public sealed class RelayClient : IAsyncDisposable
                     await _output.FlushAsync(CancellationToken.None);
                 }
             }
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The socket is gone: every caller gets the same clear exception, whichever noticed first.
+                Fail(new RelayException("The connection to the relay failed: " + ex.Message, ex));
+                ThrowIfFailed();
+                throw;
+            }
             finally
             {
                 _writeLock.Release();

@@ -29,6 +29,7 @@ public sealed class RelayException : Exception
         Reason = message;
     }
 
+    /// <summary>The relay's error code; <see cref="ErrorCode.None"/> when the connection failed instead (see the inner exception).</summary>
     public ErrorCode Code { get; }
 
     public string Reason { get; } = "";

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgeRelay.Relay;
 
-/// <summary>Source-generated log messages with stable event ids (1xxx relay, 2xxx host).</summary>
+/// <summary>Source-generated log messages with stable event ids (1xxx sessions, 3xxx host; 2xxx belong to the store).</summary>
 internal static partial class RelayLog
 {
     [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Connection {ConnectionId} failed.")]
@@ -14,15 +14,15 @@ internal static partial class RelayLog
     [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Connection {ConnectionId} created an address expiring at {ExpiresAt} (unix s).")]
     public static partial void AddressCreated(ILogger logger, string connectionId, long expiresAt);
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "EdgeRelay relay endpoint listening on {Endpoint}")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "EdgeRelay relay endpoint listening on {Endpoint}")]
     public static partial void RelayListening(ILogger logger, string endpoint);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "EdgeRelay HTTP endpoint listening on {Endpoint}")]
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "EdgeRelay HTTP endpoint listening on {Endpoint}")]
     public static partial void HttpListening(ILogger logger, string endpoint);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "EdgeRelay draining {Connections} connections for shutdown")]
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "EdgeRelay draining {Connections} connections for shutdown")]
     public static partial void Draining(ILogger logger, int connections);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "EdgeRelay stopped; log committed until {CommittedUntil}")]
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "EdgeRelay stopped; log committed until {CommittedUntil}")]
     public static partial void Stopped(ILogger logger, long committedUntil);
 }

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using EdgeRelay.Client;
+using EdgeRelay.Protocol;
+
+namespace EdgeRelay.Server.Tests;
+
+public sealed class LifecycleTests : IDisposable
+{
+    private readonly string _dataDir = TempDir.Create();
+
+    public void Dispose() => TempDir.Delete(_dataDir);
+
+    [Fact]
+    public async Task An_idle_connection_is_closed_after_the_idle_timeout()
+    {
+        await using var relay = await TestRelay.StartAsync(o => o.Relay.IdleTimeout = TimeSpan.FromSeconds(2));
+        using var idle = await RawConnection.ConnectAsync(relay.Host.RelayEndPoint);
+        using var busy = await RawConnection.ConnectAsync(relay.Host.RelayEndPoint);
+
+        // The busy one pings every 500 ms and must survive; the idle one must not.
+        var closed = idle.IsClosedByPeerAsync(TimeSpan.FromSeconds(10));
+        for (int i = 0; i < 8; i++)
+        {
+            await busy.AssertStillOpenAsync();
+            await Task.Delay(500);
+        }
+
+        Assert.True(await closed);
+        await busy.AssertStillOpenAsync();
+    }
+
+    [Fact]
+    public async Task A_connection_that_never_says_hello_is_closed_after_the_handshake_timeout()
+    {
+        await using var relay = await TestRelay.StartAsync(o => o.Relay.HandshakeTimeout = TimeSpan.FromSeconds(1));
+        using var silent = await RawConnection.ConnectAsync(relay.Host.RelayEndPoint, hello: false);
+        Assert.True(await silent.IsClosedByPeerAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Stopping_under_load_acknowledges_only_what_is_durable()
+    {
+        using var owner = new Owner();
+        var acked = new ConcurrentDictionary<int, bool>();
+        var refusals = new ConcurrentBag<ErrorCode>();
+        Addressing.AddressCard card;
+        await using (var relay = await TestRelay.StartAsync(dataDir: _dataDir))
+        {
+            await using var rm = await relay.ConnectAsync();
+            card = (await owner.CreateAddressAsync(rm)).Card;
+            await using var sender = await relay.ConnectAsync(new RelayClientOptions { MaxInFlight = 256 });
+            var ephemeral = RelayClient.DeriveEphemeralAddress(card);
+            int next = 0;
+            var streams = Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+            {
+                while (true)
+                {
+                    int sequence = Interlocked.Increment(ref next);
+                    try
+                    {
+                        await sender.SendAsync(ephemeral, BitConverter.GetBytes(sequence));
+                        acked[sequence] = true;
+                    }
+                    catch (RelayException ex)
+                    {
+                        refusals.Add(ex.Code);
+                        return;
+                    }
+                }
+            })).ToArray();
+
+            while (acked.Count < 2000)
+            {
+                await Task.Delay(5);
+            }
+
+            var stopwatch = Stopwatch.StartNew();
+            await relay.Host.StopAsync(); // graceful: drain while 16 streams keep sending
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"drain took {stopwatch.Elapsed}");
+            await Task.WhenAll(streams);
+        }
+
+        // Either the going-away frame or the closed connection ended every stream; none was acked twice.
+        Assert.All(refusals, code => Assert.True(code is ErrorCode.ShuttingDown or ErrorCode.InternalError or ErrorCode.None));
+
+        await using (var relay = await TestRelay.StartAsync(dataDir: _dataDir))
+        {
+            await using var rm = await relay.ConnectAsync();
+            await rm.AuthenticateAsync(card.Aid, owner.Key);
+            var stored = new HashSet<int>();
+            while (true)
+            {
+                var batch = await rm.PullAsync(card.Aid, 1000);
+                if (batch.Messages.Count == 0)
+                {
+                    break;
+                }
+
+                foreach (var message in batch.Messages)
+                {
+                    stored.Add(BitConverter.ToInt32(message.Ciphertext.Span));
+                }
+
+                await rm.AckAsync(card.Aid, batch.Messages.Select(m => m.Id).ToArray());
+            }
+
+            Assert.Subset(stored, acked.Keys.ToHashSet());
+        }
+    }
+
+    [Fact]
+    public async Task Sigterm_drains_and_exits_cleanly()
+    {
+        await using var server = await ServerProcess.StartAsync(_dataDir);
+        await using (var client = await RelayClient.ConnectAsync(server.RelayEndPoint))
+        {
+            await client.PingAsync();
+        }
+
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains("EdgeRelay stopped", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_options_are_all_named_and_the_relay_does_not_start()
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "edgerelay.dll"));
+        info.ArgumentList.Add("--Relay:Endpoint=nowhere");
+        info.ArgumentList.Add("--Relay:MaxCiphertextBytes=0");
+        info.ArgumentList.Add("--Storage:SegmentSizeBits=12");
+        info.ArgumentList.Add("--Storage:DataDir=" + _dataDir);
+        using var process = Process.Start(info)!;
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("Relay:Endpoint", stderr, StringComparison.Ordinal);
+        Assert.Contains("Relay:MaxCiphertextBytes", stderr, StringComparison.Ordinal);
+        Assert.Contains("Storage:SegmentSizeBits", stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(_dataDir)); // nothing was created
+    }
+
+    [Fact]
+    public async Task A_value_of_the_wrong_type_names_its_option()
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "edgerelay.dll"));
+        info.ArgumentList.Add("--Relay:IdleTimeout=soon");
+        using var process = Process.Start(info)!;
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("IdleTimeout", stderr, StringComparison.Ordinal);
+    }
+}
