@@ -1,0 +1,170 @@
+using EdgeRelay.LoadTest.Reporting;
+using EdgeRelay.LoadTest.Scenarios;
+using EdgeRelay.LoadTest.Targets;
+
+namespace EdgeRelay.LoadTest.Engine;
+
+/// <summary>
+/// One run, start to finish: start the target, open the connections, warm up, measure, drain, and turn the
+/// meters into a <see cref="RunResult"/>. Setup (relay start, addresses, connections) happens before the
+/// clock starts and is never measured.
+/// </summary>
+internal static class LoadRunner
+{
+    /// <summary>Meters are shared beyond this many connections (see <see cref="LoadMeter"/>).</summary>
+    public const int MaxMeters = 16;
+
+    /// <summary>How long outstanding requests may take to complete after sending stopped; then they are cancelled and counted as DRAIN_TIMEOUT.</summary>
+    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Progress cadence: the live display refreshes about four times a second.</summary>
+    public static readonly TimeSpan SampleInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <param name="stop">Ctrl+C: during setup it cancels; during the run it ends the window early and the results are still produced.</param>
+    public static async Task<RunResult> RunAsync(RunSettings settings, IProgressDisplay display, Action<string> log, CancellationToken stop)
+    {
+        var problems = settings.Validate();
+        if (problems.Count > 0)
+        {
+            throw new LoadTestException(string.Join(Environment.NewLine, problems));
+        }
+
+        var time = TimeProvider.System;
+        await using var target = TargetCatalog.Create(settings.Target);
+        await target.StartAsync(settings, log, stop);
+        var scenario = ScenarioCatalog.Create(settings.Scenario, settings);
+        await scenario.PrepareAsync(target, stop);
+
+        var connections = await ConnectAllAsync(target, settings.Connections, stop);
+        try
+        {
+            var startedAt = time.GetUtcNow();
+            var meters = new LoadMeter[Math.Min(settings.Connections, MaxMeters)];
+            for (int i = 0; i < meters.Length; i++)
+            {
+                meters[i] = new LoadMeter(time.TimestampFrequency);
+            }
+
+            log($"{settings.Model.ToString().ToLowerInvariant()} model, {settings.Connections} connection(s) x {settings.InFlight} in flight"
+                + (settings.Rate is { } r ? FormattableString.Invariant($", {r:0.##} msgs/s intended") : "")
+                + $", {settings.PayloadBytes} B payloads, warm-up {DurationText.Format(settings.Warmup)}, measuring {DurationText.Format(settings.Duration)}");
+
+            var window = MeasurementWindow.Create(time, settings.Warmup, settings.Duration);
+            using var stopIssuing = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            using var abort = new CancellationTokenSource();
+            using var onStop = stop.Register(() => window.EndAt(time.GetTimestamp()));
+            using var ticker = settings.Model == LoadModel.Open ? new SleepTicker() : null;
+
+            var workers = new Task[connections.Length];
+            for (int i = 0; i < connections.Length; i++)
+            {
+                var connection = connections[i];
+                LoadOperation operation = (sequence, token) => scenario.ExecuteAsync(connection, sequence, token);
+                var meter = meters[i % meters.Length];
+                workers[i] = settings.Rate is { } rate
+                    ? new OpenLoopWorker(new OpenSchedule(window.Start, time.TimestampFrequency, rate, i, connections.Length), settings.InFlight, window, meter, time, ticker!, operation, target.Classify)
+                        .RunAsync(stopIssuing.Token, abort.Token)
+                    : new ClosedLoopWorker(settings.InFlight, window, meter, time, operation, target.Classify)
+                        .RunAsync(stopIssuing.Token, abort.Token);
+            }
+
+            // Past this (after the window's end) outstanding requests are cancelled; the open model may still be issuing during its grace.
+            long drainTicks = MeasurementWindow.ToTicks(DrainTimeout + (settings.Model == LoadModel.Open ? OpenLoopWorker.IssueGrace : TimeSpan.Zero), time.TimestampFrequency);
+            var sampler = new ProgressSampler(meters, window, time);
+            await display.ShowAsync(async update =>
+            {
+                var all = Task.WhenAll(workers);
+                while (!all.IsCompleted)
+                {
+                    await Task.WhenAny(all, Task.Delay(SampleInterval, time, CancellationToken.None));
+                    update(sampler.Sample(workersDone: false));
+                    if (!abort.IsCancellationRequested && time.GetTimestamp() > window.End + drainTicks)
+                    {
+                        await abort.CancelAsync();
+                    }
+                }
+
+                await all;
+                update(sampler.Sample(workersDone: true));
+            });
+
+            return BuildResult(settings, target, scenario, window, meters, sampler, startedAt, time.TimestampFrequency);
+        }
+        finally
+        {
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<ILoadConnection[]> ConnectAllAsync(ILoadTarget target, int count, CancellationToken cancellationToken)
+    {
+        var connections = new ILoadConnection?[count];
+        try
+        {
+            await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (i, token) =>
+                connections[i] = await target.ConnectAsync(i, token));
+            return connections!;
+        }
+        catch
+        {
+            foreach (var connection in connections)
+            {
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync();
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private static RunResult BuildResult(
+        RunSettings settings, ILoadTarget target, IScenario scenario, MeasurementWindow window, LoadMeter[] meters,
+        ProgressSampler sampler, DateTimeOffset startedAt, long frequency)
+    {
+        long messages = 0;
+        long warmupErrors = 0;
+        var errors = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var meter in meters)
+        {
+            messages += meter.Measured;
+            warmupErrors += meter.WarmupErrors;
+            foreach (var (code, count) in meter.Errors)
+            {
+                errors[code] = errors.GetValueOrDefault(code) + count;
+            }
+        }
+
+        double seconds = window.MeasuredDuration(frequency).TotalSeconds;
+        double perSecond = seconds > 0 ? messages / seconds : 0;
+        var latency = LatencyHistograms.Summarize(sampler.Total);
+        var lag = LatencyHistograms.Summarize(sampler.LagTotal);
+        return new RunResult
+        {
+            Target = target.Name,
+            Scenario = scenario.Name,
+            Model = settings.Model == LoadModel.Open ? "open" : "closed",
+            Endpoint = settings.Endpoint,
+            Connections = settings.Connections,
+            InFlight = settings.InFlight,
+            Rate = settings.Rate,
+            Addresses = settings.Addresses,
+            PayloadBytes = scenario.PayloadBytesPerOperation,
+            WarmupSeconds = settings.Warmup.TotalSeconds,
+            DurationSeconds = Math.Round(seconds, 3),
+            Messages = messages,
+            MessagesPerSecond = Math.Round(perSecond, 1),
+            MegabytesPerSecond = Math.Round(perSecond * scenario.PayloadBytesPerOperation / 1e6, 2),
+            Latency = new LatencyMicroseconds { P50 = latency.P50, P90 = latency.P90, P99 = latency.P99, P999 = latency.P999, Max = latency.Max },
+            SendLag = settings.Model == LoadModel.Open ? new SendLagMicroseconds { P50 = lag.P50, P99 = lag.P99, Max = lag.Max } : null,
+            Errors = errors,
+            WarmupErrors = warmupErrors,
+            ServerAllocBytesPerMessage = null, // Not separable in one process: see RunResult.ServerAllocBytesPerMessage.
+            StartedAt = startedAt,
+        };
+    }
+}

@@ -1,0 +1,3 @@
+using EdgeRelay.LoadTest.Cli;
+
+return await LoadTestCommandLine.InvokeAsync(args);

@@ -1,0 +1,123 @@
+using System.Text.Json.Serialization;
+
+namespace EdgeRelay.LoadTest.Reporting;
+
+/// <summary>
+/// The outcome of one run, as written by <c>--json</c>. Field names are a contract for the scripts that
+/// compare runs: add fields, never rename them.
+/// </summary>
+internal sealed record RunResult
+{
+    [JsonPropertyName("target")]
+    public required string Target { get; init; }
+
+    [JsonPropertyName("scenario")]
+    public required string Scenario { get; init; }
+
+    /// <summary>"closed" or "open".</summary>
+    [JsonPropertyName("model")]
+    public required string Model { get; init; }
+
+    /// <summary>"host:port" when an external system was loaded; null for an in-process target.</summary>
+    [JsonPropertyName("endpoint")]
+    public string? Endpoint { get; init; }
+
+    [JsonPropertyName("connections")]
+    public required int Connections { get; init; }
+
+    [JsonPropertyName("in_flight")]
+    public required int InFlight { get; init; }
+
+    /// <summary>Open model: the intended messages per second; null in the closed model.</summary>
+    [JsonPropertyName("rate")]
+    public double? Rate { get; init; }
+
+    [JsonPropertyName("addresses")]
+    public required int Addresses { get; init; }
+
+    [JsonPropertyName("payload_bytes")]
+    public required int PayloadBytes { get; init; }
+
+    [JsonPropertyName("warmup_s")]
+    public required double WarmupSeconds { get; init; }
+
+    /// <summary>Measured seconds actually covered (shorter than asked after Ctrl+C).</summary>
+    [JsonPropertyName("duration_s")]
+    public required double DurationSeconds { get; init; }
+
+    /// <summary>Successful operations whose origin fell in the measured window.</summary>
+    [JsonPropertyName("messages")]
+    public required long Messages { get; init; }
+
+    [JsonPropertyName("msgs_per_s")]
+    public required double MessagesPerSecond { get; init; }
+
+    /// <summary>Payload (ciphertext) bytes only, 10^6 bytes per MB; framing and addresses are not counted.</summary>
+    [JsonPropertyName("mb_per_s")]
+    public required double MegabytesPerSecond { get; init; }
+
+    [JsonPropertyName("latency_us")]
+    public required LatencyMicroseconds Latency { get; init; }
+
+    /// <summary>
+    /// Open model: how late measured sends went out after their intended time: the generator's own tick
+    /// (~1 ms) plus any wait for a free in-flight slot. Already inside <see cref="Latency"/>; shown apart so a
+    /// lagging generator is not mistaken for a slow system. Null in the closed model.
+    /// </summary>
+    [JsonPropertyName("send_lag_us")]
+    public SendLagMicroseconds? SendLag { get; init; }
+
+    /// <summary>Errors of the measured window by code name (the protocol's names, or the generator's own).</summary>
+    [JsonPropertyName("errors")]
+    public required SortedDictionary<string, long> Errors { get; init; }
+
+    /// <summary>Errors of operations that started during warm-up; excluded from <see cref="Errors"/>.</summary>
+    [JsonPropertyName("warmup_errors")]
+    public required long WarmupErrors { get; init; }
+
+    /// <summary>
+    /// Always null for now. The in-process targets share one process and one GC heap with the client, so
+    /// GC.GetTotalAllocatedBytes cannot tell the relay's allocations from the generator's; an honest figure
+    /// needs the relay in its own process (an external --endpoint with the relay's own metrics), which a
+    /// later version will read.
+    /// </summary>
+    [JsonPropertyName("server_alloc_bytes_per_msg")]
+    public double? ServerAllocBytesPerMessage { get; init; }
+
+    [JsonPropertyName("started_at")]
+    public required DateTimeOffset StartedAt { get; init; }
+}
+
+internal sealed record LatencyMicroseconds
+{
+    [JsonPropertyName("p50")]
+    public required long P50 { get; init; }
+
+    [JsonPropertyName("p90")]
+    public required long P90 { get; init; }
+
+    [JsonPropertyName("p99")]
+    public required long P99 { get; init; }
+
+    [JsonPropertyName("p999")]
+    public required long P999 { get; init; }
+
+    [JsonPropertyName("max")]
+    public required long Max { get; init; }
+}
+
+internal sealed record SendLagMicroseconds
+{
+    [JsonPropertyName("p50")]
+    public required long P50 { get; init; }
+
+    [JsonPropertyName("p99")]
+    public required long P99 { get; init; }
+
+    [JsonPropertyName("max")]
+    public required long Max { get; init; }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(RunResult))]
+internal sealed partial class RunResultJsonContext : JsonSerializerContext;

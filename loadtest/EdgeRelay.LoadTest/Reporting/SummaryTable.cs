@@ -1,0 +1,43 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace EdgeRelay.LoadTest.Reporting;
+
+/// <summary>The end-of-run summary on the terminal.</summary>
+internal static class SummaryTable
+{
+    public static Table Build(RunResult r)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var table = new Table().Border(TableBorder.Rounded).Title("EdgeRelay load test").HideHeaders();
+        table.AddColumn("");
+        table.AddColumn(new TableColumn("").RightAligned());
+        void Row(string name, string value) => table.AddRow(Markup.Escape(name), Markup.Escape(value));
+
+        Row("target", r.Endpoint is null ? r.Target + " (in-process)" : $"{r.Target} at {r.Endpoint}");
+        Row("scenario / model", $"{r.Scenario} / {ResultWriters.ModelText(r)}");
+        Row("connections x in-flight", string.Create(c, $"{r.Connections} x {r.InFlight}"));
+        Row("payload", string.Create(c, $"{r.PayloadBytes} B to {r.Addresses} address(es)"));
+        Row("measured", string.Create(c, $"{r.DurationSeconds:0.###} s (after {r.WarmupSeconds:0.###} s warm-up)"));
+        Row("messages", r.Messages.ToString("N0", c));
+        Row("msgs/s", r.MessagesPerSecond.ToString("N0", c));
+        Row("MB/s (payload)", r.MegabytesPerSecond.ToString("N1", c));
+        Row("latency p50", string.Create(c, $"{r.Latency.P50:N0} µs"));
+        Row("latency p90", string.Create(c, $"{r.Latency.P90:N0} µs"));
+        Row("latency p99", string.Create(c, $"{r.Latency.P99:N0} µs"));
+        Row("latency p99.9", string.Create(c, $"{r.Latency.P999:N0} µs"));
+        Row("latency max", string.Create(c, $"{r.Latency.Max:N0} µs"));
+        if (r.SendLag is { } lag)
+        {
+            Row("send lag p50 / p99 / max", string.Create(c, $"{lag.P50:N0} / {lag.P99:N0} / {lag.Max:N0} µs"));
+        }
+
+        Row("errors", ResultWriters.ErrorsText(r));
+        if (r.WarmupErrors > 0)
+        {
+            Row("errors in warm-up (excluded)", r.WarmupErrors.ToString("N0", c));
+        }
+
+        return table;
+    }
+}

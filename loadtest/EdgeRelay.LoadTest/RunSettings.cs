@@ -1,0 +1,131 @@
+using System.Globalization;
+
+namespace EdgeRelay.LoadTest;
+
+/// <summary>
+/// Everything one run needs, bound from the command line (or built directly by tests). Each default is
+/// stated here and repeated in the <c>--help</c> text; <see cref="Validate"/> names every problem at once.
+/// </summary>
+internal sealed record RunSettings
+{
+    /// <summary>Longest measured duration: a load test is an experiment, not a soak; 1 hour bounds a forgotten run.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(1);
+
+    public static readonly TimeSpan MaxWarmup = TimeSpan.FromMinutes(10);
+
+    /// <summary>More connections than this is a different test (connection storms), not throughput.</summary>
+    public const int MaxConnections = 10_000;
+
+    /// <summary>The relay's own per-connection ceiling (Relay:MaxInFlightPerConnection accepts up to 65536).</summary>
+    public const int MaxInFlight = 65_536;
+
+    public const int MaxPayloadBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Each address has one ephemeral address that the relay must keep in its resolution cache (65536 entries
+    /// by default); far below that so the cache never thrashes and a miss never turns into RATE_LIMITED.
+    /// </summary>
+    public const int MaxAddresses = 10_000;
+
+    public const double MaxRate = 10_000_000;
+
+    /// <summary>System under test: <c>edgerelay</c> (default) or <c>raw-sink</c> (see <see cref="Targets.TargetCatalog"/>).</summary>
+    public string Target { get; init; } = "edgerelay";
+
+    /// <summary>What each operation does: <c>ingest</c> (default; one SEND).</summary>
+    public string Scenario { get; init; } = "ingest";
+
+    /// <summary>Client connections. Default 8: enough to keep both cores of a small machine busy.</summary>
+    public int Connections { get; init; } = 8;
+
+    /// <summary>Ciphertext bytes per message. Default 1024 (a typical small message).</summary>
+    public int PayloadBytes { get; init; } = 1024;
+
+    /// <summary>Measured time, warm-up excluded. Default 10 s.</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Load applied before measuring (JIT, caches, group-commit rhythm). Default 2 s.</summary>
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Requests outstanding per connection. Closed model: exactly this many, always. Open model: the most a
+    /// connection may have outstanding; a send that finds them all taken goes out late, and its latency shows it.
+    /// Default 64. The effective window is also capped by the server's advertised max_in_flight.
+    /// </summary>
+    public int InFlight { get; init; } = 64;
+
+    /// <summary>Open model: total messages per second over all connections. Null (default): closed model.</summary>
+    public double? Rate { get; init; }
+
+    /// <summary>Long-term addresses the messages are spread over. Default 1.</summary>
+    public int Addresses { get; init; } = 1;
+
+    /// <summary>"host:port" of a running system; null (default) starts the target in-process on loopback.</summary>
+    public string? Endpoint { get; init; }
+
+    /// <summary>Permit a non-loopback <see cref="Endpoint"/>. Default false: a load test aimed at the wrong host is an incident.</summary>
+    public bool AllowRemote { get; init; }
+
+    public string? JsonPath { get; init; }
+
+    public string? MarkdownPath { get; init; }
+
+    public LoadModel Model => Rate is null ? LoadModel.Closed : LoadModel.Open;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (!Targets.TargetCatalog.Names.Contains(Target))
+        {
+            problems.Add($"--target: '{Target}' is not one of {string.Join(", ", Targets.TargetCatalog.Names)}.");
+        }
+
+        if (!Scenarios.ScenarioCatalog.Names.Contains(Scenario))
+        {
+            problems.Add($"--scenario: '{Scenario}' is not one of {string.Join(", ", Scenarios.ScenarioCatalog.Names)}.");
+        }
+
+        Range(problems, "--connections", Connections, 1, MaxConnections);
+        Range(problems, "--payload", PayloadBytes, 1, MaxPayloadBytes);
+        Range(problems, "--in-flight", InFlight, 1, MaxInFlight);
+        Range(problems, "--addresses", Addresses, 1, MaxAddresses);
+        if (Duration < TimeSpan.FromSeconds(1) || Duration > MaxDuration)
+        {
+            problems.Add($"--duration: {DurationText.Format(Duration)} is out of range [1s, 1h].");
+        }
+
+        if (Warmup < TimeSpan.Zero || Warmup > MaxWarmup)
+        {
+            problems.Add($"--warmup: {DurationText.Format(Warmup)} is out of range [0s, 10m].");
+        }
+
+        if (Rate is { } rate && (!double.IsFinite(rate) || rate <= 0 || rate > MaxRate))
+        {
+            problems.Add($"--rate: {rate.ToString(CultureInfo.InvariantCulture)} is out of range (0, {MaxRate.ToString(CultureInfo.InvariantCulture)}] messages per second.");
+        }
+
+        if (Endpoint is { } endpoint && !Targets.Endpoints.TrySplit(endpoint, out _, out _))
+        {
+            problems.Add($"--endpoint: '{endpoint}' is not host:port.");
+        }
+
+        return problems;
+    }
+
+    private static void Range(List<string> problems, string name, long value, long min, long max)
+    {
+        if (value < min || value > max)
+        {
+            problems.Add($"{name}: {value.ToString(CultureInfo.InvariantCulture)} is out of range [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}].");
+        }
+    }
+}
+
+internal enum LoadModel
+{
+    /// <summary>A fixed number of requests outstanding per connection; the next goes out when one completes.</summary>
+    Closed,
+
+    /// <summary>Requests go out at fixed intended times, whatever the system does; latency counts from the intended time.</summary>
+    Open,
+}

@@ -1,0 +1,159 @@
+using System.Net;
+using EdgeRelay.Client;
+using EdgeRelay.LoadTest.Engine;
+using EdgeRelay.Protocol;
+using EdgeRelay.Relay;
+using NSec.Cryptography;
+
+namespace EdgeRelay.LoadTest.Targets;
+
+/// <summary>
+/// The relay itself: in-process (a fresh <see cref="RelayHost"/> on loopback port 0 with a temporary data
+/// folder, removed afterwards) or at <c>--endpoint</c>. Every SEND is acknowledged only once durable, so this
+/// measures the whole path: framing, HPKE address resolution (cached), the FASTER log and group commit.
+/// </summary>
+internal sealed class EdgeRelayTarget : ILoadTarget
+{
+    /// <summary>
+    /// Fresh connections each get a full HPKE-miss budget (Relay:ResolveMissBurst, 100 by default), so the
+    /// cache is primed through one short-lived connection per this many addresses, never RATE_LIMITED.
+    /// </summary>
+    private const int PrimingAddressesPerConnection = 100;
+
+    /// <summary>Addresses outlive the run by far, and still expire on their own if the relay is a shared one.</summary>
+    private static readonly TimeSpan AddressLifetime = TimeSpan.FromDays(1);
+
+    private RelayHost? _host;
+    private string? _dataDir;
+    private IPEndPoint? _endPoint;
+    private ReadOnlyMemory<byte>[] _ephemeralAddresses = [];
+    private int _inFlight;
+
+    public string Name => TargetCatalog.EdgeRelay;
+
+    public string Description { get; private set; } = TargetCatalog.EdgeRelay;
+
+    public async Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken)
+    {
+        _inFlight = settings.InFlight;
+        if (settings.Endpoint is null)
+        {
+            _dataDir = Path.Combine(Path.GetTempPath(), "edgerelay-loadtest-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(_dataDir);
+            var options = new EdgeRelayOptions();
+            options.Relay.Endpoint = "127.0.0.1:0";
+            options.Http.Endpoint = "127.0.0.1:0";
+            options.Storage.DataDir = _dataDir;
+            _host = await RelayHost.StartAsync(options, cancellationToken: cancellationToken);
+            _endPoint = _host.RelayEndPoint;
+            Description = $"edgerelay in-process on {_endPoint} (data in {_dataDir})";
+        }
+        else
+        {
+            _endPoint = await Endpoints.ResolveAsync(settings.Endpoint, settings.AllowRemote, cancellationToken);
+            Description = $"edgerelay at {settings.Endpoint} ({_endPoint})";
+        }
+
+        await RelayClientConnection.CheckServerAsync(_endPoint, settings.PayloadBytes, cancellationToken);
+        log($"{Description}: creating {settings.Addresses} address(es)");
+        var cards = await CreateAddressesAsync(_endPoint, settings.Addresses, cancellationToken);
+
+        // One ephemeral address per long-term address, reused for every send: the relay resolves it once
+        // (one X25519) and then from its cache, which is the steady state of a sender that keeps its address.
+        var validFor = settings.Warmup + settings.Duration + TimeSpan.FromHours(1);
+        _ephemeralAddresses = new ReadOnlyMemory<byte>[cards.Length];
+        for (int i = 0; i < cards.Length; i++)
+        {
+            _ephemeralAddresses[i] = RelayClient.DeriveEphemeralAddress(cards[i].Card, validFor);
+        }
+
+        await PrimeAsync(_endPoint, _ephemeralAddresses, cancellationToken);
+    }
+
+    public async Task<ILoadConnection> ConnectAsync(int index, CancellationToken cancellationToken) =>
+        await RelayClientConnection.ConnectAsync(
+            _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, index, cancellationToken);
+
+    public LoadError Classify(Exception error) => RelayClientConnection.Classify(error);
+
+    private static async Task<CreatedAddress[]> CreateAddressesAsync(IPEndPoint endPoint, int count, CancellationToken cancellationToken)
+    {
+        const int Batch = 128;
+        using var owner = Key.Create(SignatureAlgorithm.Ed25519); // throwaway: nobody pulls these messages
+        await using var client = await RelayClient.ConnectAsync(endPoint, new RelayClientOptions { MaxInFlight = Batch }, cancellationToken);
+        var created = new CreatedAddress[count];
+        for (int start = 0; start < count; start += Batch)
+        {
+            var batch = new Task<CreatedAddress>[Math.Min(Batch, count - start)];
+            for (int i = 0; i < batch.Length; i++)
+            {
+                batch[i] = client.CreateAddressAsync(owner.PublicKey, AddressLifetime, cancellationToken);
+            }
+
+            (await Task.WhenAll(batch)).CopyTo(created, start);
+        }
+
+        return created;
+    }
+
+    /// <summary>Sends one small message to every ephemeral address, so the run starts with a warm resolution cache.</summary>
+    private static async Task PrimeAsync(IPEndPoint endPoint, ReadOnlyMemory<byte>[] ephemeralAddresses, CancellationToken cancellationToken)
+    {
+        var payload = new byte[16];
+        var chunks = ephemeralAddresses.Chunk(PrimingAddressesPerConnection);
+        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (chunk, token) =>
+        {
+            await using var client = await RelayClient.ConnectAsync(endPoint, new RelayClientOptions { MaxInFlight = PrimingAddressesPerConnection }, token);
+            var sends = new Task[chunk.Length];
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                sends[i] = PrimeOneAsync(client, chunk[i], payload, token);
+            }
+
+            await Task.WhenAll(sends);
+        });
+    }
+
+    private static async Task PrimeOneAsync(RelayClient client, ReadOnlyMemory<byte> ephemeralAddress, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await client.SendAsync(ephemeralAddress, payload, cancellationToken);
+                return;
+            }
+            catch (RelayException ex) when (ex.Code == ErrorCode.RateLimited && attempt < 20)
+            {
+                // A relay configured with a smaller burst: wait for its bucket to refill.
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+            _host = null;
+        }
+
+        if (_dataDir is not null)
+        {
+            try
+            {
+                Directory.Delete(_dataDir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: a temp folder left behind is not worth failing the run's report over.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+
+            _dataDir = null;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Sockets;
+using EdgeRelay.Client;
+using EdgeRelay.LoadTest.Engine;
+using EdgeRelay.Protocol;
+
+namespace EdgeRelay.LoadTest.Targets;
+
+/// <summary>
+/// A connection that speaks protocol v1 through the real <see cref="RelayClient"/>: the same client, framing
+/// and payloads whether the peer is the relay or the raw sink, so the two numbers compare.
+/// </summary>
+internal sealed class RelayClientConnection : ILoadConnection
+{
+    private readonly RelayClient _client;
+    private readonly ReadOnlyMemory<byte>[] _ephemeralAddresses;
+    private readonly int _offset;
+
+    private RelayClientConnection(RelayClient client, ReadOnlyMemory<byte>[] ephemeralAddresses, int offset)
+    {
+        _client = client;
+        _ephemeralAddresses = ephemeralAddresses;
+        _offset = offset;
+    }
+
+    /// <param name="inFlight">The client's window; the server's advertised max_in_flight caps it further.</param>
+    /// <param name="ephemeralAddresses">Destinations, one 73-byte ephemeral address per long-term address.</param>
+    /// <param name="index">The connection's number: connections start at different addresses so all are used at once.</param>
+    public static async Task<RelayClientConnection> ConnectAsync(IPEndPoint endPoint, int inFlight, ReadOnlyMemory<byte>[] ephemeralAddresses, int index, CancellationToken cancellationToken)
+    {
+        var client = await RelayClient.ConnectAsync(endPoint, new RelayClientOptions { MaxInFlight = inFlight }, cancellationToken);
+        return new RelayClientConnection(client, ephemeralAddresses, index % ephemeralAddresses.Length);
+    }
+
+    public ValueTask SendAsync(long sequence, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        var addresses = _ephemeralAddresses;
+        var destination = addresses[(int)((sequence + _offset) % addresses.Length)];
+        return new ValueTask(_client.SendAsync(destination, payload, cancellationToken));
+    }
+
+    public ValueTask DisposeAsync() => _client.DisposeAsync();
+
+    /// <summary>
+    /// A refusal is named by its protocol error code (docs/PROTOCOL.md §5); a connection that dropped without
+    /// an ERROR frame is <see cref="GeneratorErrors.ConnectionLost"/>.
+    /// </summary>
+    public static LoadError Classify(Exception error) => error switch
+    {
+        RelayException { Code: not ErrorCode.None } relay => new LoadError(ErrorCodes.Name(relay.Code), relay.ConnectionClosed),
+        RelayException or IOException or SocketException or ObjectDisposedException => new LoadError(GeneratorErrors.ConnectionLost, true),
+        _ => new LoadError(error.GetType().Name, false),
+    };
+
+    /// <summary>
+    /// Checks, over a first connection, that the server answers HELLO and accepts payloads of this size; a
+    /// server that cannot be reached is an operator's problem, reported in one line.
+    /// </summary>
+    public static async Task<ServerInfo> CheckServerAsync(IPEndPoint endPoint, int payloadBytes, CancellationToken cancellationToken)
+    {
+        ServerInfo info;
+        try
+        {
+            await using var client = await RelayClient.ConnectAsync(endPoint, new RelayClientOptions { MaxInFlight = 1 }, cancellationToken);
+            info = client.ServerInfo;
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or RelayException)
+        {
+            throw new LoadTestException($"cannot open a protocol v1 session with {endPoint}: {ex.Message}", ex);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new LoadTestException($"{endPoint} did not complete TCP connect and HELLO in time.", ex);
+        }
+
+        if (payloadBytes > info.MaxCiphertext)
+        {
+            throw new LoadTestException($"--payload {payloadBytes} is over the server's max_ciphertext of {info.MaxCiphertext} bytes.");
+        }
+
+        return info;
+    }
+}
