@@ -33,7 +33,10 @@ internal static class ServerConfiguration
         var options = new EdgeRelayOptions();
         try
         {
-            configuration.Bind(options, o => o.ErrorOnUnknownConfiguration = false);
+            // Section by section, refusing unknown keys: a misspelt option must not be silently ignored.
+            configuration.GetSection("Relay").Bind(options.Relay, o => o.ErrorOnUnknownConfiguration = true);
+            configuration.GetSection("Http").Bind(options.Http, o => o.ErrorOnUnknownConfiguration = true);
+            configuration.GetSection("Storage").Bind(options.Storage, o => o.ErrorOnUnknownConfiguration = true);
         }
         catch (InvalidOperationException ex)
         {

@@ -147,8 +147,10 @@ public sealed class LifecycleTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_dataDir)); // nothing was created
     }
 
-    [Fact]
-    public async Task A_value_of_the_wrong_type_names_its_option()
+    [Theory]
+    [InlineData("--Relay:IdleTimeout=soon", "IdleTimeout")]
+    [InlineData("--Relay:Endpiont=127.0.0.1:1", "Endpiont")]
+    public async Task A_bad_value_or_unknown_key_names_its_option(string argument, string named)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -157,12 +159,12 @@ public sealed class LifecycleTests : IDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "edgerelay.dll"));
-        info.ArgumentList.Add("--Relay:IdleTimeout=soon");
+        info.ArgumentList.Add(argument);
         using var process = Process.Start(info)!;
         var stderr = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
 
         Assert.Equal(2, process.ExitCode);
-        Assert.Contains("IdleTimeout", stderr, StringComparison.Ordinal);
+        Assert.Contains(named, stderr, StringComparison.Ordinal);
     }
 }
