@@ -105,27 +105,14 @@ public sealed class DurabilityTests : IDisposable
 
         Assert.True(acked.Count >= 1000, $"only {acked.Count} sends were acknowledged before the kill");
         var ackedBeforeKill = acked.Keys.ToHashSet();
-        var delivered = new HashSet<int>();
+        HashSet<int> delivered;
         await using (var server = await ServerProcess.StartAsync(_dataDir))
         {
             await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
             await rm.AuthenticateAsync(card.Aid, owner.Key);
-            while (true)
-            {
-                var batch = await rm.PullAsync(card.Aid, 1000);
-                if (batch.Messages.Count == 0)
-                {
-                    break;
-                }
-
-                foreach (var message in batch.Messages)
-                {
-                    Assert.True(delivered.Add(BitConverter.ToInt32(message.Ciphertext.Span)), "a message was delivered twice");
-                }
-
-                await rm.AckAsync(card.Aid, batch.Messages.Select(m => m.Id).ToArray());
-            }
-
+            var received = await Drain.AllAsync(rm, card.Aid);
+            delivered = received.ToHashSet();
+            Assert.Equal(received.Count, delivered.Count); // nothing delivered twice
             await server.KillAsync(); // right after the ACKs were answered
         }
 

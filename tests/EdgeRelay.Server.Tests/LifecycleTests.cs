@@ -88,23 +88,7 @@ public sealed class LifecycleTests : IDisposable
         {
             await using var rm = await relay.ConnectAsync();
             await rm.AuthenticateAsync(card.Aid, owner.Key);
-            var stored = new HashSet<int>();
-            while (true)
-            {
-                var batch = await rm.PullAsync(card.Aid, 1000);
-                if (batch.Messages.Count == 0)
-                {
-                    break;
-                }
-
-                foreach (var message in batch.Messages)
-                {
-                    stored.Add(BitConverter.ToInt32(message.Ciphertext.Span));
-                }
-
-                await rm.AckAsync(card.Aid, batch.Messages.Select(m => m.Id).ToArray());
-            }
-
+            var stored = (await Drain.AllAsync(rm, card.Aid)).ToHashSet();
             Assert.Subset(stored, acked.Keys.ToHashSet());
         }
     }
@@ -125,22 +109,10 @@ public sealed class LifecycleTests : IDisposable
     [Fact]
     public async Task Bad_options_are_all_named_and_the_relay_does_not_start()
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "edgerelay.dll"));
-        info.ArgumentList.Add("--Relay:Endpoint=nowhere");
-        info.ArgumentList.Add("--Relay:MaxCiphertextBytes=0");
-        info.ArgumentList.Add("--Storage:SegmentSizeBits=12");
-        info.ArgumentList.Add("--Storage:DataDir=" + _dataDir);
-        using var process = Process.Start(info)!;
-        var stderr = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var (exitCode, stderr) = await ServerProcess.RunToExitAsync(
+            "--Relay:Endpoint=nowhere", "--Relay:MaxCiphertextBytes=0", "--Storage:SegmentSizeBits=12", "--Storage:DataDir=" + _dataDir);
 
-        Assert.Equal(2, process.ExitCode);
+        Assert.Equal(2, exitCode);
         Assert.Contains("Relay:Endpoint", stderr, StringComparison.Ordinal);
         Assert.Contains("Relay:MaxCiphertextBytes", stderr, StringComparison.Ordinal);
         Assert.Contains("Storage:SegmentSizeBits", stderr, StringComparison.Ordinal);
@@ -152,19 +124,9 @@ public sealed class LifecycleTests : IDisposable
     [InlineData("--Relay:Endpiont=127.0.0.1:1", "Endpiont")]
     public async Task A_bad_value_or_unknown_key_names_its_option(string argument, string named)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "edgerelay.dll"));
-        info.ArgumentList.Add(argument);
-        using var process = Process.Start(info)!;
-        var stderr = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var (exitCode, stderr) = await ServerProcess.RunToExitAsync(argument);
 
-        Assert.Equal(2, process.ExitCode);
+        Assert.Equal(2, exitCode);
         Assert.Contains(named, stderr, StringComparison.Ordinal);
     }
 }

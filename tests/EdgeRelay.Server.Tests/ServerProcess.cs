@@ -72,6 +72,30 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return child;
     }
 
+    /// <summary>Runs the executable to completion (for start-up failures); returns its exit code and standard error.</summary>
+    public static async Task<(int ExitCode, string StandardError)> RunToExitAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "edgerelay.dll"));
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the relay.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await stdout;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(cts.Token);
+        return (process.ExitCode, stderr);
+    }
+
     public string Output
     {
         get
