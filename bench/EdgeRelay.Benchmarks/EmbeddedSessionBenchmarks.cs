@@ -36,8 +36,9 @@ public class EmbeddedSessionBenchmarks
         options.Storage.DataDir = _dataDir;
         _relay = RelayService.StartAsync(options, TimeProvider.System, NullLoggerFactory.Instance).GetAwaiter().GetResult();
 
-        _toServer = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
-        _toClient = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
+        var pool = new RecyclingMemoryPool();
+        _toServer = new Pipe(new PipeOptions(pool, pauseWriterThreshold: 0, minimumSegmentSize: pool.MaxBufferSize));
+        _toClient = new Pipe(new PipeOptions(pool, pauseWriterThreshold: 0, minimumSegmentSize: pool.MaxBufferSize));
         var connection = new DefaultConnectionContext("bench", new DuplexPipe(_toServer.Reader, _toClient.Writer), new DuplexPipe(_toClient.Reader, _toServer.Writer));
         _session = new RelaySession(_relay, connection).RunAsync();
 
