@@ -48,6 +48,7 @@ public sealed partial class RelayStore
                     {
                         _registry[aid] = new AddressEntry(new AddressInfo(aid, key, createdAt, expiresAtUnixSeconds, revokedAt: 0));
                         _addressCount++;
+                        _registryVersion++;
                         return address;
                     }
                 }
@@ -111,6 +112,7 @@ public sealed partial class RelayStore
                         if (TryEnqueue(record, out recordAddress))
                         {
                             entry.Info = info.WithRevokedAt(at);
+                            _registryVersion++;
                             return RevokeStatus.Revoked;
                         }
                     }

@@ -9,6 +9,10 @@ public sealed partial class RelayStore
     // Covered address of the snapshot on disk (0: none yet). Only maintenance writes it, under the gate.
     private long _snapshotCoveredAddress;
 
+    // Bumped under _registryLock by every address record; the snapshot on disk reflects this version.
+    private long _registryVersion;
+    private long _snapshotRegistryVersion = -1;
+
     /// <summary>Test hook: runs one maintenance pass now (snapshot if anything changed, then truncation).</summary>
     internal async Task RunMaintenanceAsync()
     {
@@ -74,6 +78,7 @@ public sealed partial class RelayStore
     private async Task WriteSnapshotIfChangedAsync()
     {
         long covered;
+        long version;
         AddressInfo[] addresses;
         lock (_registryLock)
         {
@@ -84,6 +89,17 @@ public sealed partial class RelayStore
             {
                 return; // nothing at all was appended since the last snapshot
             }
+
+            // No address changed: a newer snapshot would only move its coverage, which matters when it
+            // lets truncation drop another whole segment. (Commits alone move the tail: their metadata
+            // is written into the log in fast-commit mode.)
+            if (_registryVersion == _snapshotRegistryVersion
+                && covered >> _segmentSizeBits == _snapshotCoveredAddress >> _segmentSizeBits)
+            {
+                return;
+            }
+
+            version = _registryVersion;
 
             addresses = new AddressInfo[_registry.Count];
             var i = 0;
@@ -102,6 +118,7 @@ public sealed partial class RelayStore
 
         var bytes = AddressSnapshot.Write(_dataDirectory, covered, addresses);
         Volatile.Write(ref _snapshotCoveredAddress, covered);
+        _snapshotRegistryVersion = version;
         StorageLog.SnapshotWritten(_logger, addresses.Length, covered, bytes);
     }
 
