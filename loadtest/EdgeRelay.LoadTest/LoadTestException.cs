@@ -1,7 +1,7 @@
 namespace EdgeRelay.LoadTest;
 
 /// <summary>A run cannot start for a reason the operator can fix; printed as one line, without a stack trace.</summary>
-internal sealed class LoadTestException : Exception
+internal class LoadTestException : Exception
 {
     public LoadTestException()
     {

@@ -29,10 +29,19 @@ internal sealed record RunSettings
 
     public const double MaxRate = 10_000_000;
 
-    /// <summary>System under test: <c>edgerelay</c> (default) or <c>raw-sink</c> (see <see cref="Targets.TargetCatalog"/>).</summary>
+    /// <summary>An explicit <c>--prefill</c> above this is a storage test, not a drain measurement.</summary>
+    public const long MaxPrefill = 100_000_000;
+
+    /// <summary>The protocol's own ceiling for one PULL (ProtocolLimits.MaxPullCount); the relay caps it further (256 by default).</summary>
+    public const int MaxBatch = 1024;
+
+    /// <summary>Round trips tag each payload with an 8-byte id so the receiver can name the send it completes.</summary>
+    public const int MinTaggedPayloadBytes = 8;
+
+    /// <summary>System under test: <c>edgerelay</c> (default), <c>raw-sink</c>, <c>redis</c> or <c>nats</c> (see <see cref="Targets.TargetCatalog"/>).</summary>
     public string Target { get; init; } = "edgerelay";
 
-    /// <summary>What each operation does: <c>ingest</c> (default; one SEND).</summary>
+    /// <summary>What each operation does: <c>ingest</c> (default), <c>pull</c>, <c>roundtrip</c> or <c>push</c> (see <see cref="Scenarios.ScenarioCatalog"/>).</summary>
     public string Scenario { get; init; } = "ingest";
 
     /// <summary>Client connections. Default 8: enough to keep both cores of a small machine busy.</summary>
@@ -66,18 +75,46 @@ internal sealed record RunSettings
     /// <summary>Permit a non-loopback <see cref="Endpoint"/>. Default false: a load test aimed at the wrong host is an incident.</summary>
     public bool AllowRemote { get; init; }
 
+    /// <summary>
+    /// Redis only: the AOF fsync policy of the server the run starts, <c>everysec</c> (default) or <c>always</c>.
+    /// Redis always runs with <c>appendonly yes</c>; <c>always</c> fsyncs before replying, which is what the relay's
+    /// acknowledgement means (see <see cref="Targets.RedisTarget"/>). Ignored with <see cref="Endpoint"/>: the
+    /// server's own setting is read and reported instead.
+    /// </summary>
+    public string RedisFsync { get; init; } = Targets.RedisTarget.FsyncEverysec;
+
+    /// <summary>
+    /// Pull: messages stored before the clock starts (spread evenly over the queues). Null (default): the
+    /// target's estimated drain rate times warm-up plus duration, within a memory budget (see
+    /// <see cref="Scenarios.PullScenario.DefaultPrefill"/>).
+    /// </summary>
+    public long? Prefill { get; init; }
+
+    /// <summary>Pull: messages asked for per PULL / RPOP / fetch. Default 256, the relay's default max_pull_count.</summary>
+    public int Batch { get; init; } = 256;
+
     public string? JsonPath { get; init; }
 
     public string? MarkdownPath { get; init; }
 
     public LoadModel Model => Rate is null ? LoadModel.Closed : LoadModel.Open;
 
-    public IReadOnlyList<string> Validate()
+    /// <summary>
+    /// Queues the target prepares (relay addresses, Redis list keys, JetStream subjects). Ingest spreads sends
+    /// over <see cref="Addresses"/>; the scenarios with receivers give every connection a queue of its own, so
+    /// receivers never compete for the same messages.
+    /// </summary>
+    public int Queues => Scenario == Scenarios.ScenarioCatalog.Ingest ? Addresses : Connections;
+
+    public IReadOnlyList<string> Validate() => Validate(Target);
+
+    /// <summary>Validates as if <c>--target</c> were <paramref name="target"/> (compare checks the settings its rows share).</summary>
+    public IReadOnlyList<string> Validate(string target)
     {
         var problems = new List<string>();
-        if (!Targets.TargetCatalog.Names.Contains(Target))
+        if (!Targets.TargetCatalog.Names.Contains(target))
         {
-            problems.Add($"--target: '{Target}' is not one of {string.Join(", ", Targets.TargetCatalog.Names)}.");
+            problems.Add($"--target: '{target}' is not one of {string.Join(", ", Targets.TargetCatalog.Names)}.");
         }
 
         if (!Scenarios.ScenarioCatalog.Names.Contains(Scenario))
@@ -109,7 +146,48 @@ internal sealed record RunSettings
             problems.Add($"--endpoint: '{endpoint}' is not host:port.");
         }
 
+        if (RedisFsync is not (Targets.RedisTarget.FsyncEverysec or Targets.RedisTarget.FsyncAlways))
+        {
+            problems.Add($"--redis-fsync: '{RedisFsync}' is not everysec or always.");
+        }
+
+        if (Prefill is { } prefill)
+        {
+            Range(problems, "--prefill", prefill, 1, MaxPrefill);
+        }
+
+        Range(problems, "--batch", Batch, 1, MaxBatch);
+        problems.AddRange(ScenarioProblems(target));
         return problems;
+    }
+
+    /// <summary>Combinations the scenario refuses: a target without the capability it needs, and options that mean nothing to it.</summary>
+    private IEnumerable<string> ScenarioProblems(string target)
+    {
+        if (!Scenarios.ScenarioCatalog.Names.Contains(Scenario) || !Targets.TargetCatalog.Names.Contains(target))
+        {
+            yield break;
+        }
+
+        if (Scenarios.ScenarioCatalog.UnsupportedReason(Scenario, target) is { } reason)
+        {
+            yield return $"--scenario: {reason}";
+        }
+
+        if (Scenario != Scenarios.ScenarioCatalog.Ingest && Addresses != 1)
+        {
+            yield return $"--addresses: applies to ingest only; {Scenario} gives each connection a queue of its own.";
+        }
+
+        if (Scenario == Scenarios.ScenarioCatalog.Pull && Rate is not null)
+        {
+            yield return "--rate: pull drains as fast as the target allows (closed model, one batch at a time per connection); an intended rate means nothing there.";
+        }
+
+        if (Scenario is Scenarios.ScenarioCatalog.Roundtrip or Scenarios.ScenarioCatalog.Push && PayloadBytes < MinTaggedPayloadBytes)
+        {
+            yield return $"--payload: {Scenario} needs at least {MinTaggedPayloadBytes} bytes (each payload carries the id of its send).";
+        }
     }
 
     private static void Range(List<string> problems, string name, long value, long min, long max)

@@ -34,7 +34,7 @@ public class CommandLineTests
 
         var problems = new RunSettings
         {
-            Target = "redis",
+            Target = "mongodb",
             Connections = 0,
             PayloadBytes = 0,
             InFlight = 0,
@@ -55,10 +55,74 @@ public class CommandLineTests
     [InlineData("run", "--connections", "0")]
     [InlineData("run", "--duration", "2h")]
     [InlineData("run", "--duration", "soon")]
-    [InlineData("run", "--target", "redis")]
+    [InlineData("run", "--target", "mongodb")]
+    [InlineData("run", "--target", "edgerelay", "--scenario", "push")] // the relay has no push delivery yet
+    [InlineData("run", "--scenario", "pull", "--rate", "1000")]
+    [InlineData("run", "--redis-fsync", "never")]
+    [InlineData("compare", "--targets", "raw-sink,mongodb")]
+    [InlineData("compare", "--payload", "0")]
     public async Task Invalid_usage_exits_with_1_before_starting_anything(params string[] args)
     {
         Assert.Equal(1, await LoadTestCommandLine.InvokeAsync(args));
+    }
+
+    [Theory]
+    [InlineData("edgerelay", "push")]
+    [InlineData("raw-sink", "pull")]
+    [InlineData("raw-sink", "roundtrip")]
+    public void A_target_without_the_capability_is_refused_before_anything_starts(string target, string scenario)
+    {
+        var problems = new RunSettings { Target = target, Scenario = scenario }.Validate();
+
+        var problem = Assert.Single(problems);
+        Assert.Contains("not supported by this target yet", problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("nats", "push")]
+    [InlineData("nats", "pull")]
+    [InlineData("redis", "roundtrip")]
+    [InlineData("edgerelay", "pull")]
+    [InlineData("edgerelay", "roundtrip")]
+    public void Supported_combinations_validate(string target, string scenario)
+    {
+        Assert.Empty(new RunSettings { Target = target, Scenario = scenario }.Validate());
+    }
+
+    [Fact]
+    public void Options_that_mean_nothing_to_a_scenario_are_named()
+    {
+        var problems = new RunSettings { Scenario = "roundtrip", Addresses = 4, PayloadBytes = 4 }.Validate();
+
+        Assert.Contains(problems, p => p.StartsWith("--addresses:", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("--payload:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Receivers_get_a_queue_per_connection_and_ingest_spreads_over_addresses()
+    {
+        Assert.Equal(3, new RunSettings { Scenario = "ingest", Addresses = 3, Connections = 8 }.Queues);
+        Assert.Equal(8, new RunSettings { Scenario = "pull", Connections = 8 }.Queues);
+    }
+
+    [Fact]
+    public void The_default_prefill_covers_the_window_within_its_memory_budget()
+    {
+        var settings = new RunSettings { Scenario = "pull", Warmup = TimeSpan.FromSeconds(2), Duration = TimeSpan.FromSeconds(10), PayloadBytes = 1024 };
+
+        Assert.Equal(750_000, Scenarios.PullScenario.DefaultPrefill(settings, 50_000)); // 50 k/s x 12 s x 1.25
+        Assert.Equal(1L << 20, Scenarios.PullScenario.DefaultPrefill(settings, 1_000_000)); // 1 GiB of 1 KiB payloads
+        Assert.Equal(65_536, Scenarios.PullScenario.DefaultPrefill(settings with { PayloadBytes = 16_384 }, 1_000_000));
+        Assert.Equal(8, Scenarios.PullScenario.DefaultPrefill(settings, 0.01)); // at least one per queue
+    }
+
+    [Fact]
+    public void Compare_rows_are_selected_by_id_and_redis_means_both_fsync_policies()
+    {
+        Assert.True(Engine.CompareRow.TrySelect(["nats", "redis", "raw-sink"], out var rows, out _));
+        Assert.Equal(["raw-sink", "redis-everysec", "redis-always", "nats"], rows.Select(r => r.Id)); // always in the table's order
+        Assert.False(Engine.CompareRow.TrySelect(["edgerelay", "kafka"], out _, out var unknown));
+        Assert.Equal("kafka", unknown);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public class OpenModelTests
     {
         var time = new FakeTimeProvider();
         long t0 = time.GetTimestamp();
-        var calls = Channel.CreateUnbounded<TaskCompletionSource>();
+        var calls = Channel.CreateUnbounded<TaskCompletionSource<int>>();
         var meter = new LoadMeter(time.TimestampFrequency);
 
         // 1000 msgs/s: send 0 is due at t0, send 1 at t0 + 1 ms; the window holds just those two.
@@ -58,12 +58,12 @@ public class OpenModelTests
 
         // Send 0 holds the only in-flight slot for 5 ms, so send 1 (due at t0 + 1 ms) goes out at t0 + 6 ms...
         time.Advance(TimeSpan.FromMilliseconds(5));
-        send0.SetResult();
+        send0.SetResult(1);
         var send1 = await calls.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
 
         // ...and is served in 1 ms. From its issue that is 1 ms; from its intended time, 6 ms.
         time.Advance(TimeSpan.FromMilliseconds(1));
-        send1.SetResult();
+        send1.SetResult(1);
         await run.WaitAsync(Timeout);
 
         var latencies = meter.TakeInterval();
@@ -80,7 +80,7 @@ public class OpenModelTests
     {
         var time = new FakeTimeProvider();
         long t0 = time.GetTimestamp();
-        var calls = Channel.CreateUnbounded<TaskCompletionSource>();
+        var calls = Channel.CreateUnbounded<TaskCompletionSource<int>>();
         var meter = new LoadMeter(time.TimestampFrequency);
         var window = new MeasurementWindow(t0, t0, t0 + Ms(time, 1));
         var worker = new ClosedLoopWorker(1, window, meter, time, Operation(calls), _ => new LoadError("FAILED", false));
@@ -88,7 +88,7 @@ public class OpenModelTests
         var run = worker.RunAsync(CancellationToken.None, CancellationToken.None);
         var send = await calls.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
         time.Advance(TimeSpan.FromMilliseconds(1));
-        send.SetResult();
+        send.SetResult(1);
         await run.WaitAsync(Timeout); // the next loop starts at t0 + 1 ms, the end of the window
 
         var latencies = meter.TakeInterval();
@@ -106,7 +106,7 @@ public class OpenModelTests
         var worker = new OpenLoopWorker(
             new OpenSchedule(t0, time.TimestampFrequency, 1000, 0, 1), maxInFlight: 1, window, meter, time,
             new TimeProviderTicker(time),
-            (_, _) => ValueTask.FromException(new IOException("reset")),
+            (_, _) => ValueTask.FromException<int>(new IOException("reset")),
             _ => new LoadError(GeneratorErrors.ConnectionLost, ConnectionLost: true));
 
         await worker.RunAsync(CancellationToken.None, CancellationToken.None).WaitAsync(Timeout);
@@ -148,13 +148,72 @@ public class OpenModelTests
         Assert.Equal(1_000, window.End);
     }
 
+    [Fact]
+    public async Task A_batch_counts_its_messages_and_weights_its_latency_by_them()
+    {
+        var time = new FakeTimeProvider();
+        long t0 = time.GetTimestamp();
+        var calls = Channel.CreateUnbounded<TaskCompletionSource<int>>();
+        var meter = new LoadMeter(time.TimestampFrequency);
+        var window = new MeasurementWindow(t0, t0, t0 + Ms(time, 1));
+        var worker = new ClosedLoopWorker(1, window, meter, time, Operation(calls), _ => new LoadError("FAILED", false));
+
+        var run = worker.RunAsync(CancellationToken.None, CancellationToken.None);
+        var batch = await calls.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        time.Advance(TimeSpan.FromMilliseconds(2));
+        batch.SetResult(256); // one pull that took 2 ms and carried 256 messages
+        await run.WaitAsync(Timeout);
+
+        Assert.Equal(256, meter.Measured);
+        Assert.Equal(1, meter.MeasuredOperations);
+        var latencies = meter.TakeInterval();
+        Assert.Equal(256, latencies.TotalCount); // per message: each waited for the whole batch
+        Assert.InRange(latencies.GetValueAtPercentile(50), 2_000, 2_002);
+    }
+
+    [Fact]
+    public async Task An_empty_pull_ends_the_window_at_its_origin_and_says_the_queue_ran_dry()
+    {
+        var time = new FakeTimeProvider();
+        long t0 = time.GetTimestamp();
+        var calls = Channel.CreateUnbounded<TaskCompletionSource<int>>();
+        var meter = new LoadMeter(time.TimestampFrequency);
+        var window = new MeasurementWindow(t0, t0, t0 + Ms(time, 10_000));
+        var worker = new ClosedLoopWorker(1, window, meter, time, Operation(calls), _ => new LoadError("FAILED", false));
+
+        var run = worker.RunAsync(CancellationToken.None, CancellationToken.None);
+        var first = await calls.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        time.Advance(TimeSpan.FromMilliseconds(3));
+        first.SetResult(10);
+        var second = await calls.Reader.ReadAsync().AsTask().WaitAsync(Timeout); // issued at t0 + 3 ms
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        second.SetResult(0); // the queue is empty
+        await run.WaitAsync(Timeout); // the worker stops without waiting for the planned 10 s
+
+        Assert.True(window.RanDry);
+        Assert.Equal(t0 + Ms(time, 3), window.End);
+        Assert.Equal(10, meter.Measured);
+        Assert.Empty(meter.Errors);
+    }
+
+    [Fact]
+    public void A_dry_end_later_than_the_planned_one_changes_nothing()
+    {
+        var window = new MeasurementWindow(start: 0, measureFrom: 1_000, end: 5_000);
+
+        window.EndDry(6_000);
+
+        Assert.False(window.RanDry);
+        Assert.Equal(5_000, window.End);
+    }
+
     private static long Ms(TimeProvider time, int milliseconds) => time.TimestampFrequency * milliseconds / 1000;
 
     /// <summary>An operation that hands each call to the test, which completes it when it chooses.</summary>
-    private static LoadOperation Operation(Channel<TaskCompletionSource> calls) => (_, _) =>
+    private static LoadOperation Operation(Channel<TaskCompletionSource<int>> calls) => (_, _) =>
     {
-        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var completion = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         calls.Writer.TryWrite(completion);
-        return new ValueTask(completion.Task);
+        return new ValueTask<int>(completion.Task);
     };
 }

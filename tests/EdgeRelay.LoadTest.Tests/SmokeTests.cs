@@ -7,14 +7,9 @@ namespace EdgeRelay.LoadTest.Tests;
 /// Short real runs through the command line, against the in-process targets on loopback: the generator,
 /// the client, the relay (or the sink) and the JSON/markdown outputs, end to end.
 /// </summary>
+[Collection(RealRunsCollection.Name)]
 public sealed class SmokeTests : IDisposable
 {
-    private static readonly string[] JsonFields =
-    [
-        "target", "scenario", "connections", "payload_bytes", "duration_s", "messages", "msgs_per_s", "mb_per_s",
-        "latency_us", "errors", "server_alloc_bytes_per_msg",
-    ];
-
     private readonly string _dir = Directory.CreateTempSubdirectory("edgerelay-loadtest-tests-").FullName;
 
     [Theory]
@@ -22,44 +17,102 @@ public sealed class SmokeTests : IDisposable
     [InlineData("raw-sink")]
     public async Task A_short_ingest_run_sends_messages_without_errors_and_writes_every_field(string target)
     {
-        var json = Path.Combine(_dir, target + ".json");
         var markdown = Path.Combine(_dir, target + ".md");
 
-        int exit = await LoadTestCommandLine.InvokeAsync(
-        [
-            "run", "--target", target, "--scenario", "ingest", "--connections", "2", "--payload", "1024",
-            "--duration", "1s", "--warmup", "200ms", "--json", json, "--markdown", markdown,
-        ]);
+        var root = await RealRuns.RunAsync(
+            _dir,
+            "--target", target, "--scenario", "ingest", "--connections", "2", "--payload", "1024", "--duration", "1s", "--warmup", "200ms",
+            "--markdown", markdown);
 
-        Assert.Equal(0, exit);
-        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
-        var root = document.RootElement;
-        foreach (var field in JsonFields)
-        {
-            Assert.True(root.TryGetProperty(field, out _), $"missing '{field}'");
-        }
-
-        Assert.Equal(target, root.GetProperty("target").GetString());
-        Assert.Equal("ingest", root.GetProperty("scenario").GetString());
+        RealRuns.AssertCompleteRun(root, target, "ingest");
         Assert.Equal(2, root.GetProperty("connections").GetInt32());
         Assert.Equal(1024, root.GetProperty("payload_bytes").GetInt32());
         Assert.InRange(root.GetProperty("duration_s").GetDouble(), 0.9, 1.1);
-        Assert.True(root.GetProperty("messages").GetInt64() > 0);
-        Assert.True(root.GetProperty("msgs_per_s").GetDouble() > 0);
-        Assert.True(root.GetProperty("mb_per_s").GetDouble() > 0);
-        var latency = root.GetProperty("latency_us");
-        foreach (var p in new[] { "p50", "p90", "p99", "p999", "max" })
-        {
-            Assert.True(latency.GetProperty(p).GetInt64() > 0, p);
-        }
-
-        Assert.True(latency.GetProperty("p50").GetInt64() <= latency.GetProperty("p99").GetInt64());
-        Assert.Empty(root.GetProperty("errors").EnumerateObject());
-        Assert.Equal(JsonValueKind.Null, root.GetProperty("server_alloc_bytes_per_msg").ValueKind);
+        Assert.Equal(root.GetProperty("messages").GetInt64(), root.GetProperty("operations").GetInt64());
 
         var table = (await File.ReadAllLinesAsync(markdown)).Where(l => l.Length > 0).ToArray();
         Assert.Equal(3, table.Length); // header, separator, one row
         Assert.StartsWith("| " + target + " | ingest |", table[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pull_drains_a_prefilled_relay_by_authenticated_pull_and_ack()
+    {
+        // 20 000 stored messages drain in well under the second asked for: the window ends when a queue runs dry.
+        var root = await RealRuns.RunAsync(
+            _dir,
+            "--target", "edgerelay", "--scenario", "pull", "--connections", "2", "--payload", "1024", "--duration", "1s", "--warmup", "0s",
+            "--prefill", "20000");
+
+        RealRuns.AssertCompleteRun(root, "edgerelay", "pull");
+        RealRuns.AssertPullRun(root);
+        Assert.InRange(root.GetProperty("messages").GetInt64(), 1, 20_000); // never more than was stored
+    }
+
+    [Fact]
+    public async Task Roundtrip_measures_sends_until_a_polling_receiver_has_them()
+    {
+        var root = await RealRuns.RunAsync(
+            _dir,
+            "--target", "edgerelay", "--scenario", "roundtrip", "--connections", "2", "--payload", "1024", "--duration", "1s", "--warmup", "200ms");
+
+        RealRuns.AssertCompleteRun(root, "edgerelay", "roundtrip");
+        Assert.InRange(root.GetProperty("duration_s").GetDouble(), 0.9, 1.1);
+    }
+
+    [Fact]
+    public async Task Roundtrip_in_the_open_model_keeps_its_intended_rate()
+    {
+        var root = await RealRuns.RunAsync(
+            _dir,
+            "--target", "edgerelay", "--scenario", "roundtrip", "--connections", "2", "--payload", "64", "--duration", "1s", "--warmup", "200ms",
+            "--rate", "500");
+
+        RealRuns.AssertCompleteRun(root, "edgerelay", "roundtrip");
+        Assert.InRange(root.GetProperty("messages").GetInt64(), 450, 550);
+    }
+
+    [Fact]
+    public async Task Push_is_refused_for_the_relay_before_anything_starts()
+    {
+        var json = Path.Combine(_dir, "push.json");
+
+        int exit = await LoadTestCommandLine.InvokeAsync(["run", "--target", "edgerelay", "--scenario", "push", "--json", json]);
+
+        Assert.Equal(LoadTestCommandLine.UsageExitCode, exit);
+        Assert.False(File.Exists(json));
+    }
+
+    [Fact]
+    public async Task Compare_runs_each_target_and_writes_an_array_of_run_objects_and_one_table()
+    {
+        var json = Path.Combine(_dir, "compare.json");
+        var markdown = Path.Combine(_dir, "compare.md");
+
+        int exit = await LoadTestCommandLine.InvokeAsync(
+        [
+            "compare", "--targets", "raw-sink,edgerelay", "--connections", "2", "--payload", "1024", "--duration", "1s", "--warmup", "200ms",
+            "--json", json, "--markdown", markdown,
+        ]);
+
+        Assert.Equal(0, exit);
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        var runs = document.RootElement;
+        Assert.Equal(JsonValueKind.Array, runs.ValueKind);
+        Assert.Equal(["raw-sink", "edgerelay"], runs.EnumerateArray().Select(r => r.GetProperty("target").GetString()));
+        foreach (var run in runs.EnumerateArray())
+        {
+            RealRuns.AssertCompleteRun(run, run.GetProperty("target").GetString()!, "ingest");
+            Assert.Equal(2, run.GetProperty("connections").GetInt32()); // the same settings for every row
+            Assert.Equal(1024, run.GetProperty("payload_bytes").GetInt32());
+        }
+
+        var table = (await File.ReadAllLinesAsync(markdown)).Where(l => l.Length > 0).ToArray();
+        Assert.Equal(4, table.Length); // header, separator, a row per target
+        Assert.Contains("vs raw-sink", table[0], StringComparison.Ordinal);
+        Assert.StartsWith("| raw-sink |", table[2], StringComparison.Ordinal);
+        Assert.EndsWith("| 1.00x |", table[2], StringComparison.Ordinal);
+        Assert.StartsWith("| edgerelay |", table[3], StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

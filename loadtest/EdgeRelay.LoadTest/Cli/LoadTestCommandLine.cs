@@ -8,15 +8,15 @@ using Spectre.Console;
 namespace EdgeRelay.LoadTest.Cli;
 
 /// <summary>
-/// The command line. Defaults come from <see cref="RunSettings"/> (one place); the descriptions say what each
-/// option means for the measurement, and <c>--help</c> shows the default next to each.
+/// The command line: <c>run</c> (one target) and <c>compare</c> (every target back to back). Defaults come from
+/// <see cref="RunSettings"/> (one place); the descriptions say what each option means for the measurement.
 /// </summary>
 internal static class LoadTestCommandLine
 {
     /// <summary>Exit code for invalid usage (the same as System.CommandLine's parse errors).</summary>
     public const int UsageExitCode = 1;
 
-    /// <summary>Exit code when the run could not start or failed.</summary>
+    /// <summary>Exit code when the run could not start or failed (for compare: when any row failed; skipped rows do not count).</summary>
     public const int FailedExitCode = 2;
 
     /// <summary>After Ctrl+C the run drains and reports; this bounds how long that may take before the process is killed.</summary>
@@ -24,61 +24,30 @@ internal static class LoadTestCommandLine
 
     public static RootCommand Build()
     {
-        var defaults = new RunSettings();
+        var o = new SharedOptions();
         var target = new Option<string>("--target")
         {
-            Description = "System under test: 'edgerelay' (the relay; in-process unless --endpoint) or 'raw-sink' (a protocol sink that answers OK without storing: the machine's ceiling for the same client and payloads).",
-            DefaultValueFactory = _ => defaults.Target,
-            HelpName = "edgerelay|raw-sink",
+            Description = "System under test: 'edgerelay' (the relay, in-process), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync) or 'nats' (a nats-server -js started for the run, JetStream file storage). With --endpoint, a running one instead.",
+            DefaultValueFactory = _ => o.Defaults.Target,
+            HelpName = "edgerelay|raw-sink|redis|nats",
         };
         target.AcceptOnlyFromAmong([.. TargetCatalog.Names]);
-        var scenario = new Option<string>("--scenario")
-        {
-            Description = "What each operation does: 'ingest' = one SEND of --payload bytes, done when acknowledged (for the relay: durable).",
-            DefaultValueFactory = _ => defaults.Scenario,
-            HelpName = "ingest",
-        };
-        scenario.AcceptOnlyFromAmong([.. ScenarioCatalog.Names]);
-        var connections = new Option<int>("--connections", "-c")
-        {
-            Description = $"Client connections (1..{RunSettings.MaxConnections}).",
-            DefaultValueFactory = _ => defaults.Connections,
-            HelpName = "N",
-        };
-        var payload = new Option<int>("--payload")
-        {
-            Description = "Random ciphertext bytes per message (1..1048576; the relay accepts 16384 by default).",
-            DefaultValueFactory = _ => defaults.PayloadBytes,
-            HelpName = "BYTES",
-        };
-        var duration = DurationOption("--duration", "Measured time, warm-up excluded: e.g. 500ms, 20s, 2m (1s..1h).", defaults.Duration);
-        var warmup = DurationOption("--warmup", "Load applied before measuring, excluded from every result (0s..10m).", defaults.Warmup);
-        var inFlight = new Option<int>("--in-flight")
-        {
-            Description = "Requests outstanding per connection. Closed model: always this many. Open model: at most this many (a send that finds none free goes out late, and its latency shows it). Also capped by the server's max_in_flight.",
-            DefaultValueFactory = _ => defaults.InFlight,
-            HelpName = "N",
-        };
-        var rate = new Option<double?>("--rate")
-        {
-            Description = "Open model: total messages per second over all connections, sent at fixed intended times; latency counts from the intended time. Default: none = closed model.",
-            HelpName = "MSGS_PER_S",
-        };
-        var addresses = new Option<int>("--addresses")
-        {
-            Description = $"Long-term addresses the messages are spread over, created with a throwaway key (1..{RunSettings.MaxAddresses}).",
-            DefaultValueFactory = _ => defaults.Addresses,
-            HelpName = "N",
-        };
         var endpoint = new Option<string?>("--endpoint")
         {
-            Description = "host:port of a running system to load. Default: none = start the target in-process on 127.0.0.1 (a fresh relay with a temporary data folder, deleted afterwards). Must be loopback unless --allow-remote.",
+            Description = "host:port of a running system to load. Default: none = start the target on 127.0.0.1 for this run (a fresh relay or server with a temporary data folder, removed afterwards). Must be loopback unless --allow-remote.",
             HelpName = "HOST:PORT",
         };
         var allowRemote = new Option<bool>("--allow-remote")
         {
             Description = "Allow an --endpoint that is not a loopback address. Default: off.",
         };
+        var redisFsync = new Option<string>("--redis-fsync")
+        {
+            Description = "redis only: appendfsync of the server started for the run (appendonly is always on). 'everysec' replies before fsync (compare with nats); 'always' fsyncs before replying (compare with edgerelay). With --endpoint the server's own setting is read and reported.",
+            DefaultValueFactory = _ => o.Defaults.RedisFsync,
+            HelpName = "everysec|always",
+        };
+        redisFsync.AcceptOnlyFromAmong(RedisTarget.FsyncEverysec, RedisTarget.FsyncAlways);
         var json = new Option<string?>("--json")
         {
             Description = "Also write the result as one JSON object to this file. Default: none.",
@@ -90,33 +59,25 @@ internal static class LoadTestCommandLine
             HelpName = "FILE",
         };
 
-        var run = new Command("run", "Apply load for --duration after --warmup, then print latency percentiles, throughput and errors by code. Ctrl+C stops early and still reports.")
+        var run = new Command("run", "Apply load to one target for --duration after --warmup, then print latency percentiles, throughput and errors by code. Ctrl+C stops early and still reports.")
         {
-            target, scenario, connections, payload, duration, warmup, inFlight, rate, addresses, endpoint, allowRemote, json, markdown,
+            target, o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.Prefill, o.Batch,
+            endpoint, allowRemote, redisFsync, json, markdown,
         };
-
-        RunSettings Bind(ParseResult result) => new()
+        run.SetAction((result, cancellationToken) => RunAsync(o.Bind(result) with
         {
-            Target = result.GetValue(target) ?? defaults.Target,
-            Scenario = result.GetValue(scenario) ?? defaults.Scenario,
-            Connections = result.GetValue(connections),
-            PayloadBytes = result.GetValue(payload),
-            Duration = result.GetValue(duration) ?? defaults.Duration,
-            Warmup = result.GetValue(warmup) ?? defaults.Warmup,
-            InFlight = result.GetValue(inFlight),
-            Rate = result.GetValue(rate),
-            Addresses = result.GetValue(addresses),
+            Target = result.GetValue(target) ?? o.Defaults.Target,
             Endpoint = result.GetValue(endpoint),
             AllowRemote = result.GetValue(allowRemote),
+            RedisFsync = result.GetValue(redisFsync) ?? o.Defaults.RedisFsync,
             JsonPath = result.GetValue(json),
             MarkdownPath = result.GetValue(markdown),
-        };
+        }, cancellationToken));
 
-        run.SetAction((parseResult, cancellationToken) => RunAsync(Bind(parseResult), cancellationToken));
-
-        return new RootCommand("EdgeRelay load generator: drives a relay (or a raw protocol sink, for the machine's ceiling) with the real client and reports HdrHistogram latencies, throughput and errors.")
+        return new RootCommand("EdgeRelay load generator: drives the relay, a raw protocol sink (the machine's ceiling), Redis or NATS JetStream with the same payloads and concurrency, and reports HdrHistogram latencies, throughput and errors.")
         {
             run,
+            CompareCommand.Build(new SharedOptions()),
         };
     }
 
@@ -124,18 +85,24 @@ internal static class LoadTestCommandLine
     public static Task<int> InvokeAsync(string[] args, CancellationToken cancellationToken = default) =>
         Build().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TerminationTimeout }, cancellationToken);
 
+    /// <summary>
+    /// Writes every problem to stderr. Range checks live in RunSettings (shared with callers that skip the command
+    /// line); they run after binding, because option validators in System.CommandLine 2.0 do not see default values.
+    /// </summary>
+    public static async Task<bool> RefuseInvalidAsync(IReadOnlyList<string> problems)
+    {
+        foreach (var problem in problems)
+        {
+            await Console.Error.WriteLineAsync(problem);
+        }
+
+        return problems.Count > 0;
+    }
+
     private static async Task<int> RunAsync(RunSettings settings, CancellationToken stop)
     {
-        // Range checks live in RunSettings (shared with callers that skip the command line); they run here,
-        // after binding, because option validators in System.CommandLine 2.0 do not see default values.
-        var problems = settings.Validate();
-        if (problems.Count > 0)
+        if (await RefuseInvalidAsync(settings.Validate()))
         {
-            foreach (var problem in problems)
-            {
-                await Console.Error.WriteLineAsync(problem);
-            }
-
             return UsageExitCode;
         }
 
@@ -159,6 +126,99 @@ internal static class LoadTestCommandLine
         await ResultWriters.WriteFilesAsync(result, settings.JsonPath, settings.MarkdownPath);
         return 0;
     }
+}
+
+/// <summary>The options <c>run</c> and <c>compare</c> share, so both parse and default them the same way.</summary>
+internal sealed class SharedOptions
+{
+    public SharedOptions()
+    {
+        Scenario = new Option<string>("--scenario")
+        {
+            Description = "What each operation does. 'ingest': one send, done when acknowledged (the relay: durable). 'pull': messages stored first (not measured), then each connection drains its own queue in batches of --batch (PULL+ACK, RPOP count, JetStream fetch+ack). 'roundtrip': a send, done when a polling receiver has it (PULL, BRPOP, JetStream pull consumer). 'push': the same with a receiver the server pushes to (nats only; the relay has no push delivery yet).",
+            DefaultValueFactory = _ => Defaults.Scenario,
+            HelpName = "ingest|pull|roundtrip|push",
+        };
+        Scenario.AcceptOnlyFromAmong([.. ScenarioCatalog.Names]);
+        Connections = new Option<int>("--connections", "-c")
+        {
+            Description = $"Client connections (1..{RunSettings.MaxConnections}). pull, roundtrip and push give each its own queue and receiver.",
+            DefaultValueFactory = _ => Defaults.Connections,
+            HelpName = "N",
+        };
+        Payload = new Option<int>("--payload")
+        {
+            Description = "Random ciphertext bytes per message (1..1048576; the relay accepts 16384 by default; roundtrip and push need 8 or more).",
+            DefaultValueFactory = _ => Defaults.PayloadBytes,
+            HelpName = "BYTES",
+        };
+        Duration = DurationOption("--duration", "Measured time, warm-up excluded: e.g. 500ms, 20s, 2m (1s..1h). pull ends earlier if a queue runs dry.", Defaults.Duration);
+        Warmup = DurationOption("--warmup", "Load applied before measuring, excluded from every result (0s..10m).", Defaults.Warmup);
+        InFlight = new Option<int>("--in-flight")
+        {
+            Description = "Requests outstanding per connection. Closed model: always this many. Open model: at most this many (a send that finds none free goes out late, and its latency shows it). Also capped by the relay's max_in_flight. pull: always 1 (batches of one queue must not overlap).",
+            DefaultValueFactory = _ => Defaults.InFlight,
+            HelpName = "N",
+        };
+        Rate = new Option<double?>("--rate")
+        {
+            Description = "Open model: total messages per second over all connections, sent at fixed intended times; latency counts from the intended time. Default: none = closed model. Not with pull.",
+            HelpName = "MSGS_PER_S",
+        };
+        Addresses = new Option<int>("--addresses")
+        {
+            Description = $"ingest: queues (relay addresses, Redis keys, NATS subjects) the messages are spread over (1..{RunSettings.MaxAddresses}).",
+            DefaultValueFactory = _ => Defaults.Addresses,
+            HelpName = "N",
+        };
+        Prefill = new Option<long?>("--prefill")
+        {
+            Description = $"pull: messages stored before measuring (1..{RunSettings.MaxPrefill}). Default: the target's estimated drain rate x (warm-up + duration), within 1 GiB of payload and 2,000,000 messages.",
+            HelpName = "N",
+        };
+        Batch = new Option<int>("--batch")
+        {
+            Description = $"pull: messages asked for per PULL / RPOP / fetch (1..{RunSettings.MaxBatch}; the relay caps it at its max_pull_count, 256 by default, and at 1 MiB per reply).",
+            DefaultValueFactory = _ => Defaults.Batch,
+            HelpName = "N",
+        };
+    }
+
+    public RunSettings Defaults { get; } = new();
+
+    public Option<string> Scenario { get; }
+
+    public Option<int> Connections { get; }
+
+    public Option<int> Payload { get; }
+
+    public Option<TimeSpan?> Duration { get; }
+
+    public Option<TimeSpan?> Warmup { get; }
+
+    public Option<int> InFlight { get; }
+
+    public Option<double?> Rate { get; }
+
+    public Option<int> Addresses { get; }
+
+    public Option<long?> Prefill { get; }
+
+    public Option<int> Batch { get; }
+
+    public RunSettings Bind(ParseResult result) => new()
+    {
+        Scenario = result.GetValue(Scenario) ?? Defaults.Scenario,
+        Connections = result.GetValue(Connections),
+        PayloadBytes = result.GetValue(Payload),
+        Duration = result.GetValue(Duration) ?? Defaults.Duration,
+        Warmup = result.GetValue(Warmup) ?? Defaults.Warmup,
+        InFlight = result.GetValue(InFlight),
+        Rate = result.GetValue(Rate),
+        Addresses = result.GetValue(Addresses),
+        Prefill = result.GetValue(Prefill),
+        Batch = result.GetValue(Batch),
+    };
 
     /// <summary>
     /// A duration option. Nullable with the default in the description, because the help's own "[default: …]"

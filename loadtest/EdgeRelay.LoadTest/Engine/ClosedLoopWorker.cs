@@ -54,8 +54,14 @@ internal sealed class ClosedLoopWorker
             long sequence = Interlocked.Increment(ref _sequence);
             try
             {
-                await _operation(sequence, abort);
-                _meter.RecordSuccess(_window, origin, _time.GetTimestamp());
+                int messages = await _operation(sequence, abort);
+                if (messages == 0)
+                {
+                    _window.EndDry(origin);
+                    return;
+                }
+
+                _meter.RecordSuccess(_window, origin, _time.GetTimestamp(), messages);
             }
             catch (OperationCanceledException) when (abort.IsCancellationRequested)
             {

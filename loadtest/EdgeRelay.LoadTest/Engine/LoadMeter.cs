@@ -22,6 +22,7 @@ internal sealed class LoadMeter
     private HistogramBase? _recycledLag;
     private long _completed;
     private long _measured;
+    private long _operations;
     private long _errorsSeen;
     private long _warmupErrors;
 
@@ -31,11 +32,14 @@ internal sealed class LoadMeter
         _frequency = timestampFrequency;
     }
 
-    /// <summary>Successful operations, warm-up included (for live progress).</summary>
+    /// <summary>Messages moved by successful operations, warm-up included (for live progress).</summary>
     public long Completed => Interlocked.Read(ref _completed);
 
-    /// <summary>Successful operations whose origin fell in the measurement window.</summary>
+    /// <summary>Messages moved by successful operations whose origin fell in the measurement window.</summary>
     public long Measured => Interlocked.Read(ref _measured);
+
+    /// <summary>Successful operations whose origin fell in the measurement window (batches for pull; else equal to <see cref="Measured"/>).</summary>
+    public long MeasuredOperations => Interlocked.Read(ref _operations);
 
     /// <summary>Every error seen so far, warm-up included (for live progress).</summary>
     public long ErrorsSeen => Interlocked.Read(ref _errorsSeen);
@@ -43,14 +47,20 @@ internal sealed class LoadMeter
     /// <summary>Errors of operations that started during warm-up: not in the results, but worth a mention.</summary>
     public long WarmupErrors => Interlocked.Read(ref _warmupErrors);
 
-    /// <summary>Records a success whose latency runs from <paramref name="origin"/> to <paramref name="completed"/>.</summary>
-    public void RecordSuccess(MeasurementWindow window, long origin, long completed)
+    /// <summary>
+    /// Records a success whose latency runs from <paramref name="origin"/> to <paramref name="completed"/>. An
+    /// operation that moved several messages (a pull batch) records its latency once per message: percentiles
+    /// are per message, each message having waited for the whole batch that carried it.
+    /// </summary>
+    public void RecordSuccess(MeasurementWindow window, long origin, long completed, int messages = 1)
     {
-        Interlocked.Increment(ref _completed);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(messages);
+        Interlocked.Add(ref _completed, messages);
         if (window.IsMeasured(origin))
         {
-            _recorder.RecordValue(LatencyHistograms.Clamp(LatencyHistograms.ToMicroseconds(completed - origin, _frequency)));
-            Interlocked.Increment(ref _measured);
+            _recorder.RecordValueWithCount(LatencyHistograms.Clamp(LatencyHistograms.ToMicroseconds(completed - origin, _frequency)), messages);
+            Interlocked.Add(ref _measured, messages);
+            Interlocked.Increment(ref _operations);
         }
     }
 

@@ -1,7 +1,12 @@
 namespace EdgeRelay.LoadTest.Engine;
 
-/// <summary>One operation of a scenario on one connection; <paramref name="sequence"/> counts from 0 per worker.</summary>
-internal delegate ValueTask LoadOperation(long sequence, CancellationToken cancellationToken);
+/// <summary>
+/// One operation of a scenario on one connection; <paramref name="sequence"/> counts from 0 per worker. Returns
+/// how many messages it moved: 1 for a send or a round trip, the batch size for a pull. 0 means the source is
+/// exhausted (a pull that found its queue empty): the measurement window ends at that operation's origin, so
+/// every measured operation ran against a queue that still had messages.
+/// </summary>
+internal delegate ValueTask<int> LoadOperation(long sequence, CancellationToken cancellationToken);
 
 /// <summary>How a failed operation is reported: a stable code name, and whether its connection is gone.</summary>
 internal readonly record struct LoadError(string Code, bool ConnectionLost);

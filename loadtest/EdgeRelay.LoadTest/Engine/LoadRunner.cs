@@ -30,12 +30,15 @@ internal static class LoadRunner
         }
 
         var time = TimeProvider.System;
-        await using var target = TargetCatalog.Create(settings.Target);
-        await target.StartAsync(settings, log, stop);
-        var scenario = ScenarioCatalog.Create(settings.Scenario, settings);
-        await scenario.PrepareAsync(target, stop);
 
-        var connections = await ConnectAllAsync(target, settings.Connections, stop);
+        // Disposed in reverse: connections, then the scenario (its receivers), then the target (its server).
+        await using var target = TargetCatalog.Create(settings.Target);
+        await using var scenario = ScenarioCatalog.Create(settings.Scenario, settings);
+        await target.StartAsync(settings, log, stop);
+        await scenario.PrepareAsync(target, log, stop);
+        int inFlight = scenario.InFlightPerConnection;
+
+        var connections = await ConnectAllAsync(scenario, target, settings.Connections, stop);
         try
         {
             var startedAt = time.GetUtcNow();
@@ -45,7 +48,7 @@ internal static class LoadRunner
                 meters[i] = new LoadMeter(time.TimestampFrequency);
             }
 
-            log($"{settings.Model.ToString().ToLowerInvariant()} model, {settings.Connections} connection(s) x {settings.InFlight} in flight"
+            log($"{target.Label}: {scenario.Name}, {settings.Model.ToString().ToLowerInvariant()} model, {settings.Connections} connection(s) x {inFlight} in flight"
                 + (settings.Rate is { } r ? FormattableString.Invariant($", {r:0.##} msgs/s intended") : "")
                 + $", {settings.PayloadBytes} B payloads, warm-up {DurationText.Format(settings.Warmup)}, measuring {DurationText.Format(settings.Duration)}");
 
@@ -59,12 +62,12 @@ internal static class LoadRunner
             for (int i = 0; i < connections.Length; i++)
             {
                 var connection = connections[i];
-                LoadOperation operation = (sequence, token) => scenario.ExecuteAsync(connection, sequence, token);
+                LoadOperation operation = connection.ExecuteAsync;
                 var meter = meters[i % meters.Length];
                 workers[i] = settings.Rate is { } rate
-                    ? new OpenLoopWorker(new OpenSchedule(window.Start, time.TimestampFrequency, rate, i, connections.Length), settings.InFlight, window, meter, time, ticker!, operation, target.Classify)
+                    ? new OpenLoopWorker(new OpenSchedule(window.Start, time.TimestampFrequency, rate, i, connections.Length), inFlight, window, meter, time, ticker!, operation, target.Classify)
                         .RunAsync(stopIssuing.Token, abort.Token)
-                    : new ClosedLoopWorker(settings.InFlight, window, meter, time, operation, target.Classify)
+                    : new ClosedLoopWorker(inFlight, window, meter, time, operation, target.Classify)
                         .RunAsync(stopIssuing.Token, abort.Token);
             }
 
@@ -88,7 +91,12 @@ internal static class LoadRunner
                 update(sampler.Sample(workersDone: true));
             });
 
-            return BuildResult(settings, target, scenario, window, meters, sampler, startedAt, time.TimestampFrequency);
+            if (window.RanDry)
+            {
+                log(FormattableString.Invariant($"{scenario.Name}: a queue ran dry after {window.MeasuredDuration(time.TimestampFrequency).TotalSeconds:0.###} s of measurement; the window ends there (raise --prefill for a longer one)"));
+            }
+
+            return BuildResult(settings, target, scenario, inFlight, window, meters, sampler, startedAt, time.TimestampFrequency);
         }
         finally
         {
@@ -99,13 +107,13 @@ internal static class LoadRunner
         }
     }
 
-    private static async Task<ILoadConnection[]> ConnectAllAsync(ILoadTarget target, int count, CancellationToken cancellationToken)
+    private static async Task<IScenarioConnection[]> ConnectAllAsync(IScenario scenario, ILoadTarget target, int count, CancellationToken cancellationToken)
     {
-        var connections = new ILoadConnection?[count];
+        var connections = new IScenarioConnection?[count];
         try
         {
             await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (i, token) =>
-                connections[i] = await target.ConnectAsync(i, token));
+                connections[i] = await scenario.ConnectAsync(target, i, token));
             return connections!;
         }
         catch
@@ -123,15 +131,17 @@ internal static class LoadRunner
     }
 
     private static RunResult BuildResult(
-        RunSettings settings, ILoadTarget target, IScenario scenario, MeasurementWindow window, LoadMeter[] meters,
+        RunSettings settings, ILoadTarget target, IScenario scenario, int inFlight, MeasurementWindow window, LoadMeter[] meters,
         ProgressSampler sampler, DateTimeOffset startedAt, long frequency)
     {
         long messages = 0;
+        long operations = 0;
         long warmupErrors = 0;
         var errors = new SortedDictionary<string, long>(StringComparer.Ordinal);
         foreach (var meter in meters)
         {
             messages += meter.Measured;
+            operations += meter.MeasuredOperations;
             warmupErrors += meter.WarmupErrors;
             foreach (var (code, count) in meter.Errors)
             {
@@ -146,24 +156,27 @@ internal static class LoadRunner
         return new RunResult
         {
             Target = target.Name,
+            Label = target.Label,
+            Durability = target.Durability,
             Scenario = scenario.Name,
             Model = settings.Model == LoadModel.Open ? "open" : "closed",
             Endpoint = settings.Endpoint,
             Connections = settings.Connections,
-            InFlight = settings.InFlight,
+            InFlight = inFlight,
             Rate = settings.Rate,
             Addresses = settings.Addresses,
-            PayloadBytes = scenario.PayloadBytesPerOperation,
+            PayloadBytes = scenario.PayloadBytesPerMessage,
             WarmupSeconds = settings.Warmup.TotalSeconds,
             DurationSeconds = Math.Round(seconds, 3),
             Messages = messages,
+            Operations = operations,
             MessagesPerSecond = Math.Round(perSecond, 1),
-            MegabytesPerSecond = Math.Round(perSecond * scenario.PayloadBytesPerOperation / 1e6, 2),
+            MegabytesPerSecond = Math.Round(perSecond * scenario.PayloadBytesPerMessage / 1e6, 2),
             Latency = new LatencyMicroseconds { P50 = latency.P50, P90 = latency.P90, P99 = latency.P99, P999 = latency.P999, Max = latency.Max },
             SendLag = settings.Model == LoadModel.Open ? new SendLagMicroseconds { P50 = lag.P50, P99 = lag.P99, Max = lag.Max } : null,
             Errors = errors,
             WarmupErrors = warmupErrors,
-            ServerAllocBytesPerMessage = null, // Not separable in one process: see RunResult.ServerAllocBytesPerMessage.
+            ServerAllocBytesPerMessage = null, // Unknown for every target: see RunResult.ServerAllocBytesPerMessage.
             StartedAt = startedAt,
         };
     }

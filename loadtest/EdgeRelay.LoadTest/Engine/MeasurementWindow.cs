@@ -9,6 +9,7 @@ namespace EdgeRelay.LoadTest.Engine;
 internal sealed class MeasurementWindow
 {
     private long _end;
+    private int _ranDry;
 
     public MeasurementWindow(long start, long measureFrom, long end)
     {
@@ -51,6 +52,23 @@ internal sealed class MeasurementWindow
             }
 
             current = seen;
+        }
+    }
+
+    /// <summary>True when <see cref="EndDry"/> moved the end: a queue ran out before the planned end.</summary>
+    public bool RanDry => Volatile.Read(ref _ranDry) != 0;
+
+    /// <summary>
+    /// Ends the window at the origin of an operation that found its source empty (pull): what was issued
+    /// before still counts, and the run reports a window shorter than planned rather than a rate diluted by
+    /// empty pulls.
+    /// </summary>
+    public void EndDry(long timestamp)
+    {
+        if (timestamp < End)
+        {
+            Volatile.Write(ref _ranDry, 1);
+            EndAt(timestamp);
         }
     }
 

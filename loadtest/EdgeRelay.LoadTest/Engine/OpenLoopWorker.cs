@@ -104,8 +104,15 @@ internal sealed class OpenLoopWorker
     {
         try
         {
-            await _operation(sequence, abort);
-            _meter.RecordSuccess(_window, intended, _time.GetTimestamp());
+            int messages = await _operation(sequence, abort);
+            if (messages == 0)
+            {
+                _window.EndDry(intended);
+            }
+            else
+            {
+                _meter.RecordSuccess(_window, intended, _time.GetTimestamp(), messages);
+            }
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {

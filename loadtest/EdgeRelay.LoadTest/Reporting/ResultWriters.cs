@@ -17,7 +17,7 @@ internal static class ResultWriters
         var sb = new StringBuilder();
         sb.AppendLine("| target | scenario | model | connections | in-flight | payload B | duration s | messages | msgs/s | MB/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors |");
         sb.AppendLine("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
-        sb.Append(c, $"| {result.Target} | {result.Scenario} | {ModelText(result)} | {result.Connections} | {result.InFlight} | {result.PayloadBytes} ");
+        sb.Append(c, $"| {result.Label} | {result.Scenario} | {ModelText(result)} | {result.Connections} | {result.InFlight} | {result.PayloadBytes} ");
         sb.Append(c, $"| {result.DurationSeconds:0.##} | {result.Messages} | {result.MessagesPerSecond:0} | {result.MegabytesPerSecond:0.0} ");
         var l = result.Latency;
         sb.Append(c, $"| {l.P50} | {l.P90} | {l.P99} | {l.P999} | {l.Max} | {ErrorsText(result)} |");

@@ -11,6 +11,14 @@ internal sealed record RunResult
     [JsonPropertyName("target")]
     public required string Target { get; init; }
 
+    /// <summary>The row name: the target plus whatever changes what its ack means, e.g. "redis (AOF always)".</summary>
+    [JsonPropertyName("label")]
+    public required string Label { get; init; }
+
+    /// <summary>What the target had done with a message when it acknowledged it.</summary>
+    [JsonPropertyName("durability")]
+    public required string Durability { get; init; }
+
     [JsonPropertyName("scenario")]
     public required string Scenario { get; init; }
 
@@ -45,9 +53,13 @@ internal sealed record RunResult
     [JsonPropertyName("duration_s")]
     public required double DurationSeconds { get; init; }
 
-    /// <summary>Successful operations whose origin fell in the measured window.</summary>
+    /// <summary>Messages moved by successful operations whose origin fell in the measured window.</summary>
     [JsonPropertyName("messages")]
     public required long Messages { get; init; }
+
+    /// <summary>The operations that moved them: pull batches for <c>pull</c>, else equal to <see cref="Messages"/>.</summary>
+    [JsonPropertyName("operations")]
+    public required long Operations { get; init; }
 
     [JsonPropertyName("msgs_per_s")]
     public required double MessagesPerSecond { get; init; }
@@ -79,7 +91,7 @@ internal sealed record RunResult
     /// Always null for now. The in-process targets share one process and one GC heap with the client, so
     /// GC.GetTotalAllocatedBytes cannot tell the relay's allocations from the generator's; an honest figure
     /// needs the relay in its own process (an external --endpoint with the relay's own metrics), which a
-    /// later version will read.
+    /// later version will read. Redis and NATS are native processes whose allocations nobody here counts.
     /// </summary>
     [JsonPropertyName("server_alloc_bytes_per_msg")]
     public double? ServerAllocBytesPerMessage { get; init; }
@@ -120,4 +132,5 @@ internal sealed record SendLagMicroseconds
 
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(RunResult))]
+[JsonSerializable(typeof(List<RunResult>))]
 internal sealed partial class RunResultJsonContext : JsonSerializerContext;

@@ -14,12 +14,13 @@ internal static class SummaryTable
         table.AddColumn(new TableColumn("").RightAligned());
         void Row(string name, string value) => table.AddRow(Markup.Escape(name), Markup.Escape(value));
 
-        Row("target", r.Endpoint is null ? r.Target + " (in-process)" : $"{r.Target} at {r.Endpoint}");
+        Row("target", r.Endpoint is null ? r.Label + " (started for the run)" : $"{r.Label} at {r.Endpoint}");
+        Row("an ack means", r.Durability);
         Row("scenario / model", $"{r.Scenario} / {ResultWriters.ModelText(r)}");
         Row("connections x in-flight", string.Create(c, $"{r.Connections} x {r.InFlight}"));
         Row("payload", string.Create(c, $"{r.PayloadBytes} B to {r.Addresses} address(es)"));
         Row("measured", string.Create(c, $"{r.DurationSeconds:0.###} s (after {r.WarmupSeconds:0.###} s warm-up)"));
-        Row("messages", r.Messages.ToString("N0", c));
+        Row("messages", r.Operations == r.Messages ? r.Messages.ToString("N0", c) : string.Create(c, $"{r.Messages:N0} in {r.Operations:N0} batches"));
         Row("msgs/s", r.MessagesPerSecond.ToString("N0", c));
         Row("MB/s (payload)", r.MegabytesPerSecond.ToString("N1", c));
         Row("latency p50", string.Create(c, $"{r.Latency.P50:N0} µs"));

@@ -1,35 +1,40 @@
+using System.Runtime.CompilerServices;
 using EdgeRelay.LoadTest.Targets;
 
 namespace EdgeRelay.LoadTest.Scenarios;
 
 /// <summary>
-/// Senders only: every operation is one SEND of <c>--payload</c> random bytes, complete when acknowledged
-/// (for the relay: durable). Nobody pulls, so this is the relay's ingest path alone.
+/// Senders only: every operation is one send of <c>--payload</c> random bytes, complete when acknowledged (for
+/// the relay: durable). Nobody receives, so this is the ingest path alone. Connection <c>i</c> spreads its
+/// sends round-robin over the queues starting at queue <c>i</c>, so all queues are in use at once.
 /// </summary>
-internal sealed class IngestScenario : IScenario
+internal sealed class IngestScenario(RunSettings settings) : IScenario
 {
-    // Payloads are windows into one random buffer at 64 different offsets: messages differ (nothing can
-    // short-cut identical bytes) and nothing is allocated per send.
-    private const int Variants = 64;
-    private const int Stride = 64;
-
-    private readonly byte[] _buffer;
-    private readonly int _payloadBytes;
-
-    public IngestScenario(int payloadBytes)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(payloadBytes);
-        _payloadBytes = payloadBytes;
-        _buffer = new byte[payloadBytes + (Variants * Stride)];
-        Random.Shared.NextBytes(_buffer);
-    }
+    private readonly PayloadSource _payloads = new(settings.PayloadBytes);
 
     public string Name => ScenarioCatalog.Ingest;
 
-    public int PayloadBytesPerOperation => _payloadBytes;
+    public int PayloadBytesPerMessage => _payloads.Length;
 
-    public Task PrepareAsync(ILoadTarget target, CancellationToken cancellationToken) => Task.CompletedTask;
+    public int InFlightPerConnection => settings.InFlight;
 
-    public ValueTask ExecuteAsync(ILoadConnection connection, long sequence, CancellationToken cancellationToken) =>
-        connection.SendAsync(sequence, _buffer.AsMemory((int)(sequence % Variants) * Stride, _payloadBytes), cancellationToken);
+    public Task PrepareAsync(ILoadTarget target, Action<string> log, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task<IScenarioConnection> ConnectAsync(ILoadTarget target, int index, CancellationToken cancellationToken) =>
+        new Sender(await target.ConnectAsync(index, cancellationToken), _payloads, index, settings.Queues);
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private sealed class Sender(ILoadConnection connection, PayloadSource payloads, int index, int queues) : IScenarioConnection
+    {
+        // The pooling builder recycles the state machine: the wrapper adds no allocation to the target's own.
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        public async ValueTask<int> ExecuteAsync(long sequence, CancellationToken cancellationToken)
+        {
+            await connection.SendAsync((int)((sequence + index) % queues), payloads.Get(sequence), cancellationToken);
+            return 1;
+        }
+
+        public ValueTask DisposeAsync() => connection.DisposeAsync();
+    }
 }

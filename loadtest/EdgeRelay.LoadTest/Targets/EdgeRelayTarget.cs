@@ -11,8 +11,15 @@ namespace EdgeRelay.LoadTest.Targets;
 /// The relay itself: in-process (a fresh <see cref="RelayHost"/> on loopback port 0 with a temporary data
 /// folder, removed afterwards) or at <c>--endpoint</c>. Every SEND is acknowledged only once durable, so this
 /// measures the whole path: framing, HPKE address resolution (cached), the FASTER log and group commit.
+/// Receiving (pull, roundtrip) is in <c>EdgeRelayTarget.Receive.cs</c>; push delivery, when the protocol has it,
+/// goes in a file of its own declaring <see cref="IPushDelivery"/>.
 /// </summary>
-internal sealed class EdgeRelayTarget : ILoadTarget
+/// <remarks>
+/// Durability: the relay acknowledges a SEND once its FASTER commit is done, and FASTER writes with O_SYNC
+/// (shared PLATFORM-NOTES, FasterLog section), so an acknowledged message survives power loss. Of the peers, only Redis with
+/// <c>appendfsync always</c> promises as much; compare with that row.
+/// </remarks>
+internal sealed partial class EdgeRelayTarget : ILoadTarget
 {
     /// <summary>
     /// Fresh connections each get a full HPKE-miss budget (Relay:ResolveMissBurst, 100 by default), so the
@@ -30,6 +37,10 @@ internal sealed class EdgeRelayTarget : ILoadTarget
     private int _inFlight;
 
     public string Name => TargetCatalog.EdgeRelay;
+
+    public string Label => TargetCatalog.EdgeRelay;
+
+    public string Durability => "FASTER log, O_SYNC commit before the ack";
 
     public string Description { get; private set; } = TargetCatalog.EdgeRelay;
 
@@ -55,8 +66,9 @@ internal sealed class EdgeRelayTarget : ILoadTarget
         }
 
         await RelayClientConnection.CheckServerAsync(_endPoint, settings.PayloadBytes, cancellationToken);
-        log($"{Description}: creating {settings.Addresses} address(es)");
-        var cards = await CreateAddressesAsync(_endPoint, settings.Addresses, cancellationToken);
+        log($"{Description}: creating {settings.Queues} address(es)");
+        var cards = await CreateAddressesAsync(_endPoint, settings.Queues, cancellationToken);
+        _addressIds = Array.ConvertAll(cards, c => c.Id);
 
         // One ephemeral address per long-term address, reused for every send: the relay resolves it once
         // (one X25519) and then from its cache, which is the steady state of a sender that keeps its address.
@@ -67,19 +79,24 @@ internal sealed class EdgeRelayTarget : ILoadTarget
             _ephemeralAddresses[i] = RelayClient.DeriveEphemeralAddress(cards[i].Card, validFor);
         }
 
-        await PrimeAsync(_endPoint, _ephemeralAddresses, cancellationToken);
+        // Receiving scenarios warm the cache with their own sends before measuring (pull's prefill, the
+        // others' warm-up); a primer there would be a stray message in every queue, pulled and counted.
+        if (settings.Scenario == Scenarios.ScenarioCatalog.Ingest)
+        {
+            await PrimeAsync(_endPoint, _ephemeralAddresses, cancellationToken);
+        }
     }
 
     public async Task<ILoadConnection> ConnectAsync(int index, CancellationToken cancellationToken) =>
         await RelayClientConnection.ConnectAsync(
-            _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, index, cancellationToken);
+            _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, cancellationToken);
 
     public LoadError Classify(Exception error) => RelayClientConnection.Classify(error);
 
-    private static async Task<CreatedAddress[]> CreateAddressesAsync(IPEndPoint endPoint, int count, CancellationToken cancellationToken)
+    private async Task<CreatedAddress[]> CreateAddressesAsync(IPEndPoint endPoint, int count, CancellationToken cancellationToken)
     {
         const int Batch = 128;
-        using var owner = Key.Create(SignatureAlgorithm.Ed25519); // throwaway: nobody pulls these messages
+        var owner = _owner.PublicKey;
         await using var client = await RelayClient.ConnectAsync(endPoint, new RelayClientOptions { MaxInFlight = Batch }, cancellationToken);
         var created = new CreatedAddress[count];
         for (int start = 0; start < count; start += Batch)
@@ -87,7 +104,7 @@ internal sealed class EdgeRelayTarget : ILoadTarget
             var batch = new Task<CreatedAddress>[Math.Min(Batch, count - start)];
             for (int i = 0; i < batch.Length; i++)
             {
-                batch[i] = client.CreateAddressAsync(owner.PublicKey, AddressLifetime, cancellationToken);
+                batch[i] = client.CreateAddressAsync(owner, AddressLifetime, cancellationToken);
             }
 
             (await Task.WhenAll(batch)).CopyTo(created, start);
@@ -133,6 +150,9 @@ internal sealed class EdgeRelayTarget : ILoadTarget
 
     public async ValueTask DisposeAsync()
     {
+        _pollTicker?.Dispose();
+        _pollTicker = null;
+        _owner.Dispose();
         if (_host is not null)
         {
             await _host.DisposeAsync();

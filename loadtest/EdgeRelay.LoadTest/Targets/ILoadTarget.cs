@@ -1,36 +1,51 @@
 namespace EdgeRelay.LoadTest.Targets;
 
 /// <summary>
-/// A system under test. To add one (Redis, NATS…): implement this and <see cref="ILoadConnection"/> in a new
+/// A system under test. Every target can ingest (<see cref="ILoadConnection.SendAsync"/>); what else it can do
+/// is said by the capability interfaces it implements (<see cref="IPullTarget"/>, <see cref="IPollDelivery"/>,
+/// <see cref="IPushDelivery"/>), and the scenarios that need one refuse a target without it before anything
+/// starts. To add a target: implement this and <see cref="ILoadConnection"/> (plus any capabilities) in a new
 /// file, and name it in <see cref="TargetCatalog"/>.
 /// </summary>
+/// <remarks>
+/// Messages go to numbered queues, 0 to <see cref="RunSettings.Queues"/> - 1: an address of the relay, a
+/// Redis list key, a JetStream subject. Which queue each message goes to is the scenario's choice, so that
+/// every target sees the same spread.
+/// </remarks>
 internal interface ILoadTarget : IAsyncDisposable
 {
+    /// <summary>The <c>--target</c> name.</summary>
     string Name { get; }
+
+    /// <summary>The row name in reports, e.g. <c>redis (AOF always)</c>: the name plus whatever changes what an ack means.</summary>
+    string Label { get; }
+
+    /// <summary>What the system has done with a message when it acknowledges it (reports print this next to the figures).</summary>
+    string Durability { get; }
 
     /// <summary>One line for the console: what exactly is being loaded, and where.</summary>
     string Description { get; }
 
     /// <summary>
-    /// Starts the system in-process when <see cref="RunSettings.Endpoint"/> is null (a fresh one, on loopback,
-    /// removed again by <see cref="IAsyncDisposable.DisposeAsync"/>), else checks the endpoint; then prepares
-    /// whatever sends need (addresses, keys, queues).
+    /// Starts the system when <see cref="RunSettings.Endpoint"/> is null (a fresh one, on loopback, removed
+    /// again by <see cref="IAsyncDisposable.DisposeAsync"/>), else checks the endpoint; then prepares
+    /// <see cref="RunSettings.Queues"/> empty queues.
     /// </summary>
     Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken);
 
-    /// <summary>Opens connection number <paramref name="index"/> (0-based), ready to send.</summary>
+    /// <summary>Opens sending connection number <paramref name="index"/> (0-based).</summary>
     Task<ILoadConnection> ConnectAsync(int index, CancellationToken cancellationToken);
 
     /// <summary>Names a failure by the system's own error code, and says whether the connection is gone.</summary>
     Engine.LoadError Classify(Exception error);
 }
 
-/// <summary>One connection to the system under test. Thread-safe: a connection's workers call it concurrently.</summary>
+/// <summary>One sending connection to the system under test. Thread-safe: a connection's workers call it concurrently.</summary>
 internal interface ILoadConnection : IAsyncDisposable
 {
     /// <summary>
-    /// Sends one message and completes when the system acknowledges it (for the relay: durable). The target
-    /// picks the destination from <paramref name="sequence"/>, spreading messages over its addresses.
+    /// Sends one message to queue <paramref name="queue"/> and completes when the system acknowledges it (for
+    /// the relay: durable; for the peers: whatever <see cref="ILoadTarget.Durability"/> says).
     /// </summary>
-    ValueTask SendAsync(long sequence, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
+    ValueTask SendAsync(int queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
 }

@@ -17,6 +17,10 @@ internal sealed class RawSinkTarget : ILoadTarget
 
     public string Name => TargetCatalog.RawSink;
 
+    public string Label => TargetCatalog.RawSink;
+
+    public string Durability => "none: answers OK and discards";
+
     public string Description { get; private set; } = TargetCatalog.RawSink;
 
     public async Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken)
@@ -38,7 +42,7 @@ internal sealed class RawSinkTarget : ILoadTarget
 
         // The sink opens nothing, so the addresses only need the right length and version byte; random
         // bytes keep the frames byte-for-byte like the relay's.
-        _ephemeralAddresses = new ReadOnlyMemory<byte>[settings.Addresses];
+        _ephemeralAddresses = new ReadOnlyMemory<byte>[settings.Queues];
         for (int i = 0; i < _ephemeralAddresses.Length; i++)
         {
             var address = new byte[ProtocolConstants.EphemeralAddressLength];
@@ -52,7 +56,7 @@ internal sealed class RawSinkTarget : ILoadTarget
 
     public async Task<ILoadConnection> ConnectAsync(int index, CancellationToken cancellationToken) =>
         await RelayClientConnection.ConnectAsync(
-            _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, index, cancellationToken);
+            _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, cancellationToken);
 
     public LoadError Classify(Exception error) => RelayClientConnection.Classify(error);
 

@@ -14,30 +14,23 @@ internal sealed class RelayClientConnection : ILoadConnection
 {
     private readonly RelayClient _client;
     private readonly ReadOnlyMemory<byte>[] _ephemeralAddresses;
-    private readonly int _offset;
 
-    private RelayClientConnection(RelayClient client, ReadOnlyMemory<byte>[] ephemeralAddresses, int offset)
+    private RelayClientConnection(RelayClient client, ReadOnlyMemory<byte>[] ephemeralAddresses)
     {
         _client = client;
         _ephemeralAddresses = ephemeralAddresses;
-        _offset = offset;
     }
 
     /// <param name="inFlight">The client's window; the server's advertised max_in_flight caps it further.</param>
-    /// <param name="ephemeralAddresses">Destinations, one 73-byte ephemeral address per long-term address.</param>
-    /// <param name="index">The connection's number: connections start at different addresses so all are used at once.</param>
-    public static async Task<RelayClientConnection> ConnectAsync(IPEndPoint endPoint, int inFlight, ReadOnlyMemory<byte>[] ephemeralAddresses, int index, CancellationToken cancellationToken)
+    /// <param name="ephemeralAddresses">Destinations: queue q is the 73-byte ephemeral address at index q.</param>
+    public static async Task<RelayClientConnection> ConnectAsync(IPEndPoint endPoint, int inFlight, ReadOnlyMemory<byte>[] ephemeralAddresses, CancellationToken cancellationToken)
     {
         var client = await RelayClient.ConnectAsync(endPoint, new RelayClientOptions { MaxInFlight = inFlight }, cancellationToken);
-        return new RelayClientConnection(client, ephemeralAddresses, index % ephemeralAddresses.Length);
+        return new RelayClientConnection(client, ephemeralAddresses);
     }
 
-    public ValueTask SendAsync(long sequence, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-    {
-        var addresses = _ephemeralAddresses;
-        var destination = addresses[(int)((sequence + _offset) % addresses.Length)];
-        return new ValueTask(_client.SendAsync(destination, payload, cancellationToken));
-    }
+    public ValueTask SendAsync(int queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+        new(_client.SendAsync(_ephemeralAddresses[queue], payload, cancellationToken));
 
     public ValueTask DisposeAsync() => _client.DisposeAsync();
 

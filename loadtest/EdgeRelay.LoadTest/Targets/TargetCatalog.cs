@@ -7,12 +7,28 @@ internal static class TargetCatalog
 
     public const string RawSink = "raw-sink";
 
-    public static IReadOnlyList<string> Names { get; } = [EdgeRelay, RawSink];
+    public const string Redis = "redis";
+
+    public const string Nats = "nats";
+
+    public static IReadOnlyList<string> Names { get; } = [EdgeRelay, RawSink, Redis, Nats];
 
     public static ILoadTarget Create(string name) => name switch
     {
         EdgeRelay => new EdgeRelayTarget(),
         RawSink => new RawSinkTarget(),
+        Redis => new RedisTarget(),
+        Nats => new NatsTarget(),
+        _ => throw new ArgumentException($"Unknown target '{name}'.", nameof(name)),
+    };
+
+    /// <summary>The class behind a name: what it can do (its capability interfaces) is known before anything starts.</summary>
+    public static Type TypeOf(string name) => name switch
+    {
+        EdgeRelay => typeof(EdgeRelayTarget),
+        RawSink => typeof(RawSinkTarget),
+        Redis => typeof(RedisTarget),
+        Nats => typeof(NatsTarget),
         _ => throw new ArgumentException($"Unknown target '{name}'.", nameof(name)),
     };
 }

@@ -1,0 +1,57 @@
+namespace EdgeRelay.LoadTest.Targets;
+
+/// <summary>
+/// A target whose queues can be drained by their receivers (<c>--scenario pull</c>): EdgeRelay PULL + ACK,
+/// Redis <c>RPOP key count</c>, a JetStream pull consumer with explicit acks.
+/// </summary>
+internal interface IPullTarget : ILoadTarget
+{
+    /// <summary>
+    /// Messages per second this target is expected to drain on this kind of machine: a planning figure that
+    /// only sizes the default prefill (see <see cref="RunSettings.Prefill"/>), never a result.
+    /// </summary>
+    double PullRateEstimate { get; }
+
+    /// <summary>Opens a receiving connection that drains queue <paramref name="queue"/> alone.</summary>
+    Task<IPullConnection> ConnectPullerAsync(int queue, CancellationToken cancellationToken);
+}
+
+/// <summary>A receiver that drains one queue. Not thread-safe: one batch at a time.</summary>
+internal interface IPullConnection : IAsyncDisposable
+{
+    /// <summary>
+    /// Takes up to <paramref name="maxCount"/> messages from the queue, oldest first, and completes once the
+    /// system has removed them (acknowledged, where the target has acks). Returns how many; 0 = the queue is empty.
+    /// </summary>
+    ValueTask<int> PullBatchAsync(int maxCount, CancellationToken cancellationToken);
+}
+
+/// <summary>Where a receiver hands each message it got; called from the receivers' own loops, concurrently.</summary>
+internal interface IDeliverySink
+{
+    void OnDelivered(ReadOnlySpan<byte> payload);
+
+    /// <summary>A receiver stopped on an error: the sends waiting for it fail with it, rather than time out.</summary>
+    void OnReceiverFailed(Exception error);
+}
+
+/// <summary>
+/// A target whose receivers fetch messages by asking (<c>--scenario roundtrip</c>): EdgeRelay PULL polling,
+/// Redis BRPOP, a JetStream pull consumer.
+/// </summary>
+internal interface IPollDelivery : ILoadTarget
+{
+    /// <summary>Starts a receiver on queue <paramref name="queue"/> that runs until disposed, acknowledging what it hands to <paramref name="sink"/>.</summary>
+    Task<IAsyncDisposable> StartPollingReceiverAsync(int queue, IDeliverySink sink, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A target that sends messages to a subscribed receiver as they arrive (<c>--scenario push</c>): a JetStream
+/// push consumer. EdgeRelay has no push delivery yet (SUBSCRIBE/DELIVER come later); when it does, its
+/// implementation is one partial-class file, <c>EdgeRelayTarget.Push.cs</c>, declaring this interface.
+/// </summary>
+internal interface IPushDelivery : ILoadTarget
+{
+    /// <summary>Subscribes a receiver to queue <paramref name="queue"/> until disposed, acknowledging what it hands to <paramref name="sink"/>.</summary>
+    Task<IAsyncDisposable> StartPushReceiverAsync(int queue, IDeliverySink sink, CancellationToken cancellationToken);
+}

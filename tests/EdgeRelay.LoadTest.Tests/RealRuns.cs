@@ -1,0 +1,72 @@
+using System.Text.Json;
+using EdgeRelay.LoadTest.Cli;
+
+namespace EdgeRelay.LoadTest.Tests;
+
+/// <summary>
+/// Tests that start real targets and apply real load share this collection, so they run one at a time: on a
+/// 2-core machine two load runs side by side would starve each other's relay or server of CPU.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class RealRunsCollection
+{
+    public const string Name = "real runs";
+}
+
+/// <summary>Runs the command line as an operator would, and reads back what it wrote.</summary>
+internal static class RealRuns
+{
+    /// <summary>Every field the issue asks of a result; the JSON contract for scripts.</summary>
+    public static readonly string[] JsonFields =
+    [
+        "target", "scenario", "connections", "payload_bytes", "duration_s", "messages", "msgs_per_s", "mb_per_s",
+        "latency_us", "errors", "server_alloc_bytes_per_msg",
+    ];
+
+    /// <summary>Runs <c>run</c> with <paramref name="args"/> plus --json, expects exit 0, returns the JSON object.</summary>
+    public static async Task<JsonElement> RunAsync(string dir, params string[] args)
+    {
+        var json = Path.Combine(dir, Guid.NewGuid().ToString("N") + ".json");
+        int exit = await LoadTestCommandLine.InvokeAsync(["run", .. args, "--json", json]);
+        Assert.Equal(0, exit);
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>What every successful short run must show: all fields, messages moved, sane latencies, no errors.</summary>
+    public static void AssertCompleteRun(JsonElement root, string target, string scenario)
+    {
+        foreach (var field in JsonFields)
+        {
+            Assert.True(root.TryGetProperty(field, out _), $"missing '{field}'");
+        }
+
+        Assert.Equal(target, root.GetProperty("target").GetString());
+        Assert.Equal(scenario, root.GetProperty("scenario").GetString());
+        Assert.True(root.GetProperty("messages").GetInt64() > 0, "no messages");
+        Assert.True(root.GetProperty("msgs_per_s").GetDouble() > 0);
+        Assert.True(root.GetProperty("mb_per_s").GetDouble() > 0);
+        var latency = root.GetProperty("latency_us");
+        foreach (var p in new[] { "p50", "p90", "p99", "p999", "max" })
+        {
+            Assert.True(latency.GetProperty(p).GetInt64() > 0, p);
+        }
+
+        Assert.True(latency.GetProperty("p50").GetInt64() <= latency.GetProperty("p99").GetInt64());
+        Assert.True(latency.GetProperty("p99").GetInt64() <= latency.GetProperty("max").GetInt64());
+        Assert.Empty(root.GetProperty("errors").EnumerateObject());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("server_alloc_bytes_per_msg").ValueKind);
+    }
+
+    /// <summary>
+    /// Pull checks of its own: its window ends early when a small prefill runs dry, it goes one batch at a time,
+    /// and it counts batches apart from messages.
+    /// </summary>
+    public static void AssertPullRun(JsonElement root)
+    {
+        Assert.InRange(root.GetProperty("duration_s").GetDouble(), 0.001, 1.1);
+        Assert.Equal(1, root.GetProperty("in_flight").GetInt32());
+        long batches = root.GetProperty("operations").GetInt64();
+        Assert.InRange(batches, 1, root.GetProperty("messages").GetInt64() - 1); // several messages per batch
+    }
+}
