@@ -20,10 +20,3 @@ public enum FrameType : byte
     Pong = 0x88,
     Error = 0xFF,
 }
-
-public static class FrameTypes
-{
-    public static bool IsRequest(FrameType type) => (byte)type < 0x80;
-
-    public static bool IsKnownRequest(FrameType type) => type is >= FrameType.Hello and <= FrameType.Ping;
-}

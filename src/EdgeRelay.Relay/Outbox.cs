@@ -89,7 +89,7 @@ internal sealed class Outbox
         });
     }
 
-    /// <summary>Queues a reply; false when the outbox is full (the caller then awaits <see cref="WaitForSpaceAsync"/>).</summary>
+    /// <summary>Queues a reply; false when the outbox is full (the caller then uses <see cref="EnqueueAsync"/>).</summary>
     public bool TryEnqueue(in OutboxItem item) => _channel.Writer.TryWrite(item);
 
     public async ValueTask EnqueueAsync(OutboxItem item, CancellationToken cancellationToken)
@@ -102,8 +102,6 @@ internal sealed class Outbox
             }
         }
     }
-
-    public ValueTask<bool> WaitForSpaceAsync(CancellationToken cancellationToken) => _channel.Writer.WaitToWriteAsync(cancellationToken);
 
     /// <summary>No more replies will be queued: the writer drains what is there, then ends.</summary>
     public void Complete() => _channel.Writer.TryComplete();
