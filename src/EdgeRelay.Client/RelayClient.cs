@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -14,24 +13,27 @@ namespace EdgeRelay.Client;
 /// pipelined on the connection, and replies are matched to requests by id.
 /// </summary>
 /// <remarks>
-/// Writes are coalesced: a caller that finds others queued behind it leaves the flush to the last one,
-/// so a burst of SENDs goes out in few syscalls. The number of unanswered requests is bounded by a
-/// window (the smaller of <see cref="RelayClientOptions.MaxInFlight"/> and the server's advertised limit).
+/// Callers write their frame into an in-memory pipe under a short lock and a single writer task moves
+/// whatever has accumulated to the socket, so a burst of SENDs from many callers goes out in few
+/// syscalls. The relay answers a connection's requests in order, so replies are matched to requests by
+/// a FIFO queue filled under the same lock (the request id is checked, not looked up). The number of
+/// unanswered requests is bounded by a window (the smaller of <see cref="RelayClientOptions.MaxInFlight"/>
+/// and the server's advertised limit).
 /// </remarks>
 public sealed class RelayClient : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly PipeReader _input;
-    private readonly PipeWriter _output;
-    private readonly ConcurrentDictionary<uint, TaskCompletionSource<Reply>> _pending = new();
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Pipe _outgoing = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 64 * 1024, useSynchronizationContext: false));
+    private readonly Lock _sync = new();
+    private readonly Queue<(uint Id, TaskCompletionSource<Reply> Completion)> _inFlight = new();
     private readonly CancellationTokenSource _closed = new();
     private SemaphoreSlim _window;
     private Task _readLoop = Task.CompletedTask;
+    private Task _writeLoop = Task.CompletedTask;
     private int _maxReplyBody = 16 * 1024 * 1024;
-    private int _nextRequestId;
-    private int _queuedWriters;
+    private uint _nextRequestId;
     private int _disposed;
     private Exception? _failure;
 
@@ -40,7 +42,6 @@ public sealed class RelayClient : IAsyncDisposable
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
-        _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024));
         _window = new SemaphoreSlim(window, window);
     }
 
@@ -72,6 +73,7 @@ public sealed class RelayClient : IAsyncDisposable
             await socket.ConnectAsync(endPoint, timeout.Token);
             client = new RelayClient(socket, options.MaxInFlight);
             client._readLoop = client.ReadLoopAsync();
+            client._writeLoop = client.WriteLoopAsync();
             var reply = await client.RequestAsync(static (w, id, _) => FrameWriter.WriteHello(w, id), 0, timeout.Token);
             if (!BodyReader.TryReadServerInfo(new ReadOnlySequence<byte>(reply.Body), out var info))
             {
@@ -224,33 +226,18 @@ public sealed class RelayClient : IAsyncDisposable
         ThrowIfFailed();
         await _window.WaitAsync(cancellationToken);
         var window = _window;
-        uint id = unchecked((uint)Interlocked.Increment(ref _nextRequestId));
-        var completion = new TaskCompletionSource<Reply>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = completion;
         try
         {
-            // Re-check after registering: a failure between the first check and now would otherwise be missed.
-            ThrowIfFailed();
-            Interlocked.Increment(ref _queuedWriters);
-            await _writeLock.WaitAsync(CancellationToken.None);
-            try
+            var completion = new TaskCompletionSource<Reply>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_sync)
             {
-                write(_output, id, state);
-                if (Interlocked.Decrement(ref _queuedWriters) == 0)
-                {
-                    await _output.FlushAsync(CancellationToken.None);
-                }
-            }
-            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                // The socket is gone: every caller gets the same clear exception, whichever noticed first.
-                Fail(new RelayException("The connection to the relay failed: " + ex.Message, ex));
+                // Checked under the lock that Fail drains the queue under: no request is queued after a failure.
+                ObjectDisposedException.ThrowIf(_disposed != 0, this);
                 ThrowIfFailed();
-                throw;
-            }
-            finally
-            {
-                _writeLock.Release();
+                uint id = ++_nextRequestId == 0 ? ++_nextRequestId : _nextRequestId; // 0 is the server's "no request"
+                write(_outgoing.Writer, id, state);
+                _inFlight.Enqueue((id, completion));
+                Publish(_outgoing.Writer.FlushAsync(CancellationToken.None));
             }
 
             var reply = await completion.Task.WaitAsync(cancellationToken);
@@ -263,8 +250,51 @@ public sealed class RelayClient : IAsyncDisposable
         }
         finally
         {
-            _pending.TryRemove(id, out _);
             window.Release();
+        }
+    }
+
+    /// <summary>The outgoing pipe has no pause threshold (the window bounds it), so its flush never waits.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2012", Justification = "Completed synchronously: the pipe never applies back-pressure.")]
+    private static void Publish(ValueTask<FlushResult> flush)
+    {
+        if (!flush.IsCompletedSuccessfully)
+        {
+            throw new InvalidOperationException("The outgoing pipe applied back-pressure, which it is configured never to do.");
+        }
+    }
+
+    /// <summary>Moves whatever callers have written to the socket: one write per batch, not per request.</summary>
+    private async Task WriteLoopAsync()
+    {
+        await Task.Yield();
+        var reader = _outgoing.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync();
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    await _stream.WriteAsync(segment);
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            // The socket is gone: every caller gets the same clear exception, whichever noticed first.
+            Fail(new RelayException("The connection to the relay failed: " + ex.Message, ex));
+        }
+        finally
+        {
+            await reader.CompleteAsync();
         }
     }
 
@@ -293,14 +323,27 @@ public sealed class RelayClient : IAsyncDisposable
                         }
 
                         var reply = new Reply(header.Type, header.Type == FrameType.Ok ? [] : body.ToArray());
-                        if (_pending.TryGetValue(header.RequestId, out var completion))
+                        TaskCompletionSource<Reply>? completion = null;
+                        lock (_sync)
+                        {
+                            if (_inFlight.TryPeek(out var head) && head.Id == header.RequestId)
+                            {
+                                completion = _inFlight.Dequeue().Completion;
+                            }
+                        }
+
+                        if (completion is not null)
                         {
                             completion.TrySetResult(reply);
                         }
                         else if (header.Type == FrameType.Error)
                         {
-                            // Request id 0 (or one we no longer wait for): a connection-level error, e.g. SHUTTING_DOWN.
+                            // Request id 0: a connection-level error, e.g. SHUTTING_DOWN.
                             Fail(ToException(reply));
+                        }
+                        else
+                        {
+                            throw new RelayException(ErrorCode.MalformedFrame, "the server answered out of order");
                         }
                     }
 
@@ -325,9 +368,12 @@ public sealed class RelayClient : IAsyncDisposable
     private void Fail(Exception error)
     {
         Interlocked.CompareExchange(ref _failure, error, null);
-        foreach (var pending in _pending.Values)
+        lock (_sync)
         {
-            pending.TrySetException(_failure!);
+            while (_inFlight.TryDequeue(out var pending))
+            {
+                pending.Completion.TrySetException(_failure!);
+            }
         }
     }
 
@@ -373,13 +419,12 @@ public sealed class RelayClient : IAsyncDisposable
             return;
         }
 
-        try
+        lock (_sync)
         {
-            await _output.CompleteAsync();
+            _outgoing.Writer.Complete();
         }
-        catch (IOException)
-        {
-        }
+
+        await _writeLoop;
 
         try
         {
@@ -398,7 +443,6 @@ public sealed class RelayClient : IAsyncDisposable
         await _input.CompleteAsync();
         await _stream.DisposeAsync();
         _closed.Dispose();
-        _writeLock.Dispose();
     }
 
     private readonly record struct Reply(FrameType Type, byte[] Body);
