@@ -15,6 +15,7 @@ public sealed class SmokeTests : IDisposable
     [Theory]
     [InlineData("edgerelay")]
     [InlineData("raw-sink")]
+    [InlineData("raw-fasterlog")]
     public async Task A_short_ingest_run_sends_messages_without_errors_and_writes_every_field(string target)
     {
         var markdown = Path.Combine(_dir, target + ".md");

@@ -27,9 +27,9 @@ internal static class LoadTestCommandLine
         var o = new SharedOptions();
         var target = new Option<string>("--target")
         {
-            Description = "System under test: 'edgerelay' (the relay, in-process), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync) or 'nats' (a nats-server -js started for the run, JetStream file storage). With --endpoint, a running one instead.",
+            Description = "System under test: 'edgerelay' (the relay, in-process), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'raw-fasterlog' (records of the same size appended to a FASTER log and group-committed in-process, no network: the storage ceiling), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync) or 'nats' (a nats-server -js started for the run, JetStream file storage). With --endpoint, a running one instead.",
             DefaultValueFactory = _ => o.Defaults.Target,
-            HelpName = "edgerelay|raw-sink|redis|nats",
+            HelpName = "edgerelay|raw-sink|raw-fasterlog|redis|nats",
         };
         target.AcceptOnlyFromAmong([.. TargetCatalog.Names]);
         var endpoint = new Option<string?>("--endpoint")

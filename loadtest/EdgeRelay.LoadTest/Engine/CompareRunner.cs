@@ -14,6 +14,7 @@ internal sealed record CompareRow(string Id, string Label, string Target, string
     public static IReadOnlyList<CompareRow> All { get; } =
     [
         new("raw-sink", "raw-sink", TargetCatalog.RawSink),
+        new("raw-fasterlog", "raw-fasterlog", TargetCatalog.RawFasterLog),
         new("edgerelay", "edgerelay", TargetCatalog.EdgeRelay),
         new("redis-everysec", "redis (AOF everysec)", TargetCatalog.Redis, RedisTarget.FsyncEverysec),
         new("redis-always", "redis (AOF always)", TargetCatalog.Redis, RedisTarget.FsyncAlways),

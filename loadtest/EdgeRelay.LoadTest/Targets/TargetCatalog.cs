@@ -11,12 +11,15 @@ internal static class TargetCatalog
 
     public const string Nats = "nats";
 
-    public static IReadOnlyList<string> Names { get; } = [EdgeRelay, RawSink, Redis, Nats];
+    public const string RawFasterLog = "raw-fasterlog";
+
+    public static IReadOnlyList<string> Names { get; } = [EdgeRelay, RawSink, RawFasterLog, Redis, Nats];
 
     public static ILoadTarget Create(string name) => name switch
     {
         EdgeRelay => new EdgeRelayTarget(),
         RawSink => new RawSinkTarget(),
+        RawFasterLog => new RawFasterLogTarget(),
         Redis => new RedisTarget(),
         Nats => new NatsTarget(),
         _ => throw new ArgumentException($"Unknown target '{name}'.", nameof(name)),
@@ -27,6 +30,7 @@ internal static class TargetCatalog
     {
         EdgeRelay => typeof(EdgeRelayTarget),
         RawSink => typeof(RawSinkTarget),
+        RawFasterLog => typeof(RawFasterLogTarget),
         Redis => typeof(RedisTarget),
         Nats => typeof(NatsTarget),
         _ => throw new ArgumentException($"Unknown target '{name}'.", nameof(name)),
