@@ -18,12 +18,16 @@ namespace EdgeRelay.Benchmarks;
 public class EmbeddedSessionBenchmarks
 {
     private const int Batch = 256;
+
+    // A larger pipelined batch: what stays per SEND when per-commit and per-read costs are spread wider.
+    private const int LargeBatch = 4096;
     private string _dataDir = "";
     private RelayService _relay = null!;
     private Pipe _toServer = null!;
     private Pipe _toClient = null!;
     private Task _session = Task.CompletedTask;
     private byte[] _sends = [];
+    private byte[] _largeSends = [];
 
     [Params(1024, 16384)]
     public int Payload { get; set; }
@@ -63,6 +67,14 @@ public class EmbeddedSessionBenchmarks
         }
 
         _sends = sends.WrittenSpan.ToArray();
+
+        var large = new ArrayBufferWriter<byte>();
+        for (uint i = 0; i < LargeBatch; i++)
+        {
+            FrameWriter.WriteSend(large, 100_000 + i, ephemeral, ciphertext);
+        }
+
+        _largeSends = large.WrittenSpan.ToArray();
     }
 
     [Benchmark(OperationsPerInvoke = Batch)]
@@ -70,6 +82,13 @@ public class EmbeddedSessionBenchmarks
     {
         await SendAsync(_sends);
         await ReadFramesAsync(Batch);
+    }
+
+    [Benchmark(OperationsPerInvoke = LargeBatch)]
+    public async Task DurableSendLargeBatch()
+    {
+        await SendAsync(_largeSends);
+        await ReadFramesAsync(LargeBatch);
     }
 
     private void Send(ReadOnlySpan<byte> bytes) => SendAsync(bytes.ToArray()).GetAwaiter().GetResult();
