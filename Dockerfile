@@ -18,4 +18,7 @@ ENV EDGERELAY_Relay__Endpoint=0.0.0.0:7400 \
     EDGERELAY_Http__Endpoint=0.0.0.0:7401 \
     EDGERELAY_Storage__DataDir=/data
 EXPOSE 7400 7401
+# The relay asks its own /healthz: the runtime image has no curl, and needs none.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["dotnet", "edgerelay.dll", "healthcheck"]
 ENTRYPOINT ["dotnet", "edgerelay.dll"]

@@ -27,7 +27,8 @@ public sealed class EdgeRelayOptions
         return problems;
     }
 
-    internal static bool TryParseEndpoint(string value, out IPEndPoint endPoint)
+    /// <summary>Parses "IP:port", "[IPv6]:port" or "localhost:port", the forms every endpoint option takes.</summary>
+    public static bool TryParseEndpoint(string value, out IPEndPoint endPoint)
     {
         endPoint = null!;
         if (string.IsNullOrWhiteSpace(value))

@@ -4,11 +4,18 @@ using Microsoft.Extensions.Logging;
 
 // The executable only turns configuration into options and runs a host (the Garnet habit): all the
 // relay's behaviour lives in EdgeRelay.Relay, where the tests reach it too.
+// `edgerelay healthcheck [options]` asks a running relay's /healthz instead (the container's HEALTHCHECK).
+var healthCheck = args.Length > 0 && args[0] == "healthcheck";
+if (healthCheck)
+{
+    args = args[1..];
+}
+
 EdgeRelayOptions options;
 try
 {
     options = ServerConfiguration.Load(args, out var configPath);
-    if (configPath is not null)
+    if (configPath is not null && !healthCheck)
     {
         Console.WriteLine($"EdgeRelay configuration: {configPath}");
     }
@@ -17,6 +24,11 @@ catch (ConfigurationException ex)
 {
     Console.Error.WriteLine(ex.Message);
     return 2;
+}
+
+if (healthCheck)
+{
+    return await HealthCheck.RunAsync(options);
 }
 
 var problems = options.Validate();

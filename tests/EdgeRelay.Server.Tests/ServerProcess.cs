@@ -14,6 +14,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public IPEndPoint RelayEndPoint { get; private set; } = null!;
 
+    public IPEndPoint HttpEndPoint { get; private set; } = null!;
+
     public int Id => _process.Id;
 
     public static async Task<ServerProcess> StartAsync(string dataDir, params string[] extraArgs)
@@ -37,11 +39,13 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the relay.");
         var child = new ServerProcess(process);
         var listening = new TaskCompletionSource<IPEndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var httpListening = new TaskCompletionSource<IPEndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)
             {
                 listening.TrySetException(new InvalidOperationException("The relay exited before listening:\n" + child.Output));
+                httpListening.TrySetException(new InvalidOperationException("The relay exited before listening:\n" + child.Output));
                 return;
             }
 
@@ -54,6 +58,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             if (match.Success)
             {
                 listening.TrySetResult(IPEndPoint.Parse(match.Groups[1].Value));
+            }
+
+            var http = HttpListeningLine().Match(e.Data);
+            if (http.Success)
+            {
+                httpListening.TrySetResult(IPEndPoint.Parse(http.Groups[1].Value));
             }
         };
         process.ErrorDataReceived += (_, e) =>
@@ -69,6 +79,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         child.RelayEndPoint = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        child.HttpEndPoint = await httpListening.Task.WaitAsync(TimeSpan.FromSeconds(60));
         return child;
     }
 
@@ -140,4 +151,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"relay endpoint listening on (\S+)")]
     private static partial Regex ListeningLine();
+
+    [GeneratedRegex(@"HTTP endpoint listening on (\S+)")]
+    private static partial Regex HttpListeningLine();
 }
