@@ -11,14 +11,19 @@ if (healthCheck)
     args = args[1..];
 }
 
+// `edgerelay check-config [--config PATH] [options]` reports every problem of a configuration and exits.
+var checkConfig = args.Length > 0 && args[0] == "check-config";
+if (checkConfig)
+{
+    args = args[1..];
+}
+
 EdgeRelayOptions options;
+var problems = new List<string>();
+string? configPath;
 try
 {
-    options = ServerConfiguration.Load(args, out var configPath);
-    if (configPath is not null && !healthCheck)
-    {
-        Console.WriteLine($"EdgeRelay configuration: {configPath}");
-    }
+    options = ServerConfiguration.Load(args, out configPath, problems);
 }
 catch (ConfigurationException ex)
 {
@@ -31,16 +36,28 @@ if (healthCheck)
     return await HealthCheck.RunAsync(options);
 }
 
-var problems = options.Validate();
 if (problems.Count > 0)
 {
-    Console.Error.WriteLine("EdgeRelay cannot start: the configuration has problems:");
+    Console.Error.WriteLine(checkConfig
+        ? $"{configPath ?? "(no file)"}: {problems.Count} problem(s):"
+        : "EdgeRelay cannot start: the configuration has problems:");
     foreach (var problem in problems)
     {
         Console.Error.WriteLine("  - " + problem);
     }
 
     return 2;
+}
+
+if (checkConfig)
+{
+    Console.WriteLine($"{configPath ?? "(no file: embedded defaults)"}: OK");
+    return 0;
+}
+
+if (configPath is not null)
+{
+    Console.WriteLine($"EdgeRelay configuration: {configPath}");
 }
 
 await using var host = await RelayHost.StartAsync(options, logging =>

@@ -8,8 +8,12 @@ internal static class ServerConfiguration
 {
     public const string EnvironmentPrefix = "EDGERELAY_";
 
-    /// <summary>Builds the options. The file is --config PATH, else EDGERELAY_CONFIG, else config/edgerelay.json in the working directory, else the copy beside the binary.</summary>
-    public static EdgeRelayOptions Load(string[] args, out string? configPath)
+    /// <summary>
+    /// Builds the options. The file is --config PATH, else EDGERELAY_CONFIG, else config/edgerelay.json in
+    /// the working directory, else the copy beside the binary. Every problem found (unknown keys, values of
+    /// the wrong type, values out of range) is added to <paramref name="problems"/>, each naming its option.
+    /// </summary>
+    public static EdgeRelayOptions Load(string[] args, out string? configPath, List<string> problems)
     {
         configPath = FindConfigFile(args);
         var builder = new ConfigurationBuilder();
@@ -31,20 +35,50 @@ internal static class ServerConfiguration
         }
 
         var options = new EdgeRelayOptions();
-        try
-        {
-            // Section by section, refusing unknown keys: a misspelt option must not be silently ignored.
-            configuration.GetSection("Relay").Bind(options.Relay, o => o.ErrorOnUnknownConfiguration = true);
-            configuration.GetSection("Http").Bind(options.Http, o => o.ErrorOnUnknownConfiguration = true);
-            configuration.GetSection("Storage").Bind(options.Storage, o => o.ErrorOnUnknownConfiguration = true);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // The binder names the key and the value it could not convert.
-            throw new ConfigurationException("EdgeRelay cannot start: " + ex.Message, ex);
-        }
+        Bind(configuration.GetSection("Relay"), options.Relay, problems);
+        Bind(configuration.GetSection("Http"), options.Http, problems);
+        Bind(configuration.GetSection("Storage"), options.Storage, problems);
+        problems.AddRange(options.Validate()); // a value that did not convert kept its default, which is valid
 
         return options;
+    }
+
+    /// <summary>
+    /// Sets each key of a section on its options object, collecting every problem instead of stopping at
+    /// the first (the configuration binder throws on the first): a misspelt key must not be silently
+    /// ignored, and an operator should fix the whole file in one go.
+    /// </summary>
+    private static void Bind(IConfigurationSection section, object target, List<string> problems)
+    {
+        var properties = target.GetType().GetProperties().Where(p => p.CanWrite).ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+        foreach (var child in section.GetChildren())
+        {
+            var name = $"{section.Key}:{child.Key}";
+            if (!properties.TryGetValue(child.Key, out var property))
+            {
+                problems.Add($"{name}: unknown option (the {section.Key} options are {string.Join(", ", properties.Keys.Order(StringComparer.Ordinal))}).");
+                continue;
+            }
+
+            if (child.Value is null)
+            {
+                continue; // null in the file: keep the default
+            }
+
+            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            try
+            {
+                property.SetValue(target, System.ComponentModel.TypeDescriptor.GetConverter(type).ConvertFromInvariantString(child.Value));
+            }
+            catch (Exception ex) when (ex is FormatException or NotSupportedException or ArgumentException or OverflowException)
+            {
+                var expected = type == typeof(TimeSpan) ? "a duration such as 00:00:10 or 30.00:00:00"
+                    : type == typeof(int) || type == typeof(long) ? "a whole number"
+                    : type == typeof(bool) ? "true or false"
+                    : $"a {type.Name}";
+                problems.Add($"{name}: '{child.Value}' is not {expected}.");
+            }
+        }
     }
 
     private static bool IsConfigSwitch(string[] args, int i) =>

@@ -119,6 +119,37 @@ public sealed class LifecycleTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_dataDir)); // nothing was created
     }
 
+    [Fact]
+    public async Task Check_config_reports_every_problem_of_a_file_at_once()
+    {
+        var file = Path.Combine(_dataDir, "bad.json");
+        await File.WriteAllTextAsync(file, """
+            {
+              // comments are allowed, as in config/edgerelay.json
+              "Relay": { "Endpoint": "nowhere", "IdleTimeout": "soon", "MaxCiphertxtBytes": 1 },
+              "Storage": { "PageSizeBits": "big", "SegmentSizeBits": 12 }
+            }
+            """);
+
+        var (exitCode, stderr) = await ServerProcess.RunToExitAsync("check-config", "--config", file);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("6 problem(s)", stderr, StringComparison.Ordinal);
+        Assert.Contains("Relay:Endpoint", stderr, StringComparison.Ordinal);
+        Assert.Contains("Relay:IdleTimeout: 'soon' is not a duration", stderr, StringComparison.Ordinal);
+        Assert.Contains("Relay:MaxCiphertxtBytes: unknown option", stderr, StringComparison.Ordinal);
+        Assert.Contains("Storage:PageSizeBits: 'big' is not a whole number", stderr, StringComparison.Ordinal);
+        Assert.Contains("Storage:SegmentSizeBits", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_config_accepts_the_shipped_configuration()
+    {
+        var shipped = Path.Combine(AppContext.BaseDirectory, "edgerelay.json");
+        var (exitCode, stderr) = await ServerProcess.RunToExitAsync("check-config", "--config", shipped);
+        Assert.True(exitCode == 0, stderr);
+    }
+
     [Theory]
     [InlineData("--Relay:IdleTimeout=soon", "IdleTimeout")]
     [InlineData("--Relay:Endpiont=127.0.0.1:1", "Endpiont")]
