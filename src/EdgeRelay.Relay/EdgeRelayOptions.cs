@@ -12,6 +12,8 @@ public sealed class EdgeRelayOptions
 
     public StorageSection Storage { get; set; } = new();
 
+    public LogSection Log { get; set; } = new();
+
     /// <summary>Returns every problem at once, each naming its option, so an operator fixes the file in one go.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -19,6 +21,7 @@ public sealed class EdgeRelayOptions
         Relay.Validate(problems);
         Http.Validate(problems);
         Storage.Validate(problems);
+        Log.Validate(problems);
         if (problems.Count == 0 && Relay.Endpoint == Http.Endpoint && !Relay.Endpoint.EndsWith(":0", StringComparison.Ordinal))
         {
             problems.Add($"Relay:Endpoint and Http:Endpoint are both '{Relay.Endpoint}': they must differ.");
@@ -219,5 +222,25 @@ public sealed class StorageSection
         }
 
         RelayEndpointOptions.Positive(problems, "Storage:MaintenanceInterval", MaintenanceInterval);
+    }
+}
+
+/// <summary>Console logging (section "Log").</summary>
+public sealed class LogSection
+{
+    /// <summary>"text" (one line per event, for people) or "json" (one JSON object per line, for log shippers). Default "text".</summary>
+    public string Format { get; set; } = "text";
+
+    /// <summary>The least severe level written. Default Information: start, stop, time-outs, faults; no per-request lines.</summary>
+    public Microsoft.Extensions.Logging.LogLevel MinimumLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Information;
+
+    public bool IsJson => string.Equals(Format, "json", StringComparison.OrdinalIgnoreCase);
+
+    internal void Validate(List<string> problems)
+    {
+        if (!IsJson && !string.Equals(Format, "text", StringComparison.OrdinalIgnoreCase))
+        {
+            problems.Add($"Log:Format: '{Format}' must be text or json.");
+        }
     }
 }

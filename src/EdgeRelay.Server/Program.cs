@@ -62,13 +62,25 @@ if (configPath is not null)
 
 await using var host = await RelayHost.StartAsync(options, logging =>
 {
-    logging.AddSimpleConsole(o =>
+    if (options.Log.IsJson)
     {
-        o.SingleLine = true;
-        o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-        o.UseUtcTimestamp = true;
-    });
-    logging.SetMinimumLevel(LogLevel.Information);
+        logging.AddJsonConsole(o =>
+        {
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            o.UseUtcTimestamp = true;
+        });
+    }
+    else
+    {
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+    }
+
+    logging.SetMinimumLevel(options.Log.MinimumLevel);
     logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
     logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
 });

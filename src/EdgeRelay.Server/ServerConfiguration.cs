@@ -38,6 +38,7 @@ internal static class ServerConfiguration
         Bind(configuration.GetSection("Relay"), options.Relay, problems);
         Bind(configuration.GetSection("Http"), options.Http, problems);
         Bind(configuration.GetSection("Storage"), options.Storage, problems);
+        Bind(configuration.GetSection("Log"), options.Log, problems);
         problems.AddRange(options.Validate()); // a value that did not convert kept its default, which is valid
 
         return options;

@@ -120,6 +120,19 @@ public sealed class LifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task Json_logs_are_one_object_per_line_with_stable_event_ids()
+    {
+        await using var server = await ServerProcess.StartAsync(_dataDir, "--Log:Format=json");
+        var events = server.Output.Split('\n')
+            .Where(line => line.StartsWith('{'))
+            .Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement)
+            .ToList();
+        Assert.Contains(events, e => e.GetProperty("EventId").GetInt32() == 3001
+            && e.GetProperty("Message").GetString()!.Contains(server.RelayEndPoint.ToString(), StringComparison.Ordinal));
+        Assert.Contains(events, e => e.GetProperty("EventId").GetInt32() == 2000); // the store opened
+    }
+
+    [Fact]
     public async Task Check_config_reports_every_problem_of_a_file_at_once()
     {
         var file = Path.Combine(_dataDir, "bad.json");

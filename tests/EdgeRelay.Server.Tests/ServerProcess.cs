@@ -149,9 +149,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    [GeneratedRegex(@"relay endpoint listening on (\S+)")]
+    [GeneratedRegex(@"relay endpoint listening on ([0-9A-Fa-f.:\[\]]+)")]
     private static partial Regex ListeningLine();
 
-    [GeneratedRegex(@"HTTP endpoint listening on (\S+)")]
+    [GeneratedRegex(@"HTTP endpoint listening on ([0-9A-Fa-f.:\[\]]+)")]
     private static partial Regex HttpListeningLine();
 }
