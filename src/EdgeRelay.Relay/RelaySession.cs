@@ -218,8 +218,10 @@ public sealed partial class RelaySession
         }
         finally
         {
-            // Whatever ended the writer ends the reader too: no more replies could be delivered.
+            // Whatever ended the writer ends the reader too: no more replies could be delivered. Completing
+            // the outbox also frees a reader waiting for room in it (a client that stopped reading, then left).
             _stopReading = true;
+            _outbox.Complete();
             _connection.Transport.Input.CancelPendingRead();
             await output.CompleteAsync();
         }

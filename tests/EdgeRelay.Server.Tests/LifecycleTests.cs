@@ -31,6 +31,35 @@ public sealed class LifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task A_client_that_never_reads_its_replies_then_leaves_frees_its_session()
+    {
+        await using var relay = await TestRelay.StartAsync(o => o.Relay.MaxInFlightPerConnection = 16);
+        using (var greedy = await RawConnection.ConnectAsync(relay.Host.RelayEndPoint))
+        {
+            // Far more pipelined requests than the outbox holds, and never a read: the relay's socket
+            // buffer fills, its writer blocks, its outbox fills, and its reader stops (back-pressure).
+            var pings = new System.Buffers.ArrayBufferWriter<byte>();
+            for (uint i = 0; i < 3_000_000; i++)
+            {
+                Protocol.FrameWriter.WriteEmpty(pings, Protocol.FrameType.Ping, i + 10);
+            }
+
+            var send = greedy.SendRawAsync(pings.WrittenSpan.ToArray());
+            await Task.WhenAny(send, Task.Delay(TimeSpan.FromSeconds(2)));
+            Assert.Equal(1, relay.Host.Relay.ConnectionCount);
+        }
+
+        // The client is gone: the session must end, not wait forever for room in its outbox.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (relay.Host.Relay.ConnectionCount > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(0, relay.Host.Relay.ConnectionCount);
+    }
+
+    [Fact]
     public async Task A_connection_that_never_says_hello_is_closed_after_the_handshake_timeout()
     {
         await using var relay = await TestRelay.StartAsync(o => o.Relay.HandshakeTimeout = TimeSpan.FromSeconds(1));
