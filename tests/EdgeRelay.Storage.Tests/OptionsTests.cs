@@ -5,7 +5,7 @@ public sealed class OptionsTests
     [Fact]
     public void Defaults_are_valid()
     {
-        var options = new RelayStoreOptions { DataDirectory = "/tmp/x" };
+        var options = new RelayStoreOptions { DataDirectory = "data" };
         options.Validate();
         Assert.Equal(22, options.PageSizeBits);
         Assert.Equal(26, options.MemorySizeBits);
@@ -32,7 +32,7 @@ public sealed class OptionsTests
     [MemberData(nameof(Invalid))]
     public void An_invalid_option_is_named_with_its_range(string option, Action<RelayStoreOptions> spoil)
     {
-        var options = new RelayStoreOptions { DataDirectory = "/tmp/x" };
+        var options = new RelayStoreOptions { DataDirectory = "data" };
         spoil(options);
 
         var error = Assert.ThrowsAny<ArgumentException>(options.Validate);
@@ -43,7 +43,7 @@ public sealed class OptionsTests
     [Fact]
     public void The_largest_payload_that_fits_a_page_is_accepted()
     {
-        var options = new RelayStoreOptions { DataDirectory = "/tmp/x", PageSizeBits = 14, MaxPayloadBytes = (1 << 14) - 29 };
+        var options = new RelayStoreOptions { DataDirectory = "data", PageSizeBits = 14, MaxPayloadBytes = (1 << 14) - 29 };
         options.Validate();
         options.MaxPayloadBytes++;
         Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
