@@ -72,9 +72,7 @@ internal sealed class ClosedLoopWorker
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                var error = _classify(ex);
-                _meter.RecordError(_window, origin, error.Code);
-                if (error.ConnectionLost)
+                if (_meter.RecordFailure(_window, origin, ex, _classify))
                 {
                     _connectionLost = true;
                 }

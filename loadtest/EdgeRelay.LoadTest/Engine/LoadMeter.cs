@@ -73,6 +73,14 @@ internal sealed class LoadMeter
         }
     }
 
+    /// <summary>Records a failed operation under the target's own error code; true when it cost the connection.</summary>
+    public bool RecordFailure(MeasurementWindow window, long origin, Exception failure, Func<Exception, LoadError> classify)
+    {
+        var error = classify(failure);
+        RecordError(window, origin, error.Code);
+        return error.ConnectionLost;
+    }
+
     public void RecordError(MeasurementWindow window, long origin, string code, long count = 1)
     {
         Interlocked.Add(ref _errorsSeen, count);

@@ -122,9 +122,7 @@ internal sealed class OpenLoopWorker
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            var error = _classify(ex);
-            _meter.RecordError(_window, intended, error.Code);
-            if (error.ConnectionLost)
+            if (_meter.RecordFailure(_window, intended, ex, _classify))
             {
                 _connectionLost = true;
             }
