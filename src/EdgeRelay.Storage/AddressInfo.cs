@@ -2,21 +2,27 @@ namespace EdgeRelay.Storage;
 
 /// <summary>
 /// What the store knows of one long-term address. Immutable: <see cref="RelayStore.TryGetAddress"/>
-/// hands out the registry's own instance (no allocation per lookup), and a revocation replaces it
-/// with a new one, so a reference held by a session never changes under it.
+/// hands out the registry's own instance (no allocation per lookup), and every change (revocation,
+/// renewal, policy, notification endpoint) replaces it with a new one, so a reference held by a session
+/// never changes under it.
 /// </summary>
 public sealed class AddressInfo
 {
     /// <summary>Length of an Ed25519 public key, the only owner key kind for now.</summary>
     public const int OwnerPublicKeyLength = 32;
 
-    internal AddressInfo(AddressId id, ReadOnlyMemory<byte> ownerPublicKey, long createdAt, long expiresAt, long revokedAt)
+    /// <summary>Longest notification endpoint the store keeps, in UTF-8 bytes (the relay's own limit is lower).</summary>
+    public const int MaxNotifyEndpointBytes = 2048;
+
+    internal AddressInfo(AddressId id, ReadOnlyMemory<byte> ownerPublicKey, long createdAt, long expiresAt, long revokedAt, DeliveryPolicy policy = default, string? notifyEndpoint = null)
     {
         Id = id;
         OwnerPublicKey = ownerPublicKey;
         CreatedAt = createdAt;
         ExpiresAt = expiresAt;
         RevokedAt = revokedAt;
+        Policy = policy;
+        NotifyEndpoint = notifyEndpoint;
     }
 
     public AddressId Id { get; }
@@ -27,7 +33,7 @@ public sealed class AddressInfo
     /// <summary>Creation time, unix seconds.</summary>
     public long CreatedAt { get; }
 
-    /// <summary>Expiry, unix seconds: appends are refused once now &gt;= this value.</summary>
+    /// <summary>Expiry, unix seconds: appends are refused once now &gt;= this value. Renewal moves it.</summary>
     public long ExpiresAt { get; }
 
     /// <summary>Revocation time, unix seconds; 0 while not revoked.</summary>
@@ -35,6 +41,17 @@ public sealed class AddressInfo
 
     public bool IsRevoked => RevokedAt != 0;
 
-    internal AddressInfo WithRevokedAt(long revokedAt) =>
-        new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, revokedAt);
+    /// <summary>How messages reach the owner; immediate push until the owner sets another.</summary>
+    public DeliveryPolicy Policy { get; }
+
+    /// <summary>Where a content-free wake-up goes when a message arrives and the owner is not connected; null for none.</summary>
+    public string? NotifyEndpoint { get; }
+
+    internal AddressInfo WithRevokedAt(long revokedAt) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, revokedAt, Policy, NotifyEndpoint);
+
+    internal AddressInfo WithExpiresAt(long expiresAt) => new(Id, OwnerPublicKey, CreatedAt, expiresAt, RevokedAt, Policy, NotifyEndpoint);
+
+    internal AddressInfo WithPolicy(DeliveryPolicy policy) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, RevokedAt, policy, NotifyEndpoint);
+
+    internal AddressInfo WithNotifyEndpoint(string? endpoint) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, RevokedAt, Policy, endpoint);
 }

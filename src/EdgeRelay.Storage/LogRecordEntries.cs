@@ -25,11 +25,23 @@ internal static unsafe class LogRecordEntries
         }
     }
 
-    public static bool TryEnqueueAck(FasterLog log, AddressId aid, ReadOnlySpan<long> messageIds, out long address)
+    public static bool TryEnqueueAck(FasterLog log, AddressId aid, ReadOnlySpan<long> messageIds, out long address) =>
+        TryEnqueueIdList(log, LogRecordKind.MessagesAcked, aid, messageIds, out address);
+
+    /// <summary>A MessagesAcked or MessagesExpired record: the same layout, a different cause.</summary>
+    public static bool TryEnqueueIdList(FasterLog log, LogRecordKind kind, AddressId aid, ReadOnlySpan<long> messageIds, out long address)
     {
         fixed (long* ids = messageIds)
         {
-            return log.TryEnqueue(new AckEntry(aid, ids, messageIds.Length), out address);
+            return log.TryEnqueue(new IdListEntry(kind, aid, ids, messageIds.Length), out address);
+        }
+    }
+
+    public static bool TryEnqueueMoved(FasterLog log, AddressId aid, long id, long receivedAtUnixMs, ReadOnlySpan<byte> ciphertext, out long address)
+    {
+        fixed (byte* payload = ciphertext)
+        {
+            return log.TryEnqueue(new MovedEntry(aid, id, receivedAtUnixMs, payload, ciphertext.Length), out address);
         }
     }
 
@@ -57,14 +69,16 @@ internal static unsafe class LogRecordEntries
         }
     }
 
-    private readonly struct AckEntry : ILogEnqueueEntry
+    private readonly struct IdListEntry : ILogEnqueueEntry
     {
+        private readonly LogRecordKind _kind;
         private readonly AddressId _aid;
         private readonly long* _ids;
         private readonly int _count;
 
-        public AckEntry(AddressId aid, long* ids, int count)
+        public IdListEntry(LogRecordKind kind, AddressId aid, long* ids, int count)
         {
+            _kind = kind;
             _aid = aid;
             _ids = ids;
             _count = count;
@@ -73,6 +87,32 @@ internal static unsafe class LogRecordEntries
         public int SerializedLength => LogRecords.AckHeaderSize + (_count * sizeof(long));
 
         public void SerializeTo(Span<byte> dest) =>
-            LogRecords.WriteMessagesAcked(dest, _aid, new ReadOnlySpan<long>(_ids, _count));
+            LogRecords.WriteIdList(dest, _kind, _aid, new ReadOnlySpan<long>(_ids, _count));
+    }
+
+    private readonly struct MovedEntry : ILogEnqueueEntry
+    {
+        private readonly AddressId _aid;
+        private readonly long _id;
+        private readonly long _receivedAtUnixMs;
+        private readonly byte* _payload;
+        private readonly int _length;
+
+        public MovedEntry(AddressId aid, long id, long receivedAtUnixMs, byte* payload, int length)
+        {
+            _aid = aid;
+            _id = id;
+            _receivedAtUnixMs = receivedAtUnixMs;
+            _payload = payload;
+            _length = length;
+        }
+
+        public int SerializedLength => LogRecords.MovedHeaderSize + _length;
+
+        public void SerializeTo(Span<byte> dest)
+        {
+            LogRecords.WriteMessageMovedHeader(dest, _aid, _id, _receivedAtUnixMs);
+            new ReadOnlySpan<byte>(_payload, _length).CopyTo(dest[LogRecords.MovedHeaderSize..]);
+        }
     }
 }

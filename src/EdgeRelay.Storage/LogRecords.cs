@@ -7,8 +7,7 @@ namespace EdgeRelay.Storage;
 /// layout of the same kind gets a new byte (e.g. <c>MessageV2 = 0x13</c>), so old logs stay readable.
 /// </summary>
 /// <remarks>
-/// Values 0x05..0xFF are free for later kinds (latency policy set, quota changes, copy-forward of a
-/// live message...). 0x00 is never used: it is what zeroed memory reads as. Recovery refuses a kind it
+/// Values 0x0A..0xFF are free for later kinds. 0x00 is never used: it is what zeroed memory reads as. Recovery refuses a kind it
 /// does not know (<see cref="LogRecords.ReadKind"/>) instead of skipping it: skipping a state change
 /// silently would rebuild a different state than the one that wrote the log.
 /// </remarks>
@@ -25,6 +24,24 @@ internal enum LogRecordKind : byte
 
     /// <summary>aid[16] count:u32 id:i64 × count (message ids = log addresses). 21 + 8·count bytes.</summary>
     MessagesAcked = 0x04,
+
+    /// <summary>aid[16] kind:u8 windowMs:u32. 22 bytes. The owner set the delivery policy.</summary>
+    AddressPolicySet = 0x05,
+
+    /// <summary>aid[16] expiresAt:i64 (unix s). 25 bytes. The owner renewed the address.</summary>
+    AddressRenewed = 0x06,
+
+    /// <summary>aid[16] length:u16 endpoint[length] (UTF-8; length 0 clears it). 19 + n bytes.</summary>
+    AddressNotifySet = 0x07,
+
+    /// <summary>
+    /// aid[16] id:i64 receivedAt:i64 (unix ms) ciphertext[rest]. 33 + n bytes. Compaction copied the
+    /// pending message <c>id</c> forward so the log head can move past its original record.
+    /// </summary>
+    MessageMoved = 0x08,
+
+    /// <summary>aid[16] count:u32 id:i64 × count. 21 + 8·count bytes. The retention sweep dropped these messages (TTL).</summary>
+    MessagesExpired = 0x09,
 }
 
 /// <summary>
@@ -41,9 +58,14 @@ internal static class LogRecords
     public const int AddressRevokedSize = 1 + AddressId.Length + 8;
     public const int MessageHeaderSize = 1 + AddressId.Length + 8;
     public const int AckHeaderSize = 1 + AddressId.Length + 4;
+    public const int AddressPolicySetSize = 1 + AddressId.Length + 1 + 4;
+    public const int AddressRenewedSize = 1 + AddressId.Length + 8;
+    public const int NotifyHeaderSize = 1 + AddressId.Length + 2;
+    public const int MovedHeaderSize = 1 + AddressId.Length + 8 + 8;
 
     /// <summary>Largest ciphertext whose Message record fits in one page of <paramref name="pageSize"/> bytes.</summary>
-    public static int MaxPayloadForPage(int pageSize) => pageSize - FasterEntryHeaderSize - MessageHeaderSize;
+    /// <remarks>Sized for the larger MessageMoved header, so compaction can always copy a message forward.</remarks>
+    public static int MaxPayloadForPage(int pageSize) => pageSize - FasterEntryHeaderSize - MovedHeaderSize;
 
     /// <summary>Most message ids one MessagesAcked record can carry in a page of <paramref name="pageSize"/> bytes.</summary>
     public static int MaxAckIdsForPage(int pageSize) => (pageSize - FasterEntryHeaderSize - AckHeaderSize) / sizeof(long);
@@ -72,9 +94,46 @@ internal static class LogRecords
         BinaryPrimitives.WriteInt64BigEndian(destination[(1 + AddressId.Length)..], receivedAtUnixMs);
     }
 
-    public static void WriteMessagesAcked(Span<byte> destination, AddressId aid, ReadOnlySpan<long> messageIds)
+    public static void WriteAddressPolicySet(Span<byte> destination, AddressId aid, DeliveryPolicy policy)
     {
-        destination[0] = (byte)LogRecordKind.MessagesAcked;
+        destination[0] = (byte)LogRecordKind.AddressPolicySet;
+        aid.Write(destination[1..]);
+        destination[1 + AddressId.Length] = (byte)policy.Kind;
+        BinaryPrimitives.WriteUInt32BigEndian(destination[(2 + AddressId.Length)..], policy.WindowMilliseconds);
+    }
+
+    public static void WriteAddressRenewed(Span<byte> destination, AddressId aid, long expiresAt)
+    {
+        destination[0] = (byte)LogRecordKind.AddressRenewed;
+        aid.Write(destination[1..]);
+        BinaryPrimitives.WriteInt64BigEndian(destination[(1 + AddressId.Length)..], expiresAt);
+    }
+
+    /// <summary>Writes the record into <paramref name="destination"/> (at least <see cref="NotifyHeaderSize"/> + the endpoint's UTF-8 length) and returns its length.</summary>
+    public static int WriteAddressNotifySet(Span<byte> destination, AddressId aid, ReadOnlySpan<byte> endpointUtf8)
+    {
+        destination[0] = (byte)LogRecordKind.AddressNotifySet;
+        aid.Write(destination[1..]);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[(1 + AddressId.Length)..], (ushort)endpointUtf8.Length);
+        endpointUtf8.CopyTo(destination[NotifyHeaderSize..]);
+        return NotifyHeaderSize + endpointUtf8.Length;
+    }
+
+    /// <summary>Writes the header; the ciphertext follows at <see cref="MovedHeaderSize"/>.</summary>
+    public static void WriteMessageMovedHeader(Span<byte> destination, AddressId aid, long id, long receivedAtUnixMs)
+    {
+        destination[0] = (byte)LogRecordKind.MessageMoved;
+        aid.Write(destination[1..]);
+        BinaryPrimitives.WriteInt64BigEndian(destination[(1 + AddressId.Length)..], id);
+        BinaryPrimitives.WriteInt64BigEndian(destination[(1 + AddressId.Length + 8)..], receivedAtUnixMs);
+    }
+
+    public static void WriteMessagesAcked(Span<byte> destination, AddressId aid, ReadOnlySpan<long> messageIds) =>
+        WriteIdList(destination, LogRecordKind.MessagesAcked, aid, messageIds);
+
+    public static void WriteIdList(Span<byte> destination, LogRecordKind kind, AddressId aid, ReadOnlySpan<long> messageIds)
+    {
+        destination[0] = (byte)kind;
         aid.Write(destination[1..]);
         BinaryPrimitives.WriteUInt32BigEndian(destination[(1 + AddressId.Length)..], (uint)messageIds.Length);
         var ids = destination[AckHeaderSize..];
@@ -95,7 +154,9 @@ internal static class LogRecords
         var kind = (LogRecordKind)record[0];
         return kind switch
         {
-            LogRecordKind.AddressCreated or LogRecordKind.AddressRevoked or LogRecordKind.Message or LogRecordKind.MessagesAcked => kind,
+            LogRecordKind.AddressCreated or LogRecordKind.AddressRevoked or LogRecordKind.Message or LogRecordKind.MessagesAcked
+                or LogRecordKind.AddressPolicySet or LogRecordKind.AddressRenewed or LogRecordKind.AddressNotifySet
+                or LogRecordKind.MessageMoved or LogRecordKind.MessagesExpired => kind,
             _ => throw Corrupt(address, $"unknown record kind 0x{record[0]:x2} (written by a newer version, or corrupt); refusing to skip it"),
         };
     }
@@ -128,7 +189,60 @@ internal static class LogRecords
         ciphertext = record[MessageHeaderSize..];
     }
 
-    /// <summary>Reads the header of a MessagesAcked record; the ids are read one by one with <see cref="ReadAckedId"/>.</summary>
+    public static void ReadAddressPolicySet(ReadOnlySpan<byte> record, long address, out AddressId aid, out DeliveryPolicy policy)
+    {
+        ExpectLength(record, AddressPolicySetSize, address);
+        aid = AddressId.Read(record[1..]);
+        policy = new DeliveryPolicy((DeliveryPolicyKind)record[1 + AddressId.Length], BinaryPrimitives.ReadUInt32BigEndian(record[(2 + AddressId.Length)..]));
+        if (!policy.IsValid)
+        {
+            throw Corrupt(address, $"invalid delivery policy {policy.Kind}/{policy.WindowMilliseconds} ms");
+        }
+    }
+
+    public static void ReadAddressRenewed(ReadOnlySpan<byte> record, long address, out AddressId aid, out long expiresAt)
+    {
+        ExpectLength(record, AddressRenewedSize, address);
+        aid = AddressId.Read(record[1..]);
+        expiresAt = BinaryPrimitives.ReadInt64BigEndian(record[(1 + AddressId.Length)..]);
+    }
+
+    public static void ReadAddressNotifySet(ReadOnlySpan<byte> record, long address, out AddressId aid, out string? endpoint)
+    {
+        if (record.Length < NotifyHeaderSize)
+        {
+            throw Corrupt(address, "notification record shorter than its header");
+        }
+
+        aid = AddressId.Read(record[1..]);
+        var length = BinaryPrimitives.ReadUInt16BigEndian(record[(1 + AddressId.Length)..]);
+        if (record.Length != NotifyHeaderSize + length)
+        {
+            throw Corrupt(address, $"notification record of {record.Length} bytes declares a {length}-byte endpoint");
+        }
+
+        endpoint = length == 0 ? null : System.Text.Encoding.UTF8.GetString(record[NotifyHeaderSize..]);
+    }
+
+    public static void ReadMessageMoved(ReadOnlySpan<byte> record, long address, out AddressId aid, out long id, out long receivedAtUnixMs, out ReadOnlySpan<byte> ciphertext)
+    {
+        if (record.Length < MovedHeaderSize)
+        {
+            throw Corrupt(address, $"moved-message record of {record.Length} bytes is shorter than its {MovedHeaderSize}-byte header");
+        }
+
+        aid = AddressId.Read(record[1..]);
+        id = BinaryPrimitives.ReadInt64BigEndian(record[(1 + AddressId.Length)..]);
+        receivedAtUnixMs = BinaryPrimitives.ReadInt64BigEndian(record[(1 + AddressId.Length + 8)..]);
+        if (id <= 0 || id >= address)
+        {
+            throw Corrupt(address, $"moved-message record names id {id}, which is not an earlier log address");
+        }
+
+        ciphertext = record[MovedHeaderSize..];
+    }
+
+    /// <summary>Reads the header of a MessagesAcked or MessagesExpired record; the ids are read one by one with <see cref="ReadAckedId"/>.</summary>
     public static void ReadMessagesAcked(ReadOnlySpan<byte> record, long address, out AddressId aid, out int count)
     {
         if (record.Length < AckHeaderSize)

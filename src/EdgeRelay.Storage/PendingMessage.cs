@@ -1,9 +1,16 @@
 namespace EdgeRelay.Storage;
 
 /// <summary>
-/// One un-acked message of an address, as kept in the in-memory index (24 bytes, no payload).
+/// One un-acked message of an address, as kept in the in-memory index (32 bytes, no payload).
 /// </summary>
-/// <param name="Id">The message id: the log address of its record. Unique, increasing, stable across restarts.</param>
+/// <param name="Id">The message id: the log address of the record it first arrived in. Unique, increasing, stable across restarts and compaction.</param>
 /// <param name="Length">Ciphertext length in bytes.</param>
 /// <param name="ReceivedAtUnixMs">When the store accepted it (unix milliseconds, from the store's <see cref="TimeProvider"/>).</param>
-public readonly record struct PendingMessage(long Id, int Length, long ReceivedAtUnixMs);
+public readonly record struct PendingMessage(long Id, int Length, long ReceivedAtUnixMs)
+{
+    /// <summary>
+    /// Where the ciphertext is in the log now: <see cref="Id"/>, unless compaction copied the message
+    /// forward (then the address of its MessageMoved record). Readers use this; owners see only the id.
+    /// </summary>
+    public long Location { get; init; } = Id;
+}

@@ -4,7 +4,7 @@ using System.Numerics;
 namespace EdgeRelay.Storage;
 
 /// <summary>
-/// The un-acked messages of one address, oldest (lowest id) first: a growable ring of 24-byte
+/// The un-acked messages of one address, oldest (lowest id) first: a growable ring of 32-byte
 /// structs, so an append costs no allocation once the ring has grown to the address' backlog.
 /// </summary>
 /// <remarks>
@@ -20,13 +20,41 @@ internal sealed class PendingQueue
     private int _head;
     private int _count;
     private int _peakSinceTrim; // the most this ring held since the last TrimExcess
+    private long _bytes;
+    private int _moved; // entries whose Location differs from their Id
 
     public int Count => _count;
+
+    /// <summary>Sum of the pending ciphertext lengths (the per-address byte quota counts this).</summary>
+    public long Bytes => _bytes;
 
     public int Capacity => _items.Length;
 
     /// <summary>The lowest pending id, or <see cref="long.MaxValue"/> when empty.</summary>
     public long OldestId => _count == 0 ? long.MaxValue : _items[_head].Id;
+
+    /// <summary>
+    /// The lowest log address any pending message still needs, or <see cref="long.MaxValue"/> when empty:
+    /// the oldest id, unless compaction moved messages (then a scan, on the maintenance path only).
+    /// </summary>
+    public long LowestLocation
+    {
+        get
+        {
+            if (_moved == 0)
+            {
+                return OldestId;
+            }
+
+            var lowest = long.MaxValue;
+            for (var i = 0; i < _count; i++)
+            {
+                lowest = Math.Min(lowest, At(i).Location);
+            }
+
+            return lowest;
+        }
+    }
 
     public void Append(PendingMessage message)
     {
@@ -37,10 +65,119 @@ internal sealed class PendingQueue
         }
 
         _items[(_head + _count) & (_items.Length - 1)] = message;
+        _bytes += message.Length;
         if (++_count > _peakSinceTrim)
         {
             _peakSinceTrim = _count;
         }
+    }
+
+    /// <summary>
+    /// Recovery only: puts a message that compaction moved back in id order when its original record
+    /// was truncated away (a MessageMoved record names an id lower than ones already indexed), or points
+    /// an indexed message at its new location. O(n) for an insert in the middle; compaction moves few.
+    /// </summary>
+    /// <returns>True when inserted, false when an indexed message was relocated.</returns>
+    public bool InsertOrRelocate(PendingMessage message)
+    {
+        var i = LowerBound(message.Id);
+        if (i < _count && At(i).Id == message.Id)
+        {
+            Relocate(i, message.Location);
+            return false;
+        }
+
+        if (_count == _items.Length)
+        {
+            Resize(Math.Max(MinCapacity, _items.Length * 2));
+        }
+
+        for (var j = _count; j > i; j--)
+        {
+            _items[(_head + j) & (_items.Length - 1)] = At(j - 1);
+        }
+
+        _items[(_head + i) & (_items.Length - 1)] = message;
+        _count++;
+        _bytes += message.Length;
+        if (message.Location != message.Id)
+        {
+            _moved++;
+        }
+
+        _peakSinceTrim = Math.Max(_peakSinceTrim, _count);
+        return true;
+    }
+
+    /// <summary>Points message <paramref name="id"/> at <paramref name="location"/> if it is still pending at <paramref name="expectedLocation"/>.</summary>
+    public bool TryRelocate(long id, long expectedLocation, long location)
+    {
+        var i = LowerBound(id);
+        if (i >= _count || At(i).Id != id || At(i).Location != expectedLocation)
+        {
+            return false;
+        }
+
+        Relocate(i, location);
+        return true;
+    }
+
+    /// <summary>The pending message with this id, if any.</summary>
+    public bool TryGet(long id, out PendingMessage message)
+    {
+        var i = LowerBound(id);
+        if (i < _count && At(i).Id == id)
+        {
+            message = At(i);
+            return true;
+        }
+
+        message = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Copies the ids of messages received at or before <paramref name="receivedAtOrBeforeUnixMs"/>, oldest
+    /// first, into <paramref name="destination"/>; returns how many. Ids follow arrival order, so the scan
+    /// stops at the first younger message (a clock stepped back only delays an expiry to a later sweep).
+    /// </summary>
+    public int CopyExpired(long receivedAtOrBeforeUnixMs, Span<long> destination)
+    {
+        var written = 0;
+        for (var i = 0; i < _count && written < destination.Length; i++)
+        {
+            var message = At(i);
+            if (message.ReceivedAtUnixMs > receivedAtOrBeforeUnixMs)
+            {
+                break;
+            }
+
+            destination[written++] = message.Id;
+        }
+
+        return written;
+    }
+
+    /// <summary>Adds every message located below <paramref name="before"/> to <paramref name="into"/> (maintenance only).</summary>
+    public void CopyLocatedBelow(long before, List<PendingMessage> into)
+    {
+        for (var i = 0; i < _count; i++)
+        {
+            var message = At(i);
+            if (message.Location < before)
+            {
+                into.Add(message);
+            }
+        }
+    }
+
+    private void Relocate(int index, long location)
+    {
+        ref var slot = ref _items[(_head + index) & (_items.Length - 1)];
+        var wasMoved = slot.Location != slot.Id;
+        slot = slot with { Location = location };
+        var isMoved = location != slot.Id;
+        _moved += (isMoved ? 1 : 0) - (wasMoved ? 1 : 0);
     }
 
     /// <summary>True if <paramref name="id"/> is pending here and below <paramref name="committedUntil"/> (i.e. deliverable).</summary>
@@ -96,6 +233,11 @@ internal sealed class PendingQueue
                 {
                     removedBytes += slot.Length;
                     removed++;
+                    if (slot.Location != slot.Id)
+                    {
+                        _moved--;
+                    }
+
                     slot = slot with { Length = -1 }; // mark; ids stay in place so the searches above stay valid
                 }
             }
@@ -106,6 +248,7 @@ internal sealed class PendingQueue
             return 0;
         }
 
+        _bytes -= removedBytes;
         var marked = removed;
         while (_count > 0 && _items[_head].Length < 0)
         {

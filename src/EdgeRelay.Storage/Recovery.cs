@@ -8,9 +8,11 @@ namespace EdgeRelay.Storage;
 /// of the committed log from its head.
 /// </summary>
 /// <remarks>
-/// Replay rules: Message and MessagesAcked records always apply (an ack of an id that is not
-/// pending is ignored: its message was below the head or acked twice); address records apply only
-/// at or above the snapshot's covered address (below it, the snapshot already reflects them).
+/// Replay rules: Message, MessageMoved, MessagesAcked and MessagesExpired records always apply (an
+/// ack of an id that is not pending is ignored: its message was below the head or acked twice; a
+/// moved message whose original record was truncated is put back in id order); address records
+/// (created, revoked, renewed, policy, notification endpoint) apply only at or above the snapshot's
+/// covered address (below it, the snapshot already reflects them).
 /// Records the crash left uncommitted are not in the scan at all: FASTER recovers to the last commit.
 /// Anything that cannot happen in a log this store wrote (a kind it does not know, a message for an
 /// address never created, an address created twice) fails the open with
@@ -170,7 +172,56 @@ internal sealed class Recovery : ILogEntryConsumer
                     return;
                 }
 
+            case LogRecordKind.AddressRenewed:
+                {
+                    LogRecords.ReadAddressRenewed(record, address, out var aid, out var expiresAt);
+                    if (address >= _snapshotAddress)
+                    {
+                        var entry = Find(aid, address);
+                        entry.Info = entry.Info.WithExpiresAt(expiresAt);
+                    }
+
+                    return;
+                }
+
+            case LogRecordKind.AddressPolicySet:
+                {
+                    LogRecords.ReadAddressPolicySet(record, address, out var aid, out var policy);
+                    if (address >= _snapshotAddress)
+                    {
+                        var entry = Find(aid, address);
+                        entry.Info = entry.Info.WithPolicy(policy);
+                    }
+
+                    return;
+                }
+
+            case LogRecordKind.AddressNotifySet:
+                {
+                    LogRecords.ReadAddressNotifySet(record, address, out var aid, out var endpoint);
+                    if (address >= _snapshotAddress)
+                    {
+                        var entry = Find(aid, address);
+                        entry.Info = entry.Info.WithNotifyEndpoint(endpoint);
+                    }
+
+                    return;
+                }
+
+            case LogRecordKind.MessageMoved:
+                {
+                    LogRecords.ReadMessageMoved(record, address, out var aid, out var id, out var receivedAt, out var ciphertext);
+                    if (Find(aid, address).Pending.InsertOrRelocate(new PendingMessage(id, ciphertext.Length, receivedAt) { Location = address }))
+                    {
+                        PendingMessages++;
+                        PendingBytes += ciphertext.Length;
+                    }
+
+                    return;
+                }
+
             case LogRecordKind.MessagesAcked:
+            case LogRecordKind.MessagesExpired:
                 {
                     LogRecords.ReadMessagesAcked(record, address, out var aid, out var count);
                     if (_ackIds.Length < count)

@@ -126,4 +126,104 @@ public sealed partial class RelayStore
             ExitOperation();
         }
     }
+
+    /// <summary>
+    /// Moves the address' expiry to <paramref name="expiresAtUnixSeconds"/> (after now). A revoked or
+    /// already expired address is not renewed. On <see cref="AddressUpdateStatus.Updated"/> await
+    /// <see cref="WaitForCommitAsync"/> on <paramref name="recordAddress"/> before handing out a card.
+    /// </summary>
+    public AddressUpdateStatus Renew(AddressId aid, long expiresAtUnixSeconds, out long recordAddress)
+    {
+        Span<byte> record = stackalloc byte[LogRecords.AddressRenewedSize];
+        LogRecords.WriteAddressRenewed(record, aid, expiresAtUnixSeconds);
+        return UpdateAddress(aid, record, expiresAtUnixSeconds, static (info, expiresAt, now) =>
+            info.IsRevoked ? AddressUpdateStatus.Revoked
+            : info.ExpiresAt <= now ? AddressUpdateStatus.Expired
+            : expiresAt <= now ? throw new ArgumentOutOfRangeException(nameof(expiresAtUnixSeconds), expiresAt, $"The expiry must be after now ({now}).")
+            : AddressUpdateStatus.Updated,
+            static (info, expiresAt) => info.WithExpiresAt(expiresAt),
+            out recordAddress);
+    }
+
+    /// <summary>Sets the delivery policy (persisted; it survives restarts). Await the record's commit before confirming.</summary>
+    /// <exception cref="ArgumentException">The policy is not valid (<see cref="DeliveryPolicy.IsValid"/>).</exception>
+    public AddressUpdateStatus SetPolicy(AddressId aid, DeliveryPolicy policy, out long recordAddress)
+    {
+        if (!policy.IsValid)
+        {
+            throw new ArgumentException($"Invalid delivery policy {policy.Kind} with a {policy.WindowMilliseconds} ms window.", nameof(policy));
+        }
+
+        Span<byte> record = stackalloc byte[LogRecords.AddressPolicySetSize];
+        LogRecords.WriteAddressPolicySet(record, aid, policy);
+        return UpdateAddress(aid, record, policy, static (_, _, _) => AddressUpdateStatus.Updated, static (info, policy) => info.WithPolicy(policy), out recordAddress);
+    }
+
+    /// <summary>Sets (or, with null, clears) where wake-ups for this address go. Await the record's commit before confirming.</summary>
+    /// <exception cref="ArgumentException">The endpoint is empty or longer than <see cref="AddressInfo.MaxNotifyEndpointBytes"/> in UTF-8.</exception>
+    public AddressUpdateStatus SetNotifyEndpoint(AddressId aid, string? endpoint, out long recordAddress)
+    {
+        var utf8 = endpoint is null ? [] : System.Text.Encoding.UTF8.GetBytes(endpoint);
+        if (endpoint is not null && (utf8.Length == 0 || utf8.Length > AddressInfo.MaxNotifyEndpointBytes))
+        {
+            throw new ArgumentException($"A notification endpoint is 1 to {AddressInfo.MaxNotifyEndpointBytes} UTF-8 bytes.", nameof(endpoint));
+        }
+
+        var record = new byte[LogRecords.NotifyHeaderSize + utf8.Length];
+        LogRecords.WriteAddressNotifySet(record, aid, utf8);
+        return UpdateAddress(aid, record, endpoint, static (_, _, _) => AddressUpdateStatus.Updated, static (info, endpoint) => info.WithNotifyEndpoint(endpoint), out recordAddress);
+    }
+
+    /// <summary>
+    /// The one path of every owner change to an address: under the registry lock (so the snapshot splits
+    /// address records exactly) and the entry's gate (ordered against appends), check, append the record,
+    /// then publish the new <see cref="AddressInfo"/>.
+    /// </summary>
+    private AddressUpdateStatus UpdateAddress<T>(
+        AddressId aid,
+        ReadOnlySpan<byte> record,
+        T value,
+        Func<AddressInfo, T, long, AddressUpdateStatus> check,
+        Func<AddressInfo, T, AddressInfo> apply,
+        out long recordAddress)
+    {
+        recordAddress = 0;
+        EnterOperation();
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                lock (_registryLock)
+                {
+                    if (!_registry.TryGetValue(aid, out var entry))
+                    {
+                        return AddressUpdateStatus.UnknownAddress;
+                    }
+
+                    lock (entry.Gate)
+                    {
+                        var info = entry.Info;
+                        var status = check(info, value, NowUnixSeconds());
+                        if (status != AddressUpdateStatus.Updated)
+                        {
+                            return status;
+                        }
+
+                        if (TryEnqueue(record, out recordAddress))
+                        {
+                            entry.Info = apply(info, value);
+                            _registryVersion++;
+                            return AddressUpdateStatus.Updated;
+                        }
+                    }
+                }
+
+                WaitForLogSpace(attempt);
+            }
+        }
+        finally
+        {
+            ExitOperation();
+        }
+    }
 }

@@ -30,6 +30,22 @@ public sealed partial class RelayStore
         }
     }
 
+    /// <summary>The pending message <paramref name="messageId"/> of <paramref name="aid"/>, committed or not.</summary>
+    public bool TryGetPending(AddressId aid, long messageId, out PendingMessage message)
+    {
+        ThrowIfClosed();
+        message = default;
+        if (!_registry.TryGetValue(aid, out var entry))
+        {
+            return false;
+        }
+
+        lock (entry.Gate)
+        {
+            return entry.Pending.TryGet(messageId, out message);
+        }
+    }
+
     /// <summary>
     /// Reads a message's ciphertext from the log into a new array of exactly its length. Returns null
     /// if the log no longer holds it (acked and truncated away) or it is not committed yet. Its address
@@ -65,6 +81,31 @@ public sealed partial class RelayStore
     }
 
     /// <summary>
+    /// As <see cref="ReadPayloadAsync(PendingMessage, Memory{byte}, CancellationToken)"/>, but if compaction
+    /// moved the message since <paramref name="message"/> was taken from the index, reads it at its new
+    /// location. -1 only when the message is no longer pending (acked, or expired) and no longer in the log.
+    /// </summary>
+    public async ValueTask<int> ReadPendingAsync(AddressId aid, PendingMessage message, Memory<byte> destination, CancellationToken ct = default)
+    {
+        var read = await ReadPayloadAsync(message, destination, ct);
+        if (read >= 0 || !_registry.TryGetValue(aid, out var entry))
+        {
+            return read;
+        }
+
+        PendingMessage current;
+        lock (entry.Gate)
+        {
+            if (!entry.Pending.TryGet(message.Id, out current) || current.Location == message.Location)
+            {
+                return -1;
+            }
+        }
+
+        return await ReadPayloadAsync(current, destination, ct);
+    }
+
+    /// <summary>
     /// The pooled variant: reads <paramref name="message"/>'s ciphertext into <paramref name="destination"/>
     /// (at least <see cref="PendingMessage.Length"/> bytes, e.g. rented by the caller) and returns its
     /// length, or -1 if the log no longer holds it. One disk read of exactly the record's size.
@@ -79,7 +120,7 @@ public sealed partial class RelayStore
         EnterOperation();
         try
         {
-            var (owner, length) = await ReadRecordAsync(message.Id, LogRecords.MessageHeaderSize + message.Length, ct);
+            var (owner, length) = await ReadRecordAsync(message.Location, LogRecords.MovedHeaderSize + message.Length, ct);
             if (owner is null)
             {
                 return -1;
@@ -87,7 +128,7 @@ public sealed partial class RelayStore
 
             using (owner)
             {
-                var ciphertext = Ciphertext(owner.Memory.Span[..length], message.Id);
+                var ciphertext = Ciphertext(owner.Memory.Span[..length], message.Location);
                 if (ciphertext.Length > destination.Length)
                 {
                     throw new ArgumentException($"The message at {message.Id} has {ciphertext.Length} bytes, not {message.Length}.", nameof(message));
@@ -178,14 +219,20 @@ public sealed partial class RelayStore
         }
     }
 
-    private static ReadOnlySpan<byte> Ciphertext(ReadOnlySpan<byte> record, long messageId)
+    private static ReadOnlySpan<byte> Ciphertext(ReadOnlySpan<byte> record, long location)
     {
-        if (record.Length < LogRecords.MessageHeaderSize || record[0] != (byte)LogRecordKind.Message)
+        if (record.Length >= LogRecords.MessageHeaderSize && record[0] == (byte)LogRecordKind.Message)
         {
-            ThrowHelper.ThrowNotAMessage(messageId);
+            return record[LogRecords.MessageHeaderSize..];
         }
 
-        return record[LogRecords.MessageHeaderSize..];
+        if (record.Length >= LogRecords.MovedHeaderSize && record[0] == (byte)LogRecordKind.MessageMoved)
+        {
+            return record[LogRecords.MovedHeaderSize..];
+        }
+
+        ThrowHelper.ThrowNotAMessage(location);
+        return default; // unreachable
     }
 
     private void CheckAckCount(int count, string parameterName)

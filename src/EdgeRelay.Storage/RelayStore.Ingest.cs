@@ -110,6 +110,19 @@ public sealed partial class RelayStore
                 return AppendStatus.Expired;
             }
 
+            var pending = entry.Pending;
+            if (pending.Count >= _maxPendingMessagesPerAddress || pending.Bytes + ciphertext.Length > _maxPendingBytesPerAddress)
+            {
+                return AppendStatus.QuotaAddress;
+            }
+
+            // The disk budget counts the log's whole span: consumed records wait for truncation, and
+            // refusing early is what leaves room for the acks and copies that let truncation happen.
+            if (_maxLogBytes != 0 && _log.TailAddress - _log.BeginAddress + ciphertext.Length > _maxLogBytes)
+            {
+                return AppendStatus.QuotaServer;
+            }
+
             bool enqueued;
             try
             {

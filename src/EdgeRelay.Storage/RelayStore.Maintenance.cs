@@ -13,7 +13,7 @@ public sealed partial class RelayStore
     private long _registryVersion;
     private long _snapshotRegistryVersion = -1;
 
-    /// <summary>Test hook: runs one maintenance pass now (snapshot if anything changed, then truncation).</summary>
+    /// <summary>Test hook: runs one maintenance pass now (TTL sweep, compaction, snapshot if anything changed, then truncation).</summary>
     internal async Task RunMaintenanceAsync()
     {
         ThrowIfClosed();
@@ -52,13 +52,15 @@ public sealed partial class RelayStore
     }
 
     /// <summary>
-    /// Writes the address snapshot, then truncates the log head past everything that is consumed:
-    /// <c>min(snapshot's covered address, lowest pending message id, tail)</c>.
+    /// Drops messages past their TTL, copies sparse live messages out of the old part of the log
+    /// (compaction), writes the address snapshot, then truncates the log head past everything that is
+    /// consumed: <c>min(snapshot's covered address, lowest location of a pending message, tail)</c>.
     /// </summary>
     /// <remarks>
     /// Why that bound is safe: below the covered address every address record is in the durable
-    /// snapshot; below the lowest pending id every message is acked, so their ack records are no longer
-    /// needed either (an ack always follows the messages it names). FASTER deletes only whole segment
+    /// snapshot; below the lowest pending location every message is acked, expired or copied forward
+    /// (and the copy committed), so their ack records are no longer needed either (an ack always follows
+    /// the messages it names). FASTER deletes only whole segment
     /// files below the new head, after the commit that persists it.
     /// </remarks>
     private async Task MaintainAsync()
@@ -66,6 +68,8 @@ public sealed partial class RelayStore
         await _maintenanceGate.WaitAsync();
         try
         {
+            await SweepExpiredAsync();
+            await CompactAsync();
             await WriteSnapshotIfChangedAsync();
             await TruncateAsync();
         }
@@ -137,7 +141,7 @@ public sealed partial class RelayStore
             var entry = pair.Value;
             lock (entry.Gate)
             {
-                lowest = Math.Min(lowest, entry.Pending.OldestId);
+                lowest = Math.Min(lowest, entry.Pending.LowestLocation);
                 entry.Pending.TrimExcess();
             }
         }

@@ -16,7 +16,7 @@ namespace EdgeRelay.Storage;
 /// <para>Files, one concern each: <c>RelayStore.Addresses.cs</c> (create, revoke, look up),
 /// <c>RelayStore.Ingest.cs</c> (append), <c>RelayStore.Durability.cs</c> (commit and waiting for it),
 /// <c>RelayStore.Delivery.cs</c> (pending, payloads, acks), <c>RelayStore.Maintenance.cs</c>
-/// (snapshot, truncation); <see cref="LogRecords"/> is the record format, <see cref="Recovery"/> the
+/// (snapshot, truncation), <c>RelayStore.Retention.cs</c> (TTL sweep, compaction); <see cref="LogRecords"/> is the record format, <see cref="Recovery"/> the
 /// replay, <see cref="GroupCommitter"/> the commit loop.</para>
 /// <para>Durability: a method that appends returns the record's log address at once; the record is
 /// durable (and, for a message, deliverable) only once a commit covers it. The caller awaits
@@ -33,6 +33,11 @@ public sealed partial class RelayStore : IAsyncDisposable
     private readonly string _dataDirectory;
     private readonly int _maxPayloadBytes;
     private readonly int _maxAckIds;
+    private readonly long _messageTtlMs;
+    private readonly int _maxPendingMessagesPerAddress;
+    private readonly long _maxPendingBytesPerAddress;
+    private readonly long _maxLogBytes;
+    private readonly int _compactionMaxLivePercent;
     private readonly FileStream _lockFile;
     private readonly IDevice _device;
     private readonly FasterLog _log;
@@ -68,6 +73,11 @@ public sealed partial class RelayStore : IAsyncDisposable
         _maxPayloadBytes = options.MaxPayloadBytes;
         _segmentSizeBits = options.SegmentSizeBits;
         _maxAckIds = LogRecords.MaxAckIdsForPage(1 << options.PageSizeBits);
+        _messageTtlMs = (long)options.MessageTtl.TotalMilliseconds;
+        _maxPendingMessagesPerAddress = options.MaxPendingMessagesPerAddress;
+        _maxPendingBytesPerAddress = options.MaxPendingBytesPerAddress;
+        _maxLogBytes = options.MaxLogBytes;
+        _compactionMaxLivePercent = options.CompactionMaxLivePercent;
         _lockFile = lockFile;
         _device = device;
         _log = log;
@@ -165,7 +175,9 @@ public sealed partial class RelayStore : IAsyncDisposable
             _log.BeginAddress,
             _log.TailAddress,
             CommittedUntilAddress,
-            _committer.Commits);
+            _committer.Commits,
+            Interlocked.Read(ref _messagesExpired),
+            Interlocked.Read(ref _messagesMoved));
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ public sealed class RelayStoreOptions
     /// Log page size as a power of two. Default 22 (4 MiB, FASTER's own default): a record must fit
     /// in one page, and 4 MiB holds ~250 maximum-size (16 KiB) messages, so the space lost at page
     /// ends (~60 B average for 16 KiB records) stays negligible. Must hold
-    /// <see cref="MaxPayloadBytes"/> plus the 25-byte record header and FASTER's 4-byte entry header.
+    /// <see cref="MaxPayloadBytes"/> plus the 33-byte moved-message header and FASTER's 4-byte entry header.
     /// Allowed: 12..30.
     /// </summary>
     public int PageSizeBits { get; set; } = 22;
@@ -49,7 +49,7 @@ public sealed class RelayStoreOptions
     /// <summary>
     /// Largest accepted ciphertext in bytes. Default 16384 (16 KiB): the maximum the relay advertises
     /// to senders by default. Allowed: 1 .. what fits in one page with the record headers
-    /// (2^<see cref="PageSizeBits"/> − 29 bytes: 25 of record header, 4 of FASTER entry header).
+    /// (2^<see cref="PageSizeBits"/> − 37 bytes: 33 of the larger (moved-message) record header, 4 of FASTER entry header).
     /// </summary>
     public int MaxPayloadBytes { get; set; } = 16384;
 
@@ -60,6 +60,41 @@ public sealed class RelayStoreOptions
     /// Allowed: 1 ms .. 1 day.
     /// </summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long an un-acked message is kept. Default 21 days: long enough for a phone switched off over
+    /// a holiday, short enough that a forgotten address does not keep data for ever. The maintenance
+    /// pass drops older messages (a MessagesExpired record). Allowed: 1 s .. 3650 days.
+    /// </summary>
+    public TimeSpan MessageTtl { get; set; } = TimeSpan.FromDays(21);
+
+    /// <summary>
+    /// Most un-acked messages one address may hold; a SEND beyond it is refused (QUOTA_ADDRESS).
+    /// Default 100,000: three weeks of a busy group chat, 3.2 MB of index. Allowed: 1 .. 100,000,000.
+    /// </summary>
+    public int MaxPendingMessagesPerAddress { get; set; } = 100_000;
+
+    /// <summary>
+    /// Most un-acked ciphertext bytes one address may hold (QUOTA_ADDRESS beyond). Default 256 MiB:
+    /// one address cannot take more than a small part of a disk budget. Allowed: 1 .. 2^50.
+    /// </summary>
+    public long MaxPendingBytesPerAddress { get; set; } = 256L << 20;
+
+    /// <summary>
+    /// The global disk budget: largest span of the log on disk (tail − head, which includes consumed
+    /// records not yet truncated). A SEND that would pass it is refused (QUOTA_SERVER); acks and
+    /// control records are always accepted, so owners can always drain. Default 16 GiB. 0 disables it.
+    /// Allowed: 0, or at least four segments (truncation frees whole segments).
+    /// </summary>
+    public long MaxLogBytes { get; set; } = 16L << 30;
+
+    /// <summary>
+    /// Compaction: when the live (un-acked) bytes in the old part of the log are at most this percent of
+    /// it, maintenance copies them forward so the head can move past it. Default 25: copying a quarter
+    /// frees three quarters; a dense backlog (an owner simply behind) is not rewritten over and over.
+    /// 0 disables compaction. Allowed: 0 .. 90.
+    /// </summary>
+    public int CompactionMaxLivePercent { get; set; } = 25;
 
     /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option and its allowed range.</summary>
     public void Validate()
@@ -81,6 +116,24 @@ public sealed class RelayStoreOptions
                 $"RelayStoreOptions.MaxPayloadBytes must be between 1 and {maxPayload}: a message record must fit in one log page " +
                 $"(PageSizeBits = {PageSizeBits}); raise PageSizeBits for larger payloads.");
         }
+
+        if (MessageTtl < TimeSpan.FromSeconds(1) || MessageTtl > TimeSpan.FromDays(3650))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MessageTtl), MessageTtl, "RelayStoreOptions.MessageTtl must be between 1 s and 3650 days.");
+        }
+
+        CheckRange(nameof(MaxPendingMessagesPerAddress), MaxPendingMessagesPerAddress, 1, 100_000_000);
+        if (MaxPendingBytesPerAddress < 1 || MaxPendingBytesPerAddress > 1L << 50)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxPendingBytesPerAddress), MaxPendingBytesPerAddress, "RelayStoreOptions.MaxPendingBytesPerAddress must be between 1 and 2^50.");
+        }
+
+        if (MaxLogBytes != 0 && MaxLogBytes < 4L << SegmentSizeBits)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxLogBytes), MaxLogBytes, $"RelayStoreOptions.MaxLogBytes must be 0 (no budget) or at least four segments ({4L << SegmentSizeBits} bytes with SegmentSizeBits = {SegmentSizeBits}).");
+        }
+
+        CheckRange(nameof(CompactionMaxLivePercent), CompactionMaxLivePercent, 0, 90);
 
         if (MaintenanceInterval < TimeSpan.FromMilliseconds(1) || MaintenanceInterval > TimeSpan.FromDays(1))
         {

@@ -27,6 +27,25 @@ public enum AppendStatus
     /// <see cref="RelayStore.AppendMessageAsync"/>, which waits for the commit instead of spinning.
     /// </summary>
     Backpressure = 5,
+
+    /// <summary>The address holds <see cref="RelayStoreOptions.MaxPendingMessagesPerAddress"/> messages or would pass its byte quota.</summary>
+    QuotaAddress = 6,
+
+    /// <summary>The log would pass the global disk budget (<see cref="RelayStoreOptions.MaxLogBytes"/>).</summary>
+    QuotaServer = 7,
+}
+
+/// <summary>Outcome of the owner's address changes: <see cref="RelayStore.Renew"/>, <see cref="RelayStore.SetPolicy"/>, <see cref="RelayStore.SetNotifyEndpoint"/>.</summary>
+public enum AddressUpdateStatus
+{
+    Updated = 0,
+    UnknownAddress = 1,
+
+    /// <summary>Renewal only: a revoked address stays revoked.</summary>
+    Revoked = 2,
+
+    /// <summary>Renewal only: an address that already expired cannot be revived; create a new one.</summary>
+    Expired = 3,
 }
 
 /// <summary>Outcome of <see cref="RelayStore.Revoke"/>.</summary>

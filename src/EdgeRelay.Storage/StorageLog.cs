@@ -23,4 +23,10 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Relay store closed: log committed until {CommittedUntilAddress}, {Commits} commits")]
     public static partial void Closed(ILogger logger, long committedUntilAddress, long commits);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Retention sweep dropped {Count} messages received before {CutoffUnixMs} (message TTL)")]
+    public static partial void MessagesExpired(ILogger logger, long count, long cutoffUnixMs);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Compaction copied {Count} live messages ({Bytes} bytes) forward from the log region [{RegionBegin}, {RegionEnd})")]
+    public static partial void MessagesMoved(ILogger logger, int count, long bytes, long regionBegin, long regionEnd);
 }

@@ -8,6 +8,8 @@ namespace EdgeRelay.Storage;
 /// <param name="TailAddress">Where the next record will be written.</param>
 /// <param name="CommittedUntilAddress">Every record below this address is durable.</param>
 /// <param name="Commits">Log commits performed by this instance since it was opened.</param>
+/// <param name="MessagesExpired">Messages the retention sweep dropped (TTL) since the store was opened.</param>
+/// <param name="MessagesMoved">Messages compaction copied forward since the store was opened.</param>
 public readonly record struct StoreStatistics(
     int Addresses,
     long PendingMessages,
@@ -15,4 +17,6 @@ public readonly record struct StoreStatistics(
     long BeginAddress,
     long TailAddress,
     long CommittedUntilAddress,
-    long Commits);
+    long Commits,
+    long MessagesExpired,
+    long MessagesMoved);

@@ -43,7 +43,7 @@ public sealed class OptionsTests
     [Fact]
     public void The_largest_payload_that_fits_a_page_is_accepted()
     {
-        var options = new RelayStoreOptions { DataDirectory = "data", PageSizeBits = 14, MaxPayloadBytes = (1 << 14) - 29 };
+        var options = new RelayStoreOptions { DataDirectory = "data", PageSizeBits = 14, MaxPayloadBytes = (1 << 14) - 37 };
         options.Validate();
         options.MaxPayloadBytes++;
         Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
