@@ -29,6 +29,7 @@ public sealed class RelayClient : IAsyncDisposable
     private readonly Lock _sync = new();
     private readonly Queue<(uint Id, TaskCompletionSource<Reply> Completion)> _inFlight = new();
     private readonly CancellationTokenSource _closed = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<AddressId, PushSubscription> _subscriptions = new();
     private SemaphoreSlim _window;
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
@@ -211,6 +212,85 @@ public sealed class RelayClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Subscribes to pushed messages of an authenticated address, granting <paramref name="credit"/>
+    /// messages up front. The backlog is pushed at once (subject to the address' policy).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This connection already subscribed to the address.</exception>
+    public async Task<PushSubscription> SubscribeAsync(AddressId address, int credit = 256, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(credit);
+        var subscription = new PushSubscription(this, address);
+
+        // Registered before the request: the first DELIVER may overtake the OK.
+        if (!_subscriptions.TryAdd(address, subscription))
+        {
+            throw new InvalidOperationException($"This connection is already subscribed to {address}.");
+        }
+
+        try
+        {
+            ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteCredit(w, FrameType.Subscribe, id, s.address, s.credit), (address, credit: (uint)credit), cancellationToken));
+            return subscription;
+        }
+        catch
+        {
+            _subscriptions.TryRemove(new KeyValuePair<AddressId, PushSubscription>(address, subscription));
+            subscription.Complete();
+            throw;
+        }
+    }
+
+    internal async Task GrantAsync(AddressId address, int credit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(credit);
+        ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteCredit(w, FrameType.Credit, id, s.address, s.credit), (address, credit: (uint)credit), cancellationToken));
+    }
+
+    internal async Task UnsubscribeAsync(PushSubscription subscription)
+    {
+        try
+        {
+            ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteUnsubscribe(w, id, s), subscription.Address, CancellationToken.None));
+        }
+        finally
+        {
+            _subscriptions.TryRemove(new KeyValuePair<AddressId, PushSubscription>(subscription.Address, subscription));
+        }
+    }
+
+    /// <summary>Sets how the relay delivers this (authenticated) address' messages; persisted by the relay.</summary>
+    public async Task SetPolicyAsync(AddressId address, DeliveryPolicy policy, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var window = (uint)policy.Window.TotalMilliseconds;
+        ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteSetPolicy(w, id, s.address, s.Kind, s.window), (address, policy.Kind, window), cancellationToken));
+    }
+
+    /// <summary>
+    /// Registers where the relay sends a content-free wake-up when a message arrives and no connection of
+    /// the owner is subscribed (a UnifiedPush endpoint, for instance); null clears it.
+    /// </summary>
+    public async Task SetNotifyEndpointAsync(AddressId address, string? endpoint, CancellationToken cancellationToken = default) =>
+        ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteSetNotify(w, id, s.address, s.endpoint), (address, endpoint), cancellationToken));
+
+    /// <summary>
+    /// Extends an (authenticated, live) address to <paramref name="lifetime"/> from now (default: the
+    /// relay's default) and returns a fresh card carrying the new expiry. Cards handed out earlier keep
+    /// working until their own expiry. To rotate instead, create a new address and revoke this one later.
+    /// </summary>
+    public async Task<CreatedAddress> RenewAddressAsync(AddressId address, TimeSpan? lifetime = null, CancellationToken cancellationToken = default)
+    {
+        uint seconds = lifetime is null ? 0 : checked((uint)Math.Ceiling(lifetime.Value.TotalSeconds));
+        var reply = await RequestAsync(static (w, id, s) => FrameWriter.WriteRenewAddress(w, id, s.address, s.seconds), (address, seconds), cancellationToken);
+        if (reply.Type != FrameType.AddressCreated || !BodyReader.TryReadAddressCreated(new ReadOnlySequence<byte>(reply.Body), out var created))
+        {
+            throw Unexpected(reply);
+        }
+
+        return new CreatedAddress(AddressCard.Decode(created.Card.Span), DateTimeOffset.FromUnixTimeSeconds(created.ExpiresAtUnixSeconds));
+    }
+
     public async Task PingAsync(CancellationToken cancellationToken = default)
     {
         var reply = await RequestAsync(static (w, id, _) => FrameWriter.WriteEmpty(w, FrameType.Ping, id), 0, cancellationToken);
@@ -322,6 +402,12 @@ public sealed class RelayClient : IAsyncDisposable
                             throw new RelayException(ErrorCode.MalformedFrame, "the server sent a frame this client cannot read");
                         }
 
+                        if (header.Type == FrameType.Deliver)
+                        {
+                            Dispatch(body);
+                            continue;
+                        }
+
                         var reply = new Reply(header.Type, header.Type == FrameType.Ok ? [] : body.ToArray());
                         TaskCompletionSource<Reply>? completion = null;
                         lock (_sync)
@@ -365,9 +451,34 @@ public sealed class RelayClient : IAsyncDisposable
         }
     }
 
+    /// <summary>A DELIVER push: to its subscription, or dropped if there is none any more (the relay redelivers what is not acked).</summary>
+    private void Dispatch(in ReadOnlySequence<byte> body)
+    {
+        if (!BodyReader.TryReadDeliver(body, out var address, out var messages))
+        {
+            throw new RelayException(ErrorCode.MalformedFrame, "the server's DELIVER frame does not parse");
+        }
+
+        if (_subscriptions.TryGetValue(address, out var subscription))
+        {
+            var result = new ReceivedMessage[messages.Length];
+            for (int i = 0; i < messages.Length; i++)
+            {
+                result[i] = new ReceivedMessage(messages[i].Id, DateTimeOffset.FromUnixTimeMilliseconds(messages[i].ReceivedAtUnixMs), messages[i].Ciphertext);
+            }
+
+            subscription.Deliver(result);
+        }
+    }
+
     private void Fail(Exception error)
     {
         Interlocked.CompareExchange(ref _failure, error, null);
+        foreach (var subscription in _subscriptions.Values)
+        {
+            subscription.Complete(error);
+        }
+
         lock (_sync)
         {
             while (_inFlight.TryDequeue(out var pending))

@@ -10,6 +10,8 @@ namespace EdgeRelay.Protocol;
 /// </summary>
 public static class BodyReader
 {
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     public static bool TryReadHello(in ReadOnlySequence<byte> body, out HelloRequest hello)
     {
         hello = default;
@@ -147,6 +149,132 @@ public static class BodyReader
             ids[i] = id;
         }
 
+        return true;
+    }
+
+    /// <summary>SUBSCRIBE or CREDIT.</summary>
+    public static bool TryReadCredit(in ReadOnlySequence<byte> body, out CreditRequest request)
+    {
+        request = default;
+        if (body.Length != CreditRequest.Length)
+        {
+            return false;
+        }
+
+        var reader = new SequenceReader<byte>(body);
+        var aid = ReadAddressId(ref reader);
+        reader.TryReadBigEndian(out int credit);
+        request = new CreditRequest(aid, (uint)credit);
+        return true;
+    }
+
+    public static bool TryReadAddressOnly(in ReadOnlySequence<byte> body, out AddressId address)
+    {
+        address = default;
+        if (body.Length != ProtocolConstants.AddressIdLength)
+        {
+            return false;
+        }
+
+        var reader = new SequenceReader<byte>(body);
+        address = ReadAddressId(ref reader);
+        return true;
+    }
+
+    public static bool TryReadSetPolicy(in ReadOnlySequence<byte> body, out SetPolicyRequest request)
+    {
+        request = default;
+        if (body.Length != SetPolicyRequest.Length)
+        {
+            return false;
+        }
+
+        var reader = new SequenceReader<byte>(body);
+        var aid = ReadAddressId(ref reader);
+        reader.TryRead(out byte kind);
+        reader.TryReadBigEndian(out int window);
+        request = new SetPolicyRequest(aid, kind, (uint)window);
+        return true;
+    }
+
+    /// <summary>SET_NOTIFY; false also when the endpoint is not valid UTF-8 or over the limit.</summary>
+    public static bool TryReadSetNotify(in ReadOnlySequence<byte> body, out SetNotifyRequest request)
+    {
+        request = default;
+        var reader = new SequenceReader<byte>(body);
+        if (body.Length < ProtocolConstants.AddressIdLength + 2)
+        {
+            return false;
+        }
+
+        var aid = ReadAddressId(ref reader);
+        reader.TryReadBigEndian(out short rawLength);
+        int length = (ushort)rawLength;
+        if (length > SetNotifyRequest.MaxEndpointBytes || reader.Remaining != length)
+        {
+            return false;
+        }
+
+        var bytes = ReadBytes(ref reader, length);
+        try
+        {
+            request = new SetNotifyRequest(aid, StrictUtf8.GetString(bytes));
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
+
+        return true;
+    }
+
+    public static bool TryReadRenewAddress(in ReadOnlySequence<byte> body, out RenewAddressRequest request)
+    {
+        request = default;
+        if (body.Length != RenewAddressRequest.Length)
+        {
+            return false;
+        }
+
+        var reader = new SequenceReader<byte>(body);
+        var aid = ReadAddressId(ref reader);
+        reader.TryReadBigEndian(out int lifetime);
+        request = new RenewAddressRequest(aid, (uint)lifetime);
+        return true;
+    }
+
+    /// <summary>A DELIVER push: the address and its messages.</summary>
+    public static bool TryReadDeliver(in ReadOnlySequence<byte> body, out AddressId address, out DeliveredMessage[] messages)
+    {
+        address = default;
+        messages = [];
+        var reader = new SequenceReader<byte>(body);
+        if (body.Length < ProtocolConstants.AddressIdLength + 2)
+        {
+            return false;
+        }
+
+        address = ReadAddressId(ref reader);
+        reader.TryReadBigEndian(out short rawCount);
+        int count = (ushort)rawCount;
+        var result = new DeliveredMessage[count];
+        for (int i = 0; i < count; i++)
+        {
+            if (!reader.TryReadBigEndian(out long id) || !reader.TryReadBigEndian(out long receivedAt)
+                || !reader.TryReadBigEndian(out int length) || length < 0 || reader.Remaining < length)
+            {
+                return false;
+            }
+
+            result[i] = new DeliveredMessage(id, receivedAt, ReadBytes(ref reader, length));
+        }
+
+        if (reader.Remaining != 0)
+        {
+            return false;
+        }
+
+        messages = result;
         return true;
     }
 

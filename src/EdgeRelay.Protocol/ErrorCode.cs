@@ -55,6 +55,9 @@ public enum ErrorCode : ushort
     /// <summary>The long-term address was revoked by its owner.</summary>
     AddressRevoked = 24,
 
+    /// <summary>The address holds as many un-acked messages (or bytes) as the relay allows one address. Nothing is stored; retry later.</summary>
+    QuotaAddress = 25,
+
     /// <summary>A signature (AUTH or REVOKE_ADDRESS) does not verify with the address' owner key.</summary>
     BadSignature = 30,
 
@@ -64,8 +67,14 @@ public enum ErrorCode : ushort
     /// <summary>ACK named an id that is not a pending message of that address. Nothing was acknowledged.</summary>
     UnknownMessage = 40,
 
+    /// <summary>CREDIT or UNSUBSCRIBE for an address this connection has not subscribed to. The connection stays open.</summary>
+    NotSubscribed = 41,
+
     /// <summary>The server is draining for shutdown and accepts no new work. The connection is closed.</summary>
     ShuttingDown = 50,
+
+    /// <summary>The relay's disk budget is used up. Nothing is stored; retry later (owners draining their queues frees space).</summary>
+    QuotaServer = 52,
 
     /// <summary>An unexpected server fault. The connection is closed; nothing unacknowledged was promised.</summary>
     InternalError = 51,
@@ -101,11 +110,14 @@ public static class ErrorCodes
         ErrorCode.AddressUnknown => "ADDRESS_UNKNOWN",
         ErrorCode.AddressExpired => "ADDRESS_EXPIRED",
         ErrorCode.AddressRevoked => "ADDRESS_REVOKED",
+        ErrorCode.QuotaAddress => "QUOTA_ADDRESS",
         ErrorCode.BadSignature => "BAD_SIGNATURE",
         ErrorCode.NotAuthenticated => "NOT_AUTHENTICATED",
         ErrorCode.UnknownMessage => "UNKNOWN_MESSAGE",
+        ErrorCode.NotSubscribed => "NOT_SUBSCRIBED",
         ErrorCode.ShuttingDown => "SHUTTING_DOWN",
         ErrorCode.InternalError => "INTERNAL_ERROR",
+        ErrorCode.QuotaServer => "QUOTA_SERVER",
         _ => "ERROR_" + ((ushort)code).ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }

@@ -12,11 +12,20 @@ public enum FrameType : byte
     Pull = 0x06,
     Ack = 0x07,
     Ping = 0x08,
+    Subscribe = 0x09,
+    Credit = 0x0A,
+    Unsubscribe = 0x0B,
+    SetPolicy = 0x0C,
+    SetNotify = 0x0D,
+    RenewAddress = 0x0E,
 
     Ok = 0x80,
     HelloReply = 0x81,
     AddressCreated = 0x82,
     Messages = 0x86,
     Pong = 0x88,
+
+    /// <summary>Pushed by the server to a subscriber, unasked: request id 0, never a reply to a request.</summary>
+    Deliver = 0x89,
     Error = 0xFF,
 }

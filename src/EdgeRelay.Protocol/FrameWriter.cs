@@ -143,6 +143,84 @@ public static class FrameWriter
         output.Advance(ProtocolConstants.HeaderLength + length);
     }
 
+    /// <summary>SUBSCRIBE (with the initial credit) or CREDIT (credit to add): the same body.</summary>
+    public static void WriteCredit(IBufferWriter<byte> output, FrameType type, uint requestId, AddressId address, uint credit)
+    {
+        if (type is not (FrameType.Subscribe or FrameType.Credit))
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), type, "SUBSCRIBE or CREDIT.");
+        }
+
+        var span = Begin(output, type, requestId, CreditRequest.Length);
+        address.Write(span);
+        BinaryPrimitives.WriteUInt32BigEndian(span[ProtocolConstants.AddressIdLength..], credit);
+        output.Advance(ProtocolConstants.HeaderLength + CreditRequest.Length);
+    }
+
+    public static void WriteUnsubscribe(IBufferWriter<byte> output, uint requestId, AddressId address)
+    {
+        var span = Begin(output, FrameType.Unsubscribe, requestId, ProtocolConstants.AddressIdLength);
+        address.Write(span);
+        output.Advance(ProtocolConstants.HeaderLength + ProtocolConstants.AddressIdLength);
+    }
+
+    public static void WriteSetPolicy(IBufferWriter<byte> output, uint requestId, AddressId address, byte kind, uint windowMilliseconds)
+    {
+        var span = Begin(output, FrameType.SetPolicy, requestId, SetPolicyRequest.Length);
+        address.Write(span);
+        span[ProtocolConstants.AddressIdLength] = kind;
+        BinaryPrimitives.WriteUInt32BigEndian(span[(ProtocolConstants.AddressIdLength + 1)..], windowMilliseconds);
+        output.Advance(ProtocolConstants.HeaderLength + SetPolicyRequest.Length);
+    }
+
+    public static void WriteSetNotify(IBufferWriter<byte> output, uint requestId, AddressId address, string? endpoint)
+    {
+        var bytes = endpoint is null ? [] : Encoding.UTF8.GetBytes(endpoint);
+        if (bytes.Length > SetNotifyRequest.MaxEndpointBytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(endpoint), $"An endpoint is at most {SetNotifyRequest.MaxEndpointBytes} UTF-8 bytes.");
+        }
+
+        int length = ProtocolConstants.AddressIdLength + 2 + bytes.Length;
+        var span = Begin(output, FrameType.SetNotify, requestId, length);
+        address.Write(span);
+        BinaryPrimitives.WriteUInt16BigEndian(span[ProtocolConstants.AddressIdLength..], (ushort)bytes.Length);
+        bytes.CopyTo(span[(ProtocolConstants.AddressIdLength + 2)..]);
+        output.Advance(ProtocolConstants.HeaderLength + length);
+    }
+
+    public static void WriteRenewAddress(IBufferWriter<byte> output, uint requestId, AddressId address, uint lifetimeSeconds)
+    {
+        var span = Begin(output, FrameType.RenewAddress, requestId, RenewAddressRequest.Length);
+        address.Write(span);
+        BinaryPrimitives.WriteUInt32BigEndian(span[ProtocolConstants.AddressIdLength..], lifetimeSeconds);
+        output.Advance(ProtocolConstants.HeaderLength + RenewAddressRequest.Length);
+    }
+
+    /// <summary>Body length of a DELIVER push of ciphertexts with these lengths: aid, count, then messages as in MESSAGES.</summary>
+    public static int DeliverBodyLength(int messageCount, long ciphertextBytes) =>
+        checked((int)(ProtocolConstants.AddressIdLength + 2 + ((long)messageCount * DeliveredMessage.HeaderLength) + ciphertextBytes));
+
+    /// <summary>
+    /// Writes a DELIVER header and its address and count into <paramref name="destination"/>; returns the bytes written.
+    /// The messages follow, each laid out by <see cref="WriteDeliveredMessageHeader"/> then its ciphertext.
+    /// </summary>
+    public static int WriteDeliverHeader(Span<byte> destination, int bodyLength, AddressId address, int count)
+    {
+        new FrameHeader(bodyLength, FrameType.Deliver, 0, 0).Write(destination);
+        address.Write(destination[ProtocolConstants.HeaderLength..]);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[(ProtocolConstants.HeaderLength + ProtocolConstants.AddressIdLength)..], (ushort)count);
+        return ProtocolConstants.HeaderLength + ProtocolConstants.AddressIdLength + 2;
+    }
+
+    /// <summary>Writes one delivered message's 20-byte header (id, received at, length); its ciphertext follows.</summary>
+    public static void WriteDeliveredMessageHeader(Span<byte> destination, long id, long receivedAtUnixMs, int length)
+    {
+        BinaryPrimitives.WriteInt64BigEndian(destination, id);
+        BinaryPrimitives.WriteInt64BigEndian(destination[8..], receivedAtUnixMs);
+        BinaryPrimitives.WriteInt32BigEndian(destination[16..], length);
+    }
+
     /// <summary>The body length of a MESSAGES reply holding ciphertexts of these lengths.</summary>
     public static int MessagesBodyLength(ReadOnlySpan<int> ciphertextLengths)
     {

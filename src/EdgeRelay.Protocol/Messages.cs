@@ -59,7 +59,31 @@ public readonly record struct PullRequest(AddressId Address, ushort MaxCount)
     public const int Length = ProtocolConstants.AddressIdLength + 2;
 }
 
-/// <summary>One message in a MESSAGES reply.</summary>
+/// <summary>SUBSCRIBE and CREDIT: an address and a message count (the initial window, or credit to add).</summary>
+public readonly record struct CreditRequest(AddressId Address, uint Credit)
+{
+    public const int Length = ProtocolConstants.AddressIdLength + 4;
+}
+
+/// <summary>SET_POLICY: kind 0 immediate, 1 batched (window in ms, &gt; 0), 2 pull-only (window 0 otherwise).</summary>
+public readonly record struct SetPolicyRequest(AddressId Address, byte Kind, uint WindowMilliseconds)
+{
+    public const int Length = ProtocolConstants.AddressIdLength + 1 + 4;
+}
+
+/// <summary>SET_NOTIFY: the wake-up endpoint (UTF-8 URL); empty clears it.</summary>
+public readonly record struct SetNotifyRequest(AddressId Address, string Endpoint)
+{
+    public const int MaxEndpointBytes = 2048;
+}
+
+/// <summary>RENEW_ADDRESS: a new lifetime in seconds from now (0: the server default).</summary>
+public readonly record struct RenewAddressRequest(AddressId Address, uint LifetimeSeconds)
+{
+    public const int Length = ProtocolConstants.AddressIdLength + 4;
+}
+
+/// <summary>One message in a MESSAGES reply or a DELIVER push.</summary>
 public readonly record struct DeliveredMessage(long Id, long ReceivedAtUnixMs, ReadOnlyMemory<byte> Ciphertext)
 {
     public const int HeaderLength = 8 + 8 + 4;

@@ -14,6 +14,8 @@ public sealed class EdgeRelayOptions
 
     public LogSection Log { get; set; } = new();
 
+    public Notifications.NotifyOptions Notify { get; set; } = new();
+
     /// <summary>Returns every problem at once, each naming its option, so an operator fixes the file in one go.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -22,6 +24,7 @@ public sealed class EdgeRelayOptions
         Http.Validate(problems);
         Storage.Validate(problems);
         Log.Validate(problems);
+        Notify.Validate(problems);
         if (problems.Count == 0 && Relay.Endpoint == Http.Endpoint && !Relay.Endpoint.EndsWith(":0", StringComparison.Ordinal))
         {
             problems.Add($"Relay:Endpoint and Http:Endpoint are both '{Relay.Endpoint}': they must differ.");
@@ -113,6 +116,15 @@ public sealed class RelayEndpointOptions
     /// <summary>Burst of cache misses allowed above the rate. Default 100.</summary>
     public int ResolveMissBurst { get; set; } = 100;
 
+    /// <summary>
+    /// Most messages a push subscriber may have granted and not yet received. Default 1024: with 16 KiB
+    /// ciphertexts, at most 16 MiB buffered for a subscriber that stops reading its socket.
+    /// </summary>
+    public int MaxPushCredit { get; set; } = 1024;
+
+    /// <summary>Longest window an owner may set for the batched delivery policy. Default 1 hour.</summary>
+    public TimeSpan MaxBatchWindow { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>How long a graceful shutdown waits for connections to finish their in-flight commits. Default 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -151,6 +163,13 @@ public sealed class RelayEndpointOptions
         if (ResolutionCacheCapacity < 64 || (ResolutionCacheCapacity & (ResolutionCacheCapacity - 1)) != 0)
         {
             problems.Add($"Relay:ResolutionCacheCapacity: {ResolutionCacheCapacity} must be a power of two, at least 64.");
+        }
+
+        Range(problems, "Relay:MaxPushCredit", MaxPushCredit, 1, 65536);
+        Positive(problems, "Relay:MaxBatchWindow", MaxBatchWindow);
+        if (MaxBatchWindow.TotalMilliseconds > uint.MaxValue)
+        {
+            problems.Add("Relay:MaxBatchWindow: must fit in 32-bit milliseconds (about 49 days).");
         }
 
         Range(problems, "Relay:ResolveMissesPerSecond", ResolveMissesPerSecond, 1, 1_000_000);
@@ -198,8 +217,26 @@ public sealed class StorageSection
     /// <summary>Log segment file size, as a power of two. Default 28 (256 MiB): the unit of truncation.</summary>
     public int SegmentSizeBits { get; set; } = 28;
 
-    /// <summary>How often the address snapshot is written and the log head truncated. Default 10 s.</summary>
+    /// <summary>How often the address snapshot is written, expired messages dropped, sparse old messages compacted and the log head truncated. Default 10 s.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an un-acked message is kept before the retention sweep drops it. Default 21 days.</summary>
+    public TimeSpan MessageTtl { get; set; } = TimeSpan.FromDays(21);
+
+    /// <summary>Most un-acked messages one address may hold; further SENDs get QUOTA_ADDRESS. Default 100,000.</summary>
+    public int MaxPendingMessagesPerAddress { get; set; } = 100_000;
+
+    /// <summary>Most un-acked ciphertext bytes one address may hold (QUOTA_ADDRESS beyond). Default 256 MiB.</summary>
+    public long MaxPendingBytesPerAddress { get; set; } = 256L << 20;
+
+    /// <summary>
+    /// The disk budget of the log (its span on disk, consumed records awaiting truncation included); SENDs
+    /// beyond get QUOTA_SERVER, acks are always accepted. Default 16 GiB. 0: no budget.
+    /// </summary>
+    public long MaxDiskBytes { get; set; } = 16L << 30;
+
+    /// <summary>Copy live messages out of the old part of the log when they are at most this percent of it. Default 25; 0 disables compaction.</summary>
+    public int CompactionMaxLivePercent { get; set; } = 25;
 
     internal void Validate(List<string> problems)
     {
@@ -222,6 +259,19 @@ public sealed class StorageSection
         }
 
         RelayEndpointOptions.Positive(problems, "Storage:MaintenanceInterval", MaintenanceInterval);
+        if (MessageTtl < TimeSpan.FromSeconds(1) || MessageTtl > TimeSpan.FromDays(3650))
+        {
+            problems.Add($"Storage:MessageTtl: {MessageTtl} must be between 1 second and 3650 days.");
+        }
+
+        RelayEndpointOptions.Range(problems, "Storage:MaxPendingMessagesPerAddress", MaxPendingMessagesPerAddress, 1, 100_000_000);
+        RelayEndpointOptions.Range(problems, "Storage:MaxPendingBytesPerAddress", MaxPendingBytesPerAddress, 1, 1L << 50);
+        if (MaxDiskBytes != 0 && MaxDiskBytes < 4L << Math.Clamp(SegmentSizeBits, 16, 40))
+        {
+            problems.Add($"Storage:MaxDiskBytes: {MaxDiskBytes} must be 0 (no budget) or at least four log segments ({4L << Math.Clamp(SegmentSizeBits, 16, 40)} bytes).");
+        }
+
+        RelayEndpointOptions.Range(problems, "Storage:CompactionMaxLivePercent", CompactionMaxLivePercent, 0, 90);
     }
 }
 

@@ -83,7 +83,7 @@ internal sealed class Outbox
         _channel = Channel.CreateBounded<OutboxItem>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
-            SingleWriter = true,
+            SingleWriter = false, // the session's reader, and push pumps queueing DELIVER frames
             FullMode = BoundedChannelFullMode.Wait,
             AllowSynchronousContinuations = false,
         });
@@ -101,6 +101,20 @@ internal sealed class Outbox
                 return;
             }
         }
+    }
+
+    /// <summary>Queues a pushed frame, waiting for room; false once the outbox is completed (the session is ending).</summary>
+    public async ValueTask<bool> PushAsync(OutboxItem item)
+    {
+        while (!_channel.Writer.TryWrite(item))
+        {
+            if (!await _channel.Writer.WaitToWriteAsync())
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>No more replies will be queued: the writer drains what is there, then ends.</summary>

@@ -43,6 +43,7 @@ public sealed class RelayHost : IAsyncDisposable
         EdgeRelayOptions options,
         Action<ILoggingBuilder>? configureLogging = null,
         TimeProvider? time = null,
+        Notifications.IWakeupNotifier? notifier = null,
         CancellationToken cancellationToken = default)
     {
         var problems = options.Validate();
@@ -61,7 +62,7 @@ public sealed class RelayHost : IAsyncDisposable
         RelayService relay;
         try
         {
-            relay = await RelayService.StartAsync(options, time ?? TimeProvider.System, loggerFactory, cancellationToken);
+            relay = await RelayService.StartAsync(options, time ?? TimeProvider.System, loggerFactory, notifier, cancellationToken);
         }
         catch
         {

@@ -14,6 +14,9 @@ internal static partial class RelayLog
     [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Connection {ConnectionId} created an address expiring at {ExpiresAt} (unix s).")]
     public static partial void AddressCreated(ILogger logger, string connectionId, long expiresAt);
 
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Push delivery of an address failed; its messages stay pending for the next subscription or pull.")]
+    public static partial void PushFault(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "EdgeRelay relay endpoint listening on {Endpoint}")]
     public static partial void RelayListening(ILogger logger, string endpoint);
 

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using EdgeRelay.Addressing;
 using EdgeRelay.Protocol;
+using EdgeRelay.Relay.Notifications;
+using EdgeRelay.Relay.Push;
 using EdgeRelay.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -17,8 +19,9 @@ public sealed class RelayService : IAsyncDisposable
     private long _nextSessionId;
     private int _disposed;
 
-    private RelayService(EdgeRelayOptions options, RelayStore store, ServiceKey serviceKey, TimeProvider time, ILoggerFactory loggerFactory)
+    private RelayService(EdgeRelayOptions options, RelayStore store, ServiceKey serviceKey, TimeProvider time, ILoggerFactory loggerFactory, IWakeupNotifier? notifier)
     {
+        Notifier = notifier;
         Options = options;
         Store = store;
         ServiceKey = serviceKey;
@@ -32,6 +35,7 @@ public sealed class RelayService : IAsyncDisposable
         });
         MaxRequestBody = ProtocolConstants.MaxRequestBody(options.Relay.MaxCiphertextBytes);
         CardEndpoint = options.Relay.PublicEndpoint ?? options.Relay.Endpoint;
+        Push = new PushHub(this, notifier, options.Notify.WakeQuietPeriod);
 
         // One coarse timer for every connection (as Kestrel's heartbeat does) instead of a timer per read.
         _watchdog = time.CreateTimer(_ => CheckTimeouts(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
@@ -49,6 +53,12 @@ public sealed class RelayService : IAsyncDisposable
 
     internal ILogger Logger { get; }
 
+    /// <summary>Push subscriptions and wake-ups.</summary>
+    internal PushHub Push { get; }
+
+    /// <summary>Where wake-ups go; null when Notify:Enabled is false.</summary>
+    public IWakeupNotifier? Notifier { get; }
+
     internal int MaxRequestBody { get; }
 
     /// <summary>The endpoint written into issued cards; the listener may rewrite it once a port-0 bind is known.</summary>
@@ -59,7 +69,8 @@ public sealed class RelayService : IAsyncDisposable
 
     public int ConnectionCount => _sessions.Count;
 
-    public static async Task<RelayService> StartAsync(EdgeRelayOptions options, TimeProvider time, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    /// <param name="notifier">Overrides the wake-up notifier (tests, other transports); by default a <see cref="WebhookNotifier"/> when Notify:Enabled.</param>
+    public static async Task<RelayService> StartAsync(EdgeRelayOptions options, TimeProvider time, ILoggerFactory loggerFactory, IWakeupNotifier? notifier = null, CancellationToken cancellationToken = default)
     {
         var problems = options.Validate();
         if (problems.Count > 0)
@@ -81,11 +92,19 @@ public sealed class RelayService : IAsyncDisposable
                     SegmentSizeBits = options.Storage.SegmentSizeBits,
                     MaxPayloadBytes = options.Relay.MaxCiphertextBytes,
                     MaintenanceInterval = options.Storage.MaintenanceInterval,
+                    MessageTtl = options.Storage.MessageTtl,
+                    MaxPendingMessagesPerAddress = options.Storage.MaxPendingMessagesPerAddress,
+                    MaxPendingBytesPerAddress = options.Storage.MaxPendingBytesPerAddress,
+                    MaxLogBytes = options.Storage.MaxDiskBytes,
+                    CompactionMaxLivePercent = options.Storage.CompactionMaxLivePercent,
                 },
                 time,
                 loggerFactory.CreateLogger<RelayStore>(),
                 cancellationToken);
-            return new RelayService(options, store, serviceKey, time, loggerFactory);
+            notifier ??= options.Notify.Enabled
+                ? new WebhookNotifier(options.Notify, time, loggerFactory.CreateLogger("EdgeRelay.Notify"))
+                : null;
+            return new RelayService(options, store, serviceKey, time, loggerFactory, notifier);
         }
         catch
         {
@@ -120,6 +139,8 @@ public sealed class RelayService : IAsyncDisposable
         {
             session.CheckTimeout(now);
         }
+
+        Push.ExpireWakeMarks(now);
     }
 
     public async ValueTask DisposeAsync()
@@ -130,6 +151,11 @@ public sealed class RelayService : IAsyncDisposable
         }
 
         await _watchdog.DisposeAsync();
+        if (Notifier is not null)
+        {
+            await Notifier.DisposeAsync();
+        }
+
         await Store.DisposeAsync();
         ServiceKey.Dispose();
     }

@@ -58,45 +58,60 @@ public sealed partial class RelaySession
 
     private async ValueTask PullAsync(uint requestId, PullRequest request)
     {
+        _relay.Push.OwnerActive(request.Address);
         int max = Math.Min(request.MaxCount, _relay.Options.Relay.MaxPullCount);
         var pending = new PendingMessage[max + 1];
         int available = _relay.Store.GetPending(request.Address, pending);
 
-        // Take messages in order while they fit in one reply; always at least one.
+        // Take messages in order while they fit in one reply; always at least one. A message in flight
+        // to a push subscriber is left to it: each message is on its way to one place at a time.
         int budget = _relay.Options.Relay.MaxReplyBytes - 3;
-        int take = 0;
-        while (take < Math.Min(available, max))
+        var take = new List<PendingMessage>(Math.Min(available, max));
+        long bytes = 0;
+        bool more = false;
+        for (int i = 0; i < available; i++)
         {
-            int size = DeliveredMessage.HeaderLength + pending[take].Length;
-            if (take > 0 && size > budget)
+            var message = pending[i];
+            if (_relay.Push.IsInFlight(request.Address, message.Id))
             {
+                continue;
+            }
+
+            int size = DeliveredMessage.HeaderLength + message.Length;
+            if (take.Count == max || (take.Count > 0 && size > budget))
+            {
+                more = true;
                 break;
             }
 
             budget -= size;
-            take++;
+            bytes += message.Length;
+            take.Add(message);
         }
 
-        // A message acknowledged by another connection meanwhile may be gone: skip it, it was delivered.
-        var delivered = new List<(PendingMessage Message, byte[] Payload)>(take);
-        for (int i = 0; i < take; i++)
+        // Payloads are read from the log straight into the reply. A message acknowledged by another
+        // connection meanwhile may be gone: skip it, it was delivered.
+        var frame = new byte[ProtocolConstants.HeaderLength + 3 + (take.Count * DeliveredMessage.HeaderLength) + bytes];
+        int offset = ProtocolConstants.HeaderLength + 3;
+        int count = 0;
+        foreach (var message in take)
         {
-            if (await _relay.Store.ReadPayloadAsync(pending[i].Id, _aborted.Token) is { } payload)
+            int start = offset + DeliveredMessage.HeaderLength;
+            int read = await _relay.Store.ReadPendingAsync(request.Address, message, frame.AsMemory(start, message.Length), _aborted.Token);
+            if (read < 0)
             {
-                delivered.Add((pending[i], payload));
+                continue;
             }
+
+            FrameWriter.WriteDeliveredMessageHeader(frame.AsSpan(offset), message.Id, message.ReceivedAtUnixMs, read);
+            offset = start + read;
+            count++;
         }
 
-        var lengths = delivered.Select(d => d.Payload.Length).ToArray();
-        int bodyLength = FrameWriter.MessagesBodyLength(lengths);
-        var frame = new ArrayBufferWriter<byte>(ProtocolConstants.HeaderLength + bodyLength);
-        FrameWriter.WriteMessagesHeader(frame, requestId, bodyLength, delivered.Count, more: available > take);
-        foreach (var (message, payload) in delivered)
-        {
-            FrameWriter.WriteDeliveredMessage(frame, message.Id, message.ReceivedAtUnixMs, payload);
-        }
-
-        await ReplyAsync(OutboxItem.Frame(frame.WrittenSpan.ToArray()));
+        var header = new ArrayBufferWriter<byte>(ProtocolConstants.HeaderLength + 3);
+        FrameWriter.WriteMessagesHeader(header, requestId, offset - ProtocolConstants.HeaderLength, count, more);
+        header.WrittenSpan.CopyTo(frame);
+        await ReplyAsync(OutboxItem.Frame(offset == frame.Length ? frame : frame.AsSpan(0, offset).ToArray()));
     }
 
     private ValueTask HandleAck(uint requestId, in ReadOnlySequence<byte> body)
@@ -118,6 +133,11 @@ public sealed partial class RelaySession
     {
         // The async form: when the log buffer is full it waits for a commit instead of blocking the thread.
         var (status, record) = await _relay.Store.AckAsync(aid, ids, _aborted.Token);
+        if (status == AckStatus.Acked)
+        {
+            _relay.Push.OnAcked(aid, ids);
+        }
+
         await (status switch
         {
             AckStatus.Acked => ReplyAsync(OutboxItem.Ok(requestId, record)),

@@ -72,16 +72,28 @@ public sealed partial class RelaySession
 
         return status == AppendStatus.Backpressure
             ? AppendSlowAsync(requestId, aid, ciphertext)
-            : CompleteSend(requestId, status, messageId);
+            : CompleteSend(requestId, aid, status, messageId);
     }
 
-    private ValueTask CompleteSend(uint requestId, AppendStatus status, long messageId) => status switch
+    private ValueTask CompleteSend(uint requestId, AddressId aid, AppendStatus status, long messageId)
     {
-        AppendStatus.Appended => ReplyAsync(OutboxItem.Ok(requestId, messageId)),
+        if (status == AppendStatus.Appended)
+        {
+            _relay.Push.OnAppended(aid, messageId);
+            return ReplyAsync(OutboxItem.Ok(requestId, messageId));
+        }
+
+        return RefuseSend(requestId, status);
+    }
+
+    private ValueTask RefuseSend(uint requestId, AppendStatus status) => status switch
+    {
         AppendStatus.UnknownAddress => Fail(requestId, ErrorCode.AddressUnknown, "no such address"),
         AppendStatus.Revoked => Fail(requestId, ErrorCode.AddressRevoked, "address was revoked"),
         AppendStatus.Expired => Fail(requestId, ErrorCode.AddressExpired, "address has expired"),
         AppendStatus.PayloadTooLarge => Fail(requestId, ErrorCode.CiphertextTooLarge, "ciphertext exceeds the advertised maximum"),
+        AppendStatus.QuotaAddress => Fail(requestId, ErrorCode.QuotaAddress, "the address holds as much as the relay allows; retry later"),
+        AppendStatus.QuotaServer => Fail(requestId, ErrorCode.QuotaServer, "the relay's disk budget is used up; retry later"),
         _ => Fail(requestId, ErrorCode.InternalError, "unexpected append status"),
     };
 
@@ -98,7 +110,7 @@ public sealed partial class RelaySession
             ciphertext.CopyTo(rented);
             _relay.Store.RequestCommit();
             var (status, messageId) = await _relay.Store.AppendMessageAsync(aid, rented.AsMemory(0, length), _aborted.Token);
-            await CompleteSend(requestId, status, messageId);
+            await CompleteSend(requestId, aid, status, messageId);
         }
         finally
         {

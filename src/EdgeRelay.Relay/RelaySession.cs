@@ -16,7 +16,8 @@ namespace EdgeRelay.Relay;
 /// Two loops per connection, as in Kestrel's HTTP/2 and SignalR handlers: this reader, and the outbox
 /// writer which waits for commits and flushes replies in order. The reader never waits for the disk; it
 /// only stops when the outbox is full (back-pressure). Command families live in partial files:
-/// RelaySession.Handshake.cs, .Ingest.cs, .Addresses.cs, .Delivery.cs.
+/// RelaySession.Handshake.cs, .Ingest.cs, .Addresses.cs, .Delivery.cs (PULL, ACK), .Push.cs (SUBSCRIBE,
+/// CREDIT, the owner's address settings).
 /// </remarks>
 [SuppressMessage("Design", "CA1001", Justification = "RunAsync owns the session's whole lifetime and disposes _aborted when it ends.")]
 public sealed partial class RelaySession
@@ -78,6 +79,7 @@ public sealed partial class RelaySession
         }
         finally
         {
+            EndSubscriptions();
             _outbox.Complete();
             await writer;
             await _connection.Transport.Input.CompleteAsync();
@@ -179,6 +181,12 @@ public sealed partial class RelaySession
             FrameType.Auth => HandleAuth(header.RequestId, body),
             FrameType.Pull => HandlePullAsync(header.RequestId, body),
             FrameType.Ack => HandleAck(header.RequestId, body),
+            FrameType.Subscribe => HandleSubscribe(header.RequestId, body),
+            FrameType.Credit => HandleCredit(header.RequestId, body),
+            FrameType.Unsubscribe => HandleUnsubscribe(header.RequestId, body),
+            FrameType.SetPolicy => HandleSetPolicy(header.RequestId, body),
+            FrameType.SetNotify => HandleSetNotify(header.RequestId, body),
+            FrameType.RenewAddress => HandleRenewAddress(header.RequestId, body),
             _ => ReplyAsync(OutboxItem.Failure(header.RequestId, ErrorCode.UnknownCommand, "unknown command")),
         };
     }

@@ -74,14 +74,14 @@ public sealed class SmokeTests : IDisposable
     }
 
     [Fact]
-    public async Task Push_is_refused_for_the_relay_before_anything_starts()
+    public async Task Push_delivers_every_message_to_a_subscribed_receiver()
     {
-        var json = Path.Combine(_dir, "push.json");
+        var root = await RealRuns.RunAsync(
+            _dir,
+            "--target", "edgerelay", "--scenario", "push", "--connections", "2", "--payload", "256", "--duration", "1s", "--warmup", "200ms");
 
-        int exit = await LoadTestCommandLine.InvokeAsync(["run", "--target", "edgerelay", "--scenario", "push", "--json", json]);
-
-        Assert.Equal(LoadTestCommandLine.UsageExitCode, exit);
-        Assert.False(File.Exists(json));
+        RealRuns.AssertCompleteRun(root, "edgerelay", "push");
+        Assert.InRange(root.GetProperty("duration_s").GetDouble(), 0.9, 1.1);
     }
 
     [Fact]

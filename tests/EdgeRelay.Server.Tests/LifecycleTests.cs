@@ -192,6 +192,21 @@ public sealed class LifecycleTests : IDisposable
         Assert.True(exitCode == 0, stderr);
     }
 
+    [Fact]
+    public void The_shipped_configuration_documents_every_option_of_every_section()
+    {
+        var shipped = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "edgerelay.json"));
+        var options = new EdgeRelay.Relay.EdgeRelayOptions();
+        foreach (var section in typeof(EdgeRelay.Relay.EdgeRelayOptions).GetProperties())
+        {
+            Assert.Contains($"\"{section.Name}\": {{", shipped, StringComparison.Ordinal);
+            foreach (var option in section.PropertyType.GetProperties().Where(p => p.CanWrite))
+            {
+                Assert.True(shipped.Contains($"\"{option.Name}\":", StringComparison.Ordinal), $"config/edgerelay.json does not show {section.Name}:{option.Name}");
+            }
+        }
+    }
+
     [Theory]
     [InlineData("--Relay:IdleTimeout=soon", "IdleTimeout")]
     [InlineData("--Relay:Endpiont=127.0.0.1:1", "Endpiont")]

@@ -11,8 +11,7 @@ namespace EdgeRelay.LoadTest.Targets;
 /// The relay itself: in-process (a fresh <see cref="RelayHost"/> on loopback port 0 with a temporary data
 /// folder, removed afterwards) or at <c>--endpoint</c>. Every SEND is acknowledged only once durable, so this
 /// measures the whole path: framing, HPKE address resolution (cached), the FASTER log and group commit.
-/// Receiving (pull, roundtrip) is in <c>EdgeRelayTarget.Receive.cs</c>; push delivery, when the protocol has it,
-/// goes in a file of its own declaring <see cref="IPushDelivery"/>.
+/// Receiving (pull, roundtrip) is in <c>EdgeRelayTarget.Receive.cs</c>; push delivery in <c>EdgeRelayTarget.Push.cs</c>.
 /// </summary>
 /// <remarks>
 /// Durability: the relay acknowledges a SEND once its FASTER commit is done, and FASTER writes with O_SYNC
@@ -55,6 +54,12 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget
             options.Relay.Endpoint = "127.0.0.1:0";
             options.Http.Endpoint = "127.0.0.1:0";
             options.Storage.DataDir = _dataDir;
+
+            // An ingest run stores everything it is sent and acks nothing: the relay's quotas (100,000
+            // messages per address, a 16 GiB disk budget) would turn a throughput run into a quota test.
+            options.Storage.MaxPendingMessagesPerAddress = 100_000_000;
+            options.Storage.MaxPendingBytesPerAddress = 1L << 50;
+            options.Storage.MaxDiskBytes = 0;
             _host = await RelayHost.StartAsync(options, cancellationToken: cancellationToken);
             _endPoint = _host.RelayEndPoint;
             Description = $"edgerelay in-process on {_endPoint} (data in {_dataDir})";

@@ -46,9 +46,8 @@ internal interface IPollDelivery : ILoadTarget
 }
 
 /// <summary>
-/// A target that sends messages to a subscribed receiver as they arrive (<c>--scenario push</c>): a JetStream
-/// push consumer. EdgeRelay has no push delivery yet (SUBSCRIBE/DELIVER come later); when it does, its
-/// implementation is one partial-class file, <c>EdgeRelayTarget.Push.cs</c>, declaring this interface.
+/// A target that sends messages to a subscribed receiver as they arrive (<c>--scenario push</c>): EdgeRelay
+/// SUBSCRIBE/DELIVER with credit, a JetStream push consumer.
 /// </summary>
 internal interface IPushDelivery : ILoadTarget
 {
