@@ -61,11 +61,9 @@ public sealed class PushSubscription : IAsyncDisposable
     public ChannelReader<ReceivedMessage[]> Deliveries => _deliveries.Reader;
 
     /// <summary>Acknowledges stored messages and grants as much credit back.</summary>
-    public async Task AckAsync(IReadOnlyCollection<long> messageIds, CancellationToken cancellationToken = default)
-    {
-        await _client.AckAsync(Address, messageIds, cancellationToken);
-        await GrantAsync(messageIds.Count, cancellationToken);
-    }
+    /// <remarks>Both requests go out at once (the relay handles a connection's requests in order), so this costs one round trip.</remarks>
+    public Task AckAsync(IReadOnlyCollection<long> messageIds, CancellationToken cancellationToken = default) =>
+        Task.WhenAll(_client.AckAsync(Address, messageIds, cancellationToken), GrantAsync(messageIds.Count, cancellationToken));
 
     /// <summary>Lets the relay push <paramref name="credit"/> more messages (the relay caps the total it holds).</summary>
     public Task GrantAsync(int credit, CancellationToken cancellationToken = default) =>

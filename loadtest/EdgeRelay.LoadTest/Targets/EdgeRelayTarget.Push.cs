@@ -11,6 +11,8 @@ internal sealed partial class EdgeRelayTarget : IPushDelivery
     /// </summary>
     private const int PushCredit = 1024;
 
+    private const int MaxAckIds = EdgeRelay.Protocol.ProtocolLimits.MaxAckIds;
+
     public async Task<IAsyncDisposable> StartPushReceiverAsync(int queue, IDeliverySink sink, CancellationToken cancellationToken)
     {
         var client = await ConnectOwnerAsync(queue, cancellationToken);
@@ -41,21 +43,31 @@ internal sealed partial class EdgeRelayTarget : IPushDelivery
             _loop = Task.Run(() => ReceiveAsync(sink));
         }
 
+        /// <summary>
+        /// Takes every DELIVER already read, hands the messages over, and acks them in one ACK (up to the
+        /// protocol's 1024 ids): a receiver that acked each frame separately would be bound by ACK round
+        /// trips, not by the relay.
+        /// </summary>
         private async Task ReceiveAsync(IDeliverySink sink)
         {
             var stop = _stop.Token;
+            var ids = new List<long>(MaxAckIds);
+            var deliveries = _subscription.Deliveries;
             try
             {
-                await foreach (var batch in _subscription.Deliveries.ReadAllAsync(stop))
+                while (await deliveries.WaitToReadAsync(stop))
                 {
-                    var ids = new long[batch.Length];
-                    for (int i = 0; i < batch.Length; i++)
+                    while (ids.Count < MaxAckIds - 256 && deliveries.TryRead(out var batch))
                     {
-                        ids[i] = batch[i].Id;
-                        sink.OnDelivered(batch[i].Ciphertext.Span);
+                        foreach (var message in batch)
+                        {
+                            ids.Add(message.Id);
+                            sink.OnDelivered(message.Ciphertext.Span);
+                        }
                     }
 
-                    await _subscription.AckAsync(ids, stop);
+                    await _subscription.AckAsync(ids.ToArray(), stop);
+                    ids.Clear();
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)

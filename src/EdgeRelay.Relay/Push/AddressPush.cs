@@ -44,10 +44,15 @@ internal sealed class AddressPush
     private readonly Lock _lock = new();
     private readonly List<Subscription> _subscriptions = [];
     private readonly Dictionary<long, Subscription> _inFlight = [];
-    private readonly SemaphoreSlim _signal = new(0, 1);
+    // No maximum count: a release can never throw on the SEND path; the _signaled flag keeps the count at 0 or 1.
+    private readonly SemaphoreSlim _signal = new(0);
     private int _signaled;
     private long _notifiedUpTo = -1;
     private long _lastPushUnixMs;
+
+    // Every pending id at or below this is in flight (or acked since): a round resumes after it instead
+    // of walking the in-flight messages again. Reset to -1 whenever in-flight messages are released.
+    private long _resumeAfter = -1;
     private int _subscriberCount;
     private bool _retired;
     private Task? _pump;
@@ -161,6 +166,11 @@ internal sealed class AddressPush
                 _inFlight.Remove(id);
             }
 
+            if (released is not null)
+            {
+                _resumeAfter = -1;
+            }
+
             last = _subscriptions.Count == 0;
             _retired = last;
         }
@@ -192,40 +202,46 @@ internal sealed class AddressPush
     {
         var pending = new PendingMessage[ScanBatch];
         var assigned = new List<PendingMessage>();
+        var exited = false;
         try
         {
             while (true)
             {
                 await _signal.WaitAsync();
-                Volatile.Write(ref _signaled, 0);
-                lock (_lock)
+                Volatile.Write(ref _signaled, 0); // a signal from here on wakes the next round
+                while (true)
                 {
-                    if (_subscriptions.Count == 0)
+                    lock (_lock)
                     {
-                        _pump = null;
-                        return;
+                        if (_subscriptions.Count == 0)
+                        {
+                            _pump = null;
+                            exited = true;
+                            return;
+                        }
                     }
-                }
 
-                if (!Store.TryGetAddress(Id, out var info) || info.Policy.Kind == DeliveryPolicyKind.PullOnly)
-                {
-                    continue;
-                }
+                    if (!Store.TryGetAddress(Id, out var info) || info.Policy.Kind == DeliveryPolicyKind.PullOnly)
+                    {
+                        break;
+                    }
 
-                // The messages that woke the pump are deliverable once durable; wait for their commit.
-                var target = Volatile.Read(ref _notifiedUpTo);
-                if (target >= 0 && !Store.IsCommitted(target))
-                {
-                    await Store.WaitForCommitAsync(target);
-                }
+                    // Push what is durable now; only then wait for the commit of what arrived since. Waiting
+                    // first for the newest message would hold every earlier one back by a commit.
+                    if (info.Policy.Kind != DeliveryPolicyKind.Batched || await WaitForWindowAsync(info.Policy, pending))
+                    {
+                        while (await PushRoundAsync(pending, assigned))
+                        {
+                        }
+                    }
 
-                if (info.Policy.Kind == DeliveryPolicyKind.Batched && !await WaitForWindowAsync(info.Policy, pending))
-                {
-                    continue;
-                }
+                    var newest = Volatile.Read(ref _notifiedUpTo);
+                    if (newest < 0 || Store.IsCommitted(newest))
+                    {
+                        break;
+                    }
 
-                while (await PushRoundAsync(pending, assigned))
-                {
+                    await Store.WaitForCommitAsync(newest);
                 }
             }
         }
@@ -239,9 +255,13 @@ internal sealed class AddressPush
         }
         finally
         {
-            lock (_lock)
+            if (!exited)
             {
-                _pump = null;
+                // A fault: let the next subscription or signal start a fresh pump.
+                lock (_lock)
+                {
+                    _pump = null;
+                }
             }
         }
     }
@@ -270,7 +290,12 @@ internal sealed class AddressPush
 
     private PendingMessage? FirstNotInFlight(PendingMessage[] pending)
     {
-        var after = -1L;
+        long after;
+        lock (_lock)
+        {
+            after = _resumeAfter;
+        }
+
         while (true)
         {
             var n = Store.GetPending(Id, after, pending);
@@ -314,7 +339,12 @@ internal sealed class AddressPush
 
         long bytes = 0;
         var budget = _hub.Relay.Options.Relay.MaxReplyBytes - ProtocolConstants.AddressIdLength - 2;
-        var after = -1L;
+        long after;
+        lock (_lock)
+        {
+            after = _resumeAfter;
+        }
+
         var full = false;
         while (!full)
         {
@@ -342,6 +372,8 @@ internal sealed class AddressPush
                         bytes += size;
                         target.Credit--;
                     }
+
+                    _resumeAfter = Math.Max(_resumeAfter, message.Id);
                 }
             }
 
@@ -373,6 +405,8 @@ internal sealed class AddressPush
             {
                 target.Credit += (uint)assigned.Count;
             }
+
+            _resumeAfter = -1;
 
             foreach (var message in assigned)
             {
