@@ -38,6 +38,11 @@ public class EmbeddedSessionBenchmarks
         _dataDir = Path.Combine(Path.GetTempPath(), "edgerelay-bench-" + Guid.NewGuid().ToString("N"));
         var options = new EdgeRelayOptions();
         options.Storage.DataDir = _dataDir;
+
+        // The benchmark sends millions of messages to one address and acks none: no quota may stop it.
+        options.Storage.MaxPendingMessagesPerAddress = 100_000_000;
+        options.Storage.MaxPendingBytesPerAddress = 1L << 50;
+        options.Storage.MaxDiskBytes = 0;
         _relay = RelayService.StartAsync(options, TimeProvider.System, NullLoggerFactory.Instance).GetAwaiter().GetResult();
 
         var pool = new RecyclingMemoryPool();
