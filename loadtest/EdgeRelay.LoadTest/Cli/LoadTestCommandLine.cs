@@ -135,7 +135,7 @@ internal sealed class SharedOptions
     {
         Scenario = new Option<string>("--scenario")
         {
-            Description = "What each operation does. 'ingest': one send, done when acknowledged (the relay: durable). 'pull': messages stored first (not measured), then each connection drains its own queue in batches of --batch (PULL+ACK, RPOP count, JetStream fetch+ack). 'roundtrip': a send, done when a polling receiver has it (PULL, BRPOP, JetStream pull consumer). 'push': the same with a receiver the server pushes to (nats only; the relay has no push delivery yet).",
+            Description = "What each operation does. 'ingest': one send, done when acknowledged (the relay: durable). 'pull': messages stored first (not measured), then each connection drains its own queue in batches of --batch (PULL+ACK, RPOP count, JetStream fetch+ack). 'roundtrip': a send, done when a polling receiver has it (PULL, BRPOP, JetStream pull consumer). 'push': the same with a receiver the server pushes to (the relay: SUBSCRIBE with credit, ACK per batch of DELIVERs; a JetStream push consumer).",
             DefaultValueFactory = _ => Defaults.Scenario,
             HelpName = "ingest|pull|roundtrip|push",
         };
