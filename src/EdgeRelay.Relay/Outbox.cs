@@ -13,8 +13,9 @@ namespace EdgeRelay.Relay;
 /// </remarks>
 internal readonly struct OutboxItem
 {
-    private OutboxItem(uint requestId, FrameType type, long waitForCommit, ErrorCode error, object? payload, bool closeAfter)
+    private OutboxItem(uint requestId, FrameType type, long waitForCommit, ErrorCode error, object? payload, bool closeAfter, long arrivedAt = 0)
     {
+        ArrivedAt = arrivedAt;
         RequestId = requestId;
         Type = type;
         WaitForCommit = waitForCommit;
@@ -37,6 +38,12 @@ internal readonly struct OutboxItem
 
     public bool CloseAfter { get; }
 
+    /// <summary>For a SEND's OK: the <see cref="System.Diagnostics.Stopwatch"/> timestamp of its arrival (ack-latency metric); else 0.</summary>
+    public long ArrivedAt { get; }
+
+    /// <summary>The OK of a SEND, written once <paramref name="messageId"/> is durable.</summary>
+    public static OutboxItem SendOk(uint requestId, long messageId, long arrivedAt) => new(requestId, FrameType.Ok, messageId, ErrorCode.None, null, false, arrivedAt);
+
     public static OutboxItem Ok(uint requestId, long waitForCommit = -1) => new(requestId, FrameType.Ok, waitForCommit, ErrorCode.None, null, false);
 
     public static OutboxItem Pong(uint requestId) => new(requestId, FrameType.Pong, -1, ErrorCode.None, null, false);
@@ -46,19 +53,20 @@ internal readonly struct OutboxItem
 
     public static OutboxItem Frame(byte[] frame, long waitForCommit = -1) => new(0, FrameType.Ok, waitForCommit, ErrorCode.None, frame, false);
 
-    public void WriteTo(PipeWriter output)
+    /// <summary>Writes the frame; returns its type and length in bytes (for metrics).</summary>
+    public (FrameType Type, int Length) WriteTo(PipeWriter output)
     {
         switch (Payload)
         {
             case byte[] frame:
                 output.Write(frame);
-                break;
+                return ((FrameType)frame[4], frame.Length);
             case string reason:
                 FrameWriter.WriteError(output, RequestId, Error, reason);
-                break;
+                return (FrameType.Error, ProtocolConstants.HeaderLength + 3 + Math.Min(System.Text.Encoding.UTF8.GetByteCount(reason), ErrorReply.MaxReasonBytes));
             default:
                 FrameWriter.WriteEmpty(output, Type, RequestId);
-                break;
+                return (Type, ProtocolConstants.HeaderLength);
         }
     }
 }
@@ -76,10 +84,12 @@ internal sealed class Outbox
 {
     private readonly Channel<OutboxItem> _channel;
     private readonly RelayStore _store;
+    private readonly Metrics.RelayMetrics _metrics;
 
-    public Outbox(int capacity, RelayStore store)
+    public Outbox(int capacity, RelayStore store, Metrics.RelayMetrics metrics)
     {
         _store = store;
+        _metrics = metrics;
         _channel = Channel.CreateBounded<OutboxItem>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
@@ -152,7 +162,13 @@ internal sealed class Outbox
                 }
 
                 reader.TryRead(out item);
-                item.WriteTo(output);
+                var (type, length) = item.WriteTo(output);
+                _metrics.FrameSent(type, length);
+                if (item.ArrivedAt != 0)
+                {
+                    _metrics.AckLatency.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(item.ArrivedAt).TotalSeconds);
+                }
+
                 unflushed++;
                 if (item.CloseAfter)
                 {

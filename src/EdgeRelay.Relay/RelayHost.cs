@@ -8,6 +8,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+using Prometheus;
+
 namespace EdgeRelay.Relay;
 
 /// <summary>
@@ -99,6 +101,7 @@ public sealed class RelayHost : IAsyncDisposable
         app.MapGet("/readyz", (RelayService r) => r.IsShuttingDown
             ? Results.Text("shutting down\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready\n"));
+        app.MapMetrics("/metrics", relay.Metrics.Registry);
 
         // Stop taking requests as soon as the host is told to stop, before Kestrel's own drain begins.
         app.Lifetime.ApplicationStopping.Register(relay.BeginShutdown);

@@ -36,6 +36,8 @@ public sealed class RelayService : IAsyncDisposable
         MaxRequestBody = ProtocolConstants.MaxRequestBody(options.Relay.MaxCiphertextBytes);
         CardEndpoint = options.Relay.PublicEndpoint ?? options.Relay.Endpoint;
         Push = new PushHub(this, notifier, options.Notify.WakeQuietPeriod);
+        Metrics = new Metrics.RelayMetrics();
+        Metrics.Attach(this);
 
         // One coarse timer for every connection (as Kestrel's heartbeat does) instead of a timer per read.
         _watchdog = time.CreateTimer(_ => CheckTimeouts(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
@@ -52,6 +54,9 @@ public sealed class RelayService : IAsyncDisposable
     public TimeProvider Time { get; }
 
     internal ILogger Logger { get; }
+
+    /// <summary>This relay's Prometheus metrics (served by the host at /metrics).</summary>
+    public Metrics.RelayMetrics Metrics { get; }
 
     /// <summary>Push subscriptions and wake-ups.</summary>
     internal PushHub Push { get; }
@@ -115,6 +120,7 @@ public sealed class RelayService : IAsyncDisposable
 
     internal long Register(RelaySession session)
     {
+        Metrics.ConnectionsAccepted.Inc();
         var id = Interlocked.Increment(ref _nextSessionId);
         _sessions[id] = session;
         return id;

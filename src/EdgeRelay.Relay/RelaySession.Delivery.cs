@@ -108,6 +108,7 @@ public sealed partial class RelaySession
             count++;
         }
 
+        _relay.Metrics.PulledMessages.Inc(count);
         var header = new ArrayBufferWriter<byte>(ProtocolConstants.HeaderLength + 3);
         FrameWriter.WriteMessagesHeader(header, requestId, offset - ProtocolConstants.HeaderLength, count, more);
         header.WrittenSpan.CopyTo(frame);
@@ -136,6 +137,7 @@ public sealed partial class RelaySession
         if (status == AckStatus.Acked)
         {
             _relay.Push.OnAcked(aid, ids);
+            _relay.Metrics.MessagesAcked.Inc(ids.Length);
         }
 
         await (status switch

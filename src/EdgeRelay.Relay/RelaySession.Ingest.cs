@@ -80,7 +80,8 @@ public sealed partial class RelaySession
         if (status == AppendStatus.Appended)
         {
             _relay.Push.OnAppended(aid, messageId);
-            return ReplyAsync(OutboxItem.Ok(requestId, messageId));
+            _relay.Metrics.SendsAccepted.Inc();
+            return ReplyAsync(OutboxItem.SendOk(requestId, messageId, System.Diagnostics.Stopwatch.GetTimestamp()));
         }
 
         return RefuseSend(requestId, status);

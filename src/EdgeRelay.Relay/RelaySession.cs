@@ -38,7 +38,7 @@ public sealed partial class RelaySession
     {
         _relay = relay;
         _connection = connection;
-        _outbox = new Outbox(relay.Options.Relay.MaxInFlightPerConnection, relay.Store);
+        _outbox = new Outbox(relay.Options.Relay.MaxInFlightPerConnection, relay.Store, relay.Metrics);
         _missLimiter = relay.Resolver.CreateLimiter(relay.Time.TimestampFrequency, relay.Time.GetTimestamp());
         _lastActivity = relay.Time.GetTimestamp();
     }
@@ -131,6 +131,7 @@ public sealed partial class RelaySession
                     }
 
                     Volatile.Write(ref _lastActivity, _relay.Time.GetTimestamp());
+                    _relay.Metrics.FrameReceived(header.Type, ProtocolConstants.HeaderLength + body.Length);
                     appended |= header.Type == FrameType.Send;
                     var handled = HandleFrameAsync(header, body);
                     if (!handled.IsCompletedSuccessfully)
@@ -194,6 +195,11 @@ public sealed partial class RelaySession
     /// <summary>Queues a reply; completes synchronously unless the outbox is full.</summary>
     private ValueTask ReplyAsync(in OutboxItem item)
     {
+        if (item.Type == FrameType.Error)
+        {
+            _relay.Metrics.Refused(item.Error);
+        }
+
         if (item.CloseAfter)
         {
             _stopReading = true;
@@ -260,6 +266,7 @@ public sealed partial class RelaySession
             }
 
             RelayLog.ConnectionTimedOut(Logger, _connection.ConnectionId, _handshakeDone ? "idle" : "handshake");
+            (_handshakeDone ? _relay.Metrics.IdleTimeouts : _relay.Metrics.HandshakeTimeouts).Inc();
             try
             {
                 _aborted.Cancel();

@@ -41,6 +41,9 @@ internal sealed class GroupCommitter : IDisposable
         _loop = Task.Run(RunAsync);
     }
 
+    /// <summary>Called with each commit's duration in seconds (metrics); must not block or throw.</summary>
+    public Action<double>? Observer { get; set; }
+
     /// <summary>Commits actually performed (rounds that found nothing new to commit are not counted).</summary>
     public long Commits => Interlocked.Read(ref _commits);
 
@@ -104,8 +107,10 @@ internal sealed class GroupCommitter : IDisposable
                 if (_log.TailAddress > Volatile.Read(ref _log.CommittedUntilAddress)
                     || _log.BeginAddress > Volatile.Read(ref _log.CommittedBeginAddress))
                 {
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
                     await _log.CommitAsync();
                     Interlocked.Increment(ref _commits);
+                    Observer?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
                 }
 
                 round.TrySetResult();

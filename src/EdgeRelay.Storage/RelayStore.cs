@@ -162,6 +162,13 @@ public sealed partial class RelayStore : IAsyncDisposable
         }
     }
 
+    /// <summary>Receives each group commit's duration in seconds (for metrics). Called on the committer's thread: keep it cheap.</summary>
+    public Action<double>? CommitObserver
+    {
+        get => _committer.Observer;
+        set => _committer.Observer = value;
+    }
+
     /// <summary>Every record below this log address is durable.</summary>
     public long CommittedUntilAddress => Volatile.Read(ref _log.CommittedUntilAddress);
 

@@ -12,7 +12,7 @@ public sealed partial class ContainerTests : IDisposable
 
     public void Dispose() => TempDir.Delete(_dataDir);
 
-    private static string RepositoryFile(string name)
+    internal static string RepositoryFile(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -24,6 +24,25 @@ public sealed partial class ContainerTests : IDisposable
         }
 
         throw new FileNotFoundException($"{name} not found above {AppContext.BaseDirectory}.");
+    }
+
+    [Fact]
+    public void The_compose_file_runs_this_image_with_a_prometheus_scraping_it()
+    {
+        var compose = File.ReadAllText(RepositoryFile("config/docker-compose.yml"));
+        var prometheus = File.ReadAllText(RepositoryFile("config/prometheus.yml"));
+        var dockerfile = File.ReadAllText(RepositoryFile("Dockerfile"));
+
+        Assert.Contains("dockerfile: Dockerfile", compose, StringComparison.Ordinal);
+        Assert.Contains("context: ..", compose, StringComparison.Ordinal);
+        Assert.Contains("./prometheus.yml:/etc/prometheus/prometheus.yml", compose, StringComparison.Ordinal);
+        Assert.Contains("relay-data:/data", compose, StringComparison.Ordinal);
+        Assert.Contains("VOLUME /data", dockerfile, StringComparison.Ordinal);
+
+        // Prometheus scrapes the relay service by its compose name on the HTTP port the image exposes.
+        Assert.Contains("targets: [\"relay:7401\"]", prometheus, StringComparison.Ordinal);
+        Assert.Contains("EDGERELAY_Http__Endpoint=0.0.0.0:7401", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("\"7401:7401\"", compose, StringComparison.Ordinal);
     }
 
     private static string Normalize(string command) => WhiteSpace().Replace(command.Trim(), " ");

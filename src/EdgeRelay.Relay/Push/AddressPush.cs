@@ -394,6 +394,13 @@ internal sealed class AddressPush
         _lastPushUnixMs = _hub.Relay.Time.GetUtcNow().ToUnixTimeMilliseconds();
         if (frame is not null && await target.Session.PushAsync(frame))
         {
+            var metrics = _hub.Relay.Metrics;
+            metrics.PushedMessages.Inc(assigned.Count);
+            foreach (var message in assigned)
+            {
+                metrics.DeliveryLatency.Observe(Math.Max(0, _lastPushUnixMs - message.ReceivedAtUnixMs) / 1000.0);
+            }
+
             return true;
         }
 
