@@ -23,7 +23,7 @@ namespace EdgeRelay.Client;
 public sealed class RelayClient : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly PipeReader _input;
     private readonly Pipe _outgoing = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 64 * 1024, useSynchronizationContext: false));
     private readonly Lock _sync = new();
@@ -38,10 +38,10 @@ public sealed class RelayClient : IAsyncDisposable
     private int _disposed;
     private Exception? _failure;
 
-    private RelayClient(Socket socket, int window)
+    private RelayClient(Socket socket, Stream stream, int window)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = stream;
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
         _window = new SemaphoreSlim(window, window);
     }
@@ -59,10 +59,13 @@ public sealed class RelayClient : IAsyncDisposable
             throw new SocketException((int)SocketError.HostNotFound);
         }
 
-        return await ConnectAsync(new IPEndPoint(addresses[0], port), options, cancellationToken);
+        return await ConnectAsync(new IPEndPoint(addresses[0], port), options, host, cancellationToken);
     }
 
-    public static async Task<RelayClient> ConnectAsync(IPEndPoint endPoint, RelayClientOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<RelayClient> ConnectAsync(IPEndPoint endPoint, RelayClientOptions? options = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(endPoint, options, endPoint.Address.ToString(), cancellationToken);
+
+    private static async Task<RelayClient> ConnectAsync(IPEndPoint endPoint, RelayClientOptions? options, string host, CancellationToken cancellationToken)
     {
         options ??= new RelayClientOptions();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -72,7 +75,10 @@ public sealed class RelayClient : IAsyncDisposable
         try
         {
             await socket.ConnectAsync(endPoint, timeout.Token);
-            client = new RelayClient(socket, options.MaxInFlight);
+            var stream = options.Tls is null
+                ? new NetworkStream(socket, ownsSocket: true)
+                : await AuthenticateTlsAsync(socket, options.Tls, host, timeout.Token);
+            client = new RelayClient(socket, stream, options.MaxInFlight);
             client._readLoop = client.ReadLoopAsync();
             client._writeLoop = client.WriteLoopAsync();
             var reply = await client.RequestAsync(static (w, id, _) => FrameWriter.WriteHello(w, id), 0, timeout.Token);
@@ -103,6 +109,32 @@ public sealed class RelayClient : IAsyncDisposable
                 socket.Dispose();
             }
 
+            throw;
+        }
+    }
+
+    private static async Task<Stream> AuthenticateTlsAsync(Socket socket, RelayTlsOptions tls, string host, CancellationToken cancellationToken)
+    {
+        var ssl = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false, tls.Validate);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(
+                new System.Net.Security.SslClientAuthenticationOptions
+                {
+                    TargetHost = tls.TargetHost ?? host,
+                    EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                },
+                cancellationToken);
+            return ssl;
+        }
+        catch (System.Security.Authentication.AuthenticationException ex)
+        {
+            await ssl.DisposeAsync();
+            throw new RelayException("TLS with the relay failed: " + ex.Message + (tls.PinnedPublicKeySha256.IsEmpty ? "" : " (the certificate's key does not match the pin)"), ex);
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
             throw;
         }
     }

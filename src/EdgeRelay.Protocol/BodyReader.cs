@@ -312,9 +312,33 @@ public static class BodyReader
         var serviceKey = ReadBytes(ref reader, ProtocolConstants.PublicKeyLength);
         var nonce = ReadBytes(ref reader, ProtocolConstants.NonceLength);
         reader.TryRead(out byte endpointLength);
-        if (reader.Remaining != endpointLength)
+        if (reader.Remaining < endpointLength)
         {
             return false;
+        }
+
+        var endpoint = Encoding.UTF8.GetString(reader.UnreadSequence.Slice(0, endpointLength));
+        reader.Advance(endpointLength);
+
+        // Extensions follow, type u8 | length u8 | value, as in address cards; unknown types are skipped.
+        byte[] tlsPin = [];
+        while (reader.Remaining > 0)
+        {
+            if (!reader.TryRead(out byte type) || !reader.TryRead(out byte length) || reader.Remaining < length)
+            {
+                return false;
+            }
+
+            var value = ReadBytes(ref reader, length);
+            if (type == ProtocolConstants.TlsPinExtension)
+            {
+                if (length != ProtocolConstants.TlsPinLength)
+                {
+                    return false;
+                }
+
+                tlsPin = value;
+            }
         }
 
         info = new ServerInfo
@@ -329,7 +353,8 @@ public static class BodyReader
             MaxAddressLifetimeSeconds = (uint)maxLifetime,
             ServicePublicKey = serviceKey,
             AuthNonce = nonce,
-            Endpoint = Encoding.UTF8.GetString(reader.UnreadSequence),
+            Endpoint = endpoint,
+            TlsPin = tlsPin,
         };
         return true;
     }

@@ -36,7 +36,13 @@ public static class FrameWriter
             throw new ArgumentException("The endpoint is longer than 255 bytes.", nameof(info));
         }
 
-        int length = 2 + 4 + 4 + 4 + 2 + 4 + 4 + 4 + ProtocolConstants.PublicKeyLength + ProtocolConstants.NonceLength + 1 + endpoint.Length;
+        if (info.TlsPin.Length is not (0 or ProtocolConstants.TlsPinLength))
+        {
+            throw new ArgumentException("A TLS pin is 32 bytes (SHA-256).", nameof(info));
+        }
+
+        int extensions = info.TlsPin.IsEmpty ? 0 : 2 + ProtocolConstants.TlsPinLength;
+        int length = 2 + 4 + 4 + 4 + 2 + 4 + 4 + 4 + ProtocolConstants.PublicKeyLength + ProtocolConstants.NonceLength + 1 + endpoint.Length + extensions;
         var span = Begin(output, FrameType.HelloReply, requestId, length);
         BinaryPrimitives.WriteUInt16BigEndian(span, info.Version);
         BinaryPrimitives.WriteInt32BigEndian(span[2..], info.MaxCiphertext);
@@ -50,6 +56,14 @@ public static class FrameWriter
         CopyExactly(info.AuthNonce.Span, span.Slice(60, ProtocolConstants.NonceLength));
         span[92] = (byte)endpoint.Length;
         endpoint.CopyTo(span[93..]);
+        if (extensions > 0)
+        {
+            var extension = span[(93 + endpoint.Length)..];
+            extension[0] = ProtocolConstants.TlsPinExtension;
+            extension[1] = ProtocolConstants.TlsPinLength;
+            info.TlsPin.Span.CopyTo(extension[2..]);
+        }
+
         output.Advance(ProtocolConstants.HeaderLength + length);
     }
 

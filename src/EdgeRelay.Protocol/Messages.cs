@@ -35,6 +35,9 @@ public sealed record ServerInfo
 
     /// <summary>The endpoint the server writes into the address cards it issues ("host:port").</summary>
     public string Endpoint { get; init; } = "";
+
+    /// <summary>SHA-256 of the relay's TLS certificate's SubjectPublicKeyInfo; empty when the relay does not speak TLS.</summary>
+    public ReadOnlyMemory<byte> TlsPin { get; init; }
 }
 
 public readonly record struct CreateAddressRequest(ReadOnlyMemory<byte> OwnerPublicKey, uint LifetimeSeconds)

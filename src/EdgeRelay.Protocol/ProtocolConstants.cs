@@ -22,6 +22,15 @@ public static class ProtocolConstants
 
     public const int NonceLength = 32;
 
+    /// <summary>
+    /// Extension type (in HELLO_REPLY and in address cards) carrying the SHA-256 of the relay's TLS
+    /// certificate's SubjectPublicKeyInfo, so that a client can pin the relay without a CA.
+    /// </summary>
+    public const byte TlsPinExtension = 0x01;
+
+    /// <summary>Length of a TLS pin: a SHA-256 digest.</summary>
+    public const int TlsPinLength = 32;
+
     /// <summary>Default largest ciphertext the relay accepts (DESIGN: 16 KiB).</summary>
     public const int DefaultMaxCiphertext = 16 * 1024;
 

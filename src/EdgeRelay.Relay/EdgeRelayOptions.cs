@@ -16,6 +16,8 @@ public sealed class EdgeRelayOptions
 
     public Notifications.NotifyOptions Notify { get; set; } = new();
 
+    public Tls.TlsOptions Tls { get; set; } = new();
+
     /// <summary>Returns every problem at once, each naming its option, so an operator fixes the file in one go.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -25,6 +27,7 @@ public sealed class EdgeRelayOptions
         Storage.Validate(problems);
         Log.Validate(problems);
         Notify.Validate(problems);
+        Tls.Validate(problems);
         if (problems.Count == 0 && Relay.Endpoint == Http.Endpoint && !Relay.Endpoint.EndsWith(":0", StringComparison.Ordinal))
         {
             problems.Add($"Relay:Endpoint and Http:Endpoint are both '{Relay.Endpoint}': they must differ.");

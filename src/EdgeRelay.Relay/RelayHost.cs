@@ -4,10 +4,10 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-
 using Prometheus;
 
 namespace EdgeRelay.Relay;
@@ -87,6 +87,17 @@ public sealed class RelayHost : IAsyncDisposable
             kestrel.Listen(relayEndPoint, listen =>
             {
                 relayListen = listen;
+                if (relay.TlsCertificate is { } certificate)
+                {
+                    // TLS is a transport layer under the ConnectionHandler: the protocol is the same inside.
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificate = certificate,
+                        SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                        HandshakeTimeout = options.Relay.HandshakeTimeout,
+                    });
+                }
+
                 listen.UseConnectionHandler<RelayConnectionHandler>();
             });
             kestrel.Listen(httpEndPoint, listen =>
@@ -121,6 +132,11 @@ public sealed class RelayHost : IAsyncDisposable
         var host = new RelayHost(app, relay, relayListen!, httpListen!, loggerFactory);
         relay.CardEndpoint = options.Relay.PublicEndpoint ?? host.RelayEndPoint.ToString();
         RelayLog.RelayListening(relay.Logger, host.RelayEndPoint.ToString());
+        if (relay.TlsPin.Length > 0)
+        {
+            RelayLog.TlsPin(relay.Logger, Convert.ToHexStringLower(relay.TlsPin));
+        }
+
         RelayLog.HttpListening(relay.Logger, host.HttpEndPoint.ToString());
         return host;
     }

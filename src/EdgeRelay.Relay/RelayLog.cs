@@ -28,4 +28,7 @@ internal static partial class RelayLog
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "EdgeRelay stopped; log committed until {CommittedUntil}")]
     public static partial void Stopped(ILogger logger, long committedUntil);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "EdgeRelay relay endpoint speaks TLS; clients pin the key by SHA-256 {Pin}")]
+    public static partial void TlsPin(ILogger logger, string pin);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
 using EdgeRelay.Addressing;
 using EdgeRelay.Protocol;
 using EdgeRelay.Relay.Notifications;
@@ -19,9 +20,12 @@ public sealed class RelayService : IAsyncDisposable
     private long _nextSessionId;
     private int _disposed;
 
-    private RelayService(EdgeRelayOptions options, RelayStore store, ServiceKey serviceKey, TimeProvider time, ILoggerFactory loggerFactory, IWakeupNotifier? notifier)
+    private RelayService(EdgeRelayOptions options, RelayStore store, ServiceKey serviceKey, TimeProvider time, ILoggerFactory loggerFactory, IWakeupNotifier? notifier, X509Certificate2? certificate)
     {
         Notifier = notifier;
+        TlsCertificate = certificate;
+        TlsPin = certificate is null ? [] : Tls.RelayCertificates.Pin(certificate);
+        CardExtensions = certificate is null ? [] : [new AddressCardExtension(ProtocolConstants.TlsPinExtension, TlsPin)];
         Options = options;
         Store = store;
         ServiceKey = serviceKey;
@@ -55,6 +59,15 @@ public sealed class RelayService : IAsyncDisposable
 
     internal ILogger Logger { get; }
 
+    /// <summary>The relay endpoint's TLS certificate; null when it speaks plain TCP.</summary>
+    public X509Certificate2? TlsCertificate { get; }
+
+    /// <summary>SHA-256 of the certificate's public key, announced in HELLO and in cards; empty without TLS.</summary>
+    public byte[] TlsPin { get; }
+
+    /// <summary>Extensions written into every card this relay issues (the TLS pin, when there is one).</summary>
+    internal AddressCardExtension[] CardExtensions { get; }
+
     /// <summary>This relay's Prometheus metrics (served by the host at /metrics).</summary>
     public Metrics.RelayMetrics Metrics { get; }
 
@@ -83,6 +96,8 @@ public sealed class RelayService : IAsyncDisposable
             throw new InvalidOperationException("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems));
         }
 
+        // The certificate first: a bad one must stop the start before anything is created on disk.
+        var certificate = options.Tls.Enabled ? Tls.RelayCertificates.Load(options.Tls) : null;
         var dataDir = Path.GetFullPath(options.Storage.DataDir);
         Directory.CreateDirectory(dataDir);
         var serviceKey = ServiceKey.LoadOrCreate(dataDir);
@@ -109,11 +124,12 @@ public sealed class RelayService : IAsyncDisposable
             notifier ??= options.Notify.Enabled
                 ? new WebhookNotifier(options.Notify, time, loggerFactory.CreateLogger("EdgeRelay.Notify"))
                 : null;
-            return new RelayService(options, store, serviceKey, time, loggerFactory, notifier);
+            return new RelayService(options, store, serviceKey, time, loggerFactory, notifier, certificate);
         }
         catch
         {
             serviceKey.Dispose();
+            certificate?.Dispose();
             throw;
         }
     }
@@ -164,5 +180,6 @@ public sealed class RelayService : IAsyncDisposable
 
         await Store.DisposeAsync();
         ServiceKey.Dispose();
+        TlsCertificate?.Dispose();
     }
 }

@@ -29,7 +29,7 @@ public sealed partial class RelaySession
         var expiresAt = _relay.Time.GetUtcNow().Add(lifetime).ToUnixTimeSeconds();
         var aid = AddressId.NewRandom();
         var record = _relay.Store.CreateAddress(aid, request.OwnerPublicKey.Span, expiresAt);
-        var card = new AddressCard(aid, expiresAt, _relay.ServiceKey.PublicKey.Span, _relay.CardEndpoint);
+        var card = new AddressCard(aid, expiresAt, _relay.ServiceKey.PublicKey.Span, _relay.CardEndpoint, _relay.CardExtensions);
         var frame = new ArrayBufferWriter<byte>(256);
         FrameWriter.WriteAddressCreated(frame, requestId, expiresAt, card.ToArray());
         RelayLog.AddressCreated(Logger, _connection.ConnectionId, expiresAt);

@@ -36,6 +36,7 @@ public sealed partial class RelaySession
             ServicePublicKey = _relay.ServiceKey.PublicKey.ToArray(),
             AuthNonce = _authNonce,
             Endpoint = _relay.CardEndpoint,
+            TlsPin = _relay.TlsPin,
         };
         var frame = new ArrayBufferWriter<byte>(256);
         FrameWriter.WriteServerInfo(frame, requestId, info);

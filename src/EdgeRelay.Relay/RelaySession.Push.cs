@@ -167,7 +167,7 @@ public sealed partial class RelaySession
             return AddressUpdated(requestId, status, record);
         }
 
-        var card = new Addressing.AddressCard(request.Address, expiresAt, _relay.ServiceKey.PublicKey.Span, _relay.CardEndpoint);
+        var card = new Addressing.AddressCard(request.Address, expiresAt, _relay.ServiceKey.PublicKey.Span, _relay.CardEndpoint, _relay.CardExtensions);
         var frame = new ArrayBufferWriter<byte>(256);
         FrameWriter.WriteAddressCreated(frame, requestId, expiresAt, card.ToArray());
         return ReplyAsync(OutboxItem.Frame(frame.WrittenSpan.ToArray(), record));

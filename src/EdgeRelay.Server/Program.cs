@@ -4,6 +4,12 @@ using Microsoft.Extensions.Logging;
 
 // The executable only turns configuration into options and runs a host (the Garnet habit): all the
 // relay's behaviour lives in EdgeRelay.Relay, where the tests reach it too.
+// `edgerelay cert dev [...]` writes a self-signed TLS certificate for testing, and exits.
+if (args.Length > 0 && args[0] == "cert")
+{
+    return CertCommand.Run(args[1..]);
+}
+
 // `edgerelay healthcheck [options]` asks a running relay's /healthz instead (the container's HEALTHCHECK).
 var healthCheck = args.Length > 0 && args[0] == "healthcheck";
 if (healthCheck)
@@ -60,7 +66,26 @@ if (configPath is not null)
     Console.WriteLine($"EdgeRelay configuration: {configPath}");
 }
 
-await using var host = await RelayHost.StartAsync(options, logging =>
+RelayHost host;
+try
+{
+    host = await RelayHost.StartAsync(options, ConfigureLogging);
+}
+catch (InvalidOperationException ex) when (ex.Message.StartsWith("Tls:", StringComparison.Ordinal))
+{
+    // A certificate that does not load is a configuration problem like any other: name it, exit 2.
+    Console.Error.WriteLine("EdgeRelay cannot start: " + ex.Message);
+    return 2;
+}
+
+await using (host)
+{
+    await host.WaitForShutdownAsync();
+}
+
+return 0;
+
+void ConfigureLogging(ILoggingBuilder logging)
 {
     if (options.Log.IsJson)
     {
@@ -83,6 +108,4 @@ await using var host = await RelayHost.StartAsync(options, logging =>
     logging.SetMinimumLevel(options.Log.MinimumLevel);
     logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
     logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
-});
-await host.WaitForShutdownAsync();
-return 0;
+}

@@ -40,6 +40,7 @@ internal static class ServerConfiguration
         Bind(configuration.GetSection("Storage"), options.Storage, problems);
         Bind(configuration.GetSection("Log"), options.Log, problems);
         Bind(configuration.GetSection("Notify"), options.Notify, problems);
+        Bind(configuration.GetSection("Tls"), options.Tls, problems);
         problems.AddRange(options.Validate()); // a value that did not convert kept its default, which is valid
 
         return options;

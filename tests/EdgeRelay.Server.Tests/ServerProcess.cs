@@ -86,6 +86,13 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>Runs the executable to completion (for start-up failures); returns its exit code and standard error.</summary>
     public static async Task<(int ExitCode, string StandardError)> RunToExitAsync(params string[] args)
     {
+        var (exitCode, _, stderr) = await RunWithOutputAsync(args);
+        return (exitCode, stderr);
+    }
+
+    /// <summary>Runs the executable to completion; returns its exit code, standard output and standard error.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunWithOutputAsync(params string[] args)
+    {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -101,10 +108,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the relay.");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = await process.StandardError.ReadToEndAsync();
-        await stdout;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, stderr);
+        return (process.ExitCode, await stdout, stderr);
     }
 
     public string Output

@@ -36,6 +36,10 @@ public sealed class RelayMetrics
         DotNetStats.Register(Registry); // GC, memory, threads, process CPU and start time
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
 
+        // No exemplars: by default every update would look up the current trace (Activity.Current) to
+        // attach one, which the relay's raw connections never have and the hot path should not pay for.
+        factory.ExemplarBehavior = new ExemplarBehavior { DefaultExemplarProvider = static (_, _) => Exemplar.None };
+
         Connections = factory.CreateGauge("edgerelay_connections", "Relay protocol connections open now.");
         ConnectionsAccepted = factory.CreateCounter("edgerelay_connections_accepted_total", "Relay protocol connections accepted.");
         var closed = factory.CreateCounter("edgerelay_connections_closed_by_server_total", "Connections the relay closed, by reason: handshake_timeout, idle_timeout, or the error code that closes (e.g. FRAME_TOO_LARGE, SHUTTING_DOWN).", "reason");
