@@ -86,6 +86,11 @@ internal sealed class Outbox
     private readonly RelayStore _store;
     private readonly Metrics.RelayMetrics _metrics;
 
+    // Set while the session's read loop is handling one read's frames (see RelaySession.OpenBatch); a
+    // writer that needs a commit then waits for the batch's end instead of starting a commit mid-batch.
+    private int _readerBatchOpen;
+    private TaskCompletionSource<Task>? _batchWaiter;
+
     public Outbox(int capacity, RelayStore store, Metrics.RelayMetrics metrics)
     {
         _store = store;
@@ -111,6 +116,38 @@ internal sealed class Outbox
                 return;
             }
         }
+    }
+
+    public void OpenReaderBatch() => Volatile.Write(ref _readerBatchOpen, 1);
+
+    /// <summary>
+    /// Ends the reader's batch; requests a commit when the batch appended records or when the writer is
+    /// waiting, and hands the writer the round that covers them.
+    /// </summary>
+    public void CloseReaderBatch(bool appended)
+    {
+        // Both exchanges are full fences: with the writer's exchange-then-read below, either the writer
+        // sees the batch closed, or this sees the writer's waiter (Dekker).
+        Interlocked.Exchange(ref _readerBatchOpen, 0);
+        var waiter = Interlocked.Exchange(ref _batchWaiter, null);
+        if (!appended && waiter is null)
+        {
+            return;
+        }
+
+        Task round;
+        try
+        {
+            round = _store.RequestCommitRound();
+        }
+        catch (ObjectDisposedException ex)
+        {
+            // The store closed (shutdown past its timeout): nothing more becomes durable; the writer ends.
+            waiter?.TrySetException(ex);
+            return;
+        }
+
+        waiter?.TrySetResult(round);
     }
 
     /// <summary>Queues a pushed frame, waiting for room; false once the outbox is completed (the session is ending).</summary>
@@ -158,7 +195,23 @@ internal sealed class Outbox
 
                     // No token: a commit always completes (or faults when the store closes), and an
                     // uncancellable wait allocates nothing.
-                    await _store.WaitForCommitAsync(item.WaitForCommit, CancellationToken.None);
+                    while (!_store.IsCommitted(item.WaitForCommit))
+                    {
+                        if (Volatile.Read(ref _readerBatchOpen) == 1)
+                        {
+                            var waiter = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+                            Interlocked.Exchange(ref _batchWaiter, waiter);
+                            if (Volatile.Read(ref _readerBatchOpen) == 1)
+                            {
+                                await await waiter.Task; // the round the batch's end requested
+                                continue;
+                            }
+
+                            Interlocked.CompareExchange(ref _batchWaiter, null, waiter); // it closed meanwhile
+                        }
+
+                        await _store.WaitForCommitAsync(item.WaitForCommit, CancellationToken.None);
+                    }
                 }
 
                 reader.TryRead(out item);

@@ -30,6 +30,7 @@ public sealed partial class RelaySession
     private long _lastActivity;
     private bool _handshakeDone;
     private volatile bool _stopReading;
+    private bool _batchAppended;
     private volatile bool _closeRequested;
     private long _id;
     private int _timedOut;
@@ -96,6 +97,7 @@ public sealed partial class RelaySession
         {
             var result = await input.ReadAsync();
             var buffer = result.Buffer;
+            OpenBatch();
             try
             {
                 if (_closeRequested)
@@ -109,7 +111,6 @@ public sealed partial class RelaySession
                     return;
                 }
 
-                bool appended = false;
                 while (!_stopReading)
                 {
                     var status = FrameReader.TryRead(ref buffer, maxBody, out var header, out var body);
@@ -132,19 +133,19 @@ public sealed partial class RelaySession
 
                     Volatile.Write(ref _lastActivity, _relay.Time.GetTimestamp());
                     _relay.Metrics.FrameReceived(header.Type, ProtocolConstants.HeaderLength + body.Length);
-                    appended |= header.Type == FrameType.Send;
+                    _batchAppended |= header.Type == FrameType.Send;
                     var handled = HandleFrameAsync(header, body);
                     if (!handled.IsCompletedSuccessfully)
                     {
+                        // Never wait with the batch open: the writer may be waiting for its close.
+                        CloseBatch();
                         await handled;
+                        OpenBatch();
                     }
                 }
 
                 // One commit request per read batch, not per message: the committer groups them anyway.
-                if (appended)
-                {
-                    _relay.Store.RequestCommit();
-                }
+                CloseBatch();
 
                 if (result.IsCompleted)
                 {
@@ -158,9 +159,29 @@ public sealed partial class RelaySession
             }
             finally
             {
+                CloseBatch(); // every early return too, or a writer waiting for the batch would wait for ever
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
         }
+    }
+
+    /// <summary>
+    /// The read loop is handling the frames of one read. While it is, the outbox writer does not ask for a
+    /// commit of its own: one commit then covers the whole batch, instead of a first one started by the
+    /// writer covering only the SENDs appended so far and a second for the rest (FASTER allocates ~9 KB
+    /// and the disk does one more synchronous write per commit).
+    /// </summary>
+    private void OpenBatch()
+    {
+        _batchAppended = false;
+        _outbox.OpenReaderBatch();
+    }
+
+    /// <summary>Ends the batch: requests its commit if it appended anything, or if the writer is waiting for one.</summary>
+    private void CloseBatch()
+    {
+        _outbox.CloseReaderBatch(_batchAppended);
+        _batchAppended = false;
     }
 
     private ValueTask HandleFrameAsync(in FrameHeader header, in ReadOnlySequence<byte> body)
@@ -205,7 +226,14 @@ public sealed partial class RelaySession
             _stopReading = true;
         }
 
-        return _outbox.TryEnqueue(item) ? default : _outbox.EnqueueAsync(item, _aborted.Token);
+        if (_outbox.TryEnqueue(item))
+        {
+            return default;
+        }
+
+        // The outbox is full: the writer must be able to drain it, so it must not be waiting for this batch.
+        CloseBatch();
+        return _outbox.EnqueueAsync(item, _aborted.Token);
     }
 
     private ValueTask Fail(uint requestId, ErrorCode code, string reason) => ReplyAsync(OutboxItem.Failure(requestId, code, reason));

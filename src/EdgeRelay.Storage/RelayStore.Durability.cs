@@ -27,6 +27,23 @@ public sealed partial class RelayStore
     }
 
     /// <summary>
+    /// Requests a commit and returns the round that covers every record enqueued before this call (it
+    /// completes when that commit is durable, or faults if it failed).
+    /// </summary>
+    public Task RequestCommitRound()
+    {
+        EnterOperation();
+        try
+        {
+            return _committer.CommitAsync();
+        }
+        finally
+        {
+            ExitOperation();
+        }
+    }
+
+    /// <summary>
     /// Requests a commit and completes once the record at <paramref name="recordAddress"/> (an address
     /// returned by this store) is durable, i.e. <see cref="CommittedUntilAddress"/> &gt; it. Faults with
     /// <see cref="IOException"/> if that commit failed.
