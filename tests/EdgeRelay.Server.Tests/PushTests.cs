@@ -143,50 +143,6 @@ public sealed class PushTests
     }
 
     [Fact]
-    public async Task A_subscriber_without_credit_gets_nothing_and_the_server_buffers_nothing_for_it()
-    {
-        await using var relay = await TestRelay.StartAsync();
-        using var owner = new Owner();
-        await using var rm = await relay.ConnectAsync();
-        var created = await owner.CreateAddressAsync(rm);
-        var other = await owner.CreateAddressAsync(rm);
-        await rm.AuthenticateAsync(created.Id, owner.Key);
-        await using var sender = await relay.ConnectAsync(new RelayClientOptions { MaxInFlight = 64 });
-        var payload = new byte[16 * 1024];
-
-        // Fill the log's memory once through another address, so its pages exist before measuring.
-        await SendManyAsync(sender, other.Card, payload, 2048);
-        var before = ManagedHeap();
-
-        await using var subscription = await rm.SubscribeAsync(created.Id, credit: 0);
-        await SendManyAsync(sender, created.Card, payload, 2048); // 32 MiB for a subscriber that granted nothing
-        await Task.Delay(300);
-        Assert.False(subscription.Deliveries.TryRead(out _));
-        var grown = ManagedHeap() - before;
-        Assert.True(grown < 8L << 20, $"the managed heap grew by {grown >> 20} MiB while 32 MiB waited for a subscriber without credit");
-
-        // Credit is what lets messages through, exactly as much as granted.
-        await subscription.GrantAsync(10);
-        var received = new List<ReceivedMessage>();
-        while (received.Count < 10)
-        {
-            received.AddRange(await ReadAsync(subscription));
-        }
-
-        await Task.Delay(300);
-        Assert.Equal(10, received.Count);
-        Assert.False(subscription.Deliveries.TryRead(out _));
-
-        static long ManagedHeap()
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-            return GC.GetTotalMemory(forceFullCollection: true);
-        }
-    }
-
-    [Fact]
     public async Task Unacked_messages_are_redelivered_after_the_connection_drops_and_are_in_flight_on_one_connection_at_a_time()
     {
         await using var relay = await TestRelay.StartAsync();
@@ -268,7 +224,7 @@ public sealed class PushTests
         return await subscription.Deliveries.ReadAsync(timeout.Token);
     }
 
-    private static async Task SendManyAsync(RelayClient sender, AddressCard card, byte[] payload, int count)
+    internal static async Task SendManyAsync(RelayClient sender, AddressCard card, byte[] payload, int count)
     {
         var address = RelayClient.DeriveEphemeralAddress(card);
         for (var sent = 0; sent < count; sent += 64)
@@ -276,4 +232,62 @@ public sealed class PushTests
             await Task.WhenAll(Enumerable.Range(0, Math.Min(64, count - sent)).Select(_ => sender.SendAsync(address, payload)));
         }
     }
+}
+
+/// <summary>
+/// Measures the process' managed heap, so it runs alone: the other test classes of this assembly run in
+/// parallel and allocate (the soak test moves 150 MiB), which a heap reading cannot tell apart.
+/// </summary>
+[Collection(HeapMeasurement.Name)]
+public sealed class PushMemoryTests
+{
+    [Fact]
+    public async Task A_subscriber_without_credit_gets_nothing_and_the_server_buffers_nothing_for_it()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        using var owner = new Owner();
+        await using var rm = await relay.ConnectAsync();
+        var created = await owner.CreateAddressAsync(rm);
+        var other = await owner.CreateAddressAsync(rm);
+        await rm.AuthenticateAsync(created.Id, owner.Key);
+        await using var sender = await relay.ConnectAsync(new RelayClientOptions { MaxInFlight = 64 });
+        var payload = new byte[16 * 1024];
+
+        // Fill the log's memory once through another address, so its pages exist before measuring.
+        await PushTests.SendManyAsync(sender, other.Card, payload, 2048);
+        var before = ManagedHeap();
+
+        await using var subscription = await rm.SubscribeAsync(created.Id, credit: 0);
+        await PushTests.SendManyAsync(sender, created.Card, payload, 2048); // 32 MiB for a subscriber that granted nothing
+        await Task.Delay(300);
+        Assert.False(subscription.Deliveries.TryRead(out _));
+        var grown = ManagedHeap() - before;
+        Assert.True(grown < 8L << 20, $"the managed heap grew by {grown >> 20} MiB while 32 MiB waited for a subscriber without credit");
+
+        // Credit is what lets messages through, exactly as much as granted.
+        await subscription.GrantAsync(10);
+        var received = new List<ReceivedMessage>();
+        while (received.Count < 10)
+        {
+            received.AddRange(await PushTests.ReadAsync(subscription));
+        }
+
+        await Task.Delay(300);
+        Assert.Equal(10, received.Count);
+        Assert.False(subscription.Deliveries.TryRead(out _));
+
+        static long ManagedHeap()
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            return GC.GetTotalMemory(forceFullCollection: true);
+        }
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HeapMeasurement
+{
+    public const string Name = "managed heap measurements";
 }
