@@ -64,28 +64,45 @@ public sealed class PushTests
         await using var rm = await relay.ConnectAsync();
         var created = await owner.CreateAddressAsync(rm);
         await rm.AuthenticateAsync(created.Id, owner.Key);
-        await rm.SetPolicyAsync(created.Id, DeliveryPolicy.Batched(TimeSpan.FromMilliseconds(500)));
+        await rm.SetPolicyAsync(created.Id, DeliveryPolicy.Batched(TimeSpan.FromMilliseconds(200)));
         await using var subscription = await rm.SubscribeAsync(created.Id, credit: 100);
         await using var sender = await relay.ConnectAsync();
+        var address = RelayClient.DeriveEphemeralAddress(created.Card);
 
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, 5).Select(i => sender.SendAsync(created.Card, BitConverter.GetBytes(i))));
-        var sentBy = clock.Elapsed;
-        Assert.True(sentBy < TimeSpan.FromMilliseconds(400), $"the burst took {sentBy.TotalMilliseconds} ms to send; the test needs it well inside one window");
+        // A burst of 5 pipelined SENDs is one commit, a few ms. On a machine so busy that a burst takes
+        // more than 150 ms (it could then straddle the window), its messages are taken and it is tried again.
+        for (var attempt = 1; ; attempt++)
+        {
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, 5).Select(i => sender.SendAsync(address, BitConverter.GetBytes(i))));
+            if (clock.Elapsed >= TimeSpan.FromMilliseconds(150) && attempt < 3)
+            {
+                await Task.Delay(600);
+                var stray = new List<long>();
+                while (subscription.Deliveries.TryRead(out var delivered))
+                {
+                    stray.AddRange(delivered.Select(m => m.Id));
+                }
 
-        var batch = await ReadAsync(subscription);
-        var arrivedAfter = clock.Elapsed;
-        Assert.Equal(5, batch.Length);
-        Assert.True(arrivedAfter >= TimeSpan.FromMilliseconds(490), $"delivered after {arrivedAfter.TotalMilliseconds} ms, inside the 500 ms window");
-        await Task.Delay(700);
-        Assert.False(subscription.Deliveries.TryRead(out _));
+                await subscription.AckAsync(stray);
+                continue;
+            }
 
-        // The next burst waits a window after the previous push too.
-        await subscription.AckAsync(batch.Select(m => m.Id).ToArray());
-        clock.Restart();
-        await sender.SendAsync(created.Card, "later"u8.ToArray());
+            var batch = await ReadAsync(subscription);
+            var arrivedAfter = clock.Elapsed;
+            Assert.Equal(5, batch.Length);
+            Assert.True(arrivedAfter >= TimeSpan.FromMilliseconds(190), $"delivered after {arrivedAfter.TotalMilliseconds} ms, inside the 200 ms window");
+            await Task.Delay(400);
+            Assert.False(subscription.Deliveries.TryRead(out _));
+            await subscription.AckAsync(batch.Select(m => m.Id).ToArray());
+            break;
+        }
+
+        // The next message waits a window too.
+        var later = Stopwatch.StartNew();
+        await sender.SendAsync(address, "later"u8.ToArray());
         Assert.Single(await ReadAsync(subscription));
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(490), $"delivered after {clock.Elapsed.TotalMilliseconds} ms");
+        Assert.True(later.Elapsed >= TimeSpan.FromMilliseconds(190), $"delivered after {later.Elapsed.TotalMilliseconds} ms");
     }
 
     [Fact]
