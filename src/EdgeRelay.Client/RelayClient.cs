@@ -224,13 +224,7 @@ public sealed class RelayClient : IAsyncDisposable
             throw Unexpected(reply);
         }
 
-        var result = new ReceivedMessage[messages.Length];
-        for (int i = 0; i < messages.Length; i++)
-        {
-            result[i] = new ReceivedMessage(messages[i].Id, DateTimeOffset.FromUnixTimeMilliseconds(messages[i].ReceivedAtUnixMs), messages[i].Ciphertext);
-        }
-
-        return new PullResult(result, more);
+        return new PullResult(ToReceived(messages), more);
     }
 
     /// <summary>Acknowledges stored messages; the relay removes them durably before it answers.</summary>
@@ -493,15 +487,12 @@ public sealed class RelayClient : IAsyncDisposable
 
         if (_subscriptions.TryGetValue(address, out var subscription))
         {
-            var result = new ReceivedMessage[messages.Length];
-            for (int i = 0; i < messages.Length; i++)
-            {
-                result[i] = new ReceivedMessage(messages[i].Id, DateTimeOffset.FromUnixTimeMilliseconds(messages[i].ReceivedAtUnixMs), messages[i].Ciphertext);
-            }
-
-            subscription.Deliver(result);
+            subscription.Deliver(ToReceived(messages));
         }
     }
+
+    private static ReceivedMessage[] ToReceived(DeliveredMessage[] messages) =>
+        Array.ConvertAll(messages, m => new ReceivedMessage(m.Id, DateTimeOffset.FromUnixTimeMilliseconds(m.ReceivedAtUnixMs), m.Ciphertext));
 
     private void Fail(Exception error)
     {

@@ -257,25 +257,7 @@ public static class BodyReader
         address = ReadAddressId(ref reader);
         reader.TryReadBigEndian(out short rawCount);
         int count = (ushort)rawCount;
-        var result = new DeliveredMessage[count];
-        for (int i = 0; i < count; i++)
-        {
-            if (!reader.TryReadBigEndian(out long id) || !reader.TryReadBigEndian(out long receivedAt)
-                || !reader.TryReadBigEndian(out int length) || length < 0 || reader.Remaining < length)
-            {
-                return false;
-            }
-
-            result[i] = new DeliveredMessage(id, receivedAt, ReadBytes(ref reader, length));
-        }
-
-        if (reader.Remaining != 0)
-        {
-            return false;
-        }
-
-        messages = result;
-        return true;
+        return TryReadMessageList(ref reader, count, out messages);
     }
 
     public static bool TryReadError(in ReadOnlySequence<byte> body, out ErrorReply error)
@@ -384,6 +366,13 @@ public static class BodyReader
 
         more = (flags & 1) != 0;
         int count = (ushort)rawCount;
+        return TryReadMessageList(ref reader, count, out messages);
+    }
+
+    /// <summary>The message list shared by MESSAGES and DELIVER: <paramref name="count"/> × (id, received at, length, ciphertext), to the end of the body.</summary>
+    private static bool TryReadMessageList(ref SequenceReader<byte> reader, int count, out DeliveredMessage[] messages)
+    {
+        messages = [];
         var result = new DeliveredMessage[count];
         for (int i = 0; i < count; i++)
         {

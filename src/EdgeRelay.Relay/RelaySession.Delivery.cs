@@ -92,27 +92,12 @@ public sealed partial class RelaySession
         // Payloads are read from the log straight into the reply. A message acknowledged by another
         // connection meanwhile may be gone: skip it, it was delivered.
         var frame = new byte[ProtocolConstants.HeaderLength + 3 + (take.Count * DeliveredMessage.HeaderLength) + bytes];
-        int offset = ProtocolConstants.HeaderLength + 3;
-        int count = 0;
-        foreach (var message in take)
-        {
-            int start = offset + DeliveredMessage.HeaderLength;
-            int read = await _relay.Store.ReadPendingAsync(request.Address, message, frame.AsMemory(start, message.Length), _aborted.Token);
-            if (read < 0)
-            {
-                continue;
-            }
-
-            FrameWriter.WriteDeliveredMessageHeader(frame.AsSpan(offset), message.Id, message.ReceivedAtUnixMs, read);
-            offset = start + read;
-            count++;
-        }
-
+        var (offset, count) = await MessageFrames.FillAsync(_relay.Store, request.Address, take, frame, ProtocolConstants.HeaderLength + 3, _aborted.Token);
         _relay.Metrics.PulledMessages.Inc(count);
         var header = new ArrayBufferWriter<byte>(ProtocolConstants.HeaderLength + 3);
         FrameWriter.WriteMessagesHeader(header, requestId, offset - ProtocolConstants.HeaderLength, count, more);
         header.WrittenSpan.CopyTo(frame);
-        await ReplyAsync(OutboxItem.Frame(offset == frame.Length ? frame : frame.AsSpan(0, offset).ToArray()));
+        await ReplyAsync(OutboxItem.Frame(MessageFrames.Trim(frame, offset)));
     }
 
     private ValueTask HandleAck(uint requestId, in ReadOnlySequence<byte> body)

@@ -175,36 +175,21 @@ internal sealed class Recovery : ILogEntryConsumer
             case LogRecordKind.AddressRenewed:
                 {
                     LogRecords.ReadAddressRenewed(record, address, out var aid, out var expiresAt);
-                    if (address >= _snapshotAddress)
-                    {
-                        var entry = Find(aid, address);
-                        entry.Info = entry.Info.WithExpiresAt(expiresAt);
-                    }
-
+                    Change(aid, address, info => info.WithExpiresAt(expiresAt));
                     return;
                 }
 
             case LogRecordKind.AddressPolicySet:
                 {
                     LogRecords.ReadAddressPolicySet(record, address, out var aid, out var policy);
-                    if (address >= _snapshotAddress)
-                    {
-                        var entry = Find(aid, address);
-                        entry.Info = entry.Info.WithPolicy(policy);
-                    }
-
+                    Change(aid, address, info => info.WithPolicy(policy));
                     return;
                 }
 
             case LogRecordKind.AddressNotifySet:
                 {
                     LogRecords.ReadAddressNotifySet(record, address, out var aid, out var endpoint);
-                    if (address >= _snapshotAddress)
-                    {
-                        var entry = Find(aid, address);
-                        entry.Info = entry.Info.WithNotifyEndpoint(endpoint);
-                    }
-
+                    Change(aid, address, info => info.WithNotifyEndpoint(endpoint));
                     return;
                 }
 
@@ -239,6 +224,16 @@ internal sealed class Recovery : ILogEntryConsumer
                     PendingBytes -= removedBytes;
                     return;
                 }
+        }
+    }
+
+    /// <summary>An owner's change to an address: applied unless the snapshot already reflects it.</summary>
+    private void Change(AddressId aid, long address, Func<AddressInfo, AddressInfo> change)
+    {
+        if (address >= _snapshotAddress)
+        {
+            var entry = Find(aid, address);
+            entry.Info = change(entry.Info);
         }
     }
 

@@ -453,28 +453,14 @@ internal sealed class AddressPush
 
         var bodyLength = FrameWriter.DeliverBodyLength(messages.Count, ciphertextBytes);
         var frame = new byte[ProtocolConstants.HeaderLength + bodyLength];
-        var offset = ProtocolConstants.HeaderLength + ProtocolConstants.AddressIdLength + 2;
-        var count = 0;
-        foreach (var message in messages)
-        {
-            var start = offset + DeliveredMessage.HeaderLength;
-            var read = await Store.ReadPendingAsync(Id, message, frame.AsMemory(start, message.Length));
-            if (read < 0)
-            {
-                continue; // acked by another connection meanwhile: it was delivered
-            }
-
-            FrameWriter.WriteDeliveredMessageHeader(frame.AsSpan(offset), message.Id, message.ReceivedAtUnixMs, read);
-            offset = start + read;
-            count++;
-        }
-
+        var (offset, count) = await MessageFrames.FillAsync(
+            Store, Id, messages, frame, ProtocolConstants.HeaderLength + ProtocolConstants.AddressIdLength + 2, CancellationToken.None);
         if (count == 0)
         {
             return null;
         }
 
         FrameWriter.WriteDeliverHeader(frame, offset - ProtocolConstants.HeaderLength, Id, count);
-        return offset == frame.Length ? frame : frame.AsSpan(0, offset).ToArray();
+        return MessageFrames.Trim(frame, offset);
     }
 }
