@@ -220,6 +220,12 @@ public sealed class StorageSection
     /// <summary>Log segment file size, as a power of two. Default 28 (256 MiB): the unit of truncation.</summary>
     public int SegmentSizeBits { get; set; } = 28;
 
+    /// <summary>
+    /// Memory mirror of the newest message records, as a power of two. Default 26 (64 MiB): messages delivered
+    /// soon after they arrive (push, a PULL that keeps up) are copied from memory instead of read from disk. 0: off.
+    /// </summary>
+    public int ReadCacheSizeBits { get; set; } = 26;
+
     /// <summary>How often the address snapshot is written, expired messages dropped, sparse old messages compacted and the log head truncated. Default 10 s.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -259,6 +265,11 @@ public sealed class StorageSection
         if (SegmentSizeBits < PageSizeBits)
         {
             problems.Add("Storage:SegmentSizeBits: must be at least PageSizeBits.");
+        }
+
+        if (ReadCacheSizeBits != 0 && (ReadCacheSizeBits <= PageSizeBits || ReadCacheSizeBits > 30))
+        {
+            problems.Add($"Storage:ReadCacheSizeBits: {ReadCacheSizeBits} must be 0 (off) or between PageSizeBits + 1 and 30.");
         }
 
         RelayEndpointOptions.Positive(problems, "Storage:MaintenanceInterval", MaintenanceInterval);

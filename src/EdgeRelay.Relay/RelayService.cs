@@ -110,6 +110,7 @@ public sealed class RelayService : IAsyncDisposable
                     PageSizeBits = options.Storage.PageSizeBits,
                     MemorySizeBits = options.Storage.MemorySizeBits,
                     SegmentSizeBits = options.Storage.SegmentSizeBits,
+                    ReadCacheSizeBits = options.Storage.ReadCacheSizeBits,
                     MaxPayloadBytes = options.Relay.MaxCiphertextBytes,
                     MaintenanceInterval = options.Storage.MaintenanceInterval,
                     MessageTtl = options.Storage.MessageTtl,

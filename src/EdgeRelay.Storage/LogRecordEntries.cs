@@ -17,11 +17,19 @@ namespace EdgeRelay.Storage;
 /// </remarks>
 internal static unsafe class LogRecordEntries
 {
-    public static bool TryEnqueueMessage(FasterLog log, AddressId aid, long receivedAtUnixMs, ReadOnlySpan<byte> ciphertext, out long address)
+    /// <param name="mirror">Where the record is mirrored for fast reads, if anywhere.</param>
+    public static bool TryEnqueueMessage(FasterLog log, RecentRecords? mirror, AddressId aid, long receivedAtUnixMs, ReadOnlySpan<byte> ciphertext, out long address)
     {
         fixed (byte* payload = ciphertext)
         {
-            return log.TryEnqueue(new MessageEntry(aid, receivedAtUnixMs, payload, ciphertext.Length), out address);
+            var entry = new MessageEntry(aid, receivedAtUnixMs, payload, ciphertext.Length);
+            if (!log.TryEnqueue(entry, out address))
+            {
+                return false;
+            }
+
+            mirror?.Write(address, entry);
+            return true;
         }
     }
 
@@ -37,11 +45,18 @@ internal static unsafe class LogRecordEntries
         }
     }
 
-    public static bool TryEnqueueMoved(FasterLog log, AddressId aid, long id, long receivedAtUnixMs, ReadOnlySpan<byte> ciphertext, out long address)
+    public static bool TryEnqueueMoved(FasterLog log, RecentRecords? mirror, AddressId aid, long id, long receivedAtUnixMs, ReadOnlySpan<byte> ciphertext, out long address)
     {
         fixed (byte* payload = ciphertext)
         {
-            return log.TryEnqueue(new MovedEntry(aid, id, receivedAtUnixMs, payload, ciphertext.Length), out address);
+            var entry = new MovedEntry(aid, id, receivedAtUnixMs, payload, ciphertext.Length);
+            if (!log.TryEnqueue(entry, out address))
+            {
+                return false;
+            }
+
+            mirror?.Write(address, entry);
+            return true;
         }
     }
 

@@ -108,7 +108,8 @@ public sealed partial class RelayStore
     /// <summary>
     /// The pooled variant: reads <paramref name="message"/>'s ciphertext into <paramref name="destination"/>
     /// (at least <see cref="PendingMessage.Length"/> bytes, e.g. rented by the caller) and returns its
-    /// length, or -1 if the log no longer holds it. One disk read of exactly the record's size.
+    /// length, or -1 if the log no longer holds it. A copy from memory for a recent record (see
+    /// <see cref="RecentRecords"/>), else one device read of exactly the record's size.
     /// </summary>
     public async ValueTask<int> ReadPayloadAsync(PendingMessage message, Memory<byte> destination, CancellationToken ct = default)
     {
@@ -120,6 +121,15 @@ public sealed partial class RelayStore
         EnterOperation();
         try
         {
+            // The same visibility as FASTER's read below: committed and not yet truncated.
+            var location = message.Location;
+            if (_recent is not null && location < CommittedUntilAddress && location >= _log.BeginAddress
+                && _recent.TryCopyCiphertext(location, message.Length, destination.Span))
+            {
+                return message.Length;
+            }
+
+            Interlocked.Increment(ref _deviceReads);
             var (owner, length) = await ReadRecordAsync(message.Location, LogRecords.MovedHeaderSize + message.Length, ct);
             if (owner is null)
             {

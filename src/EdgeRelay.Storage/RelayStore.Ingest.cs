@@ -126,7 +126,7 @@ public sealed partial class RelayStore
             bool enqueued;
             try
             {
-                enqueued = LogRecordEntries.TryEnqueueMessage(_log, aid, receivedAt, ciphertext, out messageId);
+                enqueued = LogRecordEntries.TryEnqueueMessage(_log, _recent, aid, receivedAt, ciphertext, out messageId);
             }
             catch (FasterException ex)
             {

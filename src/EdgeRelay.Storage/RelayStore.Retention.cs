@@ -157,7 +157,7 @@ public sealed partial class RelayStore
                     lock (entry.Gate)
                     {
                         stillPending = entry.Pending.TryGet(message.Id, out var current) && current.Location == message.Location;
-                        enqueued = stillPending && LogRecordEntries.TryEnqueueMoved(_log, aid, message.Id, message.ReceivedAtUnixMs, buffer.AsSpan(0, length), out to);
+                        enqueued = stillPending && LogRecordEntries.TryEnqueueMoved(_log, _recent, aid, message.Id, message.ReceivedAtUnixMs, buffer.AsSpan(0, length), out to);
                     }
 
                     if (!stillPending)

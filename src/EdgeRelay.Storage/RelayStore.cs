@@ -42,6 +42,7 @@ public sealed partial class RelayStore : IAsyncDisposable
     private readonly IDevice _device;
     private readonly FasterLog _log;
     private readonly GroupCommitter _committer;
+    private readonly RecentRecords? _recent;
     private readonly ConcurrentDictionary<AddressId, AddressEntry> _registry;
 
     // Serialises address-record appends (create, revoke) with the snapshot's copy of the registry,
@@ -53,6 +54,7 @@ public sealed partial class RelayStore : IAsyncDisposable
     private int _disposeStarted;
     private int _addressCount;
     private long _pendingMessages;
+    private long _deviceReads;
     private long _pendingBytes;
 
     private RelayStore(
@@ -87,6 +89,7 @@ public sealed partial class RelayStore : IAsyncDisposable
         _pendingBytes = replay.PendingBytes;
         _snapshotCoveredAddress = snapshotAddress;
         _committer = new GroupCommitter(log, logger);
+        _recent = options.ReadCacheSizeBits == 0 ? null : new RecentRecords(log, options.ReadCacheSizeBits, options.PageSizeBits);
         _maintenanceTimer = new PeriodicTimer(options.MaintenanceInterval, time);
         _maintenanceLoop = Task.Run(MaintenanceLoopAsync);
     }
@@ -184,7 +187,9 @@ public sealed partial class RelayStore : IAsyncDisposable
             CommittedUntilAddress,
             _committer.Commits,
             Interlocked.Read(ref _messagesExpired),
-            Interlocked.Read(ref _messagesMoved));
+            Interlocked.Read(ref _messagesMoved),
+            _recent?.Hits ?? 0,
+            Interlocked.Read(ref _deviceReads));
     }
 
     /// <summary>

@@ -15,6 +15,9 @@ public sealed class RelayStoreOptions
     /// <summary>Upper bound for memory and segment sizes (1 TiB): a guard against typos, not a FASTER limit.</summary>
     public const int MaxSizeBits = 40;
 
+    /// <summary>The read cache is one array, and .NET arrays stop short of 2 GiB.</summary>
+    public const int MaxReadCacheSizeBits = 30;
+
     /// <summary>
     /// Root of everything the store writes: <c>log/</c> (FASTER segments <c>relay.log.N</c> and
     /// <c>log-commits/</c>), <c>addresses.snapshot</c> and a <c>lock</c> file. Required; created if missing.
@@ -45,6 +48,15 @@ public sealed class RelayStoreOptions
     /// to hold at least one page) .. 40.
     /// </summary>
     public int SegmentSizeBits { get; set; } = 28;
+
+    /// <summary>
+    /// Memory mirror of the newest message records, as a power of two. Default 26 (64 MiB, ~0.3 s of
+    /// ingest at 200 MB/s): a message delivered within that span of its arrival (push, a PULL that keeps
+    /// up) is copied from memory instead of read from the device, which FasterLog does for every random
+    /// read. Costs one extra copy of each ciphertext on SEND. 0 turns it off. Allowed: 0, or
+    /// <see cref="PageSizeBits"/> + 1 .. 30.
+    /// </summary>
+    public int ReadCacheSizeBits { get; set; } = 26;
 
     /// <summary>
     /// Largest accepted ciphertext in bytes. Default 16384 (16 KiB): the maximum the relay advertises
@@ -107,6 +119,13 @@ public sealed class RelayStoreOptions
         CheckRange(nameof(PageSizeBits), PageSizeBits, MinPageSizeBits, MaxPageSizeBits);
         CheckRange(nameof(MemorySizeBits), MemorySizeBits, PageSizeBits + 1, MaxSizeBits);
         CheckRange(nameof(SegmentSizeBits), SegmentSizeBits, PageSizeBits, MaxSizeBits);
+        if (ReadCacheSizeBits != 0 && (ReadCacheSizeBits <= PageSizeBits || ReadCacheSizeBits > MaxReadCacheSizeBits))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(ReadCacheSizeBits),
+                ReadCacheSizeBits,
+                $"RelayStoreOptions.ReadCacheSizeBits must be 0 (off) or between {PageSizeBits + 1} (PageSizeBits + 1) and {MaxReadCacheSizeBits}.");
+        }
         var maxPayload = LogRecords.MaxPayloadForPage(1 << PageSizeBits);
         if (MaxPayloadBytes < 1 || MaxPayloadBytes > maxPayload)
         {

@@ -10,6 +10,8 @@ namespace EdgeRelay.Storage;
 /// <param name="Commits">Log commits performed by this instance since it was opened.</param>
 /// <param name="MessagesExpired">Messages the retention sweep dropped (TTL) since the store was opened.</param>
 /// <param name="MessagesMoved">Messages compaction copied forward since the store was opened.</param>
+/// <param name="MemoryReads">Message reads served by the in-memory mirror of recent records since the store was opened.</param>
+/// <param name="DeviceReads">Message reads that went to the device since the store was opened.</param>
 public readonly record struct StoreStatistics(
     int Addresses,
     long PendingMessages,
@@ -19,4 +21,6 @@ public readonly record struct StoreStatistics(
     long CommittedUntilAddress,
     long Commits,
     long MessagesExpired,
-    long MessagesMoved);
+    long MessagesMoved,
+    long MemoryReads,
+    long DeviceReads);

@@ -17,7 +17,7 @@ public sealed class MetricsTests
         "edgerelay_log_size_bytes", "edgerelay_log_head_address", "edgerelay_log_tail_address",
         "edgerelay_resolution_cache_lookups_total", "edgerelay_delivery_latency_seconds", "edgerelay_push_subscribers",
         "edgerelay_messages_delivered_total", "edgerelay_messages_acked_total", "edgerelay_wakeups_total",
-        "dotnet_collection_count_total", "process_cpu_seconds_total",
+        "edgerelay_message_reads_total", "dotnet_collection_count_total", "process_cpu_seconds_total", "edgerelay_process_allocated_bytes_total",
     ];
 
     [SkippableFact]
@@ -32,6 +32,9 @@ public sealed class MetricsTests
         {
             Assert.Contains($"# TYPE {family} ", text, StringComparison.Ordinal);
         }
+
+        var allocated = text.Split('\n').Single(l => l.StartsWith("edgerelay_process_allocated_bytes_total ", StringComparison.Ordinal));
+        Assert.True(double.Parse(allocated[(allocated.IndexOf(' ') + 1)..], CultureInfo.InvariantCulture) > 0, allocated);
 
         var check = new ProcessStartInfo(promtool, "check metrics") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(check)!;

@@ -27,6 +27,10 @@ public sealed class PushTests
         var message = Assert.Single(delivered);
         Assert.Equal("hello", Encoding.UTF8.GetString(message.Ciphertext.Span));
 
+        // Pushed moments after it arrived: read from the mirror of recent records, not the disk.
+        var reads = relay.Host.Relay.Store.GetStatistics();
+        Assert.Equal((1L, 0L), (reads.MemoryReads, reads.DeviceReads));
+
         // Acked messages are gone; nothing else is pending.
         await subscription.AckAsync([message.Id]);
         Assert.Empty((await rm.PullAsync(created.Id)).Messages);

@@ -19,6 +19,7 @@ public sealed class AllocationTests(ITestOutputHelper output)
         o.PageSizeBits = PageBits;
         o.MemorySizeBits = 24; // four pages
         o.SegmentSizeBits = 26;
+        o.ReadCacheSizeBits = 26; // the relay's default: the mirror's copy must not allocate either
     }
 
     [Fact]

@@ -35,7 +35,7 @@ internal static class TestStore
     public static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>
-    /// Small pages and memory so that tests run side by side without pinning 64 MiB each; maintenance
+    /// Small pages, memory and read cache so that tests run side by side without pinning 64 MiB each; maintenance
     /// effectively off (tests trigger it through the internal hook).
     /// </summary>
     public static RelayStoreOptions Options(string directory, Action<RelayStoreOptions>? configure = null)
@@ -46,6 +46,7 @@ internal static class TestStore
             PageSizeBits = 16,
             MemorySizeBits = 20,
             SegmentSizeBits = 22,
+            ReadCacheSizeBits = 20,
             MaxPayloadBytes = 4096,
             MaintenanceInterval = TimeSpan.FromHours(1),
         };
