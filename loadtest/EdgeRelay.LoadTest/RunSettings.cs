@@ -69,8 +69,27 @@ internal sealed record RunSettings
     /// <summary>Long-term addresses the messages are spread over. Default 1.</summary>
     public int Addresses { get; init; } = 1;
 
-    /// <summary>"host:port" of a running system; null (default) starts the target in-process on loopback.</summary>
+    /// <summary>"host:port" of a running system; null (default) starts the target for the run on loopback.</summary>
     public string? Endpoint { get; init; }
+
+    /// <summary>
+    /// EdgeRelay without <see cref="Endpoint"/>: where the relay the run starts lives. <c>process</c> (default):
+    /// the relay executable as a child process, so that its CPU time and allocations per message can be
+    /// reported (its own GC heap); <c>in-process</c>: a RelayHost inside the generator, sharing its heap and
+    /// CPU, so those figures are null. Ignored by the other targets and with <see cref="Endpoint"/>.
+    /// </summary>
+    /// <remarks>
+    /// The command line's default too (it takes its defaults from here). Tests that build settings or pass
+    /// arguments for an in-process relay say <c>in-process</c> explicitly.
+    /// </remarks>
+    public string RelayHost { get; init; } = Targets.EdgeRelayTarget.HostProcess;
+
+    /// <summary>
+    /// EdgeRelay with <see cref="Endpoint"/>: the URL of that relay's Prometheus metrics, scraped when the
+    /// measured window opens and after the last reply, for its CPU time and allocations per message. Null
+    /// (default): those figures are null. Loopback only unless <see cref="AllowRemote"/>.
+    /// </summary>
+    public string? Metrics { get; init; }
 
     /// <summary>Permit a non-loopback <see cref="Endpoint"/>. Default false: a load test aimed at the wrong host is an incident.</summary>
     public bool AllowRemote { get; init; }
@@ -144,6 +163,24 @@ internal sealed record RunSettings
         if (Endpoint is { } endpoint && !Targets.Endpoints.TrySplit(endpoint, out _, out _))
         {
             problems.Add($"--endpoint: '{endpoint}' is not host:port.");
+        }
+
+        if (RelayHost is not (Targets.EdgeRelayTarget.HostProcess or Targets.EdgeRelayTarget.HostInProcess))
+        {
+            problems.Add($"--relay-host: '{RelayHost}' is not process or in-process.");
+        }
+
+        if (Metrics is { } metrics)
+        {
+            if (Targets.Endpoints.ParseHttpUrl(metrics) is null)
+            {
+                problems.Add($"--metrics: '{metrics}' is not an http(s) URL.");
+            }
+
+            if (target != Targets.TargetCatalog.EdgeRelay || Endpoint is null)
+            {
+                problems.Add("--metrics: applies to --target edgerelay with --endpoint only (a relay the run starts in its own process is measured without it).");
+            }
         }
 
         if (RedisFsync is not (Targets.RedisTarget.FsyncEverysec or Targets.RedisTarget.FsyncAlways))

@@ -58,6 +58,10 @@ public class CommandLineTests
     [InlineData("run", "--target", "mongodb")]
     [InlineData("run", "--scenario", "pull", "--rate", "1000")]
     [InlineData("run", "--redis-fsync", "never")]
+    [InlineData("run", "--relay-host", "elsewhere")]
+    [InlineData("run", "--metrics", "http://127.0.0.1:7401/metrics")] // a relay started for the run needs no --metrics
+    [InlineData("run", "--target", "redis", "--endpoint", "127.0.0.1:6379", "--metrics", "http://127.0.0.1:7401/metrics")]
+    [InlineData("run", "--endpoint", "127.0.0.1:7400", "--metrics", "127.0.0.1:7401")]
     [InlineData("compare", "--targets", "raw-sink,mongodb")]
     [InlineData("compare", "--payload", "0")]
     public async Task Invalid_usage_exits_with_1_before_starting_anything(params string[] args)

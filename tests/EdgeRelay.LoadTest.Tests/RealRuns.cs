@@ -20,8 +20,16 @@ internal static class RealRuns
     public static readonly string[] JsonFields =
     [
         "target", "scenario", "connections", "payload_bytes", "duration_s", "messages", "msgs_per_s", "mb_per_s",
-        "latency_us", "errors", "server_alloc_bytes_per_msg",
+        "latency_us", "errors", "server_alloc_bytes_per_msg", "server_cpu_us_per_msg",
     ];
+
+    /// <summary>
+    /// Bounds no real run comes near: a relay on this machine spends tens of µs and allocates a few hundred
+    /// bytes per 1 KiB message. A per-message figure beyond them is a unit or arithmetic mistake.
+    /// </summary>
+    public const double MaxPlausibleCpuMicroseconds = 10_000;
+
+    public const double MaxPlausibleAllocatedBytes = 100_000;
 
     /// <summary>Runs <c>run</c> with <paramref name="args"/> plus --json, expects exit 0, returns the JSON object.</summary>
     public static async Task<JsonElement> RunAsync(string dir, params string[] args)
@@ -33,8 +41,11 @@ internal static class RealRuns
         return document.RootElement.Clone();
     }
 
-    /// <summary>What every successful short run must show: all fields, messages moved, sane latencies, no errors.</summary>
-    public static void AssertCompleteRun(JsonElement root, string target, string scenario)
+    /// <summary>
+    /// What every successful short run must show: all fields, messages moved, sane latencies, no errors, and the
+    /// server's CPU and allocations per message exactly where <paramref name="known"/> says they can be known.
+    /// </summary>
+    public static void AssertCompleteRun(JsonElement root, string target, string scenario, KnownServerUsage known = KnownServerUsage.None)
     {
         foreach (var field in JsonFields)
         {
@@ -56,7 +67,21 @@ internal static class RealRuns
         Assert.True(latency.GetProperty("p99").GetInt64() <= latency.GetProperty("max").GetInt64());
         var errors = root.GetProperty("errors");
         Assert.True(!errors.EnumerateObject().Any(), $"{target} {scenario} had errors: {errors.GetRawText()}");
-        Assert.Equal(JsonValueKind.Null, root.GetProperty("server_alloc_bytes_per_msg").ValueKind);
+        AssertPerMessage(root, "server_cpu_us_per_msg", known.HasFlag(KnownServerUsage.Cpu), MaxPlausibleCpuMicroseconds);
+        AssertPerMessage(root, "server_alloc_bytes_per_msg", known.HasFlag(KnownServerUsage.Allocations), MaxPlausibleAllocatedBytes);
+    }
+
+    private static void AssertPerMessage(JsonElement root, string field, bool known, double max)
+    {
+        var value = root.GetProperty(field);
+        if (!known)
+        {
+            Assert.True(value.ValueKind == JsonValueKind.Null, $"{field} should be null, is {value.GetRawText()}");
+            return;
+        }
+
+        Assert.True(value.ValueKind == JsonValueKind.Number, $"{field} should be known, is {value.GetRawText()}");
+        Assert.InRange(value.GetDouble(), double.Epsilon, max);
     }
 
     /// <summary>
@@ -70,4 +95,14 @@ internal static class RealRuns
         long batches = root.GetProperty("operations").GetInt64();
         Assert.InRange(batches, 1, root.GetProperty("messages").GetInt64() - 1); // several messages per batch
     }
+}
+
+/// <summary>Which of the server's per-message figures a run can know (see RunResult.ServerCpuMicrosecondsPerMessage).</summary>
+[Flags]
+internal enum KnownServerUsage
+{
+    None = 0,
+    Cpu = 1,
+    Allocations = 2,
+    Both = Cpu | Allocations,
 }

@@ -5,7 +5,9 @@ namespace EdgeRelay.LoadTest.Tests;
 
 /// <summary>
 /// Short real runs through the command line, against the in-process targets on loopback: the generator,
-/// the client, the relay (or the sink) and the JSON/markdown outputs, end to end.
+/// the client, the relay (or the sink) and the JSON/markdown outputs, end to end. The relay runs in-process
+/// here (<c>--relay-host in-process</c>, said on every command line because the default is its own process;
+/// ServerUsageTests covers that), so every run is one process and no server figure is known.
 /// </summary>
 [Collection(RealRunsCollection.Name)]
 public sealed class SmokeTests : IDisposable
@@ -23,7 +25,7 @@ public sealed class SmokeTests : IDisposable
         var root = await RealRuns.RunAsync(
             _dir,
             "--target", target, "--scenario", "ingest", "--connections", "2", "--payload", "1024", "--duration", "1s", "--warmup", "200ms",
-            "--markdown", markdown);
+            "--relay-host", "in-process", "--markdown", markdown);
 
         RealRuns.AssertCompleteRun(root, target, "ingest");
         Assert.Equal(2, root.GetProperty("connections").GetInt32());
@@ -43,7 +45,7 @@ public sealed class SmokeTests : IDisposable
         var root = await RealRuns.RunAsync(
             _dir,
             "--target", "edgerelay", "--scenario", "pull", "--connections", "2", "--payload", "1024", "--duration", "1s", "--warmup", "0s",
-            "--prefill", "20000");
+            "--prefill", "20000", "--relay-host", "in-process");
 
         RealRuns.AssertCompleteRun(root, "edgerelay", "pull");
         RealRuns.AssertPullRun(root);
@@ -55,7 +57,8 @@ public sealed class SmokeTests : IDisposable
     {
         var root = await RealRuns.RunAsync(
             _dir,
-            "--target", "edgerelay", "--scenario", "roundtrip", "--connections", "2", "--payload", "1024", "--duration", "1s", "--warmup", "200ms");
+            "--target", "edgerelay", "--scenario", "roundtrip", "--connections", "2", "--payload", "1024", "--duration", "1s", "--warmup", "200ms",
+            "--relay-host", "in-process");
 
         RealRuns.AssertCompleteRun(root, "edgerelay", "roundtrip");
         Assert.InRange(root.GetProperty("duration_s").GetDouble(), 0.9, 1.1);
@@ -67,7 +70,7 @@ public sealed class SmokeTests : IDisposable
         var root = await RealRuns.RunAsync(
             _dir,
             "--target", "edgerelay", "--scenario", "roundtrip", "--connections", "2", "--payload", "64", "--duration", "1s", "--warmup", "200ms",
-            "--rate", "500");
+            "--rate", "500", "--relay-host", "in-process");
 
         RealRuns.AssertCompleteRun(root, "edgerelay", "roundtrip");
         Assert.InRange(root.GetProperty("messages").GetInt64(), 450, 550);
@@ -78,7 +81,8 @@ public sealed class SmokeTests : IDisposable
     {
         var root = await RealRuns.RunAsync(
             _dir,
-            "--target", "edgerelay", "--scenario", "push", "--connections", "2", "--payload", "256", "--duration", "1s", "--warmup", "200ms");
+            "--target", "edgerelay", "--scenario", "push", "--connections", "2", "--payload", "256", "--duration", "1s", "--warmup", "200ms",
+            "--relay-host", "in-process");
 
         RealRuns.AssertCompleteRun(root, "edgerelay", "push");
         Assert.InRange(root.GetProperty("duration_s").GetDouble(), 0.9, 1.1);
@@ -93,7 +97,7 @@ public sealed class SmokeTests : IDisposable
         int exit = await LoadTestCommandLine.InvokeAsync(
         [
             "compare", "--targets", "raw-sink,edgerelay", "--connections", "2", "--payload", "1024", "--duration", "1s", "--warmup", "200ms",
-            "--json", json, "--markdown", markdown,
+            "--relay-host", "in-process", "--json", json, "--markdown", markdown,
         ]);
 
         Assert.Equal(0, exit);

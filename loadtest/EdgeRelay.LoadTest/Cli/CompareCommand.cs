@@ -34,7 +34,7 @@ internal static class CompareCommand
 
         var compare = new Command("compare", "Run raw-sink, raw-fasterlog, edgerelay, redis (AOF everysec), redis (AOF always) and nats one after the other with the same payloads, concurrency and duration, each started fresh on loopback, and print one table. A peer that is not installed is skipped with how to install it.")
         {
-            o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.Prefill, o.Batch, targets, json, markdown,
+            o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.Prefill, o.Batch, o.RelayHost, targets, json, markdown,
         };
         compare.SetAction((result, cancellationToken) =>
         {
@@ -69,6 +69,7 @@ internal static class CompareCommand
 
         AnsiConsole.Write(CompareReport.BuildTable(outcomes, settings));
         Console.Out.WriteLine(CompareReport.DurabilityLegend(outcomes));
+        Console.Out.WriteLine(CompareReport.ServerUsageLegend);
         await CompareReport.WriteFilesAsync(outcomes, settings, jsonPath, markdownPath);
         return outcomes.Any(o => o.Failed) ? LoadTestCommandLine.FailedExitCode : 0;
     }

@@ -27,7 +27,7 @@ internal static class LoadTestCommandLine
         var o = new SharedOptions();
         var target = new Option<string>("--target")
         {
-            Description = "System under test: 'edgerelay' (the relay, in-process), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'raw-fasterlog' (records of the same size appended to a FASTER log and group-committed in-process, no network: the storage ceiling), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync) or 'nats' (a nats-server -js started for the run, JetStream file storage). With --endpoint, a running one instead.",
+            Description = "System under test: 'edgerelay' (the relay, in its own process by default; see --relay-host), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'raw-fasterlog' (records of the same size appended to a FASTER log and group-committed in-process, no network: the storage ceiling), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync) or 'nats' (a nats-server -js started for the run, JetStream file storage). With --endpoint, a running one instead.",
             DefaultValueFactory = _ => o.Defaults.Target,
             HelpName = "edgerelay|raw-sink|raw-fasterlog|redis|nats",
         };
@@ -39,7 +39,12 @@ internal static class LoadTestCommandLine
         };
         var allowRemote = new Option<bool>("--allow-remote")
         {
-            Description = "Allow an --endpoint that is not a loopback address. Default: off.",
+            Description = "Allow an --endpoint or --metrics that is not a loopback address. Default: off.",
+        };
+        var metrics = new Option<string?>("--metrics")
+        {
+            Description = $"edgerelay with --endpoint: URL of that relay's Prometheus metrics (its Http:Endpoint, e.g. http://127.0.0.1:7401/metrics), scraped twice, when measuring starts and after the last reply, for its CPU time ({RelayMetricsScraper.CpuSeries}) and managed allocations ({RelayMetricsScraper.AllocatedSeries}) per message. Must be loopback unless --allow-remote. Default: none = those figures are null.",
+            HelpName = "URL",
         };
         var redisFsync = new Option<string>("--redis-fsync")
         {
@@ -62,13 +67,14 @@ internal static class LoadTestCommandLine
         var run = new Command("run", "Apply load to one target for --duration after --warmup, then print latency percentiles, throughput and errors by code. Ctrl+C stops early and still reports.")
         {
             target, o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.Prefill, o.Batch,
-            endpoint, allowRemote, redisFsync, json, markdown,
+            o.RelayHost, endpoint, allowRemote, metrics, redisFsync, json, markdown,
         };
         run.SetAction((result, cancellationToken) => RunAsync(o.Bind(result) with
         {
             Target = result.GetValue(target) ?? o.Defaults.Target,
             Endpoint = result.GetValue(endpoint),
             AllowRemote = result.GetValue(allowRemote),
+            Metrics = result.GetValue(metrics),
             RedisFsync = result.GetValue(redisFsync) ?? o.Defaults.RedisFsync,
             JsonPath = result.GetValue(json),
             MarkdownPath = result.GetValue(markdown),
@@ -182,6 +188,13 @@ internal sealed class SharedOptions
             DefaultValueFactory = _ => Defaults.Batch,
             HelpName = "N",
         };
+        RelayHost = new Option<string>("--relay-host")
+        {
+            Description = "edgerelay started for the run (no --endpoint): 'process' runs the relay executable built with this tool (edgerelay.dll beside it) as a child process under the dotnet host, with its own GC heap, so its CPU time and managed allocations per message are reported (server_cpu_us_per_msg, server_alloc_bytes_per_msg); it is stopped with SIGTERM. 'in-process' hosts the relay inside the generator, which shares its CPU and heap: those figures are then null.",
+            DefaultValueFactory = _ => Defaults.RelayHost,
+            HelpName = "process|in-process",
+        };
+        RelayHost.AcceptOnlyFromAmong(EdgeRelayTarget.HostProcess, EdgeRelayTarget.HostInProcess);
     }
 
     public RunSettings Defaults { get; } = new();
@@ -206,6 +219,8 @@ internal sealed class SharedOptions
 
     public Option<int> Batch { get; }
 
+    public Option<string> RelayHost { get; }
+
     public RunSettings Bind(ParseResult result) => new()
     {
         Scenario = result.GetValue(Scenario) ?? Defaults.Scenario,
@@ -218,6 +233,7 @@ internal sealed class SharedOptions
         Addresses = result.GetValue(Addresses),
         Prefill = result.GetValue(Prefill),
         Batch = result.GetValue(Batch),
+        RelayHost = result.GetValue(RelayHost) ?? Defaults.RelayHost,
     };
 
     /// <summary>

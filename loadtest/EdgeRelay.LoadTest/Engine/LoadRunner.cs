@@ -74,12 +74,28 @@ internal static class LoadRunner
             // Past this (after the window's end) outstanding requests are cancelled; the open model may still be issuing during its grace.
             long drainTicks = MeasurementWindow.ToTicks(DrainTimeout + (settings.Model == LoadModel.Open ? OpenLoopWorker.IssueGrace : TimeSpan.Zero), time.TimestampFrequency);
             var sampler = new ProgressSampler(meters, window, time);
+            var usage = target as IServerUsage;
+            ServerUsageSample? usageFrom = null;
+            ServerUsageSample? usageTo = null;
             await display.ShowAsync(async update =>
             {
                 var all = Task.WhenAll(workers);
                 while (!all.IsCompleted)
                 {
-                    await Task.WhenAny(all, Task.Delay(SampleInterval, time, CancellationToken.None));
+                    // Not cancelled by Ctrl+C, which must still end in a report; a scrape has a timeout of its own.
+                    if (usage is not null && usageFrom is null && time.GetTimestamp() >= window.MeasureFrom)
+                    {
+                        usageFrom = await usage.SampleServerUsageAsync(CancellationToken.None);
+                    }
+
+                    // The first server sample waits for the window to open, not for the next display tick.
+                    var wait = SampleInterval;
+                    if (usage is not null && usageFrom is null)
+                    {
+                        wait = TimeSpan.FromTicks(Math.Clamp(time.GetElapsedTime(time.GetTimestamp(), window.MeasureFrom).Ticks, 0, wait.Ticks));
+                    }
+
+                    await Task.WhenAny(all, Task.Delay(wait, time, CancellationToken.None));
                     update(sampler.Sample(workersDone: false));
                     if (!abort.IsCancellationRequested && time.GetTimestamp() > window.End + drainTicks)
                     {
@@ -88,15 +104,25 @@ internal static class LoadRunner
                 }
 
                 await all;
+                if (usageFrom is not null)
+                {
+                    usageTo = await usage!.SampleServerUsageAsync(CancellationToken.None);
+                }
+
                 update(sampler.Sample(workersDone: true));
             });
+
+            foreach (var problem in new[] { usageFrom?.Problem, usageTo?.Problem }.OfType<string>().Distinct(StringComparer.Ordinal))
+            {
+                log($"{target.Label}: server usage per message unknown: {problem}");
+            }
 
             if (window.RanDry)
             {
                 log(FormattableString.Invariant($"{scenario.Name}: a queue ran dry after {window.MeasuredDuration(time.TimestampFrequency).TotalSeconds:0.###} s of measurement; the window ends there (raise --prefill for a longer one)"));
             }
 
-            return BuildResult(settings, target, scenario, inFlight, window, meters, sampler, startedAt, time.TimestampFrequency);
+            return BuildResult(settings, target, scenario, inFlight, window, meters, sampler, usageFrom, usageTo, startedAt, time.TimestampFrequency);
         }
         finally
         {
@@ -132,7 +158,7 @@ internal static class LoadRunner
 
     private static RunResult BuildResult(
         RunSettings settings, ILoadTarget target, IScenario scenario, int inFlight, MeasurementWindow window, LoadMeter[] meters,
-        ProgressSampler sampler, DateTimeOffset startedAt, long frequency)
+        ProgressSampler sampler, ServerUsageSample? usageFrom, ServerUsageSample? usageTo, DateTimeOffset startedAt, long frequency)
     {
         long messages = 0;
         long operations = 0;
@@ -153,6 +179,7 @@ internal static class LoadRunner
         double perSecond = seconds > 0 ? messages / seconds : 0;
         var latency = LatencyHistograms.Summarize(sampler.Total);
         var lag = LatencyHistograms.Summarize(sampler.LagTotal);
+        var (cpuPerMessage, allocatedPerMessage) = ServerUsagePerMessage(usageFrom, usageTo, messages);
         return new RunResult
         {
             Target = target.Name,
@@ -176,8 +203,30 @@ internal static class LoadRunner
             SendLag = settings.Model == LoadModel.Open ? new SendLagMicroseconds { P50 = lag.P50, P99 = lag.P99, Max = lag.Max } : null,
             Errors = errors,
             WarmupErrors = warmupErrors,
-            ServerAllocBytesPerMessage = null, // Unknown for every target: see RunResult.ServerAllocBytesPerMessage.
+            ServerAllocBytesPerMessage = allocatedPerMessage,
+            ServerCpuMicrosecondsPerMessage = cpuPerMessage,
             StartedAt = startedAt,
         };
+    }
+
+    /// <summary>
+    /// What the server spent between two samples, per message: CPU in microseconds, managed allocations in
+    /// bytes. Each null when either sample lacks it, when there were no messages, or when a counter went
+    /// backwards (the server restarted in between).
+    /// </summary>
+    internal static (double? CpuMicroseconds, double? AllocatedBytes) ServerUsagePerMessage(ServerUsageSample? from, ServerUsageSample? to, long messages)
+    {
+        if (from is null || to is null || messages <= 0)
+        {
+            return (null, null);
+        }
+
+        double? cpu = from.CpuTime is { } c0 && to.CpuTime is { } c1 && c1 >= c0
+            ? Math.Round((c1 - c0).TotalMicroseconds / messages, 2)
+            : null;
+        double? allocated = from.AllocatedBytes is { } a0 && to.AllocatedBytes is { } a1 && a1 >= a0
+            ? Math.Round((double)(a1 - a0) / messages, 1)
+            : null;
+        return (cpu, allocated);
     }
 }

@@ -10,15 +10,23 @@ namespace EdgeRelay.LoadTest.Reporting;
 /// <summary>
 /// <c>compare</c>'s outputs: one table on the terminal and in markdown (a row per target, skipped ones saying
 /// why), and a JSON array of the run objects <c>--json</c> writes for <c>run</c> (rows that did not run have
-/// no object). "vs raw-sink" is msgs/s over the raw sink's: the share of the machine's ceiling reached.
+/// no object). "vs raw-sink" is msgs/s over the raw sink's: the share of the machine's ceiling reached. "server
+/// CPU" and "server alloc" are the server process's own CPU time and managed allocations per message, a dash
+/// where they cannot be known (see <see cref="RunResult.ServerCpuMicrosecondsPerMessage"/>).
 /// </summary>
 internal static class CompareReport
 {
     private static readonly string[] Columns =
-        ["target", "durability of an ack", "scenario", "conns x in-flight", "payload B", "msgs/s", "MB/s", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "errors", "vs raw-sink"];
+        ["target", "durability of an ack", "scenario", "conns x in-flight", "payload B", "msgs/s", "MB/s", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "errors", "server CPU µs/msg", "server alloc B/msg", "vs raw-sink"];
 
     /// <summary>The terminal's table leaves out the columns every row shares (they go in its title) and the durability (<see cref="DurabilityLegend"/>), to fit 80 columns.</summary>
-    private static readonly int[] TerminalColumns = [0, 5, 6, 7, 8, 9, 10, 11, 12];
+    private static readonly int[] TerminalColumns = [0, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+
+    /// <summary>Shorter headers on the terminal for the widest columns; <see cref="ServerUsageLegend"/> says whose they are.</summary>
+    private static readonly Dictionary<int, string> TerminalHeaders = new() { [12] = "CPU µs/msg", [13] = "alloc B/msg" };
+
+    /// <summary>Printed under the terminal's table, whose server columns have short headers.</summary>
+    public const string ServerUsageLegend = "CPU µs/msg, alloc B/msg: the server process's own CPU time and managed allocations per message (- = not known for that target)";
 
     public static Table BuildTable(IReadOnlyList<CompareOutcome> outcomes, RunSettings settings)
     {
@@ -29,7 +37,8 @@ internal static class CompareReport
         var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(title));
         foreach (int i in TerminalColumns)
         {
-            table.AddColumn(i is 0 or 11 ? new TableColumn(Columns[i]) : new TableColumn(Columns[i]).RightAligned());
+            var header = TerminalHeaders.GetValueOrDefault(i, Columns[i]);
+            table.AddColumn(i is 0 or 11 ? new TableColumn(header) : new TableColumn(header).RightAligned());
         }
 
         foreach (var cells in Rows(outcomes, settings))
@@ -49,7 +58,7 @@ internal static class CompareReport
     {
         var sb = new StringBuilder();
         sb.AppendLine("| " + string.Join(" | ", Columns) + " |");
-        sb.AppendLine("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|");
+        sb.AppendLine("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
         foreach (var cells in Rows(outcomes, settings))
         {
             sb.AppendLine("| " + string.Join(" | ", cells.Select(c => c.Replace("|", "\\|", StringComparison.Ordinal))) + " |");
@@ -85,7 +94,7 @@ internal static class CompareReport
         {
             if (outcome.Result is not { } r)
             {
-                yield return [outcome.Label, "", settings.Scenario, "", settings.PayloadBytes.ToString(c), outcome.Note ?? "", "", "", "", "", "", "", ""];
+                yield return [outcome.Label, "", settings.Scenario, "", settings.PayloadBytes.ToString(c), outcome.Note ?? "", "", "", "", "", "", "", "", "", ""];
                 continue;
             }
 
@@ -95,7 +104,7 @@ internal static class CompareReport
                 r.Label, r.Durability, r.Scenario, string.Create(c, $"{r.Connections} x {r.InFlight}"), r.PayloadBytes.ToString(c),
                 r.MessagesPerSecond.ToString("N0", c), r.MegabytesPerSecond.ToString("N1", c),
                 l.P50.ToString("N0", c), l.P99.ToString("N0", c), l.P999.ToString("N0", c), l.Max.ToString("N0", c),
-                ResultWriters.ErrorsText(r),
+                ResultWriters.ErrorsText(r), ResultWriters.ServerCpuText(r), ResultWriters.ServerAllocText(r),
                 ceiling is > 0 ? string.Create(c, $"{r.MessagesPerSecond / ceiling.Value:0.00}x") : "-",
             ];
         }

@@ -88,13 +88,26 @@ internal sealed record RunResult
     public required long WarmupErrors { get; init; }
 
     /// <summary>
-    /// Always null for now. The in-process targets share one process and one GC heap with the client, so
-    /// GC.GetTotalAllocatedBytes cannot tell the relay's allocations from the generator's; an honest figure
-    /// needs the relay in its own process (an external --endpoint with the relay's own metrics), which a
-    /// later version will read. Redis and NATS are native processes whose allocations nobody here counts.
+    /// Bytes the server allocated on its managed heap per measured message: the growth of its
+    /// GC.GetTotalAllocatedBytes (the relay's <c>edgerelay_process_allocated_bytes_total</c>) from when the
+    /// measured window opened to when the last worker finished, over <see cref="Messages"/>. Known for the
+    /// relay in its own process (<c>--relay-host process</c>) and at <c>--endpoint</c> with <c>--metrics</c>.
+    /// Null otherwise: an in-process relay shares one GC heap with the generator, so its allocations cannot be
+    /// told from the client's; Redis and NATS are native processes with no such counter. Null too with no
+    /// messages. It includes whatever else the server did meanwhile (one metrics scrape, maintenance).
     /// </summary>
     [JsonPropertyName("server_alloc_bytes_per_msg")]
     public double? ServerAllocBytesPerMessage { get; init; }
+
+    /// <summary>
+    /// CPU time (user and system, every thread) the server process used per measured message, in
+    /// microseconds, over the same span as <see cref="ServerAllocBytesPerMessage"/>. Known for the relay in its
+    /// own process and for the Redis and NATS servers a run starts (from the kernel's count for their process
+    /// id), and for a relay at <c>--endpoint</c> with <c>--metrics</c> (its <c>process_cpu_seconds_total</c>).
+    /// Null for in-process targets (their CPU is the generator's), a peer at <c>--endpoint</c>, or no messages.
+    /// </summary>
+    [JsonPropertyName("server_cpu_us_per_msg")]
+    public double? ServerCpuMicrosecondsPerMessage { get; init; }
 
     [JsonPropertyName("started_at")]
     public required DateTimeOffset StartedAt { get; init; }

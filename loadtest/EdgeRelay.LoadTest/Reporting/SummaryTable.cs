@@ -33,6 +33,8 @@ internal static class SummaryTable
             Row("send lag p50 / p99 / max", string.Create(c, $"{lag.P50:N0} / {lag.P99:N0} / {lag.Max:N0} µs"));
         }
 
+        Row("server CPU per msg", ResultWriters.ServerCpuText(r, " µs"));
+        Row("server allocated per msg", ResultWriters.ServerAllocText(r, " B"));
         Row("errors", ResultWriters.ErrorsText(r));
         if (r.WarmupErrors > 0)
         {

@@ -8,9 +8,11 @@ using NSec.Cryptography;
 namespace EdgeRelay.LoadTest.Targets;
 
 /// <summary>
-/// The relay itself: in-process (a fresh <see cref="RelayHost"/> on loopback port 0 with a temporary data
-/// folder, removed afterwards) or at <c>--endpoint</c>. Every SEND is acknowledged only once durable, so this
-/// measures the whole path: framing, HPKE address resolution (cached), the FASTER log and group commit.
+/// The relay itself, started fresh for the run with a temporary data folder (removed afterwards) either in its
+/// own process (<c>--relay-host process</c>, the default: the relay executable on free loopback ports, see
+/// <see cref="RelayProcess"/>) or in-process (a <see cref="RelayHost"/> on loopback port 0); or a running one
+/// at <c>--endpoint</c>. Every SEND is acknowledged only once durable, so this measures the whole path:
+/// framing, HPKE address resolution (cached), the FASTER log and group commit.
 /// Receiving (pull, roundtrip) is in <c>EdgeRelayTarget.Receive.cs</c>; push delivery in <c>EdgeRelayTarget.Push.cs</c>.
 /// </summary>
 /// <remarks>
@@ -18,8 +20,14 @@ namespace EdgeRelay.LoadTest.Targets;
 /// (shared PLATFORM-NOTES, FasterLog section), so an acknowledged message survives power loss. Of the peers, only Redis with
 /// <c>appendfsync always</c> promises as much; compare with that row.
 /// </remarks>
-internal sealed partial class EdgeRelayTarget : ILoadTarget
+internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage
 {
+    /// <summary><c>--relay-host</c>: the relay executable as a child process, with its own GC heap and CPU account.</summary>
+    public const string HostProcess = "process";
+
+    /// <summary><c>--relay-host</c>: a <see cref="RelayHost"/> inside the generator, sharing its process.</summary>
+    public const string HostInProcess = "in-process";
+
     /// <summary>
     /// Fresh connections each get a full HPKE-miss budget (Relay:ResolveMissBurst, 100 by default), so the
     /// cache is primed through one short-lived connection per this many addresses, never RATE_LIMITED.
@@ -31,6 +39,8 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget
 
     private RelayHost? _host;
     private string? _dataDir;
+    private PeerProcess? _process;
+    private RelayMetricsScraper? _metrics;
     private IPEndPoint? _endPoint;
     private ReadOnlyMemory<byte>[] _ephemeralAddresses = [];
     private int _inFlight;
@@ -46,21 +56,18 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget
     public async Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken)
     {
         _inFlight = settings.InFlight;
-        if (settings.Endpoint is null)
+        if (settings.Endpoint is null && settings.RelayHost == HostProcess)
+        {
+            _process = await RelayProcess.StartAsync(StartedRelayOptions, cancellationToken);
+            _endPoint = _process.EndPoint;
+            _metrics = new RelayMetricsScraper(RelayProcess.MetricsUrl(_process));
+            Description = $"edgerelay pid {_process.ProcessId} on {_endPoint} (data in {_process.DataDir})";
+        }
+        else if (settings.Endpoint is null)
         {
             _dataDir = Path.Combine(Path.GetTempPath(), "edgerelay-loadtest-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(_dataDir);
-            var options = new EdgeRelayOptions();
-            options.Relay.Endpoint = "127.0.0.1:0";
-            options.Http.Endpoint = "127.0.0.1:0";
-            options.Storage.DataDir = _dataDir;
-
-            // An ingest run stores everything it is sent and acks nothing: the relay's quotas (100,000
-            // messages per address, a 16 GiB disk budget) would turn a throughput run into a quota test.
-            options.Storage.MaxPendingMessagesPerAddress = 100_000_000;
-            options.Storage.MaxPendingBytesPerAddress = 1L << 50;
-            options.Storage.MaxDiskBytes = 0;
-            _host = await RelayHost.StartAsync(options, cancellationToken: cancellationToken);
+            _host = await RelayHost.StartAsync(StartedRelayOptions(_dataDir, "127.0.0.1:0", "127.0.0.1:0"), cancellationToken: cancellationToken);
             _endPoint = _host.RelayEndPoint;
             Description = $"edgerelay in-process on {_endPoint} (data in {_dataDir})";
         }
@@ -68,6 +75,11 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget
         {
             _endPoint = await Endpoints.ResolveAsync(settings.Endpoint, settings.AllowRemote, cancellationToken);
             Description = $"edgerelay at {settings.Endpoint} ({_endPoint})";
+            if (settings.Metrics is { } metrics)
+            {
+                _metrics = new RelayMetricsScraper(await Endpoints.CheckMetricsUrlAsync(metrics, settings.AllowRemote, cancellationToken));
+                Description += $", metrics from {_metrics.Url}";
+            }
         }
 
         await RelayClientConnection.CheckServerAsync(_endPoint, settings.PayloadBytes, cancellationToken);
@@ -92,11 +104,51 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget
         }
     }
 
+    /// <summary>
+    /// The child's CPU from the kernel and its allocations from its metrics; a relay at <c>--endpoint</c> both
+    /// from its metrics (when <c>--metrics</c> names them); an in-process relay nothing, as its heap and CPU
+    /// are the generator's.
+    /// </summary>
+    public async Task<ServerUsageSample> SampleServerUsageAsync(CancellationToken cancellationToken)
+    {
+        if (_metrics is null)
+        {
+            return ServerUsageSample.Unknown;
+        }
+
+        if (_process is null)
+        {
+            return await _metrics.ScrapeAsync(cancellationToken);
+        }
+
+        // The kernel's count first: the scrape's own work then falls after this reading, as the relay's
+        // allocation counter is read before it renders the scrape.
+        var cpu = _process.ProcessorTime();
+        var scraped = await _metrics.ScrapeAsync(cancellationToken);
+        return new ServerUsageSample(cpu, scraped.AllocatedBytes, cpu is null ? "the relay process has exited" : scraped.AllocatedBytes is null ? scraped.Problem : null);
+    }
+
     public async Task<ILoadConnection> ConnectAsync(int index, CancellationToken cancellationToken) =>
         await RelayClientConnection.ConnectAsync(
             _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, cancellationToken);
 
     public LoadError Classify(Exception error) => RelayClientConnection.Classify(error);
+
+    /// <summary>The relay a run starts, in either host: loopback, a temporary data folder, quotas lifted.</summary>
+    internal static EdgeRelayOptions StartedRelayOptions(string dataDir, string relayEndpoint, string httpEndpoint)
+    {
+        var options = new EdgeRelayOptions();
+        options.Relay.Endpoint = relayEndpoint;
+        options.Http.Endpoint = httpEndpoint;
+        options.Storage.DataDir = dataDir;
+
+        // An ingest run stores everything it is sent and acks nothing: the relay's quotas (100,000
+        // messages per address, a 16 GiB disk budget) would turn a throughput run into a quota test.
+        options.Storage.MaxPendingMessagesPerAddress = 100_000_000;
+        options.Storage.MaxPendingBytesPerAddress = 1L << 50;
+        options.Storage.MaxDiskBytes = 0;
+        return options;
+    }
 
     private async Task<CreatedAddress[]> CreateAddressesAsync(IPEndPoint endPoint, int count, CancellationToken cancellationToken)
     {
@@ -158,6 +210,14 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget
         _pollTicker?.Dispose();
         _pollTicker = null;
         _owner.Dispose();
+        _metrics?.Dispose();
+        _metrics = null;
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+            _process = null;
+        }
+
         if (_host is not null)
         {
             await _host.DisposeAsync();

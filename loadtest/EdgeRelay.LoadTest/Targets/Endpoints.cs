@@ -3,7 +3,7 @@ using System.Net;
 
 namespace EdgeRelay.LoadTest.Targets;
 
-/// <summary>Parsing and the loopback-only policy for <c>--endpoint</c>.</summary>
+/// <summary>Parsing and the loopback-only policy for <c>--endpoint</c> and <c>--metrics</c>.</summary>
 internal static class Endpoints
 {
     /// <summary>Splits "host:port" or "[v6]:port".</summary>
@@ -34,18 +34,39 @@ internal static class Endpoints
             throw new LoadTestException($"--endpoint '{endpoint}' is not host:port.");
         }
 
+        return new IPEndPoint(await ResolveHostAsync("--endpoint", endpoint, host, allowRemote, cancellationToken), port);
+    }
+
+    /// <summary>An absolute http(s) URL, or null (what <c>--metrics</c> accepts).</summary>
+    public static Uri? ParseHttpUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) ? uri : null;
+
+    /// <summary>
+    /// The <c>--metrics</c> URL, under the same rule as <see cref="ResolveAsync"/>: scraping another machine
+    /// is reaching out to it, which takes <c>--allow-remote</c> too.
+    /// </summary>
+    public static async Task<Uri> CheckMetricsUrlAsync(string url, bool allowRemote, CancellationToken cancellationToken)
+    {
+        var uri = ParseHttpUrl(url) ?? throw new LoadTestException($"--metrics '{url}' is not an http(s) URL.");
+        await ResolveHostAsync("--metrics", url, uri.IdnHost, allowRemote, cancellationToken);
+        return uri;
+    }
+
+    private static async Task<IPAddress> ResolveHostAsync(string option, string given, string host, bool allowRemote, CancellationToken cancellationToken)
+    {
+        host = host.Trim('[', ']');
         IPAddress[] addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
         if (addresses.Length == 0)
         {
-            throw new LoadTestException($"--endpoint '{endpoint}': '{host}' has no address.");
+            throw new LoadTestException($"{option} '{given}': '{host}' has no address.");
         }
 
         var address = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? addresses[0];
         if (!allowRemote && !IPAddress.IsLoopback(address))
         {
-            throw new LoadTestException($"--endpoint '{endpoint}' resolves to {address}, which is not loopback; pass --allow-remote to load another machine.");
+            throw new LoadTestException($"{option} '{given}' resolves to {address}, which is not loopback; pass --allow-remote to reach another machine.");
         }
 
-        return new IPEndPoint(address, port);
+        return address;
     }
 }

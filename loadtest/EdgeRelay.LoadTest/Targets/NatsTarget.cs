@@ -19,7 +19,7 @@ namespace EdgeRelay.LoadTest.Targets;
 /// so an acknowledged message can be lost with the machine. It compares with Redis <c>everysec</c>, not with
 /// EdgeRelay or Redis <c>always</c>.
 /// </remarks>
-internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery
+internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IServerUsage
 {
     private const string StreamName = "EDGERELAY_LOADTEST";
     private const string SubjectPrefix = "edgerelay-loadtest.";
@@ -41,6 +41,13 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery
 
     /// <summary>A pull consumer acking each message, one .NET client (PLATFORM-NOTES: 77-90 k/s): a planning figure only.</summary>
     public double PullRateEstimate => 80_000;
+
+    /// <summary>
+    /// CPU of the server the run started, by its process id; nothing for one at <c>--endpoint</c>. Its
+    /// allocations are never known: a native server has no managed heap, and its allocator keeps no count.
+    /// </summary>
+    public Task<ServerUsageSample> SampleServerUsageAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(_server is null ? ServerUsageSample.Unknown : new ServerUsageSample(_server.ProcessorTime(), null));
 
     public async Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace EdgeRelay.LoadTest.Targets;
 
@@ -33,18 +34,51 @@ internal sealed class PeerMissingException : LoadTestException
     public string Package { get; } = "";
 }
 
-/// <summary>
-/// A peer server (redis-server, nats-server) started for one run: on a free loopback port, with a temporary
-/// directory of its own, stopped by its process id and its directory deleted when disposed. A server that is
-/// already installed as a service is never used: its configuration, data and lifetime are not the run's.
-/// </summary>
-internal sealed class PeerProcess : IAsyncDisposable
+/// <summary>How to start one kind of server with <see cref="PeerProcess.StartAsync(PeerLaunch, CancellationToken)"/>.</summary>
+internal sealed record PeerLaunch
 {
-    /// <summary>How long a fresh server may take to answer (nats-server with JetStream takes ~100 ms here; redis less).</summary>
+    /// <summary>Full path of the program, e.g. from <see cref="PeerProcess.FindExecutable"/>.</summary>
+    public required string Executable { get; init; }
+
+    /// <summary>The server's name in messages and in its directory's name. Default: the executable's file name.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Free loopback ports the server listens on; the first is <see cref="PeerProcess.EndPoint"/>.</summary>
+    public int Ports { get; init; } = 1;
+
+    /// <summary>The command line for the ports (as many as <see cref="Ports"/>) and a data directory.</summary>
+    public required Func<IReadOnlyList<int>, string, IEnumerable<string>> Arguments { get; init; }
+
+    /// <summary>Whether the started server answers yet; called until it does.</summary>
+    public required Func<PeerProcess, CancellationToken, Task<bool>> IsReadyAsync { get; init; }
+
+    /// <summary>
+    /// Null (default): the server is killed outright, its data being the run's own. Otherwise it is sent
+    /// SIGTERM and killed only if still running after this long: for a server whose orderly exit is part
+    /// of what the run exercises (the relay drains and takes a final commit).
+    /// </summary>
+    public TimeSpan? StopGracePeriod { get; init; }
+
+    /// <summary>
+    /// Environment variables starting with any of these are not passed on, so an operator's settings for a
+    /// production server of the same kind (EDGERELAY_*) cannot reconfigure the one the run starts.
+    /// </summary>
+    public IReadOnlyList<string> WithheldEnvironmentPrefixes { get; init; } = [];
+}
+
+/// <summary>
+/// A server started for one run (redis-server, nats-server, or the relay in its own process): on free loopback
+/// ports, with a temporary directory of its own, stopped by its process id and its directory deleted when
+/// disposed. A server that is already installed as a service is never used: its configuration, data and
+/// lifetime are not the run's.
+/// </summary>
+internal sealed partial class PeerProcess : IAsyncDisposable
+{
+    /// <summary>How long a fresh server may take to answer (nats-server with JetStream takes ~100 ms here; redis less; the relay ~1 s).</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
 
-    /// <summary>Lines of the server's output kept for the error message when it fails to start.</summary>
-    private const int KeptLines = 20;
+    /// <summary>Lines of the server's output kept for the error message when it fails to start (a .NET stack trace is long).</summary>
+    private const int KeptLines = 40;
 
     /// <summary>
     /// A free port is found by binding port 0 and letting it go, so another process can take it before the
@@ -52,22 +86,32 @@ internal sealed class PeerProcess : IAsyncDisposable
     /// </summary>
     private const int StartAttempts = 3;
 
+    private const int SigTerm = 15;
+
     private readonly Process _process;
     private readonly Queue<string> _output;
+    private readonly TimeSpan? _stopGracePeriod;
 
-    private PeerProcess(Process process, Queue<string> output, IPEndPoint endPoint, string dataDir)
+    private PeerProcess(Process process, Queue<string> output, IReadOnlyList<int> ports, string dataDir, TimeSpan? stopGracePeriod)
     {
         _process = process;
         _output = output;
-        EndPoint = endPoint;
+        Ports = ports;
         DataDir = dataDir;
+        _stopGracePeriod = stopGracePeriod;
     }
 
-    public IPEndPoint EndPoint { get; }
+    /// <summary>The first port's endpoint: where the server's clients connect.</summary>
+    public IPEndPoint EndPoint => EndPointAt(0);
+
+    /// <summary>The loopback ports given to the server, in the order of <see cref="PeerLaunch.Arguments"/>.</summary>
+    public IReadOnlyList<int> Ports { get; }
 
     public string DataDir { get; }
 
     public int ProcessId => _process.Id;
+
+    public IPEndPoint EndPointAt(int index) => new(IPAddress.Loopback, Ports[index]);
 
     /// <summary>
     /// The full path of <paramref name="name"/> on PATH or in an sbin directory, or null. Debian installs
@@ -89,19 +133,30 @@ internal sealed class PeerProcess : IAsyncDisposable
         return null;
     }
 
+    /// <summary>Starts a server that listens on one port and is killed outright when disposed.</summary>
     /// <param name="executable">Full path, from <see cref="FindExecutable"/>.</param>
     /// <param name="arguments">The command line for a port and a data directory.</param>
     /// <param name="isReadyAsync">Whether the server at an endpoint answers yet; called until it does.</param>
-    public static async Task<PeerProcess> StartAsync(
-        string executable, Func<int, string, IEnumerable<string>> arguments, Func<IPEndPoint, CancellationToken, Task<bool>> isReadyAsync, CancellationToken cancellationToken)
+    public static Task<PeerProcess> StartAsync(
+        string executable, Func<int, string, IEnumerable<string>> arguments, Func<IPEndPoint, CancellationToken, Task<bool>> isReadyAsync, CancellationToken cancellationToken) =>
+        StartAsync(
+            new PeerLaunch
+            {
+                Executable = executable,
+                Arguments = (ports, dir) => arguments(ports[0], dir),
+                IsReadyAsync = (peer, token) => isReadyAsync(peer.EndPoint, token),
+            },
+            cancellationToken);
+
+    public static async Task<PeerProcess> StartAsync(PeerLaunch launch, CancellationToken cancellationToken)
     {
-        var name = Path.GetFileName(executable);
+        var name = launch.Name ?? Path.GetFileName(launch.Executable);
         for (int attempt = 1; ; attempt++)
         {
             var dataDir = Directory.CreateTempSubdirectory($"edgerelay-loadtest-{name}-").FullName;
-            var endPoint = new IPEndPoint(IPAddress.Loopback, FreeLoopbackPort());
+            var ports = FreeLoopbackPorts(launch.Ports);
             var output = new Queue<string>();
-            var info = new ProcessStartInfo(executable)
+            var info = new ProcessStartInfo(launch.Executable)
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -109,21 +164,36 @@ internal sealed class PeerProcess : IAsyncDisposable
                 UseShellExecute = false,
                 WorkingDirectory = dataDir,
             };
-            foreach (var argument in arguments(endPoint.Port, dataDir))
+            foreach (var argument in launch.Arguments(ports, dataDir))
             {
                 info.ArgumentList.Add(argument);
+            }
+
+            foreach (var variable in info.Environment.Keys.Where(k => launch.WithheldEnvironmentPrefixes.Any(p => k.StartsWith(p, StringComparison.OrdinalIgnoreCase))).ToList())
+            {
+                info.Environment.Remove(variable);
             }
 
             var process = new Process { StartInfo = info };
             process.OutputDataReceived += (_, e) => Keep(output, e.Data);
             process.ErrorDataReceived += (_, e) => Keep(output, e.Data);
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var peer = new PeerProcess(process, output, endPoint, dataDir);
             try
             {
-                if (await peer.WaitUntilReadyAsync(isReadyAsync, cancellationToken))
+                process.Start();
+            }
+            catch (System.ComponentModel.Win32Exception ex)
+            {
+                process.Dispose();
+                DeleteDirectory(dataDir);
+                throw new LoadTestException($"{name} could not be started ({launch.Executable}): {ex.Message}", ex);
+            }
+
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var peer = new PeerProcess(process, output, ports, dataDir, launch.StopGracePeriod);
+            try
+            {
+                if (await peer.WaitUntilReadyAsync(launch.IsReadyAsync, cancellationToken))
                 {
                     return peer;
                 }
@@ -137,21 +207,57 @@ internal sealed class PeerProcess : IAsyncDisposable
             await peer.DisposeAsync();
             if (attempt == StartAttempts)
             {
-                throw new LoadTestException($"{name} did not start on {endPoint} (attempt {attempt} of {StartAttempts}); its last output:{Environment.NewLine}{peer.OutputTail()}");
+                throw new LoadTestException($"{name} did not start on {peer.EndPoint} (attempt {attempt} of {StartAttempts}); its last output:{Environment.NewLine}{peer.OutputTail()}");
             }
         }
     }
 
-    /// <summary>A port nobody listens on now, on 127.0.0.1.</summary>
-    public static int FreeLoopbackPort()
+    /// <summary>
+    /// <paramref name="count"/> different ports nobody listens on now, on 127.0.0.1: all are held until all
+    /// are found, since a port just let go may be handed out again at once.
+    /// </summary>
+    public static int[] FreeLoopbackPorts(int count)
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)listener.LocalEndPoint!).Port;
+        var listeners = new List<Socket>(count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                listeners.Add(listener);
+                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            }
+
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndPoint!).Port)];
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The server's CPU time so far, user and system, all its threads (Linux: from /proc/PID/stat); null once
+    /// it has exited or where the system does not say.
+    /// </summary>
+    public TimeSpan? ProcessorTime()
+    {
+        try
+        {
+            _process.Refresh();
+            return _process.HasExited ? null : _process.TotalProcessorTime;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or NotSupportedException or System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
     }
 
     /// <summary>False when the process exited (e.g. the port was taken meanwhile) or did not answer in time.</summary>
-    private async Task<bool> WaitUntilReadyAsync(Func<IPEndPoint, CancellationToken, Task<bool>> isReadyAsync, CancellationToken cancellationToken)
+    private async Task<bool> WaitUntilReadyAsync(Func<PeerProcess, CancellationToken, Task<bool>> isReadyAsync, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(StartTimeout);
@@ -159,7 +265,7 @@ internal sealed class PeerProcess : IAsyncDisposable
         {
             while (!_process.HasExited)
             {
-                if (await isReadyAsync(EndPoint, timeout.Token))
+                if (await isReadyAsync(this, timeout.Token))
                 {
                     return true;
                 }
@@ -221,11 +327,27 @@ internal sealed class PeerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Kills the server by its process id (its data is the run's own, nothing to save), then deletes its directory.</summary>
+    /// <summary>
+    /// Stops the server by its process id (killed outright, or SIGTERM first when <see cref="PeerLaunch.StopGracePeriod"/>
+    /// is set), then deletes its directory.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         try
         {
+            if (_stopGracePeriod is { } grace && !_process.HasExited && Terminate(_process.Id))
+            {
+                using var graceful = new CancellationTokenSource(grace);
+                try
+                {
+                    await _process.WaitForExitAsync(graceful.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Still draining after the grace period: killed below.
+                }
+            }
+
             if (!_process.HasExited)
             {
                 _process.Kill();
@@ -247,9 +369,35 @@ internal sealed class PeerProcess : IAsyncDisposable
             _process.Dispose();
         }
 
+        DeleteDirectory(DataDir);
+    }
+
+    /// <summary>Sends SIGTERM; false where there are no signals (Windows, a libc without kill) or the process is already gone.</summary>
+    private static bool Terminate(int processId)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return false;
+        }
+
         try
         {
-            Directory.Delete(DataDir, recursive: true);
+            return Kill(processId, SigTerm) == 0;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int processId, int signal);
+
+    private static void DeleteDirectory(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
         }
         catch (IOException)
         {

@@ -25,7 +25,7 @@ namespace EdgeRelay.LoadTest.Targets;
 /// command holds its socket for everyone behind it.
 /// </para>
 /// </remarks>
-internal sealed class RedisTarget : IPullTarget, IPollDelivery
+internal sealed class RedisTarget : IPullTarget, IPollDelivery, IServerUsage
 {
     public const string FsyncEverysec = "everysec";
 
@@ -61,6 +61,13 @@ internal sealed class RedisTarget : IPullTarget, IPollDelivery
 
     /// <summary>RPOP with a count of 500, one client, from PLATFORM-NOTES (380-480 k/s): a planning figure only.</summary>
     public double PullRateEstimate => 400_000;
+
+    /// <summary>
+    /// CPU of the server the run started, by its process id; nothing for one at <c>--endpoint</c>. Its
+    /// allocations are never known: a native server has no managed heap, and its allocator keeps no count.
+    /// </summary>
+    public Task<ServerUsageSample> SampleServerUsageAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(_server is null ? ServerUsageSample.Unknown : new ServerUsageSample(_server.ProcessorTime(), null));
 
     public async Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken)
     {

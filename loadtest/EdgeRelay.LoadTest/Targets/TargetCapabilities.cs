@@ -54,3 +54,25 @@ internal interface IPushDelivery : ILoadTarget
     /// <summary>Subscribes a receiver to queue <paramref name="queue"/> until disposed, acknowledging what it hands to <paramref name="sink"/>.</summary>
     Task<IAsyncDisposable> StartPushReceiverAsync(int queue, IDeliverySink sink, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A target that can say what its server has spent so far, so that a run can put a cost per message on the
+/// server alone: a server in a process of its own (the relay's child process, redis-server, nats-server, a
+/// relay at <c>--endpoint</c> with <c>--metrics</c>). A server inside the generator's process cannot: its CPU
+/// and its GC heap are the generator's too.
+/// </summary>
+internal interface IServerUsage : ILoadTarget
+{
+    /// <summary>
+    /// The server's cumulative CPU time and managed bytes allocated since it started, each null when unknown.
+    /// Called twice a run, while load is applied (when the measured window opens, after the last reply), so it
+    /// must be cheap for the server: no more than one metrics scrape.
+    /// </summary>
+    Task<ServerUsageSample> SampleServerUsageAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>What a server had spent at one moment; <paramref name="Problem"/> says why a part is null when it should not be.</summary>
+internal sealed record ServerUsageSample(TimeSpan? CpuTime, long? AllocatedBytes, string? Problem = null)
+{
+    public static ServerUsageSample Unknown { get; } = new(null, null);
+}
