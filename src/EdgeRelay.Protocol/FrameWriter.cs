@@ -250,11 +250,16 @@ public static class FrameWriter
     /// <summary>Starts a MESSAGES reply; the caller then writes each message with <see cref="WriteDeliveredMessage"/>.</summary>
     public static void WriteMessagesHeader(IBufferWriter<byte> output, uint requestId, int bodyLength, int count, bool more)
     {
-        var span = output.GetSpan(ProtocolConstants.HeaderLength + 3);
-        new FrameHeader(bodyLength, FrameType.Messages, 0, requestId).Write(span);
-        span[ProtocolConstants.HeaderLength] = more ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteUInt16BigEndian(span[(ProtocolConstants.HeaderLength + 1)..], (ushort)count);
+        WriteMessagesHeader(output.GetSpan(ProtocolConstants.HeaderLength + 3), requestId, bodyLength, count, more);
         output.Advance(ProtocolConstants.HeaderLength + 3);
+    }
+
+    /// <summary>The same, into the first <see cref="ProtocolConstants.HeaderLength"/> + 3 bytes of a frame the caller fills in place.</summary>
+    public static void WriteMessagesHeader(Span<byte> destination, uint requestId, int bodyLength, int count, bool more)
+    {
+        new FrameHeader(bodyLength, FrameType.Messages, 0, requestId).Write(destination);
+        destination[ProtocolConstants.HeaderLength] = more ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteUInt16BigEndian(destination[(ProtocolConstants.HeaderLength + 1)..], (ushort)count);
     }
 
     public static void WriteDeliveredMessage(IBufferWriter<byte> output, long id, long receivedAtUnixMs, ReadOnlySpan<byte> ciphertext)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using EdgeRelay.Protocol;
 using EdgeRelay.Storage;
 
@@ -33,6 +34,8 @@ internal static class MessageFrames
         return (offset, count);
     }
 
-    /// <summary>The frame, or a copy of its first <paramref name="length"/> bytes when messages were skipped.</summary>
-    public static byte[] Trim(byte[] frame, int length) => length == frame.Length ? frame : frame.AsSpan(0, length).ToArray();
+    /// <summary>An array for a frame of <paramref name="length"/> bytes, from the shared pool: see <see cref="OutboxItem.RentedFrame"/>.</summary>
+    public static byte[] Rent(int length) => ArrayPool<byte>.Shared.Rent(length);
+
+    public static void Return(byte[] frame) => ArrayPool<byte>.Shared.Return(frame);
 }

@@ -9,12 +9,18 @@ namespace EdgeRelay.Relay;
 /// <summary>One reply waiting in a session's outbox.</summary>
 /// <remarks>
 /// A struct so that the SEND path (an OK after a commit) queues without allocating. Replies with bodies
-/// (server info, cards, messages) are rendered to a byte[] frame up front: those commands are rare.
+/// are rendered to a byte[] frame up front: server info and cards (rare) in an array of their own, message
+/// lists (MESSAGES, DELIVER: the delivery path, as many bytes as ingest) in an array rented from
+/// <see cref="ArrayPool{T}.Shared"/>, returned once the frame is copied into the connection's pipe.
 /// </remarks>
 internal readonly struct OutboxItem
 {
-    private OutboxItem(uint requestId, FrameType type, long waitForCommit, ErrorCode error, object? payload, bool closeAfter, long arrivedAt = 0)
+    // The used length of a rented frame (the pool hands out larger arrays); 0 for a frame of its own.
+    private readonly int _rentedLength;
+
+    private OutboxItem(uint requestId, FrameType type, long waitForCommit, ErrorCode error, object? payload, bool closeAfter, long arrivedAt = 0, int rentedLength = 0)
     {
+        _rentedLength = rentedLength;
         ArrivedAt = arrivedAt;
         RequestId = requestId;
         Type = type;
@@ -53,11 +59,22 @@ internal readonly struct OutboxItem
 
     public static OutboxItem Frame(byte[] frame, long waitForCommit = -1) => new(0, FrameType.Ok, waitForCommit, ErrorCode.None, frame, false);
 
-    /// <summary>Writes the frame; returns its type and length in bytes (for metrics).</summary>
+    /// <summary>
+    /// A frame in the first <paramref name="length"/> bytes of an array rented from <see cref="ArrayPool{T}.Shared"/>:
+    /// the outbox owns it now and returns it once written (an item dropped unwritten leaves it to the GC).
+    /// </summary>
+    public static OutboxItem RentedFrame(byte[] frame, int length) => new(0, FrameType.Ok, -1, ErrorCode.None, frame, false, rentedLength: length);
+
+    /// <summary>Writes the frame; returns its type and length in bytes (for metrics). Call once: a rented frame goes back to the pool.</summary>
     public (FrameType Type, int Length) WriteTo(PipeWriter output)
     {
         switch (Payload)
         {
+            case byte[] frame when _rentedLength > 0:
+                var type = (FrameType)frame[4];
+                output.Write(frame.AsSpan(0, _rentedLength));
+                ArrayPool<byte>.Shared.Return(frame);
+                return (type, _rentedLength);
             case byte[] frame:
                 output.Write(frame);
                 return ((FrameType)frame[4], frame.Length);

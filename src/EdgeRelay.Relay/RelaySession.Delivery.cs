@@ -91,13 +91,22 @@ public sealed partial class RelaySession
 
         // Payloads are read from the log straight into the reply. A message acknowledged by another
         // connection meanwhile may be gone: skip it, it was delivered.
-        var frame = new byte[ProtocolConstants.HeaderLength + 3 + (take.Count * DeliveredMessage.HeaderLength) + bytes];
-        var (offset, count) = await MessageFrames.FillAsync(_relay.Store, request.Address, take, frame, ProtocolConstants.HeaderLength + 3, _aborted.Token);
+        // The reply budget (max_pull_bytes) keeps this far below int.MaxValue.
+        var frame = MessageFrames.Rent(checked((int)(ProtocolConstants.HeaderLength + 3 + (take.Count * DeliveredMessage.HeaderLength) + bytes)));
+        int offset, count;
+        try
+        {
+            (offset, count) = await MessageFrames.FillAsync(_relay.Store, request.Address, take, frame, ProtocolConstants.HeaderLength + 3, _aborted.Token);
+        }
+        catch
+        {
+            MessageFrames.Return(frame);
+            throw;
+        }
+
         _relay.Metrics.PulledMessages.Inc(count);
-        var header = new ArrayBufferWriter<byte>(ProtocolConstants.HeaderLength + 3);
-        FrameWriter.WriteMessagesHeader(header, requestId, offset - ProtocolConstants.HeaderLength, count, more);
-        header.WrittenSpan.CopyTo(frame);
-        await ReplyAsync(OutboxItem.Frame(MessageFrames.Trim(frame, offset)));
+        FrameWriter.WriteMessagesHeader(frame, requestId, offset - ProtocolConstants.HeaderLength, count, more);
+        await ReplyAsync(OutboxItem.RentedFrame(frame, offset));
     }
 
     private ValueTask HandleAck(uint requestId, in ReadOnlySequence<byte> body)

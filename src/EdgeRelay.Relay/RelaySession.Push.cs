@@ -12,7 +12,7 @@ public sealed partial class RelaySession
     private Dictionary<AddressId, Subscription>? _subscriptions;
 
     /// <summary>Queues a DELIVER frame from a push pump; false when the session is ending.</summary>
-    internal ValueTask<bool> PushAsync(byte[] frame) => _outbox.PushAsync(OutboxItem.Frame(frame));
+    internal ValueTask<bool> PushAsync(byte[] rentedFrame, int length) => _outbox.PushAsync(OutboxItem.RentedFrame(rentedFrame, length));
 
     private ValueTask HandleSubscribe(uint requestId, in ReadOnlySequence<byte> body)
     {

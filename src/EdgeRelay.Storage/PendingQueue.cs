@@ -158,15 +158,45 @@ internal sealed class PendingQueue
         return written;
     }
 
-    /// <summary>Adds every message located below <paramref name="before"/> to <paramref name="into"/> (maintenance only).</summary>
-    public void CopyLocatedBelow(long before, List<PendingMessage> into)
+    /// <summary>
+    /// The log bytes (as moved records) of the messages located below <paramref name="before"/>, counted
+    /// until the sum passes <paramref name="stopAbove"/> (maintenance only). Allocation-free, and without
+    /// moved entries it stops at the first message at or past <paramref name="before"/>: deciding that a
+    /// large backlog is too dense to compact costs a scan of the budget's worth of it, not of all of it.
+    /// </summary>
+    public long SumLocatedBelow(long before, long stopAbove)
     {
-        for (var i = 0; i < _count; i++)
+        long sum = 0;
+        for (var i = 0; i < _count && sum <= stopAbove; i++)
+        {
+            var message = At(i);
+            if (message.Location < before)
+            {
+                sum += LogRecords.MovedHeaderSize + message.Length;
+            }
+            else if (_moved == 0)
+            {
+                break; // locations are the ids, in increasing order
+            }
+        }
+
+        return sum;
+    }
+
+    /// <summary>Adds the messages located below <paramref name="before"/> to <paramref name="into"/>, at most <paramref name="max"/> of them, oldest first (maintenance only).</summary>
+    public void CopyLocatedBelow(long before, List<PendingMessage> into, int max)
+    {
+        for (var i = 0; i < _count && max > 0; i++)
         {
             var message = At(i);
             if (message.Location < before)
             {
                 into.Add(message);
+                max--;
+            }
+            else if (_moved == 0)
+            {
+                break;
             }
         }
     }

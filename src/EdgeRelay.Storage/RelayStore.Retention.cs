@@ -107,27 +107,43 @@ public sealed partial class RelayStore
             return 0;
         }
 
+        // First only count, and stop as soon as the old part proves dense: a large backlog that nobody has
+        // pulled yet is the common case, and copying its index entries every pass (under each address'
+        // gate, so SENDs to it wait) only to find it too dense to move cost tens of MB per pass.
+        var budget = (regionEnd - begin) * _compactionMaxLivePercent / 100;
+        long liveBytes = 0;
+        foreach (var pair in _registry)
+        {
+            lock (pair.Value.Gate)
+            {
+                liveBytes += pair.Value.Pending.SumLocatedBelow(regionEnd, budget - liveBytes);
+            }
+
+            if (liveBytes > budget)
+            {
+                return 0; // a dense backlog that moving would only rewrite
+            }
+        }
+
+        if (liveBytes == 0)
+        {
+            return 0; // nothing pins the old part
+        }
+
         var candidates = new List<(AddressId Aid, PendingMessage Message)>();
         var scratch = new List<PendingMessage>();
-        long liveBytes = 0;
         foreach (var pair in _registry)
         {
             scratch.Clear();
             lock (pair.Value.Gate)
             {
-                pair.Value.Pending.CopyLocatedBelow(regionEnd, scratch);
+                pair.Value.Pending.CopyLocatedBelow(regionEnd, scratch, MaxMovesPerPass);
             }
 
             foreach (var message in scratch)
             {
                 candidates.Add((pair.Key, message));
-                liveBytes += LogRecords.MovedHeaderSize + message.Length;
             }
-        }
-
-        if (candidates.Count == 0 || liveBytes * 100 > (regionEnd - begin) * _compactionMaxLivePercent)
-        {
-            return 0; // nothing pins the old part, or it is a dense backlog that moving would only rewrite
         }
 
         // Oldest first: they pin the head; a pass cut short by the limits still frees the earliest segments.

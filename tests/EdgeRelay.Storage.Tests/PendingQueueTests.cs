@@ -74,4 +74,46 @@ public sealed class PendingQueueTests
         queue.Append(Message(2000));
         Assert.Equal(new long[] { 2000 }, Ids(queue));
     }
+    [Fact]
+    public void Counting_the_old_part_stops_at_the_budget_and_at_the_first_message_past_it()
+    {
+        var queue = new PendingQueue();
+        for (var id = 1; id <= 1000; id++)
+        {
+            queue.Append(new PendingMessage(id * 100, 67, 0)); // 33 + 67 = 100 log bytes each as a moved record
+        }
+
+        // Everything below location 50,100 (ids 100..50,000: 500 messages) is 50,000 bytes.
+        Assert.Equal(50_000, queue.SumLocatedBelow(50_100, long.MaxValue));
+
+        // A budget of 1,000 bytes is passed after 11 messages: the count stops there.
+        Assert.Equal(1_100, queue.SumLocatedBelow(50_100, 1_000));
+
+        var into = new List<PendingMessage>();
+        queue.CopyLocatedBelow(50_100, into, max: 7);
+        Assert.Equal(new long[] { 100, 200, 300, 400, 500, 600, 700 }, into.Select(m => m.Id));
+
+        into.Clear();
+        queue.CopyLocatedBelow(50_100, into, max: int.MaxValue);
+        Assert.Equal(500, into.Count);
+    }
+
+    [Fact]
+    public void With_a_moved_message_the_old_part_is_found_past_newer_ones()
+    {
+        var queue = new PendingQueue();
+        for (var id = 1; id <= 10; id++)
+        {
+            queue.Append(new PendingMessage(id * 100, 67, 0));
+        }
+
+        // Message 200 was copied forward to 5,000: the old part below 450 holds 100, 300 and 400 only,
+        // and a scan that stopped at 500 would miss nothing; one that stopped at 200's new place would.
+        Assert.True(queue.TryRelocate(200, 200, 5_000));
+        Assert.Equal(300, queue.SumLocatedBelow(450, long.MaxValue));
+        Assert.Equal(100, queue.SumLocatedBelow(150, long.MaxValue));
+        var into = new List<PendingMessage>();
+        queue.CopyLocatedBelow(5_001, into, max: int.MaxValue);
+        Assert.Equal(10, into.Count);
+    }
 }

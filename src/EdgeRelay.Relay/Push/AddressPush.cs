@@ -392,7 +392,7 @@ internal sealed class AddressPush
 
         var frame = await BuildFrameAsync(assigned);
         _lastPushUnixMs = _hub.Relay.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (frame is not null && await target.Session.PushAsync(frame))
+        if (frame is { } built && await target.Session.PushAsync(built.Frame, built.Length))
         {
             var metrics = _hub.Relay.Metrics;
             metrics.PushedMessages.Inc(assigned.Count);
@@ -442,8 +442,11 @@ internal sealed class AddressPush
         return null;
     }
 
-    /// <summary>Reads each payload from the log straight into its place in the frame; null if none could be read.</summary>
-    private async ValueTask<byte[]?> BuildFrameAsync(List<PendingMessage> messages)
+    /// <summary>
+    /// Reads each payload from the log straight into its place in a rented frame (see
+    /// <see cref="OutboxItem.RentedFrame"/>); null if none could be read.
+    /// </summary>
+    private async ValueTask<(byte[] Frame, int Length)?> BuildFrameAsync(List<PendingMessage> messages)
     {
         long ciphertextBytes = 0;
         foreach (var message in messages)
@@ -452,15 +455,26 @@ internal sealed class AddressPush
         }
 
         var bodyLength = FrameWriter.DeliverBodyLength(messages.Count, ciphertextBytes);
-        var frame = new byte[ProtocolConstants.HeaderLength + bodyLength];
-        var (offset, count) = await MessageFrames.FillAsync(
-            Store, Id, messages, frame, ProtocolConstants.HeaderLength + ProtocolConstants.AddressIdLength + 2, CancellationToken.None);
+        var frame = MessageFrames.Rent(ProtocolConstants.HeaderLength + bodyLength);
+        int offset, count;
+        try
+        {
+            (offset, count) = await MessageFrames.FillAsync(
+                Store, Id, messages, frame, ProtocolConstants.HeaderLength + ProtocolConstants.AddressIdLength + 2, CancellationToken.None);
+        }
+        catch
+        {
+            MessageFrames.Return(frame);
+            throw;
+        }
+
         if (count == 0)
         {
+            MessageFrames.Return(frame);
             return null;
         }
 
         FrameWriter.WriteDeliverHeader(frame, offset - ProtocolConstants.HeaderLength, Id, count);
-        return MessageFrames.Trim(frame, offset);
+        return (frame, offset);
     }
 }
