@@ -8,6 +8,12 @@ namespace EdgeRelay.Storage;
 /// structs, so an append costs no allocation once the ring has grown to the address' backlog.
 /// </summary>
 /// <remarks>
+/// Up to <see cref="ChunkSize"/> entries the ring is one array that doubles. Past that it is a table of
+/// fixed 64 KiB chunks, and growing adds chunks rather than copying the ring: a backlog of millions
+/// would otherwise be copied into an array twice its size (64 MB for 2 M messages) under the address'
+/// gate, stalling every SEND to it, and leave the old array as garbage on the large-object heap.
+/// </remarks>
+/// <remarks>
 /// Not thread-safe: every call happens under the owning <see cref="AddressEntry"/>'s lock. Ids only
 /// ever arrive in increasing order (the store enqueues and indexes under that lock, recovery scans the
 /// log in order), so an append is a store at the end and lookups are binary searches.
@@ -16,7 +22,13 @@ internal sealed class PendingQueue
 {
     private const int MinCapacity = 8;
 
-    private PendingMessage[] _items = [];
+    /// <summary>Entries per chunk: 2048 × 32 B = 64 KiB, below the large-object threshold.</summary>
+    internal const int ChunkSize = 1 << ChunkBits;
+
+    private const int ChunkBits = 11;
+
+    private PendingMessage[][] _chunks = [];
+    private int _capacity; // a power of two (or 0); one chunk of this size below ChunkSize
     private int _head;
     private int _count;
     private int _peakSinceTrim; // the most this ring held since the last TrimExcess
@@ -28,10 +40,10 @@ internal sealed class PendingQueue
     /// <summary>Sum of the pending ciphertext lengths (the per-address byte quota counts this).</summary>
     public long Bytes => _bytes;
 
-    public int Capacity => _items.Length;
+    public int Capacity => _capacity;
 
     /// <summary>The lowest pending id, or <see cref="long.MaxValue"/> when empty.</summary>
-    public long OldestId => _count == 0 ? long.MaxValue : _items[_head].Id;
+    public long OldestId => _count == 0 ? long.MaxValue : At(0).Id;
 
     /// <summary>
     /// The lowest log address any pending message still needs, or <see cref="long.MaxValue"/> when empty:
@@ -59,12 +71,12 @@ internal sealed class PendingQueue
     public void Append(PendingMessage message)
     {
         Debug.Assert(_count == 0 || At(_count - 1).Id < message.Id, "ids arrive in increasing order");
-        if (_count == _items.Length)
+        if (_count == _capacity)
         {
-            Resize(Math.Max(MinCapacity, _items.Length * 2));
+            Grow();
         }
 
-        _items[(_head + _count) & (_items.Length - 1)] = message;
+        Slot(_count) = message;
         _bytes += message.Length;
         if (++_count > _peakSinceTrim)
         {
@@ -87,17 +99,17 @@ internal sealed class PendingQueue
             return false;
         }
 
-        if (_count == _items.Length)
+        if (_count == _capacity)
         {
-            Resize(Math.Max(MinCapacity, _items.Length * 2));
+            Grow();
         }
 
         for (var j = _count; j > i; j--)
         {
-            _items[(_head + j) & (_items.Length - 1)] = At(j - 1);
+            Slot(j) = At(j - 1);
         }
 
-        _items[(_head + i) & (_items.Length - 1)] = message;
+        Slot(i) = message;
         _count++;
         _bytes += message.Length;
         if (message.Location != message.Id)
@@ -203,7 +215,7 @@ internal sealed class PendingQueue
 
     private void Relocate(int index, long location)
     {
-        ref var slot = ref _items[(_head + index) & (_items.Length - 1)];
+        ref var slot = ref Slot(index);
         var wasMoved = slot.Location != slot.Id;
         slot = slot with { Location = location };
         var isMoved = location != slot.Id;
@@ -258,7 +270,7 @@ internal sealed class PendingQueue
             var i = LowerBound(id);
             if (i < _count)
             {
-                ref var slot = ref _items[(_head + i) & (_items.Length - 1)];
+                ref var slot = ref Slot(i);
                 if (slot.Id == id && slot.Length >= 0)
                 {
                     removedBytes += slot.Length;
@@ -280,9 +292,9 @@ internal sealed class PendingQueue
 
         _bytes -= removedBytes;
         var marked = removed;
-        while (_count > 0 && _items[_head].Length < 0)
+        while (_count > 0 && Slot(0).Length < 0)
         {
-            _head = (_head + 1) & (_items.Length - 1);
+            _head = (_head + 1) & (_capacity - 1);
             _count--;
             marked--;
         }
@@ -295,7 +307,7 @@ internal sealed class PendingQueue
                 var message = At(read);
                 if (message.Length >= 0)
                 {
-                    _items[(_head + write) & (_items.Length - 1)] = message;
+                    Slot(write) = message;
                     write++;
                 }
             }
@@ -314,7 +326,7 @@ internal sealed class PendingQueue
     public void TrimExcess()
     {
         var needed = Math.Max(_peakSinceTrim, _count);
-        if (_items.Length > 64 && needed < _items.Length / 4)
+        if (_capacity > 64 && needed < _capacity / 4)
         {
             Resize(needed == 0 ? 0 : Math.Max(MinCapacity, (int)BitOperations.RoundUpToPowerOf2((uint)needed * 2)));
         }
@@ -322,7 +334,48 @@ internal sealed class PendingQueue
         _peakSinceTrim = _count;
     }
 
-    private PendingMessage At(int index) => _items[(_head + index) & (_items.Length - 1)];
+    private PendingMessage At(int index) => Slot(index);
+
+    /// <summary>The slot of the <paramref name="index"/>-th entry from the head (index &lt; capacity).</summary>
+    private ref PendingMessage Slot(int index)
+    {
+        var slot = (_head + index) & (_capacity - 1);
+        return ref _chunks[slot >> ChunkBits][slot & (ChunkSize - 1)];
+    }
+
+    private void Grow()
+    {
+        if (_capacity < ChunkSize)
+        {
+            Resize(Math.Max(MinCapacity, _capacity * 2));
+            return;
+        }
+
+        // Full, so the ring may wrap inside the head's chunk: entries [headOffset, ChunkSize) of it are the
+        // oldest, [0, headOffset) the newest. Rotate the table so the head's chunk comes first, give the
+        // newest part a chunk of its own right after the last old chunk, and add empty chunks: one chunk
+        // copied at most, the rest only references.
+        var old = _chunks;
+        var headChunk = _head >> ChunkBits;
+        var headOffset = _head & (ChunkSize - 1);
+        var chunks = new PendingMessage[old.Length * 2][];
+        for (var i = 0; i < old.Length; i++)
+        {
+            chunks[i] = old[(headChunk + i) % old.Length];
+        }
+
+        var wrapped = new PendingMessage[ChunkSize];
+        old[headChunk].AsSpan(0, headOffset).CopyTo(wrapped);
+        chunks[old.Length] = wrapped;
+        for (var i = old.Length + 1; i < chunks.Length; i++)
+        {
+            chunks[i] = new PendingMessage[ChunkSize];
+        }
+
+        _chunks = chunks;
+        _capacity *= 2;
+        _head = headOffset;
+    }
 
     /// <summary>Index of the first message whose id is &gt;= <paramref name="id"/>.</summary>
     private int LowerBound(long id)
@@ -344,15 +397,23 @@ internal sealed class PendingQueue
         return lo;
     }
 
+    /// <summary>Copies the entries into fresh storage of <paramref name="capacity"/> (a power of two, or 0), head first.</summary>
     private void Resize(int capacity)
     {
-        var items = capacity == 0 ? [] : new PendingMessage[capacity];
-        for (var i = 0; i < _count; i++)
+        var chunks = new PendingMessage[capacity == 0 ? 0 : Math.Max(1, capacity >> ChunkBits)][];
+        for (var c = 0; c < chunks.Length; c++)
         {
-            items[i] = At(i);
+            chunks[c] = new PendingMessage[Math.Min(capacity, ChunkSize)];
         }
 
-        _items = items;
+        for (var i = 0; i < _count; i++)
+        {
+            var message = At(i);
+            chunks[i >> ChunkBits][i & (ChunkSize - 1)] = message;
+        }
+
+        _chunks = chunks;
+        _capacity = capacity;
         _head = 0;
     }
 }

@@ -116,4 +116,69 @@ public sealed class PendingQueueTests
         queue.CopyLocatedBelow(5_001, into, max: int.MaxValue);
         Assert.Equal(10, into.Count);
     }
+    /// <summary>
+    /// Random appends, acks (from the head and with holes), relocations and trims across the switch from one
+    /// array to chunks and across chunked growth while the ring wraps, checked against a plain list.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Matches_a_plain_list_through_growth_into_chunks_wraps_and_trims(int seed)
+    {
+        var random = new Random(seed);
+        var queue = new PendingQueue();
+        var model = new List<PendingMessage>();
+        long nextId = 1;
+        var buffer = new PendingMessage[5 * PendingQueue.ChunkSize];
+        for (var step = 0; step < 400; step++)
+        {
+            var appends = random.Next(0, 3 * PendingQueue.ChunkSize / 2);
+            for (var i = 0; i < appends; i++)
+            {
+                var message = new PendingMessage(nextId, (int)(nextId % 1000), nextId * 3);
+                nextId += random.Next(1, 4);
+                queue.Append(message);
+                model.Add(message);
+            }
+
+            if (model.Count > 0)
+            {
+                // Mostly the oldest (an owner acking in order), sometimes scattered ids (holes).
+                var take = random.Next(0, Math.Min(model.Count, 2 * PendingQueue.ChunkSize) + 1);
+                var ids = random.Next(4) == 0
+                    ? model.Where(_ => random.Next(3) == 0).Take(take).Select(m => m.Id).ToArray()
+                    : model.Take(take).Select(m => m.Id).ToArray();
+                Assert.Equal(ids.Length, queue.Remove(ids, out var removedBytes));
+                Assert.Equal(model.Where(m => ids.Contains(m.Id)).Sum(m => (long)m.Length), removedBytes);
+                model.RemoveAll(m => ids.Contains(m.Id));
+            }
+
+            if (model.Count > 0 && random.Next(5) == 0)
+            {
+                var i = random.Next(model.Count);
+                Assert.True(queue.TryRelocate(model[i].Id, model[i].Location, nextId + 1_000_000));
+                model[i] = model[i] with { Location = nextId + 1_000_000 };
+            }
+
+            if (random.Next(10) == 0)
+            {
+                queue.TrimExcess();
+            }
+
+            Assert.Equal(model.Count, queue.Count);
+            Assert.Equal(model.Sum(m => (long)m.Length), queue.Bytes);
+            Assert.Equal(model.Count == 0 ? long.MaxValue : model[0].Id, queue.OldestId);
+            var n = queue.CopyCommitted(-1, long.MaxValue, buffer);
+            Assert.Equal(model.Take(buffer.Length), buffer[..n]);
+            if (model.Count > 0)
+            {
+                var probe = model[random.Next(model.Count)];
+                Assert.True(queue.TryGet(probe.Id, out var found));
+                Assert.Equal(probe, found);
+            }
+        }
+
+        Assert.True(nextId > 8 * PendingQueue.ChunkSize, "the run grew past several chunks");
+    }
 }
