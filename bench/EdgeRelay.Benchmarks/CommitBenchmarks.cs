@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using EdgeRelay.Storage;
 using FASTER.core;
 
 namespace EdgeRelay.Benchmarks;
@@ -15,11 +16,24 @@ public class CommitBenchmarks
     private string _directory = null!;
     private IDevice _device = null!;
     private FasterLog _log = null!;
+    private DeviceLogCommitCheckpointManager? _commits;
     private readonly byte[] _record = new byte[1024 + 25];
 
-    /// <summary>Fast commit (metadata in the log, what the relay uses) or a commit file per commit.</summary>
-    [Params(true, false)]
-    public bool FastCommit { get; set; }
+    /// <summary>How FASTER records a commit.</summary>
+    public enum CommitMode
+    {
+        /// <summary>A new commit file per commit (FASTER's default).</summary>
+        FilePerCommit,
+
+        /// <summary>The commit record in the log, and still a commit file per commit (FASTER's default commit manager).</summary>
+        FastCommit,
+
+        /// <summary>The commit record in the log, a commit file every 1,000 commits: what the relay uses (RelayStore.CreateCommitManager).</summary>
+        FastCommitThrottled,
+    }
+
+    [Params(CommitMode.FilePerCommit, CommitMode.FastCommit, CommitMode.FastCommitThrottled)]
+    public CommitMode Mode { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -27,14 +41,16 @@ public class CommitBenchmarks
         _directory = Path.Combine(Path.GetTempPath(), "edgerelay-bench-commit-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
         _device = Devices.CreateLogDevice(Path.Combine(_directory, "commit.log"));
+        _commits = Mode == CommitMode.FastCommitThrottled ? RelayStore.CreateCommitManager(_directory) : null;
         using var settings = new FasterLogSettings
         {
             LogDevice = _device,
+            LogCommitManager = _commits,
             PageSizeBits = 22,
             MemorySizeBits = 26,
             SegmentSizeBits = 28,
             LogCommitDir = _directory,
-            FastCommitMode = FastCommit,
+            FastCommitMode = Mode != CommitMode.FilePerCommit,
         };
         _log = new FasterLog(settings);
     }
@@ -51,6 +67,7 @@ public class CommitBenchmarks
     public void Cleanup()
     {
         _log.Dispose();
+        _commits?.Dispose();
         _device.Dispose();
         Directory.Delete(_directory, recursive: true);
     }

@@ -105,6 +105,62 @@ public sealed class RestartTests
         }
     }
 
+    /// <summary>
+    /// The store writes a commit file only every <see cref="RelayStore.CommitFileEvery"/> commits; the rest
+    /// are commit records in the log. A crash long after the last commit file, with a truncation in between,
+    /// must still recover every commit: from the file, then by replaying the log's commit records.
+    /// </summary>
+    [Fact]
+    public async Task A_crash_thousands_of_commits_after_the_last_commit_file_loses_nothing_committed()
+    {
+        using var dir = new TempDirectory();
+        var time = Clock();
+        static void SmallSegments(RelayStoreOptions o)
+        {
+            o.PageSizeBits = 16;
+            o.MemorySizeBits = 18;
+            o.SegmentSizeBits = 20; // 1 MiB files, so the early messages can be truncated away
+        }
+
+        var store = await OpenAsync(dir, time, SmallSegments);
+        var aid = await CreateAddressAsync(store, time);
+        var kept = new List<long>();
+        var commits = (int)(RelayStore.CommitFileEvery * 2.5);
+        long headBefore = 0;
+        for (var i = 0; i < commits; i++)
+        {
+            var id = Append(store, aid, Payload(i, 1000));
+            kept.Add(id);
+            await CommitAllAsync(store);
+
+            if (i == commits / 2)
+            {
+                // Ack and truncate everything so far: the log's begin address moves, which FASTER must
+                // record in a commit file whatever the interval.
+                Assert.Equal(AckStatus.Acked, store.Ack(aid, kept.ToArray(), out var ackRecord));
+                await store.WaitForCommitAsync(ackRecord, Timeout());
+                kept.Clear();
+                await store.RunMaintenanceAsync();
+                headBefore = store.GetStatistics().BeginAddress;
+                Assert.True(headBefore > 0, "maintenance truncated the consumed segments");
+            }
+        }
+
+        Assert.True(store.GetStatistics().Commits >= commits, $"{store.GetStatistics().Commits} commits");
+        await store.SimulateCrashAsync();
+
+        await using (store = await OpenAsync(dir, time, SmallSegments))
+        {
+            var pending = Pending(store, aid);
+            Assert.Equal(kept, pending.Select(p => p.Id));
+            Assert.True(store.GetStatistics().BeginAddress >= headBefore);
+            var buffer = new byte[1000];
+            var last = pending[^1];
+            var n = await store.ReadPayloadAsync(last, buffer, Timeout());
+            Assert.Equal(Payload(commits - 1, 1000), buffer[..n]);
+        }
+    }
+
     [Fact]
     public async Task An_unknown_record_kind_fails_the_open_instead_of_being_skipped()
     {

@@ -1,4 +1,5 @@
 using EdgeRelay.LoadTest.Engine;
+using EdgeRelay.Storage;
 using FASTER.core;
 
 namespace EdgeRelay.LoadTest.Targets;
@@ -22,6 +23,7 @@ internal sealed class RawFasterLogTarget : ILoadTarget
     private readonly CancellationTokenSource _stop = new();
     private string? _directory;
     private IDevice? _device;
+    private DeviceLogCommitCheckpointManager? _commits;
     private FasterLog? _log;
     private Task _committer = Task.CompletedTask;
     private int _requested;
@@ -44,9 +46,11 @@ internal sealed class RawFasterLogTarget : ILoadTarget
         _directory = Path.Combine(Path.GetTempPath(), "edgerelay-loadtest-fasterlog-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
         _device = Devices.CreateLogDevice(Path.Combine(_directory, "raw.log"));
+        _commits = RelayStore.CreateCommitManager(_directory); // the relay's: a commit file every 1,000 fast commits
         using var logSettings = new FasterLogSettings
         {
             LogDevice = _device,
+            LogCommitManager = _commits,
             PageSizeBits = 22,
             MemorySizeBits = 26,
             SegmentSizeBits = 28,
@@ -97,6 +101,7 @@ internal sealed class RawFasterLogTarget : ILoadTarget
         await _stop.CancelAsync();
         await _committer;
         _log?.Dispose();
+        _commits?.Dispose();
         _device?.Dispose();
         _stop.Dispose();
         _commitRequested.Dispose();
