@@ -76,6 +76,7 @@ internal sealed class PendingQueue
             Grow();
         }
 
+        EnsureChunk(_count);
         Slot(_count) = message;
         _bytes += message.Length;
         if (++_count > _peakSinceTrim)
@@ -104,6 +105,7 @@ internal sealed class PendingQueue
             Grow();
         }
 
+        EnsureChunk(_count);
         for (var j = _count; j > i; j--)
         {
             Slot(j) = At(j - 1);
@@ -343,6 +345,13 @@ internal sealed class PendingQueue
         return ref _chunks[slot >> ChunkBits][slot & (ChunkSize - 1)];
     }
 
+    /// <summary>Allocates the chunk that the <paramref name="index"/>-th entry from the head falls in, if it is not yet.</summary>
+    private void EnsureChunk(int index)
+    {
+        var chunk = ((_head + index) & (_capacity - 1)) >> ChunkBits;
+        _chunks[chunk] ??= new PendingMessage[ChunkSize];
+    }
+
     private void Grow()
     {
         if (_capacity < ChunkSize)
@@ -352,9 +361,10 @@ internal sealed class PendingQueue
         }
 
         // Full, so the ring may wrap inside the head's chunk: entries [headOffset, ChunkSize) of it are the
-        // oldest, [0, headOffset) the newest. Rotate the table so the head's chunk comes first, give the
-        // newest part a chunk of its own right after the last old chunk, and add empty chunks: one chunk
-        // copied at most, the rest only references.
+        // oldest, [0, headOffset) the newest. Rotate the table so the head's chunk comes first and give the
+        // newest part a chunk of its own right after the last old chunk: one chunk copied at most, the rest
+        // only references. The new half's other chunks are allocated as appends reach them (EnsureChunk), so
+        // memory follows the backlog instead of doubling ahead of it.
         var old = _chunks;
         var headChunk = _head >> ChunkBits;
         var headOffset = _head & (ChunkSize - 1);
@@ -367,10 +377,6 @@ internal sealed class PendingQueue
         var wrapped = new PendingMessage[ChunkSize];
         old[headChunk].AsSpan(0, headOffset).CopyTo(wrapped);
         chunks[old.Length] = wrapped;
-        for (var i = old.Length + 1; i < chunks.Length; i++)
-        {
-            chunks[i] = new PendingMessage[ChunkSize];
-        }
 
         _chunks = chunks;
         _capacity *= 2;
