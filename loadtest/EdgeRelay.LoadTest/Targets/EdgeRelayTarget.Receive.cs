@@ -18,9 +18,10 @@ internal sealed partial class EdgeRelayTarget : IPullTarget, IPollDelivery
 
     /// <summary>
     /// Planning figure for the default prefill: 8 connections draining 1 KiB messages by PULL + ACK of 256 ran
-    /// at ~85 k/s on the 2-core development machine, in-process (this tool, <c>run --scenario pull</c>).
+    /// at ~240 k/s on a 2-core machine, the relay in its own process (this tool, <c>run --scenario pull</c>,
+    /// docs/PERFORMANCE.md); the prefill is capped at 1 GiB of payload whatever this says.
     /// </summary>
-    public double PullRateEstimate => 80_000;
+    public double PullRateEstimate => 240_000;
 
     public async Task<IPullConnection> ConnectPullerAsync(int queue, CancellationToken cancellationToken) =>
         new Puller(await ConnectOwnerAsync(queue, cancellationToken), _addressIds[queue]);
