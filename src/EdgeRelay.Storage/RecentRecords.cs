@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using FASTER.core;
 
 namespace EdgeRelay.Storage;
@@ -23,9 +24,11 @@ namespace EdgeRelay.Storage;
 /// Concurrency, without locks: each appender writes only the span of the address FASTER reserved for it,
 /// after the reservation moved the log's tail, and before the message enters the index, which is how a
 /// reader learns its address. A reader copies, then reads the tail: if the tail is still less than
-/// <c>A + capacity − page size</c>, no record that could overlap A's span had been reserved, so none was
-/// written, and the copy is A's bytes (a seqlock on the log's tail). Otherwise the reader falls back to the
-/// device, which still has the record.
+/// <c>A + capacity − page size</c>, no record reserved after A can overlap A's span. That alone misses one
+/// case: a writer of an older record, stalled between its reservation and its copy while the log moved
+/// on by a whole ring, landing its bytes over A's span late. So the reader also hashes what it copied
+/// and compares it with the hash taken on SEND (<see cref="PendingMessage.MirrorCheck"/>); on any
+/// mismatch it falls back to the device, which still has the record.
 /// </para>
 /// </remarks>
 internal sealed class RecentRecords
@@ -69,12 +72,15 @@ internal sealed class RecentRecords
     public void Write<T>(long address, T entry)
         where T : ILogEnqueueEntry => entry.SerializeTo(SpanFor(address, entry.SerializedLength));
 
+    /// <summary>The hash a message's ciphertext is checked against when read from the mirror (the low half of XXH3).</summary>
+    public static uint Check(ReadOnlySpan<byte> ciphertext) => (uint)XxHash3.HashToUInt64(ciphertext);
+
     /// <summary>
     /// Copies the ciphertext of the message record at <paramref name="address"/> (<paramref name="length"/>
-    /// bytes) into <paramref name="destination"/>, or returns false when the ring no longer holds it (or
-    /// never did): then read the device.
+    /// bytes, hashing to <paramref name="check"/>) into <paramref name="destination"/>, or returns false when
+    /// the ring no longer holds it (or never did): then read the device.
     /// </summary>
-    public bool TryCopyCiphertext(long address, int length, Span<byte> destination)
+    public bool TryCopyCiphertext(long address, int length, uint check, Span<byte> destination)
     {
         if (address < _start)
         {
@@ -100,7 +106,7 @@ internal sealed class RecentRecords
         // The copy's loads must not pass the tail's load: a record reserved after this point may overwrite
         // the span, and only a tail read after the copy proves nothing had been reserved over it.
         Interlocked.MemoryBarrier();
-        if (_log.TailAddress - address > _reach)
+        if (_log.TailAddress - address > _reach || Check(destination[..length]) != check)
         {
             Interlocked.Increment(ref _misses);
             return false;

@@ -124,7 +124,7 @@ public sealed partial class RelayStore
             // The same visibility as FASTER's read below: committed and not yet truncated.
             var location = message.Location;
             if (_recent is not null && location < CommittedUntilAddress && location >= _log.BeginAddress
-                && _recent.TryCopyCiphertext(location, message.Length, destination.Span))
+                && _recent.TryCopyCiphertext(location, message.Length, message.MirrorCheck, destination.Span))
             {
                 return message.Length;
             }

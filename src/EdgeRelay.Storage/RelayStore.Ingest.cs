@@ -95,6 +95,9 @@ public sealed partial class RelayStore
         var now = _time.GetUtcNow();
         var receivedAt = now.ToUnixTimeMilliseconds();
 
+        // Hashed outside the gate: a read from the memory mirror is checked against it.
+        var check = _recent is null ? 0 : RecentRecords.Check(ciphertext);
+
         // Enqueue and index under the address' gate: ids of one address enter its index in increasing
         // order, so a reader that has seen id N never later finds a smaller id appear before it.
         lock (entry.Gate)
@@ -140,7 +143,7 @@ public sealed partial class RelayStore
                 return AppendStatus.Backpressure;
             }
 
-            entry.Pending.Append(new PendingMessage(messageId, ciphertext.Length, receivedAt));
+            entry.Pending.Append(new PendingMessage(messageId, ciphertext.Length, receivedAt) { MirrorCheck = check });
         }
 
         Interlocked.Increment(ref _pendingMessages);

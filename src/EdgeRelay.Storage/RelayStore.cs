@@ -197,6 +197,9 @@ public sealed partial class RelayStore : IAsyncDisposable
         set => _committer.Observer = value;
     }
 
+    /// <summary>The memory mirror of recent records, for tests that damage it; null when it is off.</summary>
+    internal RecentRecords? Mirror => _recent;
+
     /// <summary>Every record below this log address is durable.</summary>
     public long CommittedUntilAddress => Volatile.Read(ref _log.CommittedUntilAddress);
 

@@ -190,4 +190,44 @@ public sealed class ReadCacheTests
             return payload;
         }
     }
+    [Fact]
+    public void An_index_entry_stays_32_bytes() =>
+        Assert.Equal(32, System.Runtime.CompilerServices.Unsafe.SizeOf<PendingMessage>());
+
+    /// <summary>
+    /// What a writer stalled past a whole lap of the mirror would leave: another record's bytes over this
+    /// message's span while the log's tail still says the span is current. The hash taken on SEND catches
+    /// it, and the read goes to the device.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_mirror_span_overwritten_behind_the_tail_check_is_never_delivered(bool wholeRecord)
+    {
+        using var dir = new TempDirectory();
+        var time = Clock();
+        await using var store = await OpenAsync(dir, time);
+        var aid = await CreateAddressAsync(store, time);
+        Append(store, aid, Payload(1, 1000));
+        await CommitAllAsync(store);
+        var message = Pending(store, aid)[0];
+
+        var span = store.Mirror!.SpanFor(message.Location, LogRecords.MessageHeaderSize + message.Length);
+        if (wholeRecord)
+        {
+            // A well-formed record of the same address and size, other bytes.
+            LogRecords.WriteMessageHeader(span, aid, message.ReceivedAtUnixMs);
+            Payload(2, 1000).CopyTo(span[LogRecords.MessageHeaderSize..]);
+        }
+        else
+        {
+            span[(LogRecords.MessageHeaderSize + 500)..].Fill(0x5A); // the tail end of the ciphertext
+        }
+
+        var buffer = new byte[1000];
+        var n = await store.ReadPayloadAsync(message, buffer, Timeout());
+
+        Assert.Equal(Payload(1, 1000), buffer[..n]);
+        Assert.Equal((0L, 1L), (store.GetStatistics().MemoryReads, store.GetStatistics().DeviceReads));
+    }
 }

@@ -405,7 +405,13 @@ internal sealed class AddressPush
         }
 
         // Nothing readable (acked meanwhile), or the session is closing: free what was assigned. Its
-        // end unsubscribes it, which wakes the pump to give the messages to someone else.
+        // end unsubscribes it, which wakes the pump to give the messages to someone else. A frame the
+        // outbox refused is still ours to give back.
+        if (frame is { } refused)
+        {
+            MessageFrames.Return(refused.Frame);
+        }
+
         lock (_lock)
         {
             if (frame is null)
