@@ -34,8 +34,26 @@ internal static class MessageFrames
         return (offset, count);
     }
 
-    /// <summary>An array for a frame of <paramref name="length"/> bytes, from the shared pool: see <see cref="OutboxItem.RentedFrame"/>.</summary>
-    public static byte[] Rent(int length) => ArrayPool<byte>.Shared.Rent(length);
+    /// <summary>
+    /// <see cref="FillAsync"/> into an array of at least <paramref name="length"/> bytes rented from the shared
+    /// pool, which the caller then owns (see <see cref="OutboxItem.RentedFrame"/>); if the reads fail, the
+    /// array goes back to the pool before the exception leaves.
+    /// </summary>
+    public static async ValueTask<(byte[] Frame, int End, int Count)> FillRentedAsync(
+        RelayStore store, AddressId aid, List<PendingMessage> messages, int length, int offset, CancellationToken ct)
+    {
+        var frame = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var (end, count) = await FillAsync(store, aid, messages, frame, offset, ct);
+            return (frame, end, count);
+        }
+        catch
+        {
+            Return(frame);
+            throw;
+        }
+    }
 
     public static void Return(byte[] frame) => ArrayPool<byte>.Shared.Return(frame);
 }

@@ -92,18 +92,8 @@ public sealed partial class RelaySession
         // Payloads are read from the log straight into the reply. A message acknowledged by another
         // connection meanwhile may be gone: skip it, it was delivered.
         // The reply budget (max_pull_bytes) keeps this far below int.MaxValue.
-        var frame = MessageFrames.Rent(checked((int)(ProtocolConstants.HeaderLength + 3 + (take.Count * DeliveredMessage.HeaderLength) + bytes)));
-        int offset, count;
-        try
-        {
-            (offset, count) = await MessageFrames.FillAsync(_relay.Store, request.Address, take, frame, ProtocolConstants.HeaderLength + 3, _aborted.Token);
-        }
-        catch
-        {
-            MessageFrames.Return(frame);
-            throw;
-        }
-
+        var length = checked((int)(ProtocolConstants.HeaderLength + 3 + (take.Count * DeliveredMessage.HeaderLength) + bytes));
+        var (frame, offset, count) = await MessageFrames.FillRentedAsync(_relay.Store, request.Address, take, length, ProtocolConstants.HeaderLength + 3, _aborted.Token);
         _relay.Metrics.PulledMessages.Inc(count);
         FrameWriter.WriteMessagesHeader(frame, requestId, offset - ProtocolConstants.HeaderLength, count, more);
         await ReplyAsync(OutboxItem.RentedFrame(frame, offset));

@@ -22,14 +22,7 @@ internal static unsafe class LogRecordEntries
     {
         fixed (byte* payload = ciphertext)
         {
-            var entry = new MessageEntry(aid, receivedAtUnixMs, payload, ciphertext.Length);
-            if (!log.TryEnqueue(entry, out address))
-            {
-                return false;
-            }
-
-            mirror?.Write(address, entry);
-            return true;
+            return TryEnqueueMirrored(log, mirror, new MessageEntry(aid, receivedAtUnixMs, payload, ciphertext.Length), out address);
         }
     }
 
@@ -49,15 +42,21 @@ internal static unsafe class LogRecordEntries
     {
         fixed (byte* payload = ciphertext)
         {
-            var entry = new MovedEntry(aid, id, receivedAtUnixMs, payload, ciphertext.Length);
-            if (!log.TryEnqueue(entry, out address))
-            {
-                return false;
-            }
-
-            mirror?.Write(address, entry);
-            return true;
+            return TryEnqueueMirrored(log, mirror, new MovedEntry(aid, id, receivedAtUnixMs, payload, ciphertext.Length), out address);
         }
+    }
+
+    /// <summary>Enqueues a record that carries a ciphertext and, once FASTER has given it an address, mirrors it.</summary>
+    private static bool TryEnqueueMirrored<T>(FasterLog log, RecentRecords? mirror, T entry, out long address)
+        where T : struct, ILogEnqueueEntry
+    {
+        if (!log.TryEnqueue(entry, out address))
+        {
+            return false;
+        }
+
+        mirror?.Write(address, entry);
+        return true;
     }
 
     private readonly struct MessageEntry : ILogEnqueueEntry

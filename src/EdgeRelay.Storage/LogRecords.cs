@@ -63,6 +63,17 @@ internal static class LogRecords
     public const int NotifyHeaderSize = 1 + AddressId.Length + 2;
     public const int MovedHeaderSize = 1 + AddressId.Length + 8 + 8;
 
+    /// <summary>
+    /// Where the ciphertext starts in a record whose first byte is <paramref name="kind"/>: after the header of
+    /// a Message or a MessageMoved record; -1 for any other kind.
+    /// </summary>
+    public static int CiphertextOffset(byte kind) => kind switch
+    {
+        (byte)LogRecordKind.Message => MessageHeaderSize,
+        (byte)LogRecordKind.MessageMoved => MovedHeaderSize,
+        _ => -1,
+    };
+
     /// <summary>Largest ciphertext whose Message record fits in one page of <paramref name="pageSize"/> bytes.</summary>
     /// <remarks>Sized for the larger MessageMoved header, so compaction can always copy a message forward.</remarks>
     public static int MaxPayloadForPage(int pageSize) => pageSize - FasterEntryHeaderSize - MovedHeaderSize;

@@ -89,12 +89,7 @@ internal sealed class RecentRecords
         }
 
         var position = (int)((address + LogRecords.FasterEntryHeaderSize) & _mask);
-        var header = _ring[position] switch
-        {
-            (byte)LogRecordKind.Message => LogRecords.MessageHeaderSize,
-            (byte)LogRecordKind.MessageMoved => LogRecords.MovedHeaderSize,
-            _ => -1,
-        };
+        var header = LogRecords.CiphertextOffset(_ring[position]);
         if (header < 0 || position + header + length > _ring.Length || destination.Length < length)
         {
             Interlocked.Increment(ref _misses);

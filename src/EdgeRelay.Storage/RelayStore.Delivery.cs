@@ -231,18 +231,13 @@ public sealed partial class RelayStore
 
     private static ReadOnlySpan<byte> Ciphertext(ReadOnlySpan<byte> record, long location)
     {
-        if (record.Length >= LogRecords.MessageHeaderSize && record[0] == (byte)LogRecordKind.Message)
+        var offset = record.IsEmpty ? -1 : LogRecords.CiphertextOffset(record[0]);
+        if (offset < 0 || record.Length < offset)
         {
-            return record[LogRecords.MessageHeaderSize..];
+            ThrowHelper.ThrowNotAMessage(location);
         }
 
-        if (record.Length >= LogRecords.MovedHeaderSize && record[0] == (byte)LogRecordKind.MessageMoved)
-        {
-            return record[LogRecords.MovedHeaderSize..];
-        }
-
-        ThrowHelper.ThrowNotAMessage(location);
-        return default; // unreachable
+        return record[offset..];
     }
 
     private void CheckAckCount(int count, string parameterName)

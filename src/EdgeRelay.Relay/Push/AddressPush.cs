@@ -461,19 +461,8 @@ internal sealed class AddressPush
         }
 
         var bodyLength = FrameWriter.DeliverBodyLength(messages.Count, ciphertextBytes);
-        var frame = MessageFrames.Rent(ProtocolConstants.HeaderLength + bodyLength);
-        int offset, count;
-        try
-        {
-            (offset, count) = await MessageFrames.FillAsync(
-                Store, Id, messages, frame, ProtocolConstants.HeaderLength + ProtocolConstants.AddressIdLength + 2, CancellationToken.None);
-        }
-        catch
-        {
-            MessageFrames.Return(frame);
-            throw;
-        }
-
+        var (frame, offset, count) = await MessageFrames.FillRentedAsync(
+            Store, Id, messages, ProtocolConstants.HeaderLength + bodyLength, ProtocolConstants.HeaderLength + ProtocolConstants.AddressIdLength + 2, CancellationToken.None);
         if (count == 0)
         {
             MessageFrames.Return(frame);
