@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using EdgeRelay.Client;
 using EdgeRelay.Protocol;
+using EdgeRelay.Relay;
 
 namespace EdgeRelay.Server.Tests;
 
@@ -146,6 +147,18 @@ public sealed class LifecycleTests : IDisposable
         Assert.Contains("Relay:MaxCiphertextBytes", stderr, StringComparison.Ordinal);
         Assert.Contains("Storage:SegmentSizeBits", stderr, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFileSystemEntries(_dataDir)); // nothing was created
+    }
+
+    [Theory]
+    [InlineData(0, true)] // off
+    [InlineData(23, true)] // the smallest: two 4 MiB pages
+    [InlineData(30, true)]
+    [InlineData(22, false)] // one page: a record could wrap around the mirror
+    [InlineData(31, false)]
+    public void The_read_cache_size_is_off_or_more_than_a_page_and_is_named_when_not(int bits, bool valid)
+    {
+        var problems = new EdgeRelayOptions { Storage = { ReadCacheSizeBits = bits } }.Validate();
+        Assert.Equal(valid, !problems.Any(p => p.StartsWith("Storage:ReadCacheSizeBits", StringComparison.Ordinal)));
     }
 
     [Fact]

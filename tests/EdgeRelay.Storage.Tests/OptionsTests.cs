@@ -22,6 +22,8 @@ public sealed class OptionsTests
         { nameof(RelayStoreOptions.MemorySizeBits), o => o.MemorySizeBits = 22 }, // one page: nothing to fill while it flushes
         { nameof(RelayStoreOptions.MemorySizeBits), o => o.MemorySizeBits = 41 },
         { nameof(RelayStoreOptions.SegmentSizeBits), o => o.SegmentSizeBits = 21 }, // smaller than a page
+        { nameof(RelayStoreOptions.ReadCacheSizeBits), o => o.ReadCacheSizeBits = 22 }, // one page: a record could wrap
+        { nameof(RelayStoreOptions.ReadCacheSizeBits), o => o.ReadCacheSizeBits = 31 }, // past the largest array
         { nameof(RelayStoreOptions.MaxPayloadBytes), o => o.MaxPayloadBytes = 0 },
         { nameof(RelayStoreOptions.MaxPayloadBytes), o => { o.PageSizeBits = 14; o.MaxPayloadBytes = 16384; } }, // record does not fit a page
         { nameof(RelayStoreOptions.MaintenanceInterval), o => o.MaintenanceInterval = TimeSpan.Zero },
