@@ -4,7 +4,7 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY . .
-RUN dotnet publish src/EdgeRelay.Server/EdgeRelay.Server.csproj -c Release -o /app
+RUN dotnet publish src/EdgeRelay/EdgeRelay.csproj -c Release -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app

@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using EdgeRelay.Addressing;
 using EdgeRelay.Protocol;
-using EdgeRelay.Relay;
+using EdgeRelay.Server;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -11,7 +11,7 @@ namespace EdgeRelay.Benchmarks;
 
 /// <summary>
 /// SEND handled end to end by a real <see cref="RelaySession"/> over in-memory pipes (no sockets):
-/// frame parse, cached resolution, FASTER append, group commit on disk, OK written back. The figure per
+/// frame parse, cached resolution, FASTER append (per-entry checksums on), group commit on disk, OK written back. The figure per
 /// operation is one durable, acknowledged SEND.
 /// </summary>
 [MemoryDiagnoser]
@@ -22,7 +22,7 @@ public class EmbeddedSessionBenchmarks
     // A larger pipelined batch: what stays per SEND when per-commit and per-read costs are spread wider.
     private const int LargeBatch = 4096;
     private string _dataDir = "";
-    private RelayService _relay = null!;
+    private RelayServer _server = null!;
     private Pipe _toServer = null!;
     private Pipe _toClient = null!;
     private Task _session = Task.CompletedTask;
@@ -43,13 +43,13 @@ public class EmbeddedSessionBenchmarks
         options.Storage.MaxPendingMessagesPerAddress = 100_000_000;
         options.Storage.MaxPendingBytesPerAddress = 1L << 50;
         options.Storage.MaxDiskBytes = 0;
-        _relay = RelayService.StartAsync(options, TimeProvider.System, NullLoggerFactory.Instance).GetAwaiter().GetResult();
+        _server = RelayServer.StartAsync(options, TimeProvider.System, NullLoggerFactory.Instance).GetAwaiter().GetResult();
 
         var pool = new RecyclingMemoryPool();
         _toServer = new Pipe(new PipeOptions(pool, pauseWriterThreshold: 0, minimumSegmentSize: pool.MaxBufferSize));
         _toClient = new Pipe(new PipeOptions(pool, pauseWriterThreshold: 0, minimumSegmentSize: pool.MaxBufferSize));
         var connection = new DefaultConnectionContext("bench", new DuplexPipe(_toServer.Reader, _toClient.Writer), new DuplexPipe(_toClient.Reader, _toServer.Writer));
-        _session = new RelaySession(_relay, connection).RunAsync();
+        _session = new RelaySession(_server, connection).RunAsync();
 
         // Handshake, one address, and one ephemeral address reused (the cache-hit path senders take).
         var writer = new ArrayBufferWriter<byte>();
@@ -139,7 +139,7 @@ public class EmbeddedSessionBenchmarks
     {
         _toServer.Writer.Complete();
         _session.GetAwaiter().GetResult();
-        _relay.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _server.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Directory.Delete(_dataDir, recursive: true);
     }
 

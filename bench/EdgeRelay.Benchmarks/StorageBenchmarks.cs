@@ -1,22 +1,25 @@
 using BenchmarkDotNet.Attributes;
 using EdgeRelay.Storage;
+using EdgeRelay.Storage.Faster;
 using FASTER.core;
 
 namespace EdgeRelay.Benchmarks;
 
 /// <summary>
 /// Ingest cost of the durable queue against its floor: a raw <c>FasterLog.TryEnqueue</c> of a
-/// prebuilt record of the same size (the baseline) versus <c>RelayStore.TryAppendMessage</c>
+/// prebuilt record of the same size (the baseline) versus <c>FasterStorage.TryAppend</c>
 /// (size check, registry lookup, expiry check, the address' lock, serialising header and ciphertext
 /// into the page, index insert). Both logs live on disk in a temporary directory, with the store's
-/// default page (4 MiB) and memory (64 MiB) sizes.
+/// settings (<see cref="FasterLogSetup"/>: per-entry checksums, fast commit, its commit manager) and its
+/// default page (4 MiB) and memory (64 MiB) sizes. A third method is the raw log without per-entry
+/// checksums, the store's setting before it turned them on: its ratio to the baseline is what the checksums cost.
 /// </summary>
 /// <remarks>
 /// <para>How commits are handled, the same way on both sides: each invocation appends
 /// <see cref="Batch"/> records, then asks for a commit without waiting (<c>FasterLog.Commit()</c>;
-/// <c>RelayStore.RequestCommit()</c>, served by the store's committer task), so commits run out of band
+/// <c>FasterStorage.RequestFlush()</c>, served by the store's committer task), so commits run out of band
 /// while the next batch is appended. When the memory buffer is full, the raw side awaits a
-/// <c>CommitAsync</c> and retries; the store side falls back to <c>AppendMessageAsync</c>, which does
+/// <c>CommitAsync</c> and retries; the store side falls back to <c>AppendAsync</c>, which does
 /// the same inside the store. Neither spins on a failed enqueue. Because the disk is slower than
 /// memcpy, a long run ends up measuring the disk (the ratio is then ~1); a short one measures CPU.</para>
 /// <para>Allocations: FASTER allocates ~1.4 KB per page turn (the flush of the full page) and ~64 B
@@ -38,7 +41,7 @@ public class StorageBenchmarks
     private FasterLog _log = null!;
     private DeviceLogCommitCheckpointManager? _commits;
     private byte[] _record = null!;
-    private RelayStore _store = null!;
+    private FasterStorage _store = null!;
     private AddressId _aid;
     private byte[] _payload = null!;
 
@@ -46,37 +49,16 @@ public class StorageBenchmarks
     public int PayloadBytes { get; set; }
 
     [GlobalSetup(Target = nameof(RawFasterLogTryEnqueue))]
-    public void SetupRaw()
-    {
-        _directory = NewDirectory();
-        _device = Devices.CreateLogDevice(Path.Combine(_directory, "raw", "raw.log"));
+    public void SetupRaw() => SetupRawLog(checksums: true);
 
-        // The store's log settings, commit manager included: without them the baseline would pay a commit
-        // file per commit that the store does not, and the ratio would measure that instead of the store.
-        _commits = RelayStore.CreateCommitManager(Path.Combine(_directory, "raw"));
-        using var settings = new FasterLogSettings
-        {
-            LogDevice = _device,
-            LogCommitManager = _commits,
-            PageSizeBits = 22,
-            MemorySizeBits = 26,
-            SegmentSizeBits = 28,
-            LogCommitDir = Path.Combine(_directory, "raw"),
-            FastCommitMode = true,
-        };
-        _log = new FasterLog(settings);
+    [GlobalSetup(Target = nameof(RawFasterLogWithoutChecksums))]
+    public void SetupRawWithoutChecksums() => SetupRawLog(checksums: false);
 
-        // The same bytes the store writes: its 25-byte message header, then the ciphertext.
-        _record = new byte[LogRecords.MessageHeaderSize + PayloadBytes];
-        LogRecords.WriteMessageHeader(_record, AddressId.NewRandom(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        Random.Shared.NextBytes(_record.AsSpan(LogRecords.MessageHeaderSize));
-    }
-
-    [GlobalSetup(Target = nameof(RelayStoreTryAppendMessage))]
+    [GlobalSetup(Target = nameof(FasterStorageTryAppend))]
     public void SetupStore()
     {
         _directory = NewDirectory();
-        var options = new RelayStoreOptions
+        var options = new FasterStorageOptions
         {
             DataDirectory = Path.Combine(_directory, "store"),
             MaxPayloadBytes = 16384,
@@ -88,16 +70,113 @@ public class StorageBenchmarks
             MaxPendingBytesPerAddress = 1L << 50,
             MaxLogBytes = 0,
         };
-        _store = RelayStore.OpenAsync(options, TimeProvider.System).GetAwaiter().GetResult();
+        _store = FasterStorage.OpenAsync(options, TimeProvider.System).GetAwaiter().GetResult();
         _aid = AddressId.NewRandom();
-        var record = _store.CreateAddress(_aid, new byte[32], DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeSeconds());
-        _store.WaitForCommitAsync(record).AsTask().GetAwaiter().GetResult();
+        var ticket = _store.CreateAddressAsync(_aid, new byte[32], DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeSeconds()).AsTask().GetAwaiter().GetResult();
+        _store.WaitDurableAsync(ticket).AsTask().GetAwaiter().GetResult();
         _payload = new byte[PayloadBytes];
         Random.Shared.NextBytes(_payload);
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
-    public long RawFasterLogTryEnqueue()
+    public long RawFasterLogTryEnqueue() => AppendRaw();
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public long RawFasterLogWithoutChecksums() => AppendRaw();
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public long FasterStorageTryAppend()
+    {
+        MessageId id = default;
+        for (var i = 0; i < Batch; i++)
+        {
+            var status = _store.TryAppend(_aid, _payload, out id, out _);
+            if (status == AppendStatus.Backpressure)
+            {
+                var appended = _store.AppendAsync(_aid, _payload).AsTask().GetAwaiter().GetResult();
+                (status, id) = (appended.Status, appended.Id);
+            }
+
+            if (status != AppendStatus.Appended)
+            {
+                // A refusal costs next to nothing; counting it as an append would flatter the store.
+                throw new InvalidOperationException($"Append refused: {status}.");
+            }
+        }
+
+        _store.RequestFlush();
+        return id.Value;
+    }
+
+    [IterationCleanup(Targets = [nameof(RawFasterLogTryEnqueue), nameof(RawFasterLogWithoutChecksums)])]
+    public void RawCleanup()
+    {
+        _log.CommitAsync().AsTask().GetAwaiter().GetResult();
+        _log.TruncateUntil(_log.TailAddress);
+        _log.CommitAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    [IterationCleanup(Target = nameof(FasterStorageTryAppend))]
+    public void StoreCleanup()
+    {
+        _store.FlushAsync().GetAwaiter().GetResult();
+        var page = new PendingMessage[4096];
+        var ids = new MessageId[page.Length];
+        int n;
+        while ((n = _store.GetPending(_aid, MessageId.None, page)) > 0)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                ids[i] = page[i].Id;
+            }
+
+            _store.AckAsync(_aid, ids.AsMemory(0, n)).AsTask().GetAwaiter().GetResult();
+        }
+
+        _store.RunMaintenanceAsync().GetAwaiter().GetResult(); // snapshot + truncation
+    }
+
+    [GlobalCleanup(Targets = [nameof(RawFasterLogTryEnqueue), nameof(RawFasterLogWithoutChecksums)])]
+    public void RawTeardown()
+    {
+        _log.Dispose();
+        _commits?.Dispose();
+        _device.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [GlobalCleanup(Target = nameof(FasterStorageTryAppend))]
+    public void StoreTeardown()
+    {
+        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private void SetupRawLog(bool checksums)
+    {
+        _directory = NewDirectory();
+        var logDirectory = Path.Combine(_directory, "raw");
+        _device = Devices.CreateLogDevice(Path.Combine(logDirectory, "raw.log"));
+
+        // The store's log settings, commit manager included: without them the baseline would pay a commit
+        // file per commit that the store does not, and the ratio would measure that instead of the store.
+        _commits = FasterLogSetup.CreateCommitManager(logDirectory);
+        using var settings = FasterLogSetup.CreateSettings(_device, _commits, logDirectory, pageSizeBits: 22, memorySizeBits: 26, segmentSizeBits: 28);
+        settings.TryRecoverLatest = false; // a fresh folder: nothing to recover
+        if (!checksums)
+        {
+            settings.LogChecksum = LogChecksumType.None;
+        }
+
+        _log = new FasterLog(settings);
+
+        // The same bytes the store writes: its 25-byte message header, then the ciphertext.
+        _record = new byte[LogRecords.MessageHeaderSize + PayloadBytes];
+        LogRecords.WriteMessageHeader(_record, AddressId.NewRandom(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Random.Shared.NextBytes(_record.AsSpan(LogRecords.MessageHeaderSize));
+    }
+
+    private long AppendRaw()
     {
         long address = 0;
         for (var i = 0; i < Batch; i++)
@@ -110,74 +189,6 @@ public class StorageBenchmarks
 
         _log.Commit();
         return address;
-    }
-
-    [Benchmark(OperationsPerInvoke = Batch)]
-    public long RelayStoreTryAppendMessage()
-    {
-        long id = 0;
-        for (var i = 0; i < Batch; i++)
-        {
-            var status = _store.TryAppendMessage(_aid, _payload, out id);
-            if (status == AppendStatus.Backpressure)
-            {
-                (status, id) = _store.AppendMessageAsync(_aid, _payload).AsTask().GetAwaiter().GetResult();
-            }
-
-            if (status != AppendStatus.Appended)
-            {
-                // A refusal costs next to nothing; counting it as an append would flatter the store.
-                throw new InvalidOperationException($"Append refused: {status}.");
-            }
-        }
-
-        _store.RequestCommit();
-        return id;
-    }
-
-    [IterationCleanup(Target = nameof(RawFasterLogTryEnqueue))]
-    public void RawCleanup()
-    {
-        _log.CommitAsync().AsTask().GetAwaiter().GetResult();
-        _log.TruncateUntil(_log.TailAddress);
-        _log.CommitAsync().AsTask().GetAwaiter().GetResult();
-    }
-
-    [IterationCleanup(Target = nameof(RelayStoreTryAppendMessage))]
-    public void StoreCleanup()
-    {
-        var tail = _store.GetStatistics().TailAddress;
-        _store.WaitForCommitAsync(tail - 1).AsTask().GetAwaiter().GetResult();
-        var page = new PendingMessage[4096];
-        var ids = new long[page.Length];
-        int n;
-        while ((n = _store.GetPending(_aid, page)) > 0)
-        {
-            for (var i = 0; i < n; i++)
-            {
-                ids[i] = page[i].Id;
-            }
-
-            _store.Ack(_aid, ids.AsSpan(0, n), out _);
-        }
-
-        _store.RunMaintenanceAsync().GetAwaiter().GetResult(); // snapshot + truncation
-    }
-
-    [GlobalCleanup(Target = nameof(RawFasterLogTryEnqueue))]
-    public void RawTeardown()
-    {
-        _log.Dispose();
-        _commits?.Dispose();
-        _device.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
-
-    [GlobalCleanup(Target = nameof(RelayStoreTryAppendMessage))]
-    public void StoreTeardown()
-    {
-        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        Directory.Delete(_directory, recursive: true);
     }
 
     private static string NewDirectory()

@@ -2,38 +2,6 @@ using System.Threading.Channels;
 
 namespace EdgeRelay.Client;
 
-/// <summary>How the relay delivers an address' messages to its owner (SET_POLICY).</summary>
-public sealed record DeliveryPolicy
-{
-    private DeliveryPolicy(byte kind, TimeSpan window)
-    {
-        Kind = kind;
-        Window = window;
-    }
-
-    /// <summary>Push each message as soon as it is durable: lowest latency, one wake-up per message.</summary>
-    public static DeliveryPolicy Immediate { get; } = new(0, TimeSpan.Zero);
-
-    /// <summary>Never push; the app polls with PULL. No wake-ups at all.</summary>
-    public static DeliveryPolicy PullOnly { get; } = new(2, TimeSpan.Zero);
-
-    /// <summary>Wire value: 0 immediate, 1 batched, 2 pull-only.</summary>
-    public byte Kind { get; }
-
-    public TimeSpan Window { get; }
-
-    /// <summary>
-    /// Push at most once per <paramref name="window"/>, never sooner than a window after the first
-    /// message waiting arrived: fewer wake-ups, and arrival times blurred to the window.
-    /// </summary>
-    public static DeliveryPolicy Batched(TimeSpan window)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(window, TimeSpan.FromMilliseconds(1));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(window, TimeSpan.FromMilliseconds(uint.MaxValue));
-        return new(1, window);
-    }
-}
-
 /// <summary>
 /// A push subscription for one address on one connection. Messages arrive on <see cref="Deliveries"/>,
 /// one array per DELIVER frame; each delivered message used one unit of credit. Ack what you have

@@ -288,9 +288,12 @@ public sealed class RelayClient : IAsyncDisposable
     /// <summary>Sets how the relay delivers this (authenticated) address' messages; persisted by the relay.</summary>
     public async Task SetPolicyAsync(AddressId address, DeliveryPolicy policy, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(policy);
-        var window = (uint)policy.Window.TotalMilliseconds;
-        ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteSetPolicy(w, id, s.address, s.Kind, s.window), (address, policy.Kind, window), cancellationToken));
+        if (!policy.IsValid)
+        {
+            throw new ArgumentException($"Not a valid delivery policy: {policy}.", nameof(policy));
+        }
+
+        ExpectOk(await RequestAsync(static (w, id, s) => FrameWriter.WriteSetPolicy(w, id, s.address, s.policy), (address, policy), cancellationToken));
     }
 
     /// <summary>

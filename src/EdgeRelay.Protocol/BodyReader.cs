@@ -193,7 +193,9 @@ public static class BodyReader
         var aid = ReadAddressId(ref reader);
         reader.TryRead(out byte kind);
         reader.TryReadBigEndian(out int window);
-        request = new SetPolicyRequest(aid, kind, (uint)window);
+
+        // Any kind byte decodes; the relay refuses one that is not valid (DeliveryPolicy.IsValid) with its own code.
+        request = new SetPolicyRequest(aid, new DeliveryPolicy((DeliveryPolicyKind)kind, (uint)window));
         return true;
     }
 

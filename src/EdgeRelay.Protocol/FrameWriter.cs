@@ -178,12 +178,13 @@ public static class FrameWriter
         output.Advance(ProtocolConstants.HeaderLength + ProtocolConstants.AddressIdLength);
     }
 
-    public static void WriteSetPolicy(IBufferWriter<byte> output, uint requestId, AddressId address, byte kind, uint windowMilliseconds)
+    /// <summary>Writes the policy as given, valid or not (tests send invalid ones on purpose).</summary>
+    public static void WriteSetPolicy(IBufferWriter<byte> output, uint requestId, AddressId address, DeliveryPolicy policy)
     {
         var span = Begin(output, FrameType.SetPolicy, requestId, SetPolicyRequest.Length);
         address.Write(span);
-        span[ProtocolConstants.AddressIdLength] = kind;
-        BinaryPrimitives.WriteUInt32BigEndian(span[(ProtocolConstants.AddressIdLength + 1)..], windowMilliseconds);
+        span[ProtocolConstants.AddressIdLength] = (byte)policy.Kind;
+        BinaryPrimitives.WriteUInt32BigEndian(span[(ProtocolConstants.AddressIdLength + 1)..], policy.WindowMilliseconds);
         output.Advance(ProtocolConstants.HeaderLength + SetPolicyRequest.Length);
     }
 

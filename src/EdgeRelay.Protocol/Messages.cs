@@ -68,8 +68,8 @@ public readonly record struct CreditRequest(AddressId Address, uint Credit)
     public const int Length = ProtocolConstants.AddressIdLength + 4;
 }
 
-/// <summary>SET_POLICY: kind 0 immediate, 1 batched (window in ms, &gt; 0), 2 pull-only (window 0 otherwise).</summary>
-public readonly record struct SetPolicyRequest(AddressId Address, byte Kind, uint WindowMilliseconds)
+/// <summary>SET_POLICY: kind 0 immediate, 1 batched (window in ms, &gt; 0), 2 pull-only (window 0 otherwise). Decoded as sent: check <see cref="DeliveryPolicy.IsValid"/>.</summary>
+public readonly record struct SetPolicyRequest(AddressId Address, DeliveryPolicy Policy)
 {
     public const int Length = ProtocolConstants.AddressIdLength + 1 + 4;
 }

@@ -1,7 +1,7 @@
 namespace EdgeRelay.Storage;
 
 /// <summary>
-/// What the store knows of one long-term address. Immutable: <see cref="RelayStore.TryGetAddress"/>
+/// What the store knows of one long-term address. Immutable: <see cref="IAddressRegistry.TryGetAddress"/>
 /// hands out the registry's own instance (no allocation per lookup), and every change (revocation,
 /// renewal, policy, notification endpoint) replaces it with a new one, so a reference held by a session
 /// never changes under it.
@@ -14,7 +14,7 @@ public sealed class AddressInfo
     /// <summary>Longest notification endpoint the store keeps, in UTF-8 bytes (the relay's own limit is lower).</summary>
     public const int MaxNotifyEndpointBytes = 2048;
 
-    internal AddressInfo(AddressId id, ReadOnlyMemory<byte> ownerPublicKey, long createdAt, long expiresAt, long revokedAt, DeliveryPolicy policy = default, string? notifyEndpoint = null)
+    public AddressInfo(AddressId id, ReadOnlyMemory<byte> ownerPublicKey, long createdAt, long expiresAt, long revokedAt, DeliveryPolicy policy = default, string? notifyEndpoint = null)
     {
         Id = id;
         OwnerPublicKey = ownerPublicKey;
@@ -47,11 +47,11 @@ public sealed class AddressInfo
     /// <summary>Where a content-free wake-up goes when a message arrives and the owner is not connected; null for none.</summary>
     public string? NotifyEndpoint { get; }
 
-    internal AddressInfo WithRevokedAt(long revokedAt) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, revokedAt, Policy, NotifyEndpoint);
+    public AddressInfo WithRevokedAt(long revokedAt) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, revokedAt, Policy, NotifyEndpoint);
 
-    internal AddressInfo WithExpiresAt(long expiresAt) => new(Id, OwnerPublicKey, CreatedAt, expiresAt, RevokedAt, Policy, NotifyEndpoint);
+    public AddressInfo WithExpiresAt(long expiresAt) => new(Id, OwnerPublicKey, CreatedAt, expiresAt, RevokedAt, Policy, NotifyEndpoint);
 
-    internal AddressInfo WithPolicy(DeliveryPolicy policy) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, RevokedAt, policy, NotifyEndpoint);
+    public AddressInfo WithPolicy(DeliveryPolicy policy) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, RevokedAt, policy, NotifyEndpoint);
 
-    internal AddressInfo WithNotifyEndpoint(string? endpoint) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, RevokedAt, Policy, endpoint);
+    public AddressInfo WithNotifyEndpoint(string? endpoint) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, RevokedAt, Policy, endpoint);
 }

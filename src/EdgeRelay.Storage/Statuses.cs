@@ -3,10 +3,10 @@ namespace EdgeRelay.Storage;
 // The relay maps each of these to a stable wire error code, so the numeric values are part of
 // the contract: append new members at the end, never renumber.
 
-/// <summary>Outcome of <see cref="RelayStore.TryAppendMessage"/> and <see cref="RelayStore.AppendMessageAsync"/>.</summary>
+/// <summary>Outcome of <see cref="IMessageQueue.TryAppend"/> and <see cref="IMessageQueue.AppendAsync"/>.</summary>
 public enum AppendStatus
 {
-    /// <summary>The message is in the log; it is durable (and deliverable) once a commit covers its id.</summary>
+    /// <summary>The message is stored; it is durable (and deliverable) once its ticket is.</summary>
     Appended = 0,
 
     /// <summary>No address with that id was ever created here.</summary>
@@ -18,24 +18,24 @@ public enum AppendStatus
     /// <summary>The address' expiry (unix seconds) is at or before now.</summary>
     Expired = 3,
 
-    /// <summary>The ciphertext is longer than <see cref="RelayStoreOptions.MaxPayloadBytes"/>.</summary>
+    /// <summary>The ciphertext is longer than <see cref="IMessageQueue.MaxPayloadBytes"/>.</summary>
     PayloadTooLarge = 4,
 
     /// <summary>
-    /// The log's memory buffer is full until the next commit frees it. Only the synchronous
-    /// <see cref="RelayStore.TryAppendMessage"/> returns this; retry with
-    /// <see cref="RelayStore.AppendMessageAsync"/>, which waits for the commit instead of spinning.
+    /// The store cannot take the message without waiting (a FASTER log's memory buffer is full until the
+    /// next commit frees it). Only the synchronous <see cref="IMessageQueue.TryAppend"/> returns this; retry
+    /// with <see cref="IMessageQueue.AppendAsync"/>, which waits instead of spinning.
     /// </summary>
     Backpressure = 5,
 
-    /// <summary>The address holds <see cref="RelayStoreOptions.MaxPendingMessagesPerAddress"/> messages or would pass its byte quota.</summary>
+    /// <summary>The address holds <see cref="StorageLimits.MaxPendingMessagesPerAddress"/> messages or would pass <see cref="StorageLimits.MaxPendingBytesPerAddress"/>.</summary>
     QuotaAddress = 6,
 
-    /// <summary>The log would pass the global disk budget (<see cref="RelayStoreOptions.MaxLogBytes"/>).</summary>
+    /// <summary>The store would pass its global budget (the FASTER backend: its disk budget).</summary>
     QuotaServer = 7,
 }
 
-/// <summary>Outcome of the owner's address changes: <see cref="RelayStore.Renew"/>, <see cref="RelayStore.SetPolicy"/>, <see cref="RelayStore.SetNotifyEndpoint"/>.</summary>
+/// <summary>Outcome of the owner's address changes: <see cref="IAddressRegistry.RenewAsync"/>, <see cref="IAddressRegistry.SetPolicyAsync"/>, <see cref="IAddressRegistry.SetNotifyEndpointAsync"/>.</summary>
 public enum AddressUpdateStatus
 {
     Updated = 0,
@@ -48,7 +48,7 @@ public enum AddressUpdateStatus
     Expired = 3,
 }
 
-/// <summary>Outcome of <see cref="RelayStore.Revoke"/>.</summary>
+/// <summary>Outcome of <see cref="IAddressRegistry.RevokeAsync"/>.</summary>
 public enum RevokeStatus
 {
     Revoked = 0,
@@ -56,15 +56,15 @@ public enum RevokeStatus
     AlreadyRevoked = 2,
 }
 
-/// <summary>Outcome of <see cref="RelayStore.Ack"/>.</summary>
+/// <summary>Outcome of <see cref="IMessageQueue.AckAsync"/>.</summary>
 public enum AckStatus
 {
     /// <summary>Every id was a pending message of the address; they are gone from the index.</summary>
     Acked = 0,
 
     /// <summary>
-    /// At least one id is not a committed, pending message of this address (never existed, not yet
-    /// committed, already acked, or another address' message). Nothing changed.
+    /// At least one id is not a durable, pending message of this address (never existed, not yet
+    /// durable, already acked, or another address' message). Nothing changed.
     /// </summary>
     UnknownMessage = 1,
 

@@ -28,7 +28,7 @@ public class PushFrameTests
         ["SUBSCRIBE"] = (() => Body(w => FrameWriter.WriteCredit(w, FrameType.Subscribe, 1, Aid, 16)), b => BodyReader.TryReadCredit(b, out _)),
         ["CREDIT"] = (() => Body(w => FrameWriter.WriteCredit(w, FrameType.Credit, 1, Aid, 16)), b => BodyReader.TryReadCredit(b, out _)),
         ["UNSUBSCRIBE"] = (() => Body(w => FrameWriter.WriteUnsubscribe(w, 1, Aid)), b => BodyReader.TryReadAddressOnly(b, out _)),
-        ["SET_POLICY"] = (() => Body(w => FrameWriter.WriteSetPolicy(w, 1, Aid, 1, 500)), b => BodyReader.TryReadSetPolicy(b, out _)),
+        ["SET_POLICY"] = (() => Body(w => FrameWriter.WriteSetPolicy(w, 1, Aid, new DeliveryPolicy(DeliveryPolicyKind.Batched, 500))), b => BodyReader.TryReadSetPolicy(b, out _)),
         ["SET_NOTIFY"] = (() => Body(w => FrameWriter.WriteSetNotify(w, 1, Aid, "https://push.example/wake/abc")), b => BodyReader.TryReadSetNotify(b, out _)),
         ["RENEW_ADDRESS"] = (() => Body(w => FrameWriter.WriteRenewAddress(w, 1, Aid, 3600)), b => BodyReader.TryReadRenewAddress(b, out _)),
         ["DELIVER"] = (() => DeliverFrame(Delivered)[ProtocolConstants.HeaderLength..], b => BodyReader.TryReadDeliver(b, out _, out _)),
@@ -124,12 +124,12 @@ public class PushFrameTests
     [InlineData(200, uint.MaxValue, false)] // the reader only parses; judging kind and window is the server's job
     public void Set_policy_roundtrips(byte kind, uint window, bool bytewise)
     {
-        var (header, body) = Roundtrip(w => FrameWriter.WriteSetPolicy(w, 33, Aid, kind, window), bytewise);
+        var (header, body) = Roundtrip(w => FrameWriter.WriteSetPolicy(w, 33, Aid, new DeliveryPolicy((DeliveryPolicyKind)kind, window)), bytewise);
         Assert.Equal(FrameType.SetPolicy, header.Type);
         Assert.Equal(33u, header.RequestId);
         Assert.Equal(SetPolicyRequest.Length, header.BodyLength);
         Assert.True(BodyReader.TryReadSetPolicy(body, out var request));
-        Assert.Equal(new SetPolicyRequest(Aid, kind, window), request);
+        Assert.Equal(new SetPolicyRequest(Aid, new DeliveryPolicy((DeliveryPolicyKind)kind, window)), request);
     }
 
     [Theory]

@@ -9,7 +9,7 @@ namespace EdgeRelay.Server.Tests;
 public sealed class AddressLifecycleTests
 {
     /// <summary>Moving the fake clock by hours must not make the idle watchdog close the test's connections.</summary>
-    private static void LongIdle(EdgeRelay.Relay.EdgeRelayOptions options) => options.Relay.IdleTimeout = TimeSpan.FromDays(7);
+    private static void LongIdle(EdgeRelay.Server.EdgeRelayOptions options) => options.Relay.IdleTimeout = TimeSpan.FromDays(7);
 
     [Fact]
     public async Task Renewal_returns_a_fresh_card_that_outlives_the_old_expiry()

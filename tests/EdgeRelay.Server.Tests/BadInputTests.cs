@@ -120,7 +120,7 @@ public sealed class BadInputTests : IAsyncLifetime
 
         Assert.Equal(ErrorCode.CiphertextTooLarge, await connection.ReadErrorAsync());
         await connection.AssertStillOpenAsync();
-        Assert.Equal(1, _relay.Host.Relay.Store.GetStatistics().PendingMessages);
+        Assert.Equal(1, _relay.Host.Server.Storage.GetStatistics().PendingMessages);
     }
 
     [Fact]

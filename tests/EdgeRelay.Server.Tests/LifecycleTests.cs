@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using EdgeRelay.Client;
 using EdgeRelay.Protocol;
-using EdgeRelay.Relay;
+using EdgeRelay.Server;
 
 namespace EdgeRelay.Server.Tests;
 
@@ -47,17 +47,17 @@ public sealed class LifecycleTests : IDisposable
 
             var send = greedy.SendRawAsync(pings.WrittenSpan.ToArray());
             await Task.WhenAny(send, Task.Delay(TimeSpan.FromSeconds(2)));
-            Assert.Equal(1, relay.Host.Relay.ConnectionCount);
+            Assert.Equal(1, relay.Host.Server.ConnectionCount);
         }
 
         // The client is gone: the session must end, not wait forever for room in its outbox.
         var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (relay.Host.Relay.ConnectionCount > 0 && DateTime.UtcNow < deadline)
+        while (relay.Host.Server.ConnectionCount > 0 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
         }
 
-        Assert.Equal(0, relay.Host.Relay.ConnectionCount);
+        Assert.Equal(0, relay.Host.Server.ConnectionCount);
     }
 
     [Fact]
@@ -209,8 +209,8 @@ public sealed class LifecycleTests : IDisposable
     public void The_shipped_configuration_documents_every_option_of_every_section()
     {
         var shipped = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "edgerelay.json"));
-        var options = new EdgeRelay.Relay.EdgeRelayOptions();
-        foreach (var section in typeof(EdgeRelay.Relay.EdgeRelayOptions).GetProperties())
+        var options = new EdgeRelay.Server.EdgeRelayOptions();
+        foreach (var section in typeof(EdgeRelay.Server.EdgeRelayOptions).GetProperties())
         {
             Assert.Contains($"\"{section.Name}\": {{", shipped, StringComparison.Ordinal);
             foreach (var option in section.PropertyType.GetProperties().Where(p => p.CanWrite))

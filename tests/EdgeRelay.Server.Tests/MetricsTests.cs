@@ -147,7 +147,7 @@ public sealed class MetricsTests
     [Fact]
     public void Hot_path_metric_updates_do_not_allocate()
     {
-        var metrics = new EdgeRelay.Relay.Metrics.RelayMetrics();
+        var metrics = new EdgeRelay.Server.Metrics.RelayMetrics();
         void Updates()
         {
             metrics.FrameReceived(FrameType.Send, 1100);

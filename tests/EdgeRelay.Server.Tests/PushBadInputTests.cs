@@ -119,7 +119,7 @@ public sealed class PushBadInputTests : IAsyncLifetime
                 FrameWriter.WriteUnsubscribe(writer, BadRequestId, _address.Id);
                 break;
             case FrameType.SetPolicy:
-                FrameWriter.WriteSetPolicy(writer, BadRequestId, _address.Id, 0, 0);
+                FrameWriter.WriteSetPolicy(writer, BadRequestId, _address.Id, DeliveryPolicy.Immediate);
                 break;
             case FrameType.SetNotify:
                 FrameWriter.WriteSetNotify(writer, BadRequestId, _address.Id, null);
@@ -183,7 +183,7 @@ public sealed class PushBadInputTests : IAsyncLifetime
     public async Task Set_policy_out_of_range_is_an_invalid_argument(byte kind, uint window)
     {
         using var connection = await ConnectAuthenticatedAsync();
-        await connection.SendAsync(w => FrameWriter.WriteSetPolicy(w, BadRequestId, _address.Id, kind, window));
+        await connection.SendAsync(w => FrameWriter.WriteSetPolicy(w, BadRequestId, _address.Id, new DeliveryPolicy((DeliveryPolicyKind)kind, window)));
 
         Assert.Equal(ErrorCode.InvalidArgument, await connection.ReadErrorAsync());
         await connection.AssertStillOpenAsync();

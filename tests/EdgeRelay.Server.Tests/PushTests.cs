@@ -28,7 +28,7 @@ public sealed class PushTests
         Assert.Equal("hello", Encoding.UTF8.GetString(message.Ciphertext.Span));
 
         // Pushed moments after it arrived: read from the mirror of recent records, not the disk.
-        var reads = relay.Host.Relay.Store.GetStatistics();
+        var reads = relay.Host.Server.Storage.GetStatistics();
         Assert.Equal((1L, 0L), (reads.MemoryReads, reads.DeviceReads));
 
         // Acked messages are gone; nothing else is pending.

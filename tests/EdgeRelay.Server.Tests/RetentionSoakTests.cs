@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using EdgeRelay.Client;
-using EdgeRelay.Relay;
+using EdgeRelay.Server;
 using Xunit.Abstractions;
 
 namespace EdgeRelay.Server.Tests;
@@ -137,8 +137,8 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
                 await QuietlyAsync([sampler, .. consumers, .. senders]);
             }
 
-            var stats = relay.Host.Relay.Store.GetStatistics();
-            logBytesWritten = stats.TailAddress;
+            var stats = relay.Host.Server.Storage.GetStatistics();
+            logBytesWritten = stats.LogTailAddress;
             messagesMoved = stats.MessagesMoved;
             forgottenBeforeRestart = [.. (await setup.PullAsync(forgotten.Id)).Messages];
         }
@@ -238,7 +238,7 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
 
         Assert.Empty(pending);
         Assert.True(clock.Elapsed - youngSentAt >= ttl - slack, $"the young message was dropped {(clock.Elapsed - youngSentAt).TotalSeconds:F2} s after it was sent");
-        Assert.True(relay.Host.Relay.Store.GetStatistics().MessagesExpired >= 4);
+        Assert.True(relay.Host.Server.Storage.GetStatistics().MessagesExpired >= 4);
         output.WriteLine($"old messages gone after {oldGoneAt.TotalSeconds:F2} s, the young one {(clock.Elapsed - youngSentAt).TotalSeconds:F2} s after it was sent");
     }
 

@@ -1,5 +1,5 @@
 using EdgeRelay.Client;
-using EdgeRelay.Relay;
+using EdgeRelay.Server;
 
 namespace EdgeRelay.Server.Tests;
 

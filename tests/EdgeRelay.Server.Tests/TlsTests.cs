@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using EdgeRelay.Client;
 using EdgeRelay.Protocol;
-using EdgeRelay.Relay.Tls;
+using EdgeRelay.Server.Tls;
 
 namespace EdgeRelay.Server.Tests;
 

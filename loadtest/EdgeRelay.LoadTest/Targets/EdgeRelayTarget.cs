@@ -2,7 +2,7 @@ using System.Net;
 using EdgeRelay.Client;
 using EdgeRelay.LoadTest.Engine;
 using EdgeRelay.Protocol;
-using EdgeRelay.Relay;
+using EdgeRelay.Server;
 using NSec.Cryptography;
 
 namespace EdgeRelay.LoadTest.Targets;

@@ -1,5 +1,6 @@
 using EdgeRelay.LoadTest.Engine;
 using EdgeRelay.Storage;
+using EdgeRelay.Storage.Faster;
 using FASTER.core;
 
 namespace EdgeRelay.LoadTest.Targets;
@@ -46,17 +47,11 @@ internal sealed class RawFasterLogTarget : ILoadTarget
         _directory = Path.Combine(Path.GetTempPath(), "edgerelay-loadtest-fasterlog-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
         _device = Devices.CreateLogDevice(Path.Combine(_directory, "raw.log"));
-        _commits = RelayStore.CreateCommitManager(_directory); // the relay's: a commit file every 1,000 fast commits
-        using var logSettings = new FasterLogSettings
-        {
-            LogDevice = _device,
-            LogCommitManager = _commits,
-            PageSizeBits = 22,
-            MemorySizeBits = 26,
-            SegmentSizeBits = 28,
-            LogCommitDir = _directory,
-            FastCommitMode = true,
-        };
+
+        // The relay's own log settings (per-entry checksums, fast commit, a commit file every 1,000 commits):
+        // the baseline does exactly the log work the relay does, and nothing of the relay's own.
+        _commits = FasterLogSetup.CreateCommitManager(_directory);
+        using var logSettings = FasterLogSetup.CreateSettings(_device, _commits, _directory, pageSizeBits: 22, memorySizeBits: 26, segmentSizeBits: 28);
         _log = await FasterLog.CreateAsync(logSettings, cancellationToken);
         _committer = Task.Run(CommitLoopAsync, CancellationToken.None);
         Description = $"raw-fasterlog in-process on {_directory}";

@@ -1,13 +1,13 @@
 using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
-using EdgeRelay.Relay;
+using EdgeRelay.Server;
 
 namespace EdgeRelay.LoadTest.Targets;
 
 /// <summary>
 /// The relay executable built with this generator (<c>edgerelay.dll</c>, which the generator's reference to
-/// src/EdgeRelay.Server puts beside it, with its runtimeconfig.json and deps.json) run as a child process
+/// src/EdgeRelay puts beside it, with its runtimeconfig.json and deps.json) run as a child process
 /// under the dotnet host, for <c>--relay-host process</c>. A process of its own gives it its own GC heap and
 /// CPU account, so what it spends per message can be told from what the generator spends.
 /// </summary>

@@ -1,0 +1,177 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace EdgeRelay.Server;
+
+/// <summary>
+/// A running relay: Kestrel with the binary protocol endpoint and the plain HTTP endpoint, wired to one
+/// <see cref="RelayServer"/>. The executable and the tests both start relays through this class; it never
+/// sees a command line (the executable turns configuration into <see cref="EdgeRelayOptions"/>).
+/// </summary>
+public sealed class RelayHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ListenOptions _relayListen;
+    private readonly ListenOptions _httpListen;
+    private readonly ILoggerFactory _loggerFactory;
+    private int _stopped;
+
+    private RelayHost(WebApplication app, RelayServer server, ListenOptions relayListen, ListenOptions httpListen, ILoggerFactory loggerFactory)
+    {
+        _loggerFactory = loggerFactory;
+        _app = app;
+        Server = server;
+        _relayListen = relayListen;
+        _httpListen = httpListen;
+    }
+
+    /// <summary>The relay's shared state: storage, push hub, metrics, sessions.</summary>
+    public RelayServer Server { get; }
+
+    /// <summary>The bound relay endpoint (the real port when the configuration said 0).</summary>
+    public IPEndPoint RelayEndPoint => (IPEndPoint)_relayListen.EndPoint;
+
+    public IPEndPoint HttpEndPoint => (IPEndPoint)_httpListen.EndPoint;
+
+    public static async Task<RelayHost> StartAsync(
+        EdgeRelayOptions options,
+        Action<ILoggingBuilder>? configureLogging = null,
+        TimeProvider? time = null,
+        Delivery.IWakeupNotifier? notifier = null,
+        CancellationToken cancellationToken = default)
+    {
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems));
+        }
+
+        // Validate() has checked both endpoints; parsing cannot fail here.
+        _ = EdgeRelayOptions.TryParseEndpoint(options.Relay.Endpoint, out var relayEndPoint);
+        _ = EdgeRelayOptions.TryParseEndpoint(options.Http.Endpoint, out var httpEndPoint);
+
+        // The relay (and its log recovery) starts before Kestrel, so the first connection finds it ready.
+        // It logs through a factory of its own, configured like the host's.
+        var loggerFactory = LoggerFactory.Create(logging => configureLogging?.Invoke(logging));
+        RelayServer relay;
+        try
+        {
+            relay = await RelayServer.StartAsync(options, time ?? TimeProvider.System, loggerFactory, notifier, cancellationToken: cancellationToken);
+        }
+        catch
+        {
+            loggerFactory.Dispose();
+            throw;
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+        configureLogging?.Invoke(builder.Logging);
+        builder.Services.AddSingleton(relay);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Relay.ShutdownTimeout);
+
+        ListenOptions? relayListen = null;
+        ListenOptions? httpListen = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(relayEndPoint, listen =>
+            {
+                relayListen = listen;
+                if (relay.TlsCertificate is { } certificate)
+                {
+                    // TLS is a transport layer under the ConnectionHandler: the protocol is the same inside.
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificate = certificate,
+                        SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                        HandshakeTimeout = options.Relay.HandshakeTimeout,
+                    });
+                }
+
+                listen.UseConnectionHandler<RelayConnectionHandler>();
+            });
+            kestrel.Listen(httpEndPoint, listen =>
+            {
+                httpListen = listen;
+                listen.Protocols = HttpProtocols.Http1;
+            });
+        });
+
+        var app = builder.Build();
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", (RelayServer r) => r.IsShuttingDown
+            ? Results.Text("shutting down\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ready\n"));
+        app.MapMetrics("/metrics", relay.Metrics.Registry);
+
+        // Stop taking requests as soon as the host is told to stop, before Kestrel's own drain begins.
+        app.Lifetime.ApplicationStopping.Register(relay.BeginShutdown);
+
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            await relay.DisposeAsync();
+            loggerFactory.Dispose();
+            throw;
+        }
+
+        var host = new RelayHost(app, relay, relayListen!, httpListen!, loggerFactory);
+        relay.CardEndpoint = options.Relay.PublicEndpoint ?? host.RelayEndPoint.ToString();
+        RelayLog.RelayListening(relay.Logger, host.RelayEndPoint.ToString());
+        if (relay.TlsPin.Length > 0)
+        {
+            RelayLog.TlsPin(relay.Logger, Convert.ToHexStringLower(relay.TlsPin));
+        }
+
+        RelayLog.HttpListening(relay.Logger, host.HttpEndPoint.ToString());
+        return host;
+    }
+
+    /// <summary>Runs until the process is asked to stop (SIGTERM, Ctrl+C) or <paramref name="cancellationToken"/> fires, then drains.</summary>
+    public async Task WaitForShutdownAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.WaitForShutdownAsync(cancellationToken);
+        await StopAsync();
+    }
+
+    /// <summary>
+    /// Graceful stop: no new connections or requests; replies already queued are sent once their commit
+    /// lands; then the log takes a final commit and closes. Nothing uncommitted is ever acknowledged.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        RelayLog.Draining(Server.Logger, Server.ConnectionCount);
+        Server.BeginShutdown();
+        await _app.StopAsync();
+        var committed = Server.Storage.GetStatistics().LogDurableAddress;
+        await Server.DisposeAsync();
+        RelayLog.Stopped(Server.Logger, committed);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await _app.DisposeAsync();
+        _loggerFactory.Dispose();
+    }
+}

@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
+using EdgeRelay.Addressing;
+using EdgeRelay.Delivery;
+using EdgeRelay.Protocol;
+using EdgeRelay.Server.Webhooks;
+using EdgeRelay.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRelay.Server;
+
+/// <summary>
+/// One relay's shared state, built once and handed to every connection's <see cref="RelaySession"/>: the
+/// storage, the service key and resolver, the push hub, the metrics, the card details; and the live
+/// sessions (for idle time-outs and shutdown).
+/// </summary>
+/// <remarks>
+/// Each part is built here from its dependencies (the storage contracts, the clock, options, a logger) and
+/// knows nothing of this class: the push hub is given the storage and a clock, not the server.
+/// </remarks>
+public sealed class RelayServer : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<long, RelaySession> _sessions = new();
+    private readonly ITimer _watchdog;
+    private readonly bool _ownsStorage;
+    private long _nextSessionId;
+    private int _disposed;
+
+    private RelayServer(EdgeRelayOptions options, IRelayStorage storage, bool ownsStorage, ServiceKey serviceKey, TimeProvider time, ILoggerFactory loggerFactory, IWakeupNotifier? notifier, X509Certificate2? certificate)
+    {
+        Notifier = notifier;
+        TlsCertificate = certificate;
+        TlsPin = certificate is null ? [] : Tls.RelayCertificates.Pin(certificate);
+        CardExtensions = certificate is null ? [] : [new AddressCardExtension(ProtocolConstants.TlsPinExtension, TlsPin)];
+        Options = options;
+        Storage = storage;
+        _ownsStorage = ownsStorage;
+        ServiceKey = serviceKey;
+        Time = time;
+        Logger = loggerFactory.CreateLogger("EdgeRelay.Relay");
+        Resolver = new AddressResolver(serviceKey, new ResolverOptions
+        {
+            CacheCapacity = options.Relay.ResolutionCacheCapacity,
+            MissesPerSecond = options.Relay.ResolveMissesPerSecond,
+            MissBurst = options.Relay.ResolveMissBurst,
+        });
+        MaxRequestBody = ProtocolConstants.MaxRequestBody(options.Relay.MaxCiphertextBytes);
+        CardEndpoint = options.Relay.PublicEndpoint ?? options.Relay.Endpoint;
+        Push = new PushHub(
+            storage,
+            storage,
+            storage,
+            new DeliveryOptions
+            {
+                // A DELIVER frame's body: the address, a count, then each message with its header.
+                MaxBatchBytes = options.Relay.MaxReplyBytes - ProtocolConstants.AddressIdLength - 2,
+                PerMessageOverhead = DeliveredMessage.HeaderLength,
+                MaxCredit = (uint)options.Relay.MaxPushCredit,
+                WakeQuietPeriod = options.Notify.WakeQuietPeriod,
+            },
+            time,
+            loggerFactory.CreateLogger("EdgeRelay.Delivery"),
+            notifier);
+        Metrics = new Metrics.RelayMetrics();
+        Metrics.Attach(this);
+
+        // One coarse timer for every connection (as Kestrel's heartbeat does) instead of a timer per read.
+        _watchdog = time.CreateTimer(_ => CheckTimeouts(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    public EdgeRelayOptions Options { get; }
+
+    /// <summary>The relay's storage (the FASTER backend unless one was passed to <see cref="StartAsync"/>).</summary>
+    public IRelayStorage Storage { get; }
+
+    public ServiceKey ServiceKey { get; }
+
+    public AddressResolver Resolver { get; }
+
+    public TimeProvider Time { get; }
+
+    internal ILogger Logger { get; }
+
+    /// <summary>The relay endpoint's TLS certificate; null when it speaks plain TCP.</summary>
+    public X509Certificate2? TlsCertificate { get; }
+
+    /// <summary>SHA-256 of the certificate's public key, announced in HELLO and in cards; empty without TLS.</summary>
+    public byte[] TlsPin { get; }
+
+    /// <summary>Extensions written into every card this relay issues (the TLS pin, when there is one).</summary>
+    internal AddressCardExtension[] CardExtensions { get; }
+
+    /// <summary>This relay's Prometheus metrics (served by the host at /metrics).</summary>
+    public Metrics.RelayMetrics Metrics { get; }
+
+    /// <summary>Push subscriptions and wake-ups.</summary>
+    public PushHub Push { get; }
+
+    /// <summary>Where wake-ups go; null when Notify:Enabled is false.</summary>
+    public IWakeupNotifier? Notifier { get; }
+
+    internal int MaxRequestBody { get; }
+
+    /// <summary>The endpoint written into issued cards; the listener may rewrite it once a port-0 bind is known.</summary>
+    public string CardEndpoint { get; set; }
+
+    /// <summary>Set when the host begins to stop: sessions take no new requests, drain, and close.</summary>
+    public bool IsShuttingDown { get; private set; }
+
+    public int ConnectionCount => _sessions.Count;
+
+    /// <summary>Validates the options, loads the TLS certificate and the service key, opens the storage, and builds the relay.</summary>
+    /// <param name="notifier">Overrides the wake-up notifier (tests, other transports); by default a <see cref="WebhookNotifier"/> when Notify:Enabled.</param>
+    /// <param name="storage">
+    /// A storage the caller opened and keeps owning (tests run sessions over an in-memory one); by default the
+    /// backend of the Storage section is opened here and closed with the relay.
+    /// </param>
+    public static async Task<RelayServer> StartAsync(
+        EdgeRelayOptions options,
+        TimeProvider time,
+        ILoggerFactory loggerFactory,
+        IWakeupNotifier? notifier = null,
+        IRelayStorage? storage = null,
+        CancellationToken cancellationToken = default)
+    {
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems));
+        }
+
+        // The certificate first: a bad one must stop the start before anything is created on disk.
+        var certificate = options.Tls.Enabled ? Tls.RelayCertificates.Load(options.Tls) : null;
+        var dataDir = Path.GetFullPath(options.Storage.DataDir);
+        Directory.CreateDirectory(dataDir);
+        var serviceKey = ServiceKey.LoadOrCreate(dataDir);
+        var ownsStorage = storage is null;
+        try
+        {
+            storage ??= await StorageBackends.OpenAsync(options, dataDir, time, loggerFactory, cancellationToken);
+            notifier ??= options.Notify.Enabled
+                ? new WebhookNotifier(options.Notify, time, loggerFactory.CreateLogger("EdgeRelay.Notify"))
+                : null;
+            return new RelayServer(options, storage, ownsStorage, serviceKey, time, loggerFactory, notifier, certificate);
+        }
+        catch
+        {
+            if (ownsStorage && storage is not null)
+            {
+                await storage.DisposeAsync();
+            }
+
+            serviceKey.Dispose();
+            certificate?.Dispose();
+            throw;
+        }
+    }
+
+    internal long Register(RelaySession session)
+    {
+        Metrics.ConnectionsAccepted.Inc();
+        var id = Interlocked.Increment(ref _nextSessionId);
+        _sessions[id] = session;
+        return id;
+    }
+
+    internal void Unregister(long id) => _sessions.TryRemove(id, out _);
+
+    /// <summary>Stops taking new requests on every connection; each drains its durable replies and closes.</summary>
+    public void BeginShutdown()
+    {
+        IsShuttingDown = true;
+        foreach (var session in _sessions.Values)
+        {
+            session.RequestClose();
+        }
+    }
+
+    private void CheckTimeouts()
+    {
+        var now = Time.GetTimestamp();
+        foreach (var session in _sessions.Values)
+        {
+            session.CheckTimeout(now);
+        }
+
+        Push.ExpireWakeMarks();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _watchdog.DisposeAsync();
+        if (Notifier is not null)
+        {
+            await Notifier.DisposeAsync();
+        }
+
+        if (_ownsStorage)
+        {
+            await Storage.DisposeAsync();
+        }
+
+        ServiceKey.Dispose();
+        TlsCertificate?.Dispose();
+    }
+}

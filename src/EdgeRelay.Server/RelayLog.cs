@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRelay.Server;
+
+/// <summary>Source-generated log messages with stable event ids (1xxx sessions, 3xxx host; 2xxx belong to the store).</summary>
+internal static partial class RelayLog
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Connection {ConnectionId} failed.")]
+    public static partial void SessionFault(ILogger logger, Exception exception, string connectionId);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Connection {ConnectionId} closed after the {Kind} time-out.")]
+    public static partial void ConnectionTimedOut(ILogger logger, string connectionId, string kind);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Connection {ConnectionId} created an address expiring at {ExpiresAt} (unix s).")]
+    public static partial void AddressCreated(ILogger logger, string connectionId, long expiresAt);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Push delivery of an address failed; its messages stay pending for the next subscription or pull.")]
+    public static partial void PushFault(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "EdgeRelay relay endpoint listening on {Endpoint}")]
+    public static partial void RelayListening(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "EdgeRelay HTTP endpoint listening on {Endpoint}")]
+    public static partial void HttpListening(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "EdgeRelay draining {Connections} connections for shutdown")]
+    public static partial void Draining(ILogger logger, int connections);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "EdgeRelay stopped; log committed until {CommittedUntil}")]
+    public static partial void Stopped(ILogger logger, long committedUntil);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "EdgeRelay relay endpoint speaks TLS; clients pin the key by SHA-256 {Pin}")]
+    public static partial void TlsPin(ILogger logger, string pin);
+}

@@ -1,0 +1,142 @@
+using System.Buffers;
+using EdgeRelay.Protocol;
+using EdgeRelay.Storage;
+
+namespace EdgeRelay.Server;
+
+public sealed partial class RelaySession
+{
+    /// <summary>Addresses this connection proved ownership of. Small; allocated at the first AUTH.</summary>
+    private HashSet<AddressId>? _authenticated;
+
+    private ValueTask HandleAuth(uint requestId, in ReadOnlySequence<byte> body)
+    {
+        if (!BodyReader.TryReadAuth(body, out var claims))
+        {
+            return Fail(requestId, ErrorCode.MalformedFrame, "AUTH body does not match its claim count");
+        }
+
+        // All or nothing: a connection is never left authenticated for part of what it asked.
+        foreach (var claim in claims)
+        {
+            if (!_server.Storage.TryGetAddress(claim.Address, out var info))
+            {
+                return Fail(requestId, ErrorCode.AddressUnknown, "no such address");
+            }
+
+            if (!Signatures.VerifyAuth(info.OwnerPublicKey.Span, _authNonce, claim.Address, claim.Signature.Span))
+            {
+                return Fail(requestId, ErrorCode.BadSignature, "signature does not verify with the owner key");
+            }
+        }
+
+        _authenticated ??= [];
+        foreach (var claim in claims)
+        {
+            _authenticated.Add(claim.Address);
+        }
+
+        return ReplyAsync(OutboxItem.Ok(requestId));
+    }
+
+    private bool IsAuthenticated(AddressId aid) => _authenticated is not null && _authenticated.Contains(aid);
+
+    private ValueTask HandlePullAsync(uint requestId, in ReadOnlySequence<byte> body)
+    {
+        if (!BodyReader.TryReadPull(body, out var request))
+        {
+            return Fail(requestId, ErrorCode.MalformedFrame, "PULL body must be 18 bytes with a count of 1 to 1024");
+        }
+
+        if (!IsAuthenticated(request.Address))
+        {
+            return Fail(requestId, ErrorCode.NotAuthenticated, "AUTH for this address first");
+        }
+
+        return PullAsync(requestId, request);
+    }
+
+    private async ValueTask PullAsync(uint requestId, PullRequest request)
+    {
+        _server.Push.OwnerActive(request.Address);
+        int max = Math.Min(request.MaxCount, _server.Options.Relay.MaxPullCount);
+        var pending = new PendingMessage[max + 1];
+        int available = _server.Storage.GetPending(request.Address, MessageId.None, pending);
+
+        // Take messages in order while they fit in one reply; always at least one. A message in flight
+        // to a push subscriber is left to it: each message is on its way to one place at a time.
+        int budget = _server.Options.Relay.MaxReplyBytes - 3;
+        var take = new PendingMessage[Math.Min(available, max)];
+        var taken = 0;
+        long bytes = 0;
+        bool more = false;
+        for (int i = 0; i < available; i++)
+        {
+            var message = pending[i];
+            if (_server.Push.IsInFlight(request.Address, message.Id))
+            {
+                continue;
+            }
+
+            int size = DeliveredMessage.HeaderLength + message.Length;
+            if (taken == max || (taken > 0 && size > budget))
+            {
+                more = true;
+                break;
+            }
+
+            budget -= size;
+            bytes += message.Length;
+            take[taken++] = message;
+        }
+
+        // Payloads are read from the storage straight into the reply. A message acknowledged by another
+        // connection meanwhile may be gone: skip it, it was delivered.
+        // The reply budget (max_pull_bytes) keeps this far below int.MaxValue.
+        var length = checked((int)(ProtocolConstants.HeaderLength + 3 + (taken * DeliveredMessage.HeaderLength) + bytes));
+        var (frame, offset, count) = await MessageFrames.FillRentedAsync(_server.Storage, request.Address, take.AsMemory(0, taken), length, ProtocolConstants.HeaderLength + 3, _aborted.Token);
+        _server.Metrics.PulledMessages.Inc(count);
+        FrameWriter.WriteMessagesHeader(frame, requestId, offset - ProtocolConstants.HeaderLength, count, more);
+        await ReplyAsync(OutboxItem.RentedFrame(frame, offset));
+    }
+
+    private ValueTask HandleAck(uint requestId, in ReadOnlySequence<byte> body)
+    {
+        if (!BodyReader.TryReadAck(body, out var aid, out var ids))
+        {
+            return Fail(requestId, ErrorCode.MalformedFrame, "ACK body does not match its id count");
+        }
+
+        if (!IsAuthenticated(aid))
+        {
+            return Fail(requestId, ErrorCode.NotAuthenticated, "AUTH for this address first");
+        }
+
+        // The wire carries plain 64-bit ids; the storage names them MessageId (one long each).
+        var messageIds = new MessageId[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            messageIds[i] = new MessageId(ids[i]);
+        }
+
+        return AckAsync(requestId, aid, messageIds);
+    }
+
+    private async ValueTask AckAsync(uint requestId, AddressId aid, MessageId[] ids)
+    {
+        // Waits for room in the storage asynchronously when it is momentarily full; never blocks the thread.
+        var (status, ticket) = await _server.Storage.AckAsync(aid, ids, _aborted.Token);
+        if (status == AckStatus.Acked)
+        {
+            _server.Push.OnAcked(aid, ids);
+            _server.Metrics.MessagesAcked.Inc(ids.Length);
+        }
+
+        await (status switch
+        {
+            AckStatus.Acked => ReplyAsync(OutboxItem.Ok(requestId, ticket)),
+            AckStatus.UnknownMessage => Fail(requestId, ErrorCode.UnknownMessage, "an id is not a pending message of this address; nothing was acknowledged"),
+            _ => Fail(requestId, ErrorCode.AddressUnknown, "no such address"),
+        });
+    }
+}

@@ -1,0 +1,45 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using EdgeRelay.Protocol;
+
+namespace EdgeRelay.Server;
+
+public sealed partial class RelaySession
+{
+    /// <summary>The AUTH challenge of this connection: fresh per connection so a signature cannot be replayed elsewhere.</summary>
+    private readonly byte[] _authNonce = RandomNumberGenerator.GetBytes(ProtocolConstants.NonceLength);
+
+    private ValueTask HandleHello(uint requestId, in ReadOnlySequence<byte> body)
+    {
+        if (!BodyReader.TryReadHello(body, out var hello) || hello.Magic != ProtocolConstants.HelloMagic)
+        {
+            return Fail(requestId, ErrorCode.UnsupportedVersion, "not an EdgeRelay HELLO");
+        }
+
+        if (hello.MinVersion > ProtocolConstants.Version || hello.MaxVersion < ProtocolConstants.Version)
+        {
+            return Fail(requestId, ErrorCode.UnsupportedVersion, "this server speaks protocol version 1 only");
+        }
+
+        _handshakeDone = true;
+        var options = _server.Options.Relay;
+        var info = new ServerInfo
+        {
+            Version = ProtocolConstants.Version,
+            MaxCiphertext = options.MaxCiphertextBytes,
+            MaxRequestBody = _server.MaxRequestBody,
+            MaxReplyBody = options.MaxReplyBytes,
+            MaxPullCount = options.MaxPullCount,
+            MaxInFlight = options.MaxInFlightPerConnection,
+            DefaultAddressLifetimeSeconds = (uint)options.DefaultAddressLifetime.TotalSeconds,
+            MaxAddressLifetimeSeconds = (uint)options.MaxAddressLifetime.TotalSeconds,
+            ServicePublicKey = _server.ServiceKey.PublicKey.ToArray(),
+            AuthNonce = _authNonce,
+            Endpoint = _server.CardEndpoint,
+            TlsPin = _server.TlsPin,
+        };
+        var frame = new ArrayBufferWriter<byte>(256);
+        FrameWriter.WriteServerInfo(frame, requestId, info);
+        return ReplyAsync(OutboxItem.Frame(frame.WrittenSpan.ToArray()));
+    }
+}
