@@ -335,6 +335,7 @@ public sealed class RelayClient : IAsyncDisposable
         ThrowIfFailed();
         await _window.WaitAsync(cancellationToken);
         var window = _window;
+        bool releaseSlot = true;
         try
         {
             var completion = new TaskCompletionSource<Reply>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -349,7 +350,31 @@ public sealed class RelayClient : IAsyncDisposable
                 Publish(_outgoing.Writer.FlushAsync(CancellationToken.None));
             }
 
-            var reply = await completion.Task.WaitAsync(cancellationToken);
+            Reply reply;
+            try
+            {
+                reply = await completion.Task.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (!completion.Task.IsCompleted)
+            {
+                // The caller stops waiting, but the request is on the wire and still unanswered: it keeps its
+                // window slot until its reply (or the connection's end) completes it. Released now, repeated
+                // cancellations would put ever more unanswered requests on the wire than the window allows,
+                // and the window is all that bounds the outgoing pipe.
+                releaseSlot = false;
+                _ = completion.Task.ContinueWith(
+                    static (task, slot) =>
+                    {
+                        _ = task.Exception; // nobody awaits it any more: observed here so that it is not reported as unobserved
+                        ((SemaphoreSlim)slot!).Release();
+                    },
+                    window,
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+                throw;
+            }
+
             if (reply.Type == FrameType.Error)
             {
                 throw ToException(reply);
@@ -359,7 +384,10 @@ public sealed class RelayClient : IAsyncDisposable
         }
         finally
         {
-            window.Release();
+            if (releaseSlot)
+            {
+                window.Release();
+            }
         }
     }
 
@@ -451,9 +479,11 @@ public sealed class RelayClient : IAsyncDisposable
                         {
                             completion.TrySetResult(reply);
                         }
-                        else if (header.Type == FrameType.Error)
+                        else if (header.Type == FrameType.Error && header.RequestId == 0)
                         {
-                            // Request id 0: a connection-level error, e.g. SHUTTING_DOWN.
+                            // Request id 0: a connection-level error, e.g. SHUTTING_DOWN. An ERROR for any other id
+                            // that is not the oldest unanswered request is out of order like any other reply: its
+                            // code belongs to another request and must not reach the callers of the pending ones.
                             Fail(ToException(reply));
                         }
                         else
@@ -499,6 +529,13 @@ public sealed class RelayClient : IAsyncDisposable
 
     private void Fail(Exception error)
     {
+        if (error is RelayException { ConnectionClosed: false } relay)
+        {
+            // A code after which the relay would keep the connection open (MALFORMED_FRAME for a reply this client
+            // cannot trust, say): this client gives up on the connection anyway, and its callers must be told.
+            error = new RelayException(relay.Code, relay.Reason, relay.InnerException, connectionFailed: true);
+        }
+
         Interlocked.CompareExchange(ref _failure, error, null);
         foreach (var subscription in _subscriptions.Values)
         {
@@ -518,7 +555,7 @@ public sealed class RelayClient : IAsyncDisposable
     {
         if (Volatile.Read(ref _failure) is { } failure)
         {
-            throw failure is RelayException relay ? new RelayException(relay.Code, relay.Reason) : new RelayException("The connection to the relay failed.", failure);
+            throw failure is RelayException relay ? new RelayException(relay.Code, relay.Reason, relay.InnerException, connectionFailed: true) : new RelayException("The connection to the relay failed.", failure);
         }
     }
 

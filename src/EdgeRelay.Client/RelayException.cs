@@ -5,6 +5,8 @@ namespace EdgeRelay.Client;
 /// <summary>The relay refused a request. <see cref="Code"/> is the stable protocol error code.</summary>
 public sealed class RelayException : Exception
 {
+    private readonly bool _connectionFailed;
+
     public RelayException(ErrorCode code, string reason)
         : base($"{ErrorCodes.Name(code)} ({(ushort)code}): {reason}")
     {
@@ -29,11 +31,23 @@ public sealed class RelayException : Exception
         Reason = message;
     }
 
+    /// <summary>An error after which this client gave up on the connection, whatever the relay does after <paramref name="code"/>.</summary>
+    internal RelayException(ErrorCode code, string reason, Exception? innerException, bool connectionFailed)
+        : base(code == ErrorCode.None ? reason : $"{ErrorCodes.Name(code)} ({(ushort)code}): {reason}", innerException)
+    {
+        Code = code;
+        Reason = reason;
+        _connectionFailed = connectionFailed;
+    }
+
     /// <summary>The relay's error code; <see cref="ErrorCode.None"/> when the connection failed instead (see the inner exception).</summary>
     public ErrorCode Code { get; }
 
     public string Reason { get; } = "";
 
-    /// <summary>Whether the relay closed the connection after this error.</summary>
-    public bool ConnectionClosed => ErrorCodes.ClosesConnection(Code);
+    /// <summary>
+    /// Whether the connection is over after this error, so that a new one is needed: the relay closes it after
+    /// some codes, it failed (<see cref="ErrorCode.None"/>), or this client gave up on it (e.g. a reply out of order).
+    /// </summary>
+    public bool ConnectionClosed => _connectionFailed || Code == ErrorCode.None || ErrorCodes.ClosesConnection(Code);
 }

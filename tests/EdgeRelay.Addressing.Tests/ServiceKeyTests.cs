@@ -1,4 +1,4 @@
-using EdgeRelay.Addressing.Tests.Support;
+using EdgeRelay.Testing;
 
 namespace EdgeRelay.Addressing.Tests;
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using EdgeRelay.Testing;
 
 namespace EdgeRelay.Server.Tests;
 
@@ -8,9 +9,9 @@ namespace EdgeRelay.Server.Tests;
 /// </summary>
 public sealed partial class ContainerTests : IDisposable
 {
-    private readonly string _dataDir = TempDir.Create();
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose() => TempDir.Delete(_dataDir);
+    public void Dispose() => _temp.Dispose();
 
     internal static string RepositoryFile(string name)
     {
@@ -80,7 +81,7 @@ public sealed partial class ContainerTests : IDisposable
     [Fact]
     public async Task The_healthcheck_command_passes_against_a_running_relay_and_fails_without_one()
     {
-        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        await using (var server = await ServerProcess.StartAsync(_temp.Path))
         {
             var (healthy, _) = await ServerProcess.RunToExitAsync("healthcheck", "--Http:Endpoint=" + server.HttpEndPoint);
             Assert.Equal(0, healthy);

@@ -1,15 +1,16 @@
 using System.Collections.Concurrent;
 using EdgeRelay.Addressing;
 using EdgeRelay.Client;
+using EdgeRelay.Testing;
 
 namespace EdgeRelay.Server.Tests;
 
 /// <summary>An ack means durable: proved by restarting and killing the real executable.</summary>
 public sealed class DurabilityTests : IDisposable
 {
-    private readonly string _dataDir = TempDir.Create();
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose() => TempDir.Delete(_dataDir);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task Restart_keeps_unacked_messages_and_never_returns_acked_ones()
@@ -18,7 +19,7 @@ public sealed class DurabilityTests : IDisposable
         AddressCard card;
         AddressId aid;
         long firstId;
-        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        await using (var server = await ServerProcess.StartAsync(_temp.Path))
         {
             await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
             var created = await owner.CreateAddressAsync(rm);
@@ -34,7 +35,7 @@ public sealed class DurabilityTests : IDisposable
             Assert.Equal(0, await server.TerminateAsync());
         }
 
-        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        await using (var server = await ServerProcess.StartAsync(_temp.Path))
         {
             await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
             await rm.AuthenticateAsync(aid, owner.Key);
@@ -48,7 +49,7 @@ public sealed class DurabilityTests : IDisposable
             Assert.Equal(0, await server.TerminateAsync());
         }
 
-        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        await using (var server = await ServerProcess.StartAsync(_temp.Path))
         {
             await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
             await rm.AuthenticateAsync(aid, owner.Key);
@@ -63,7 +64,7 @@ public sealed class DurabilityTests : IDisposable
         using var owner = new Owner();
         var acked = new ConcurrentDictionary<int, bool>();
         AddressCard card;
-        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        await using (var server = await ServerProcess.StartAsync(_temp.Path))
         {
             await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
             card = (await owner.CreateAddressAsync(rm)).Card;
@@ -106,7 +107,7 @@ public sealed class DurabilityTests : IDisposable
         Assert.True(acked.Count >= 1000, $"only {acked.Count} sends were acknowledged before the kill");
         var ackedBeforeKill = acked.Keys.ToHashSet();
         HashSet<int> delivered;
-        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        await using (var server = await ServerProcess.StartAsync(_temp.Path))
         {
             await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
             await rm.AuthenticateAsync(card.Aid, owner.Key);
@@ -118,7 +119,7 @@ public sealed class DurabilityTests : IDisposable
 
         Assert.Subset(delivered, ackedBeforeKill);
 
-        await using (var server = await ServerProcess.StartAsync(_dataDir))
+        await using (var server = await ServerProcess.StartAsync(_temp.Path))
         {
             await using var rm = await RelayClient.ConnectAsync(server.RelayEndPoint);
             await rm.AuthenticateAsync(card.Aid, owner.Key);

@@ -3,14 +3,15 @@ using System.Diagnostics;
 using EdgeRelay.Client;
 using EdgeRelay.Protocol;
 using EdgeRelay.Server;
+using EdgeRelay.Testing;
 
 namespace EdgeRelay.Server.Tests;
 
 public sealed class LifecycleTests : IDisposable
 {
-    private readonly string _dataDir = TempDir.Create();
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose() => TempDir.Delete(_dataDir);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task An_idle_connection_is_closed_after_the_idle_timeout()
@@ -75,7 +76,7 @@ public sealed class LifecycleTests : IDisposable
         var acked = new ConcurrentDictionary<int, bool>();
         var refusals = new ConcurrentBag<ErrorCode>();
         Addressing.AddressCard card;
-        await using (var relay = await TestRelay.StartAsync(dataDir: _dataDir))
+        await using (var relay = await TestRelay.StartAsync(dataDir: _temp.Path))
         {
             await using var rm = await relay.ConnectAsync();
             card = (await owner.CreateAddressAsync(rm)).Card;
@@ -114,7 +115,7 @@ public sealed class LifecycleTests : IDisposable
         // Either the going-away frame or the closed connection ended every stream; none was acked twice.
         Assert.All(refusals, code => Assert.True(code is ErrorCode.ShuttingDown or ErrorCode.InternalError or ErrorCode.None));
 
-        await using (var relay = await TestRelay.StartAsync(dataDir: _dataDir))
+        await using (var relay = await TestRelay.StartAsync(dataDir: _temp.Path))
         {
             await using var rm = await relay.ConnectAsync();
             await rm.AuthenticateAsync(card.Aid, owner.Key);
@@ -126,7 +127,7 @@ public sealed class LifecycleTests : IDisposable
     [Fact]
     public async Task Sigterm_drains_and_exits_cleanly()
     {
-        await using var server = await ServerProcess.StartAsync(_dataDir);
+        await using var server = await ServerProcess.StartAsync(_temp.Path);
         await using (var client = await RelayClient.ConnectAsync(server.RelayEndPoint))
         {
             await client.PingAsync();
@@ -140,13 +141,13 @@ public sealed class LifecycleTests : IDisposable
     public async Task Bad_options_are_all_named_and_the_relay_does_not_start()
     {
         var (exitCode, stderr) = await ServerProcess.RunToExitAsync(
-            "--Relay:Endpoint=nowhere", "--Relay:MaxCiphertextBytes=0", "--Storage:SegmentSizeBits=12", "--Storage:DataDir=" + _dataDir);
+            "--Relay:Endpoint=nowhere", "--Relay:MaxCiphertextBytes=0", "--Storage:SegmentSizeBits=12", "--Storage:DataDir=" + _temp.Path);
 
         Assert.Equal(2, exitCode);
         Assert.Contains("Relay:Endpoint", stderr, StringComparison.Ordinal);
         Assert.Contains("Relay:MaxCiphertextBytes", stderr, StringComparison.Ordinal);
         Assert.Contains("Storage:SegmentSizeBits", stderr, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFileSystemEntries(_dataDir)); // nothing was created
+        Assert.Empty(Directory.GetFileSystemEntries(_temp.Path)); // nothing was created
     }
 
     [Theory]
@@ -164,7 +165,7 @@ public sealed class LifecycleTests : IDisposable
     [Fact]
     public async Task Json_logs_are_one_object_per_line_with_stable_event_ids()
     {
-        await using var server = await ServerProcess.StartAsync(_dataDir, "--Log:Format=json");
+        await using var server = await ServerProcess.StartAsync(_temp.Path, "--Log:Format=json");
         var events = server.Output.Split('\n')
             .Where(line => line.StartsWith('{'))
             .Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement)
@@ -177,7 +178,7 @@ public sealed class LifecycleTests : IDisposable
     [Fact]
     public async Task Check_config_reports_every_problem_of_a_file_at_once()
     {
-        var file = Path.Combine(_dataDir, "bad.json");
+        var file = Path.Combine(_temp.Path, "bad.json");
         await File.WriteAllTextAsync(file, """
             {
               // comments are allowed, as in config/edgerelay.json

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
+using EdgeRelay.Testing;
 
 namespace EdgeRelay.Server.Tests;
 
@@ -14,10 +15,10 @@ namespace EdgeRelay.Server.Tests;
 internal sealed class PrometheusServer : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly string _directory;
+    private readonly TempDirectory _directory;
     private readonly HttpClient _http;
 
-    private PrometheusServer(Process process, string directory, int port)
+    private PrometheusServer(Process process, TempDirectory directory, int port)
     {
         _process = process;
         _directory = directory;
@@ -44,8 +45,8 @@ internal sealed class PrometheusServer : IAsyncDisposable
     public static async Task<PrometheusServer> StartAsync(IPEndPoint target)
     {
         var binary = Require("prometheus");
-        var directory = TempDir.Create();
-        var config = Path.Combine(directory, "prometheus.yml");
+        var directory = new TempDirectory("edgerelay-prometheus");
+        var config = directory.Combine("prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
             global:
               scrape_interval: 1s
@@ -66,7 +67,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
         foreach (var argument in new[]
         {
             "--config.file=" + config,
-            "--storage.tsdb.path=" + Path.Combine(directory, "data"),
+            "--storage.tsdb.path=" + directory.Combine("data"),
             "--web.listen-address=127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture),
             "--log.level=warn",
         })
@@ -135,7 +136,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
         }
 
         _process.Dispose();
-        TempDir.Delete(_directory);
+        _directory.Dispose();
     }
 
     private static int FreePort()

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using EdgeRelay.Addressing;
 using EdgeRelay.Client;
+using EdgeRelay.Testing;
 
 namespace EdgeRelay.Server.Tests;
 
@@ -112,8 +113,8 @@ public sealed class PushTests
     [Fact]
     public async Task Pull_only_never_pushes_and_the_policy_survives_a_restart()
     {
-        var dataDir = TempDir.Create();
-        try
+        using var data = new TempDirectory();
+        var dataDir = data.Path;
         {
             using var owner = new Owner();
             CreatedAddress created;
@@ -141,10 +142,6 @@ public sealed class PushTests
                     pushed.AddRange(await ReadAsync(subscription));
                 }
             }
-        }
-        finally
-        {
-            TempDir.Delete(dataDir);
         }
 
         static async Task AssertNeverPushedAsync(TestRelay relay, RelayClient rm, CreatedAddress created, Owner owner)

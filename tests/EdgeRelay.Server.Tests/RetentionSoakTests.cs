@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using EdgeRelay.Client;
 using EdgeRelay.Server;
+using EdgeRelay.Testing;
 using Xunit.Abstractions;
 
 namespace EdgeRelay.Server.Tests;
@@ -64,16 +65,16 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
     private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan SampleInterval = TimeSpan.FromMilliseconds(100);
 
-    private readonly string _dataDir = TempDir.Create();
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose() => TempDir.Delete(_dataDir);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task Disk_use_stays_bounded_past_a_forgotten_address_and_nothing_acknowledged_is_lost_or_forgotten_across_a_restart()
     {
         var clock = Stopwatch.StartNew();
         using var owner = new Owner();
-        var logDir = Path.Combine(_dataDir, "log");
+        var logDir = Path.Combine(_temp.Path, "log");
         var usage = new LogUsage();
         CreatedAddress forgotten;
         Flow pushed, pulled;
@@ -81,7 +82,7 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
         long logBytesWritten, messagesMoved;
         TimeSpan sendsDone;
 
-        await using (var relay = await TestRelay.StartAsync(SmallSegments, dataDir: _dataDir))
+        await using (var relay = await TestRelay.StartAsync(SmallSegments, dataDir: _temp.Path))
         {
             await using var setup = await relay.ConnectAsync();
             forgotten = await owner.CreateAddressAsync(setup);
@@ -169,7 +170,7 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
         Assert.True(messagesMoved >= 3, "compaction never moved the forgotten messages, so something else freed their segments");
         AssertSameMessages(forgottenAtStart, forgottenBeforeRestart);
 
-        await using (var relay = await TestRelay.StartAsync(SmallSegments, dataDir: _dataDir))
+        await using (var relay = await TestRelay.StartAsync(SmallSegments, dataDir: _temp.Path))
         {
             await using var rm = await relay.ConnectAsync();
             await rm.AuthenticateAsync([(forgotten.Id, owner.Key), (pushed.Address.Id, owner.Key), (pulled.Address.Id, owner.Key)]);

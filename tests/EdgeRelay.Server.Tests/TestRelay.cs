@@ -1,18 +1,19 @@
 using EdgeRelay.Client;
 using EdgeRelay.Server;
+using EdgeRelay.Testing;
 
 namespace EdgeRelay.Server.Tests;
 
 /// <summary>An in-process relay on loopback port 0 with a real FASTER log in its own temporary folder.</summary>
 internal sealed class TestRelay : IAsyncDisposable
 {
-    private readonly bool _ownsDirectory;
+    private readonly TempDirectory? _ownDirectory;
 
-    private TestRelay(RelayHost host, string dataDir, bool ownsDirectory)
+    private TestRelay(RelayHost host, string dataDir, TempDirectory? ownDirectory)
     {
         Host = host;
         DataDir = dataDir;
-        _ownsDirectory = ownsDirectory;
+        _ownDirectory = ownDirectory;
     }
 
     public RelayHost Host { get; private set; }
@@ -23,12 +24,20 @@ internal sealed class TestRelay : IAsyncDisposable
 
     public static async Task<TestRelay> StartAsync(Action<EdgeRelayOptions>? configure = null, TimeProvider? time = null, string? dataDir = null)
     {
-        var owns = dataDir is null;
-        dataDir ??= TempDir.Create();
-        var options = Options(dataDir);
-        configure?.Invoke(options);
-        var host = await RelayHost.StartAsync(options, time: time);
-        return new TestRelay(host, dataDir, owns);
+        var own = dataDir is null ? new TempDirectory() : null;
+        dataDir ??= own!.Path;
+        try
+        {
+            var options = Options(dataDir);
+            configure?.Invoke(options);
+            var host = await RelayHost.StartAsync(options, time: time);
+            return new TestRelay(host, dataDir, own);
+        }
+        catch
+        {
+            own?.Dispose();
+            throw;
+        }
     }
 
     public static EdgeRelayOptions Options(string dataDir) => new()
@@ -43,33 +52,6 @@ internal sealed class TestRelay : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Host.DisposeAsync();
-        if (_ownsDirectory)
-        {
-            TempDir.Delete(DataDir);
-        }
-    }
-}
-
-internal static class TempDir
-{
-    public static string Create()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "edgerelay-test-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(path);
-        return path;
-    }
-
-    public static void Delete(string path)
-    {
-        try
-        {
-            Directory.Delete(path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+        _ownDirectory?.Dispose();
     }
 }

@@ -3,15 +3,16 @@ using System.Text;
 using EdgeRelay.Client;
 using EdgeRelay.Protocol;
 using EdgeRelay.Server.Tls;
+using EdgeRelay.Testing;
 
 namespace EdgeRelay.Server.Tests;
 
 /// <summary>TLS on the relay endpoint: pinned by the key the relay announces and puts in its cards, or trusted through a CA.</summary>
 public sealed class TlsTests : IDisposable
 {
-    private readonly string _dir = TempDir.Create();
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose() => TempDir.Delete(_dir);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task A_sender_holding_only_a_card_pins_the_relay_key_it_names()
@@ -87,10 +88,10 @@ public sealed class TlsTests : IDisposable
     [Fact]
     public async Task Cert_dev_writes_a_usable_certificate_a_private_key_file_and_prints_the_pin()
     {
-        var output = await ServerProcess.RunWithOutputAsync("cert", "dev", "--out", _dir, "--host", "127.0.0.1");
+        var output = await ServerProcess.RunWithOutputAsync("cert", "dev", "--out", _temp.Path, "--host", "127.0.0.1");
         Assert.Equal(0, output.ExitCode);
-        var certificatePath = Path.Combine(_dir, "relay.crt");
-        var keyPath = Path.Combine(_dir, "relay.key");
+        var certificatePath = Path.Combine(_temp.Path, "relay.crt");
+        var keyPath = Path.Combine(_temp.Path, "relay.key");
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyPath));
@@ -101,7 +102,7 @@ public sealed class TlsTests : IDisposable
 
         var ok = await ServerProcess.RunWithOutputAsync("check-config", "--Tls:CertificatePath=" + certificatePath, "--Tls:KeyPath=" + keyPath);
         Assert.Equal(0, ok.ExitCode);
-        var missing = await ServerProcess.RunWithOutputAsync("check-config", "--Tls:CertificatePath=" + Path.Combine(_dir, "absent.crt"));
+        var missing = await ServerProcess.RunWithOutputAsync("check-config", "--Tls:CertificatePath=" + Path.Combine(_temp.Path, "absent.crt"));
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("Tls:CertificatePath", missing.Stderr, StringComparison.Ordinal);
     }
@@ -109,8 +110,8 @@ public sealed class TlsTests : IDisposable
     private async Task<TestRelay> StartWithAsync(X509Certificate2 certificate)
     {
         var name = Guid.NewGuid().ToString("N");
-        var certificatePath = Path.Combine(_dir, name + ".crt");
-        var keyPath = Path.Combine(_dir, name + ".key");
+        var certificatePath = Path.Combine(_temp.Path, name + ".crt");
+        var keyPath = Path.Combine(_temp.Path, name + ".key");
         RelayCertificates.WritePem(certificate, certificatePath, keyPath);
         return await TestRelay.StartAsync(o =>
         {
