@@ -89,6 +89,25 @@ public sealed class InMemoryStorage : IRelayStorage
         }
     }
 
+    /// <summary>
+    /// Raised (outside the storage's lock) whenever someone asks whether a ticket is durable, or waits for
+    /// it, while it is not: the moment a correct caller stops before promising anything. Tests wait for it to
+    /// know that a reply or a delivery is being held back, instead of sleeping and hoping.
+    /// </summary>
+    public event Action<DurabilityTicket>? UndurableTicketObserved;
+
+    /// <summary>Every write at or below this position is durable (a ticket is durable when its position is at most this).</summary>
+    public long DurablePosition
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _durable;
+            }
+        }
+    }
+
     /// <summary>Most records that may wait for a flush before appends report back-pressure (0: no limit), like a log buffer.</summary>
     public int MaxUndurableRecords { get; set; }
 
@@ -120,6 +139,33 @@ public sealed class InMemoryStorage : IRelayStorage
                 return _log.Count - _durable;
             }
         }
+    }
+
+    /// <summary>Completes the first time <paramref name="ticket"/> is asked about (or waited for) while it is not durable.</summary>
+    public Task WhenObservedUndurable(DurabilityTicket ticket)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Observe(DurabilityTicket observed)
+        {
+            if (observed == ticket)
+            {
+                seen.TrySetResult();
+            }
+        }
+
+        UndurableTicketObserved += Observe;
+        _ = seen.Task.ContinueWith(_ => UndurableTicketObserved -= Observe, TaskScheduler.Default);
+        return seen.Task;
+    }
+
+    /// <summary>Completes the first time any ticket is asked about (or waited for) while it is not durable.</summary>
+    public Task WhenAnyObservedUndurable()
+    {
+        var seen = new TaskCompletionSource<DurabilityTicket>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Observe(DurabilityTicket observed) => seen.TrySetResult(observed);
+        UndurableTicketObserved += Observe;
+        _ = seen.Task.ContinueWith(_ => UndurableTicketObserved -= Observe, TaskScheduler.Default);
+        return seen.Task;
     }
 
     /// <summary>Opens a storage on <paramref name="place"/> (a new one if null) and replays what survived there.</summary>
@@ -413,10 +459,18 @@ public sealed class InMemoryStorage : IRelayStorage
 
     public bool IsDurable(DurabilityTicket ticket)
     {
+        bool durable;
         lock (_lock)
         {
-            return ticket.Position <= _durable;
+            durable = ticket.Position <= _durable;
         }
+
+        if (!durable)
+        {
+            UndurableTicketObserved?.Invoke(ticket);
+        }
+
+        return durable;
     }
 
     public ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct = default)
@@ -446,6 +500,7 @@ public sealed class InMemoryStorage : IRelayStorage
             wait = done.Task;
         }
 
+        UndurableTicketObserved?.Invoke(ticket);
         return new ValueTask(ct.CanBeCanceled ? wait.WaitAsync(ct) : wait);
     }
 
