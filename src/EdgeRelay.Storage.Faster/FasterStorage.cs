@@ -370,7 +370,8 @@ public sealed class FasterStorage : IRelayStorage
 
     /// <summary>
     /// Stops accepting operations, waits for those in flight, runs a final maintenance pass (snapshot,
-    /// truncation), commits everything appended, then releases the log, the device and the directory lock.
+    /// truncation), commits everything appended, writes a snapshot covering the whole committed log (so that a
+    /// log later cut short is refused, not silently shorter), then releases the log, the device and the directory lock.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -388,6 +389,7 @@ public sealed class FasterStorage : IRelayStorage
             {
                 await _maintenance.RunOnceAsync();
                 await _committer.CommitAsync();
+                await _maintenance.WriteFinalSnapshotAsync();
             }
             catch (Exception ex)
             {
@@ -464,13 +466,15 @@ public sealed class FasterStorage : IRelayStorage
                 throw;
             }
 
-            if (report.UncommittedEntries > 0)
-            {
-                StorageLog.UncommittedTailDropped(logger, report.UncommittedEntries, report.UncommittedBytes, report.CommittedUntil);
-            }
-
             if (report.IsClean)
             {
+                if (report.HasTail)
+                {
+                    // Never committed, so never acknowledged; zeroed so that the next crash's tail is only this run's.
+                    StorageLog.UncommittedTailDropped(logger, report.UncommittedEntries, report.TornAt, report.CommitsBeyond, report.CommittedUntil, report.DataEnd);
+                    LogVerifier.Erase(dataDirectory, options.SegmentSizeBits, report.CommittedUntil, report.DataEnd);
+                }
+
                 return open;
             }
 
@@ -480,7 +484,7 @@ public sealed class FasterStorage : IRelayStorage
                 throw new InvalidDataException(report.Describe(dataDirectory));
             }
 
-            StorageLog.DamagedLogTruncated(logger, dataDirectory, report.CommittedUntil, report.DataEnd, report.DamageBeyondAt, report.Damage ?? "none", report.CommitsBeyond, report.UncommittedEntries);
+            StorageLog.DamagedLogTruncated(logger, dataDirectory, report.CommittedUntil, report.DataEnd, Math.Max(report.DamageBeyondAt, report.ProvenCommitBeyond), report.Damage ?? "an unreached commit", report.CommitsBeyond, report.UncommittedEntries);
             LogVerifier.Erase(dataDirectory, options.SegmentSizeBits, report.CommittedUntil, report.DataEnd);
         }
     }
@@ -513,7 +517,16 @@ public sealed class FasterStorage : IRelayStorage
             {
                 commits = FasterLogSetup.CreateCommitManager(logDirectory);
                 using var settings = FasterLogSetup.CreateSettings(device, commits, logDirectory, options.PageSizeBits, options.MemorySizeBits, options.SegmentSizeBits);
-                var log = await FasterLog.CreateAsync(settings, ct);
+                FasterLog log;
+                try
+                {
+                    log = await FasterLog.CreateAsync(settings, ct);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    throw new InvalidDataException($"The relay log in '{dataDirectory}' could not be recovered: {ex.Message} Nothing was changed on disk; check the device, or restore the folder from a backup.", ex);
+                }
+
                 return new OpenLog(lockFile, device, commits, log);
             }
             catch

@@ -30,8 +30,8 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Compaction copied {Count} live messages ({Bytes} bytes) forward from the log region [{RegionBegin}, {RegionEnd})")]
     public static partial void MessagesMoved(ILogger logger, int count, long bytes, long regionBegin, long regionEnd);
 
-    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Recovery dropped {Entries} log entries ({Bytes} bytes) written after the last commit at {CommittedUntilAddress}: they were never committed, so never acknowledged")]
-    public static partial void UncommittedTailDropped(ILogger logger, int entries, long bytes, long committedUntilAddress);
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Recovery dropped the log past the last commit at {CommittedUntilAddress} (to {DataEnd}): {Entries} complete entries, a write cut short at {TornAt} (-1: none), {Commits} commit records of an interrupted flush. None of it was committed, so none was acknowledged")]
+    public static partial void UncommittedTailDropped(ILogger logger, int entries, long tornAt, int commits, long committedUntilAddress, long dataEnd);
 
     [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Storage:TruncateDamagedLog: dropped the relay log of '{DataDirectory}' from {CommittedUntilAddress} to {DataEnd} (first damage at {DamageAt}: {Damage}; {Commits} commit records and {Entries} entries past the commit point). Messages and address changes acknowledged there are lost")]
     public static partial void DamagedLogTruncated(ILogger logger, string dataDirectory, long committedUntilAddress, long dataEnd, long damageAt, string damage, int commits, int entries);

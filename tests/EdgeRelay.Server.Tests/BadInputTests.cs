@@ -3,6 +3,7 @@ using System.Text;
 using EdgeRelay.Addressing;
 using EdgeRelay.Client;
 using EdgeRelay.Protocol;
+using EdgeRelay.Testing;
 using Microsoft.Extensions.Time.Testing;
 using NSec.Cryptography;
 
@@ -14,34 +15,21 @@ namespace EdgeRelay.Server.Tests;
 /// </summary>
 public sealed class BadInputTests : IAsyncLifetime
 {
-    private static readonly byte[] Witness = Encoding.UTF8.GetBytes("acknowledged before the bad input");
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
     private TestRelay _relay = null!;
-    private Owner _owner = null!;
-    private CreatedAddress _address = null!;
+    private BadInputWitness _witness = null!;
 
     public async Task InitializeAsync()
     {
         _relay = await TestRelay.StartAsync(time: _time);
-        _owner = new Owner();
-        await using var client = await _relay.ConnectAsync();
-        _address = await _owner.CreateAddressAsync(client, TimeSpan.FromHours(1));
-        await client.SendAsync(_address.Card, Witness);
+        _witness = await BadInputWitness.StoreAsync(_relay.Host.RelayEndPoint);
     }
 
     public async Task DisposeAsync()
     {
-        await AssertWitnessSurvivesAsync();
-        _owner.Dispose();
+        await _witness.AssertSurvivesAsync(_relay.Host.RelayEndPoint);
+        _witness.Dispose();
         await _relay.DisposeAsync();
-    }
-
-    private async Task AssertWitnessSurvivesAsync()
-    {
-        await using var rm = await _relay.ConnectAsync();
-        await rm.AuthenticateAsync(_address.Id, _owner.Key);
-        var pulled = await rm.PullAsync(_address.Id);
-        Assert.Contains(pulled.Messages, m => m.Ciphertext.Span.SequenceEqual(Witness));
     }
 
     private Task<RawConnection> ConnectAsync(bool hello = true) => RawConnection.ConnectAsync(_relay.Host.RelayEndPoint, hello);
@@ -49,7 +37,7 @@ public sealed class BadInputTests : IAsyncLifetime
     private byte[] Ephemeral(long? notAfter = null)
     {
         var address = new byte[EphemeralAddress.Length];
-        EphemeralAddress.Derive(_address.Card, notAfter ?? _time.GetUtcNow().AddMinutes(10).ToUnixTimeSeconds(), address);
+        EphemeralAddress.Derive(_witness.Address.Card, notAfter ?? _time.GetUtcNow().AddMinutes(10).ToUnixTimeSeconds(), address);
         return address;
     }
 
@@ -163,7 +151,7 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task Long_term_address_past_its_lifetime_is_expired()
     {
         await using var client = await _relay.ConnectAsync();
-        var shortLived = await _owner.CreateAddressAsync(client, TimeSpan.FromSeconds(60));
+        var shortLived = await client.CreateAddressAsync(_witness.Owner.PublicKey, TimeSpan.FromSeconds(60));
         var address = new byte[EphemeralAddress.Length];
         // Sealed by hand past the card's expiry, so that only the long-term address' own lifetime can refuse it.
         EphemeralAddress.Derive(shortLived.Card.ServicePublicKey.Span, shortLived.Id, _time.GetUtcNow().AddDays(1).ToUnixTimeSeconds(), address);
@@ -178,14 +166,14 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task Revoked_address_refuses_sends_but_keeps_its_pending_messages()
     {
         await using var client = await _relay.ConnectAsync();
-        var doomed = await _owner.CreateAddressAsync(client);
+        var doomed = await client.CreateAddressAsync(_witness.Owner.PublicKey);
         await client.SendAsync(doomed.Card, new byte[] { 42 });
-        await client.RevokeAddressAsync(doomed.Id, _owner.Key);
+        await client.RevokeAddressAsync(doomed.Id, _witness.Owner);
 
         var error = await Assert.ThrowsAsync<RelayException>(() => client.SendAsync(doomed.Card, new byte[] { 43 }));
         Assert.Equal(ErrorCode.AddressRevoked, error.Code);
 
-        await client.AuthenticateAsync(doomed.Id, _owner.Key);
+        await client.AuthenticateAsync(doomed.Id, _witness.Owner);
         var pending = await client.PullAsync(doomed.Id);
         Assert.Equal(new byte[] { 42 }, Assert.Single(pending.Messages).Ciphertext.ToArray());
     }
@@ -195,9 +183,9 @@ public sealed class BadInputTests : IAsyncLifetime
     {
         await using var client = await _relay.ConnectAsync();
         using var mallory = new Owner();
-        var error = await Assert.ThrowsAsync<RelayException>(() => client.RevokeAddressAsync(_address.Id, mallory.Key));
+        var error = await Assert.ThrowsAsync<RelayException>(() => client.RevokeAddressAsync(_witness.Address.Id, mallory.Key));
         Assert.Equal(ErrorCode.BadSignature, error.Code);
-        await client.SendAsync(_address.Card, new byte[] { 1 }); // still accepting
+        await client.SendAsync(_witness.Address.Card, new byte[] { 1 }); // still accepting
     }
 
     [Fact]
@@ -206,7 +194,7 @@ public sealed class BadInputTests : IAsyncLifetime
         using var connection = await ConnectAsync();
         var signature = new byte[64];
         Random.Shared.NextBytes(signature);
-        await connection.SendAsync(w => FrameWriter.WriteAuth(w, 5, [new AuthClaim(_address.Id, signature)]));
+        await connection.SendAsync(w => FrameWriter.WriteAuth(w, 5, [new AuthClaim(_witness.Address.Id, signature)]));
 
         Assert.Equal(ErrorCode.BadSignature, await connection.ReadErrorAsync());
         await connection.AssertStillOpenAsync();
@@ -220,9 +208,9 @@ public sealed class BadInputTests : IAsyncLifetime
         var own = await malloryKey.CreateAddressAsync(mallory);
 
         // Mallory signs correctly with her own key, but claims the victim's address too: all or nothing.
-        var error = await Assert.ThrowsAsync<RelayException>(() => mallory.AuthenticateAsync([(own.Id, malloryKey.Key), (_address.Id, malloryKey.Key)]));
+        var error = await Assert.ThrowsAsync<RelayException>(() => mallory.AuthenticateAsync([(own.Id, malloryKey.Key), (_witness.Address.Id, malloryKey.Key)]));
         Assert.Equal(ErrorCode.BadSignature, error.Code);
-        var pull = await Assert.ThrowsAsync<RelayException>(() => mallory.PullAsync(_address.Id));
+        var pull = await Assert.ThrowsAsync<RelayException>(() => mallory.PullAsync(_witness.Address.Id));
         Assert.Equal(ErrorCode.NotAuthenticated, pull.Code);
         var ownPull = await Assert.ThrowsAsync<RelayException>(() => mallory.PullAsync(own.Id));
         Assert.Equal(ErrorCode.NotAuthenticated, ownPull.Code);
@@ -234,11 +222,11 @@ public sealed class BadInputTests : IAsyncLifetime
         // The signature covers this connection's nonce: captured on one connection, it fails on the next.
         await using var first = await _relay.ConnectAsync();
         var data = new byte[SignaturePayloads.AuthLength];
-        SignaturePayloads.WriteAuth(data, first.ServerInfo.AuthNonce.Span, _address.Id);
-        var captured = SignatureAlgorithm.Ed25519.Sign(_owner.Key, data);
+        SignaturePayloads.WriteAuth(data, first.ServerInfo.AuthNonce.Span, _witness.Address.Id);
+        var captured = SignatureAlgorithm.Ed25519.Sign(_witness.Owner, data);
 
         using var second = await ConnectAsync();
-        await second.SendAsync(w => FrameWriter.WriteAuth(w, 5, [new AuthClaim(_address.Id, captured)]));
+        await second.SendAsync(w => FrameWriter.WriteAuth(w, 5, [new AuthClaim(_witness.Address.Id, captured)]));
         Assert.Equal(ErrorCode.BadSignature, await second.ReadErrorAsync());
     }
 
@@ -246,7 +234,7 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task Pull_without_auth_is_refused()
     {
         using var connection = await ConnectAsync();
-        await connection.SendAsync(w => FrameWriter.WritePull(w, 6, _address.Id, 10));
+        await connection.SendAsync(w => FrameWriter.WritePull(w, 6, _witness.Address.Id, 10));
 
         Assert.Equal(ErrorCode.NotAuthenticated, await connection.ReadErrorAsync());
         await connection.AssertStillOpenAsync();
@@ -256,14 +244,14 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task Ack_of_unknown_ids_is_refused_and_acknowledges_nothing()
     {
         await using var rm = await _relay.ConnectAsync();
-        await rm.AuthenticateAsync(_address.Id, _owner.Key);
-        var pending = await rm.PullAsync(_address.Id);
+        await rm.AuthenticateAsync(_witness.Address.Id, _witness.Owner);
+        var pending = await rm.PullAsync(_witness.Address.Id);
         var real = pending.Messages.Single().Id;
 
         // One real id and one made up: all or nothing, so the real one stays pending.
-        var error = await Assert.ThrowsAsync<RelayException>(() => rm.AckAsync(_address.Id, [real, real + 123_456]));
+        var error = await Assert.ThrowsAsync<RelayException>(() => rm.AckAsync(_witness.Address.Id, [real, real + 123_456]));
         Assert.Equal(ErrorCode.UnknownMessage, error.Code);
-        Assert.Single((await rm.PullAsync(_address.Id)).Messages);
+        Assert.Single((await rm.PullAsync(_witness.Address.Id)).Messages);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Text;
 using EdgeRelay.Client;
 using EdgeRelay.Protocol;
+using EdgeRelay.Testing;
 using NSec.Cryptography;
 
 namespace EdgeRelay.Server.Tests;
@@ -16,10 +17,8 @@ public sealed class PushBadInputTests : IAsyncLifetime
 {
     private const uint BadRequestId = 9;
 
-    private static readonly byte[] Witness = Encoding.UTF8.GetBytes("acknowledged before the bad input");
     private TestRelay _relay = null!;
-    private Owner _owner = null!;
-    private CreatedAddress _address = null!;
+    private BadInputWitness _witness = null!;
 
     public static TheoryData<FrameType, int> WrongLengths
     {
@@ -40,25 +39,14 @@ public sealed class PushBadInputTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _relay = await TestRelay.StartAsync();
-        _owner = new Owner();
-        await using var client = await _relay.ConnectAsync();
-        _address = await _owner.CreateAddressAsync(client, TimeSpan.FromHours(1));
-        await client.SendAsync(_address.Card, Witness);
+        _witness = await BadInputWitness.StoreAsync(_relay.Host.RelayEndPoint);
     }
 
     public async Task DisposeAsync()
     {
-        await AssertWitnessSurvivesAsync();
-        _owner.Dispose();
+        await _witness.AssertSurvivesAsync(_relay.Host.RelayEndPoint);
+        _witness.Dispose();
         await _relay.DisposeAsync();
-    }
-
-    private async Task AssertWitnessSurvivesAsync()
-    {
-        await using var rm = await _relay.ConnectAsync();
-        await rm.AuthenticateAsync(_address.Id, _owner.Key);
-        var pulled = await rm.PullAsync(_address.Id);
-        Assert.Contains(pulled.Messages, m => m.Ciphertext.Span.SequenceEqual(Witness));
     }
 
     private Task<RawConnection> ConnectAsync() => RawConnection.ConnectAsync(_relay.Host.RelayEndPoint);
@@ -76,9 +64,9 @@ public sealed class PushBadInputTests : IAsyncLifetime
         Assert.True(BodyReader.TryReadServerInfo(new ReadOnlySequence<byte>(body), out var info));
 
         var payload = new byte[SignaturePayloads.AuthLength];
-        SignaturePayloads.WriteAuth(payload, info.AuthNonce.Span, _address.Id);
-        var signature = SignatureAlgorithm.Ed25519.Sign(_owner.Key, payload);
-        await connection.SendAsync(w => FrameWriter.WriteAuth(w, 2, [new AuthClaim(_address.Id, signature)]));
+        SignaturePayloads.WriteAuth(payload, info.AuthNonce.Span, _witness.Address.Id);
+        var signature = SignatureAlgorithm.Ed25519.Sign(_witness.Owner, payload);
+        await connection.SendAsync(w => FrameWriter.WriteAuth(w, 2, [new AuthClaim(_witness.Address.Id, signature)]));
         await ExpectOkAsync(connection, 2);
         return connection;
     }
@@ -90,7 +78,7 @@ public sealed class PushBadInputTests : IAsyncLifetime
     private async Task<RawConnection> ConnectSubscribedAsync()
     {
         var connection = await ConnectAuthenticatedAsync();
-        await connection.SendAsync(w => FrameWriter.WriteCredit(w, FrameType.Subscribe, 3, _address.Id, 0));
+        await connection.SendAsync(w => FrameWriter.WriteCredit(w, FrameType.Subscribe, 3, _witness.Address.Id, 0));
         await ExpectOkAsync(connection, 3);
         return connection;
     }
@@ -113,19 +101,19 @@ public sealed class PushBadInputTests : IAsyncLifetime
         {
             case FrameType.Subscribe:
             case FrameType.Credit:
-                FrameWriter.WriteCredit(writer, type, BadRequestId, _address.Id, 0);
+                FrameWriter.WriteCredit(writer, type, BadRequestId, _witness.Address.Id, 0);
                 break;
             case FrameType.Unsubscribe:
-                FrameWriter.WriteUnsubscribe(writer, BadRequestId, _address.Id);
+                FrameWriter.WriteUnsubscribe(writer, BadRequestId, _witness.Address.Id);
                 break;
             case FrameType.SetPolicy:
-                FrameWriter.WriteSetPolicy(writer, BadRequestId, _address.Id, DeliveryPolicy.Immediate);
+                FrameWriter.WriteSetPolicy(writer, BadRequestId, _witness.Address.Id, DeliveryPolicy.Immediate);
                 break;
             case FrameType.SetNotify:
-                FrameWriter.WriteSetNotify(writer, BadRequestId, _address.Id, null);
+                FrameWriter.WriteSetNotify(writer, BadRequestId, _witness.Address.Id, null);
                 break;
             case FrameType.RenewAddress:
-                FrameWriter.WriteRenewAddress(writer, BadRequestId, _address.Id, 0);
+                FrameWriter.WriteRenewAddress(writer, BadRequestId, _witness.Address.Id, 0);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(type), type, "not a push or address-management request");
@@ -145,7 +133,7 @@ public sealed class PushBadInputTests : IAsyncLifetime
     private byte[] SetNotifyBody(ushort declaredLength, ReadOnlySpan<byte> endpoint)
     {
         var body = new byte[ProtocolConstants.AddressIdLength + 2 + endpoint.Length];
-        _address.Id.Write(body);
+        _witness.Address.Id.Write(body);
         BinaryPrimitives.WriteUInt16BigEndian(body.AsSpan(ProtocolConstants.AddressIdLength), declaredLength);
         endpoint.CopyTo(body.AsSpan(ProtocolConstants.AddressIdLength + 2));
         return body;
@@ -169,7 +157,7 @@ public sealed class PushBadInputTests : IAsyncLifetime
         await connection.AssertStillOpenAsync();
 
         // Skipped, not half-applied: the subscription from before is still there to end.
-        await connection.SendAsync(w => FrameWriter.WriteUnsubscribe(w, 10, _address.Id));
+        await connection.SendAsync(w => FrameWriter.WriteUnsubscribe(w, 10, _witness.Address.Id));
         await ExpectOkAsync(connection, 10);
     }
 
@@ -183,7 +171,7 @@ public sealed class PushBadInputTests : IAsyncLifetime
     public async Task Set_policy_out_of_range_is_an_invalid_argument(byte kind, uint window)
     {
         using var connection = await ConnectAuthenticatedAsync();
-        await connection.SendAsync(w => FrameWriter.WriteSetPolicy(w, BadRequestId, _address.Id, new DeliveryPolicy((DeliveryPolicyKind)kind, window)));
+        await connection.SendAsync(w => FrameWriter.WriteSetPolicy(w, BadRequestId, _witness.Address.Id, new DeliveryPolicy((DeliveryPolicyKind)kind, window)));
 
         Assert.Equal(ErrorCode.InvalidArgument, await connection.ReadErrorAsync());
         await connection.AssertStillOpenAsync();
@@ -195,7 +183,7 @@ public sealed class PushBadInputTests : IAsyncLifetime
     public async Task Renew_address_over_the_maximum_lifetime_is_an_invalid_argument(uint lifetime)
     {
         using var connection = await ConnectAuthenticatedAsync();
-        await connection.SendAsync(w => FrameWriter.WriteRenewAddress(w, BadRequestId, _address.Id, lifetime));
+        await connection.SendAsync(w => FrameWriter.WriteRenewAddress(w, BadRequestId, _witness.Address.Id, lifetime));
 
         Assert.Equal(ErrorCode.InvalidArgument, await connection.ReadErrorAsync());
         await connection.AssertStillOpenAsync();
@@ -237,7 +225,7 @@ public sealed class PushBadInputTests : IAsyncLifetime
         if (type == FrameType.Subscribe)
         {
             // With credit, so that a SUBSCRIBE wrongly accepted would show up as a DELIVER of the witness.
-            await connection.SendAsync(w => FrameWriter.WriteCredit(w, FrameType.Subscribe, BadRequestId, _address.Id, 16));
+            await connection.SendAsync(w => FrameWriter.WriteCredit(w, FrameType.Subscribe, BadRequestId, _witness.Address.Id, 16));
         }
         else
         {
@@ -252,7 +240,7 @@ public sealed class PushBadInputTests : IAsyncLifetime
     public async Task Auth_for_one_address_does_not_cover_another()
     {
         await using var client = await _relay.ConnectAsync();
-        var other = await _owner.CreateAddressAsync(client);
+        var other = await client.CreateAddressAsync(_witness.Owner.PublicKey);
 
         using var connection = await ConnectAuthenticatedAsync();
         await connection.SendAsync(w => FrameWriter.WriteRenewAddress(w, BadRequestId, other.Id, 0));
@@ -282,7 +270,7 @@ public sealed class PushBadInputTests : IAsyncLifetime
     public async Task Credit_or_unsubscribe_after_unsubscribe_is_not_subscribed(FrameType type)
     {
         using var connection = await ConnectSubscribedAsync();
-        await connection.SendAsync(w => FrameWriter.WriteUnsubscribe(w, 4, _address.Id));
+        await connection.SendAsync(w => FrameWriter.WriteUnsubscribe(w, 4, _witness.Address.Id));
         await ExpectOkAsync(connection, 4);
 
         await connection.SendRawAsync(Frame(type, ValidBody(type)));

@@ -71,6 +71,20 @@ internal sealed class MaintenanceRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>The close's last step, after its last commit: a snapshot covering the whole committed log (see <see cref="SnapshotWriter.WriteFinalAsync"/>).</summary>
+    public async Task WriteFinalSnapshotAsync()
+    {
+        await _passGate.WaitAsync();
+        try
+        {
+            await _snapshot.WriteFinalAsync();
+        }
+        finally
+        {
+            _passGate.Release();
+        }
+    }
+
     /// <summary>Stops the timer and waits for a pass in progress; the store's close runs a final pass itself.</summary>
     public async ValueTask DisposeAsync()
     {

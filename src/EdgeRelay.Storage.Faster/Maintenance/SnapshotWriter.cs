@@ -30,7 +30,16 @@ internal sealed class SnapshotWriter
     /// <summary>Every address record below this log address is in the snapshot on disk (0: no snapshot yet).</summary>
     public long CoveredAddress => Volatile.Read(ref _coveredAddress);
 
-    public async Task WriteIfChangedAsync()
+    /// <summary>
+    /// On a graceful close, after the last commit: a snapshot that covers the whole committed log, whether or
+    /// not anything changed, so that the next open can tell a log cut short (covered address past the log's
+    /// commit point: refused) from one that is whole. Costs one small file write per shutdown.
+    /// </summary>
+    public Task WriteFinalAsync() => WriteAsync(force: true);
+
+    public Task WriteIfChangedAsync() => WriteAsync(force: false);
+
+    private async Task WriteAsync(bool force)
     {
         long covered;
         long version;

@@ -16,19 +16,32 @@ namespace EdgeRelay.Storage.Faster;
 /// reading the files directly with FASTER's entry format: a 12-byte header (an 8-byte checksum, XOR of the
 /// entry's 8-byte words, then a 4-byte length, negative for a commit record), the body padded to 4 bytes,
 /// entries never crossing a page, zeros where a page's unused end or an unwritten page is.</para>
-/// <para>What it finds, from the start of the page holding the recovered commit point C (records before C on
+/// <para>What it refuses, from the start of the page holding the recovered commit point C (records before C on
 /// that page are held in memory after recovery, where FASTER's own scans skip the checksum):</para>
 /// <list type="bullet">
 /// <item>below C, any entry that fails its checksum or cannot be parsed: a committed record is damaged;</item>
-/// <item>past C, a valid commit record: a commit that recovery did not reach (something before it was unreadable);</item>
-/// <item>past C, an entry that fails its checksum, has an impossible length, or is cut off by the end of its file.</item>
+/// <item>past C, a valid commit record that recovery did not reach although nothing but intact entries lie
+/// before it (FASTER could not read them: a read error);</item>
+/// <item>past C, an entry that fails its checksum, has an impossible length, or is cut off by the end of its
+/// file, unless it has the shape of a write cut short (below).</item>
 /// </list>
-/// <para>Zeros past C and complete entries with no commit after them are what a crash leaves (writes that
-/// never got their commit): they were never acknowledged and are dropped silently, as FASTER does.</para>
+/// <para>What a crash leaves past C, and is dropped (logged) as FASTER drops it: complete entries with no
+/// commit after them (pages flushed before their commit), zeros, and <b>torn writes</b>: an entry whose bytes
+/// from a 512-byte boundary inside it to the end of its page are zeros or missing (a write interrupted at a
+/// sector or page-cache boundary; the store zeroes the log past C at every open, so what a write did not
+/// reach is zeros or the file's end). A commit record behind a torn write belongs to the flush that was
+/// interrupted, which therefore never completed and was never acknowledged. A cut at any other place (not on
+/// a sector boundary), or garbage, is not what a crash leaves.</para>
+/// <para>What it cannot see: a file cut on a sector boundary inside the last commit's records, after the last
+/// address snapshot (which records how far the log was committed), looks like a crash that interrupted a
+/// write; recovery then keeps what it can read.</para>
 /// </remarks>
 internal static class LogVerifier
 {
     private const int HeaderSize = LogRecords.FasterEntryHeaderSize;
+
+    /// <summary>Writes are torn at no finer a grain than this (a disk sector; the page cache tears at 4 KiB).</summary>
+    private const int TearGrain = 512;
 
     /// <summary>Scans from max(<paramref name="beginAddress"/>, the page start of <paramref name="committedUntil"/>) to the end of the files.</summary>
     public static LogTailReport Scan(string dataDirectory, int pageSizeBits, int segmentSizeBits, long beginAddress, long committedUntil)
@@ -39,21 +52,29 @@ internal static class LogVerifier
         var report = new LogTailReport(start, committedUntil);
         var page = new byte[pageSize];
         using var files = new SegmentFiles(dataDirectory, segmentSizeBits);
-        for (var address = start & ~((long)pageSize - 1); ; address += pageSize)
+        for (var address = start & ~((long)pageSize - 1); ;)
         {
             var available = files.ReadPage(address, page, report);
-            if (available <= 0)
+            if (available < 0)
             {
-                report.DataEnd = Math.Max(report.DataEnd, address);
-                return report;
+                return report; // no segment file here: the end of the log
             }
 
-            report.DataEnd = address + available;
+            if (available == 0)
+            {
+                // Past the end of this segment's file: pages never written. A later segment may still hold data.
+                report.Unwritten(address);
+                address = ((address >> segmentSizeBits) + 1) << segmentSizeBits;
+                continue;
+            }
+
             var offset = (int)Math.Max(0, start - address);
             if (!ScanPage(page, available, address, offset, committedUntil, report))
             {
                 return report; // a damaged committed record: nothing further changes the verdict
             }
+
+            address += pageSize;
         }
     }
 
@@ -92,54 +113,61 @@ internal static class LogVerifier
         while (offset + HeaderSize <= pageSize)
         {
             var address = pageAddress + offset;
+            if (offset >= available)
+            {
+                return true; // the file ends on this entry boundary: nothing more was written
+            }
+
             if (offset + HeaderSize > available)
             {
-                if (HasData(page.AsSpan(offset, available - offset)))
-                {
-                    return Damaged(report, address, committedUntil, "the file ends inside the entry's header", page, available, offset);
-                }
-
-                return true;
+                // Writes end on a sector boundary, which can fall a few bytes past the last entry: zeros there
+                // are the unused rest of the sector, not a header.
+                return page.AsSpan(offset, available - offset).IndexOfAnyExcept((byte)0) < 0
+                    || Damaged(report, address, committedUntil, "the file ends inside the entry's header", page, available, offset, HeaderSize);
             }
 
             var checksum = BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan(offset));
             var length = BinaryPrimitives.ReadInt32LittleEndian(page.AsSpan(offset + 8));
-            if (length == 0)
+
+            if (length == 0 && checksum == 0)
             {
-                if (checksum != 0)
+                if (offset == 0)
                 {
-                    return Damaged(report, address, committedUntil, "a zero length with a non-zero checksum", page, available, offset);
+                    // A page never written. FASTER's recovery stops here; anything after it belongs to a flush
+                    // that did not complete (pages can land out of order), so it is a torn write, not a proof.
+                    report.Unwritten(address);
                 }
 
-                return true; // a page's unused end (or an unwritten page): FASTER moves to the next page too
+                return true; // otherwise a page's unused end: FASTER moves to the next page too
             }
 
             var bodyLength = length == int.MinValue ? int.MaxValue : Math.Abs(length);
             var entrySize = (long)HeaderSize + ((bodyLength + 3L) & ~3L);
-            if (offset + entrySize > pageSize)
+            if (length == 0 || offset + entrySize > pageSize)
             {
-                return Damaged(report, address, committedUntil, $"a length of {length} bytes, which does not fit its page", page, available, offset);
+                // Torn only if the cut is inside the header itself: a written header has a sane length.
+                return Damaged(report, address, committedUntil, $"a length of {length} bytes, which does not fit its page", page, available, offset, HeaderSize);
             }
 
             if (offset + HeaderSize + bodyLength > available)
             {
-                return Damaged(report, address, committedUntil, "the file ends inside the entry", page, available, offset);
+                return Damaged(report, address, committedUntil, "the file ends inside the entry", page, available, offset, (int)entrySize);
             }
 
             if (Checksum(page.AsSpan(offset + 8, 4 + bodyLength)) != checksum)
             {
-                return Damaged(report, address, committedUntil, "a checksum mismatch", page, available, offset);
+                return Damaged(report, address, committedUntil, "a checksum mismatch", page, available, offset, (int)entrySize);
             }
 
             if (address >= committedUntil)
             {
                 if (length < 0)
                 {
-                    report.CommitFoundBeyond(address);
+                    report.CommitFoundBeyond(address, address + entrySize);
                 }
                 else
                 {
-                    report.UncommittedEntry(entrySize);
+                    report.UncommittedEntry(entrySize, address + entrySize);
                 }
             }
 
@@ -149,7 +177,7 @@ internal static class LogVerifier
         return true;
     }
 
-    private static bool Damaged(LogTailReport report, long address, long committedUntil, string why, byte[] page, int available, int offset)
+    private static bool Damaged(LogTailReport report, long address, long committedUntil, string why, byte[] page, int available, int offset, int extent)
     {
         if (address < committedUntil)
         {
@@ -157,7 +185,12 @@ internal static class LogVerifier
             return false;
         }
 
-        report.DamageBeyond(address, why);
+        var torn = IsTorn(page, available, offset, extent);
+        report.DamageBeyond(address, torn ? why + ", then zeros from a sector boundary on: a write cut short" : why, torn, address - offset + available);
+        if (torn)
+        {
+            return true; // nothing but zeros (or the file's end) follows in this page
+        }
 
         // The rest of the page cannot be walked (the length is untrustworthy); a commit record anywhere in it
         // still proves loss. Entries are 4-byte aligned; a false match needs a 64-bit checksum to agree by chance.
@@ -171,14 +204,31 @@ internal static class LogVerifier
 
             if (Checksum(page.AsSpan(probe + 8, 4 - length)) == BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan(probe)))
             {
-                report.CommitFoundBeyond(address - offset + probe);
+                report.CommitFoundBeyond(address - offset + probe, address - offset + probe + HeaderSize - length);
             }
         }
 
         return true;
     }
 
-    private static bool HasData(ReadOnlySpan<byte> bytes) => bytes.IndexOfAnyExcept((byte)0) >= 0;
+    /// <summary>
+    /// True when the entry at <paramref name="offset"/> looks like a write cut short: from a
+    /// <see cref="TearGrain"/>-aligned offset inside its first <paramref name="extent"/> bytes to the end of the
+    /// page, every byte is zero or past the end of the file.
+    /// </summary>
+    private static bool IsTorn(byte[] page, int available, int offset, int extent)
+    {
+        var lastData = page.AsSpan(0, available).LastIndexOfAnyExcept((byte)0);
+        var zerosFrom = lastData < 0 ? 0 : lastData + 1;
+        if (zerosFrom <= offset)
+        {
+            return false; // the entry is all zeros: not an entry (handled as a page end)
+        }
+
+        var tear = (zerosFrom + TearGrain - 1) / TearGrain * TearGrain;
+        var fromFileEnd = zerosFrom == available && available % TearGrain != 0;
+        return !fromFileEnd && tear < offset + extent;
+    }
 
     /// <summary>The local device's segment files (<c>relay.log.N</c>), read and written at log addresses.</summary>
     private sealed class SegmentFiles : IDisposable
@@ -194,12 +244,12 @@ internal static class LogVerifier
             _segmentSizeBits = segmentSizeBits;
         }
 
-        /// <summary>Reads the page at <paramref name="address"/>; returns how many of its bytes the file holds (0: no file or nothing there).</summary>
+        /// <summary>Reads the page at <paramref name="address"/>; returns how many of its bytes the file holds (0: past its end; -1: no such file).</summary>
         public int ReadPage(long address, byte[] page, LogTailReport report)
         {
             if (!Open(address >> _segmentSizeBits, writable: false))
             {
-                return 0;
+                return -1;
             }
 
             var position = address & ((1L << _segmentSizeBits) - 1);
@@ -220,7 +270,7 @@ internal static class LogVerifier
             catch (IOException ex)
             {
                 report.ReadError(address + total, ex.Message);
-                return 0;
+                return -1;
             }
 
             page.AsSpan(total).Clear();
@@ -277,47 +327,58 @@ internal static class LogVerifier
     }
 }
 
-/// <summary>What <see cref="LogVerifier.Scan"/> found past the recovered commit point.</summary>
+/// <summary>What <see cref="LogVerifier.Scan"/> found past the recovered commit point, and the verdict.</summary>
 internal sealed class LogTailReport
 {
+    private long _gapAt = -1;
+
     public LogTailReport(long scannedFrom, long committedUntil)
     {
         ScannedFrom = scannedFrom;
         CommittedUntil = committedUntil;
+        DataEnd = committedUntil;
     }
 
     public long ScannedFrom { get; }
 
     public long CommittedUntil { get; }
 
-    /// <summary>Where the files' data ends (the last page read, up to its file's end).</summary>
-    public long DataEnd { get; set; }
+    /// <summary>Where the last data past the commit point ends (what dropping the tail erases up to).</summary>
+    public long DataEnd { get; private set; }
 
     /// <summary>First damaged entry below the commit point; -1 if none.</summary>
     public long DamagedCommittedAt { get; private set; } = -1;
 
-    /// <summary>First damaged (or cut-off, or unreadable) entry past the commit point; -1 if none.</summary>
+    /// <summary>First damaged (or cut-off, or unreadable) entry past the commit point that is not a torn write; -1 if none.</summary>
     public long DamageBeyondAt { get; private set; } = -1;
 
+    /// <summary>What the first damage (of either kind) was.</summary>
     public string? Damage { get; private set; }
 
-    /// <summary>First commit record past the commit point; -1 if none.</summary>
-    public long FirstCommitBeyond { get; private set; } = -1;
+    /// <summary>First torn write past the commit point; -1 if none.</summary>
+    public long TornAt { get; private set; } = -1;
+
+    /// <summary>First commit record past the commit point with nothing damaged before it: proof that recovery stopped short; -1 if none.</summary>
+    public long ProvenCommitBeyond { get; private set; } = -1;
+
+    /// <summary>Commit records past the commit point (proven or behind a torn write).</summary>
+    public int CommitsBeyond { get; private set; }
 
     public long LastCommitBeyond { get; private set; } = -1;
-
-    public int CommitsBeyond { get; private set; }
 
     /// <summary>Complete entries past the commit point (never committed).</summary>
     public int UncommittedEntries { get; private set; }
 
     public long UncommittedBytes { get; private set; }
 
-    /// <summary>Nothing past the commit point but zeros and entries that were never committed.</summary>
-    public bool IsClean => DamagedCommittedAt < 0 && DamageBeyondAt < 0 && FirstCommitBeyond < 0;
+    /// <summary>Nothing past the commit point but what a crash leaves: it can be dropped.</summary>
+    public bool IsClean => DamagedCommittedAt < 0 && DamageBeyondAt < 0 && ProvenCommitBeyond < 0;
 
     /// <summary>A damaged committed record cannot be dropped: FASTER's commit metadata already covers it.</summary>
     public bool CanTruncate => DamagedCommittedAt < 0;
+
+    /// <summary>Anything at all past the commit point (to drop, and to log).</summary>
+    public bool HasTail => UncommittedEntries > 0 || CommitsBeyond > 0 || TornAt >= 0 || DamageBeyondAt >= 0;
 
     public void CommittedDamage(long address, string why)
     {
@@ -325,8 +386,29 @@ internal sealed class LogTailReport
         Damage = why;
     }
 
-    public void DamageBeyond(long address, string why)
+    /// <summary>A page never written, past the commit point: a gap, which makes a torn write of any data after it.</summary>
+    public void Unwritten(long address)
     {
+        if (_gapAt < 0)
+        {
+            _gapAt = address;
+        }
+    }
+
+    public void DamageBeyond(long address, string why, bool torn, long end)
+    {
+        Data(end);
+        if (torn)
+        {
+            if (TornAt < 0)
+            {
+                TornAt = address;
+                Damage ??= why;
+            }
+
+            return;
+        }
+
         if (DamageBeyondAt < 0)
         {
             DamageBeyondAt = address;
@@ -334,23 +416,42 @@ internal sealed class LogTailReport
         }
     }
 
-    public void ReadError(long address, string message) => DamageBeyond(address, "a read error (" + message + ")");
+    public void ReadError(long address, string message) => DamageBeyond(address, "a read error (" + message + ")", torn: false, end: address);
 
-    public void CommitFoundBeyond(long address)
+    public void CommitFoundBeyond(long address, long end)
     {
-        if (FirstCommitBeyond < 0)
+        Data(end);
+        if (TornAt < 0 && DamageBeyondAt < 0 && ProvenCommitBeyond < 0)
         {
-            FirstCommitBeyond = address;
+            ProvenCommitBeyond = address;
         }
 
         LastCommitBeyond = address;
         CommitsBeyond++;
     }
 
-    public void UncommittedEntry(long size)
+    public void UncommittedEntry(long size, long end)
     {
+        Data(end);
         UncommittedEntries++;
         UncommittedBytes += size;
+    }
+
+    /// <summary>Data found up to <paramref name="end"/>: a gap before it was an interrupted write.</summary>
+    private void Data(long end)
+    {
+        if (_gapAt >= 0)
+        {
+            if (TornAt < 0)
+            {
+                TornAt = _gapAt;
+                Damage ??= "a page never written, with data after it: a flush that did not complete";
+            }
+
+            _gapAt = -1;
+        }
+
+        DataEnd = Math.Max(DataEnd, end);
     }
 
     /// <summary>One paragraph for the operator: where, what, and what to do.</summary>
@@ -365,23 +466,17 @@ internal sealed class LogTailReport
             return text.ToString();
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"recovery reached the commit at log address {CommittedUntil}, but past it ");
-        if (DamageBeyondAt >= 0)
+        text.Append(CultureInfo.InvariantCulture, $"recovery reached the commit at log address {CommittedUntil}, but ");
+        if (ProvenCommitBeyond >= 0)
         {
-            text.Append(CultureInfo.InvariantCulture, $"the entry at {DamageBeyondAt} has {Damage}");
-            text.Append(FirstCommitBeyond >= 0 ? " and " : ". ");
+            text.Append(CultureInfo.InvariantCulture, $"an intact commit record lies past it at {ProvenCommitBeyond} ({CommitsBeyond} in all, the last at {LastCommitBeyond}): records acknowledged as durable were not recovered (the device failed to read them). ");
+        }
+        else
+        {
+            text.Append(CultureInfo.InvariantCulture, $"past it the entry at {DamageBeyondAt} has {Damage}, which is not what a crash leaves (a crash leaves zeros or a write cut on a sector boundary): the device may have lost or changed written data. ");
         }
 
-        if (FirstCommitBeyond >= 0)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"{CommitsBeyond} later commit record(s) (first at {FirstCommitBeyond}, last at {LastCommitBeyond}) prove that records acknowledged as durable were not recovered. ");
-        }
-        else if (DamageBeyondAt >= 0)
-        {
-            text.Append("A crash leaves zeros or whole entries there, not damaged ones: the device may have lost or changed written data. ");
-        }
-
-        text.Append(CultureInfo.InvariantCulture, $"Refusing to start rather than overwrite them. Keep a copy of the folder; to drop everything from log address {CommittedUntil} on and start, set Storage:TruncateDamagedLog=true for one start.");
+        text.Append(CultureInfo.InvariantCulture, $"Refusing to start rather than overwrite it. Keep a copy of the folder; to drop everything from log address {CommittedUntil} on and start, set Storage:TruncateDamagedLog=true for one start.");
         return text.ToString();
     }
 }
