@@ -157,21 +157,40 @@ public sealed class AddressResolverTests : IDisposable
     [Fact]
     public void Cache_hit_resolution_allocates_nothing()
     {
+        const int calls = 50_000;
         var resolver = Resolver();
         var limiter = resolver.CreateLimiter(Frequency, 0);
         var address = Address();
         for (var i = 0; i < 1000; i++)
         {
-            resolver.Resolve(address, ref limiter, Now, 0, out _);
+            Assert.Equal(ResolveStatus.Resolved, resolver.Resolve(address, ref limiter, Now, 0, out var warm));
+            Assert.Equal(_aid, warm);
         }
 
+        var opens = resolver.Opens;
+        var hits = resolver.Cache.Hits;
+
+        // Each result is checked with plain comparisons and counted; an assertion per call would box or
+        // build a message inside the measured loop.
+        var expected = _aid;
+        var wrong = 0;
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 50_000; i++)
+        for (var i = 0; i < calls; i++)
         {
-            resolver.Resolve(address, ref limiter, Now, 0, out _);
+            var status = resolver.Resolve(address, ref limiter, Now, 0, out var aid);
+            if (status != ResolveStatus.Resolved || aid != expected)
+            {
+                wrong++;
+            }
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, wrong);
+        Assert.Equal(0, allocated);
+
+        // Every measured call was a hit: none opened anything.
+        Assert.Equal(opens, resolver.Opens);
+        Assert.Equal(hits + calls, resolver.Cache.Hits);
     }
 
     [Fact]
@@ -183,13 +202,19 @@ public sealed class AddressResolverTests : IDisposable
         resolver.Resolve(Address(), ref limiter, Now, 0, out _); // warm up
         resolver.Resolve(Garbage(), ref limiter, Now, 0, out _);
 
+        var expected = _aid;
+        var wrong = 0;
         var before = GC.GetAllocatedBytesForCurrentThread();
         foreach (var address in addresses)
         {
-            resolver.Resolve(address, ref limiter, Now, 0, out _);
+            if (resolver.Resolve(address, ref limiter, Now, 0, out var aid) != ResolveStatus.Resolved || aid != expected)
+            {
+                wrong++;
+            }
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, wrong);
         Assert.Equal(52, resolver.Opens);
     }
 }

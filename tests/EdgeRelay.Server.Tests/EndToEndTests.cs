@@ -1,5 +1,6 @@
 using System.Text;
 using EdgeRelay.Client;
+using EdgeRelay.Testing;
 
 namespace EdgeRelay.Server.Tests;
 
@@ -40,14 +41,30 @@ public class EndToEndTests
         using var owner = new Owner();
         await using var rm = await relay.ConnectAsync();
         var created = await owner.CreateAddressAsync(rm);
-        await using var sender = await relay.ConnectAsync(new RelayClientOptions { MaxInFlight = 64 });
+        const int inFlight = 64;
+        await using var sender = await relay.ConnectAsync(new RelayClientOptions { MaxInFlight = inFlight });
 
+        // Send i is issued only while the client's window has room, so it goes on the wire when it is
+        // issued and the order on the wire is 0, 1, 2...: a send that had to wait for the window could be
+        // written after one issued later, and then no order could be expected. Up to 64 are in flight.
         const int count = 2000;
         var address = RelayClient.DeriveEphemeralAddress(created.Card);
-        await Task.WhenAll(Enumerable.Range(0, count).Select(i => sender.SendAsync(address, BitConverter.GetBytes(i))));
+        var sends = new Queue<Task>(inFlight);
+        for (var i = 0; i < count; i++)
+        {
+            if (sends.Count == inFlight)
+            {
+                await sends.Dequeue().Within();
+            }
+
+            sends.Enqueue(sender.SendAsync(address, BitConverter.GetBytes(i)));
+        }
+
+        await Task.WhenAll(sends).Within();
 
         await rm.AuthenticateAsync(created.Id, owner.Key);
         var received = new List<int>();
+        var ids = new List<long>();
         while (true)
         {
             var batch = await rm.PullAsync(created.Id, 256);
@@ -57,11 +74,15 @@ public class EndToEndTests
             }
 
             received.AddRange(batch.Messages.Select(m => BitConverter.ToInt32(m.Ciphertext.Span)));
+            ids.AddRange(batch.Messages.Select(m => m.Id));
             await rm.AckAsync(created.Id, batch.Messages.Select(m => m.Id).ToArray());
         }
 
-        Assert.Equal(count, received.Count);
-        Assert.Equal(count, received.Distinct().Count());
+        // Exactly the sequence sent, in the order sent (which also rules out losses and duplicates), and
+        // ids that increase with it across pulls.
+        Assert.Equal(Enumerable.Range(0, count), received);
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(count, ids.Distinct().Count());
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using EdgeRelay.Client;
 using EdgeRelay.Protocol;
 using EdgeRelay.Server;
@@ -13,29 +12,56 @@ public sealed class LifecycleTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
+    /// <remarks>
+    /// On a fake clock: the relay's watchdog runs on its <see cref="TimeProvider"/> and the fake one runs timer
+    /// callbacks inside <c>Advance</c>, so once <c>Advance</c> returns every check due by then has been made,
+    /// and the idle-timeout counter says whether it closed anything. That is how the test knows nothing was
+    /// closed too early, without waiting.
+    /// </remarks>
     [Fact]
-    public async Task An_idle_connection_is_closed_after_the_idle_timeout()
+    public async Task An_idle_connection_is_closed_once_the_idle_timeout_has_passed_and_a_busy_one_stays_open()
     {
-        await using var relay = await TestRelay.StartAsync(o => o.Relay.IdleTimeout = TimeSpan.FromSeconds(2));
+        var timeout = TimeSpan.FromSeconds(2);
+        var clock = new ObservableClock(DateTimeOffset.UtcNow);
+        await using var relay = await TestRelay.StartAsync(o => o.Relay.IdleTimeout = timeout, clock);
+        var idleTimeouts = relay.Host.Server.Metrics.IdleTimeouts;
         using var idle = await RawConnection.ConnectAsync(relay.Host.RelayEndPoint);
         using var busy = await RawConnection.ConnectAsync(relay.Host.RelayEndPoint);
+        var closed = idle.IsClosedByPeerAsync(Eventually.DefaultDeadline);
 
-        // The busy one pings every 500 ms and must survive; the idle one must not.
-        var closed = idle.IsClosedByPeerAsync(TimeSpan.FromSeconds(10));
-        for (int i = 0; i < 8; i++)
+        // Both said HELLO at the clock's start; the watchdog checks every second. Up to the timeout itself
+        // (idle for exactly 2 s) nothing is closed.
+        for (var second = 1; second <= timeout.TotalSeconds; second++)
         {
             await busy.AssertStillOpenAsync();
-            await Task.Delay(500);
+            clock.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(0, idleTimeouts.Value);
         }
 
-        Assert.True(await closed);
+        Assert.False(closed.IsCompleted);
+
+        // The next check finds the idle one past its timeout; the busy one, which keeps pinging, never is.
+        for (var second = 3; second <= 8; second++)
+        {
+            await busy.AssertStillOpenAsync();
+            clock.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(1, idleTimeouts.Value);
+        }
+
+        Assert.True(await closed, "the idle connection was counted as timed out but its socket stayed open");
         await busy.AssertStillOpenAsync();
+
+        // The idle one's session ends after its socket is closed, not with it.
+        await Eventually.TrueAsync(
+            () => relay.Host.Server.ConnectionCount == 1,
+            () => $"the idle connection's session to end ({relay.Host.Server.ConnectionCount} sessions open)");
     }
 
     [Fact]
     public async Task A_client_that_never_reads_its_replies_then_leaves_frees_its_session()
     {
-        await using var relay = await TestRelay.StartAsync(o => o.Relay.MaxInFlightPerConnection = 16);
+        const int outbox = 16;
+        await using var relay = await TestRelay.StartAsync(o => o.Relay.MaxInFlightPerConnection = outbox);
         using (var greedy = await RawConnection.ConnectAsync(relay.Host.RelayEndPoint))
         {
             // Far more pipelined requests than the outbox holds, and never a read: the relay's socket
@@ -47,26 +73,50 @@ public sealed class LifecycleTests : IDisposable
             }
 
             var send = greedy.SendRawAsync(pings.WrittenSpan.ToArray());
-            await Task.WhenAny(send, Task.Delay(TimeSpan.FromSeconds(2)));
+
+            // The reader counts a frame as received before it queues its reply, and the writer counts a reply
+            // as sent when it takes it out of the outbox; so more pings received than pongs sent plus the
+            // outbox's capacity can only be counted once the outbox has filled and the reader has to wait for
+            // room: the back-pressure this test is about, reached before the client leaves.
+            var registry = relay.Host.Server.Metrics.Registry;
+            await Eventually.TrueAsync(
+                async () => await ReadCounterAsync(registry, "edgerelay_frames_received_total{command=\"ping\"}")
+                    - await ReadCounterAsync(registry, "edgerelay_frames_sent_total{type=\"pong\"}") > outbox,
+                "the relay's outbox to fill up behind a client that reads nothing");
             Assert.Equal(1, relay.Host.Server.ConnectionCount);
+
+            // Closing the socket cuts the pending send short; that error is the test's own doing.
+            _ = send.ContinueWith(static t => t.Exception, TaskScheduler.Default);
         }
 
         // The client is gone: the session must end, not wait forever for room in its outbox.
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (relay.Host.Server.ConnectionCount > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.Equal(0, relay.Host.Server.ConnectionCount);
+        await Eventually.TrueAsync(
+            () => relay.Host.Server.ConnectionCount == 0,
+            () => $"the session to end once its client left ({relay.Host.Server.ConnectionCount} still open)");
     }
 
     [Fact]
-    public async Task A_connection_that_never_says_hello_is_closed_after_the_handshake_timeout()
+    public async Task A_connection_that_never_says_hello_is_closed_once_the_handshake_timeout_has_passed()
     {
-        await using var relay = await TestRelay.StartAsync(o => o.Relay.HandshakeTimeout = TimeSpan.FromSeconds(1));
+        var timeout = TimeSpan.FromSeconds(1);
+        var clock = new ObservableClock(DateTimeOffset.UtcNow);
+        await using var relay = await TestRelay.StartAsync(o => o.Relay.HandshakeTimeout = timeout, clock);
+        var handshakeTimeouts = relay.Host.Server.Metrics.HandshakeTimeouts;
         using var silent = await RawConnection.ConnectAsync(relay.Host.RelayEndPoint, hello: false);
-        Assert.True(await silent.IsClosedByPeerAsync(TimeSpan.FromSeconds(10)));
+
+        // The session starts its handshake clock when Kestrel hands it the connection; the clock must not
+        // move before that, or the session would start late and the steps below would not line up.
+        await Eventually.TrueAsync(() => relay.Host.Server.ConnectionCount == 1, "the relay to accept the connection");
+        var closed = silent.IsClosedByPeerAsync(Eventually.DefaultDeadline);
+
+        // At the timeout itself the watchdog's check leaves it open (the fake clock runs the check inside
+        // Advance); one second later it closes it.
+        clock.Advance(timeout);
+        Assert.Equal(0, handshakeTimeouts.Value);
+        Assert.False(closed.IsCompleted);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, handshakeTimeouts.Value);
+        Assert.True(await closed, "the connection was counted as timed out but its socket stayed open");
     }
 
     [Fact]
@@ -76,7 +126,10 @@ public sealed class LifecycleTests : IDisposable
         var acked = new ConcurrentDictionary<int, bool>();
         var refusals = new ConcurrentBag<ErrorCode>();
         Addressing.AddressCard card;
-        await using (var relay = await TestRelay.StartAsync(dataDir: _temp.Path))
+
+        // The host's own stop timeout out of the way: the relay must drain by itself, and if it does not,
+        // the deadline below fails the test instead of the host aborting the connections for it.
+        await using (var relay = await TestRelay.StartAsync(o => o.Relay.ShutdownTimeout = TimeSpan.FromMinutes(5), dataDir: _temp.Path))
         {
             await using var rm = await relay.ConnectAsync();
             card = (await owner.CreateAddressAsync(rm)).Card;
@@ -101,15 +154,21 @@ public sealed class LifecycleTests : IDisposable
                 }
             })).ToArray();
 
-            while (acked.Count < 2000)
-            {
-                await Task.Delay(5);
-            }
+            await Eventually.TrueAsync(
+                () =>
+                {
+                    foreach (var stream in streams.Where(s => s.IsCompleted))
+                    {
+                        stream.GetAwaiter().GetResult(); // a stream's own error says why
+                        Assert.Fail($"a stream ended before the stop, refused with {string.Join(", ", refusals)}");
+                    }
 
-            var stopwatch = Stopwatch.StartNew();
-            await relay.Host.StopAsync(); // graceful: drain while 16 streams keep sending
-            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"drain took {stopwatch.Elapsed}");
-            await Task.WhenAll(streams);
+                    return acked.Count >= 2000;
+                },
+                () => $"2000 acknowledged sends before the stop ({acked.Count} so far)");
+
+            await Eventually.Within(relay.Host.StopAsync(), "the relay to drain and stop while 16 streams keep sending");
+            await Eventually.Within(Task.WhenAll(streams), "every stream to end once the relay stopped");
         }
 
         // Either the going-away frame or the closed connection ended every stream; none was acked twice.
@@ -230,5 +289,22 @@ public sealed class LifecycleTests : IDisposable
 
         Assert.Equal(2, exitCode);
         Assert.Contains(named, stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>The value of one counter series, as <c>/metrics</c> would show it.</summary>
+    private static async Task<double> ReadCounterAsync(Prometheus.CollectorRegistry registry, string series)
+    {
+        using var stream = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(stream);
+        var prefix = series + " ";
+        foreach (var line in System.Text.Encoding.UTF8.GetString(stream.ToArray()).Split('\n'))
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return double.Parse(line[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0; // a series not yet touched is not exported
     }
 }

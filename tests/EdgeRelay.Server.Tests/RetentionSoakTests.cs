@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using EdgeRelay.Client;
 using EdgeRelay.Server;
+using EdgeRelay.Storage.Faster;
 using EdgeRelay.Testing;
 using Xunit.Abstractions;
 
@@ -61,9 +62,13 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
     // segment, the one before it, and one more the last pass may not have freed yet.
     private const int MaxSegmentsAtRest = 3;
 
+    // The folder is measured after every batch a sender completes (and at rest), so measurements follow
+    // the traffic whatever the machine's load; this many bytes acknowledged without one would mean the
+    // measuring had stopped. Four senders with a batch each in flight stay well below it.
+    private const long MaxAckedBytesBetweenSamples = 1L << 20;
+
     private static readonly TimeSpan FlowDeadline = TimeSpan.FromSeconds(120);
-    private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(15);
-    private static readonly TimeSpan SampleInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(30);
 
     private readonly TempDirectory _temp = new();
 
@@ -75,9 +80,9 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
         var clock = Stopwatch.StartNew();
         using var owner = new Owner();
         var logDir = Path.Combine(_temp.Path, "log");
-        var usage = new LogUsage();
         CreatedAddress forgotten;
         Flow pushed, pulled;
+        LogUsage usage;
         ReceivedMessage[] forgottenAtStart, forgottenBeforeRestart;
         long logBytesWritten, messagesMoved;
         TimeSpan sendsDone;
@@ -88,6 +93,7 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
             forgotten = await owner.CreateAddressAsync(setup);
             pushed = new Flow(1, await owner.CreateAddressAsync(setup));
             pulled = new Flow(2, await owner.CreateAddressAsync(setup));
+            usage = new LogUsage(logDir, relay.Host.Server.Storage, clock, [pushed, pulled]);
 
             for (var i = 0; i < 3; i++)
             {
@@ -101,8 +107,7 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
 
             using var deadline = new CancellationTokenSource(FlowDeadline);
             using var stopConsumers = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
-            using var stopSampling = new CancellationTokenSource();
-            var sampler = SampleAsync(logDir, usage, stopSampling.Token);
+            usage.Sample();
             var consumers = new[]
             {
                 ConsumeByPushAsync(relay, owner, pushed, stopConsumers.Token),
@@ -113,7 +118,7 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
             {
                 for (var i = 0; i < SendersPerFlow; i++)
                 {
-                    senders.Add(SendLoopAsync(relay, flow, deadline.Token));
+                    senders.Add(SendLoopAsync(relay, flow, usage, deadline.Token));
                 }
             }
 
@@ -123,19 +128,27 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
                 sendsDone = clock.Elapsed;
 
                 // Every acknowledged send must reach its consumer; a consumer that faults fails the wait at once.
-                await WaitUntilAsync(() => pushed.AllAckedReceived() && pulled.AllAckedReceived(), consumers, FlowDeadline - clock.Elapsed);
+                await Eventually.TrueAsync(
+                    () =>
+                    {
+                        ThrowIfFaulted(consumers);
+                        return pushed.AllAckedReceived() && pulled.AllAckedReceived();
+                    },
+                    () => $"every acknowledged send to reach its consumer (not yet: push {string.Join(", ", pushed.Missing())}; pull {string.Join(", ", pulled.Missing())})");
                 await stopConsumers.CancelAsync();
                 await Task.WhenAll(consumers);
                 output.WriteLine($"sends done after {sendsDone.TotalSeconds:F1} s, all received after {clock.Elapsed.TotalSeconds:F1} s");
 
                 // At rest, maintenance frees the drained segments and keeps the forgotten messages near the tail.
-                await WaitUntilAsync(() => MeasureLog(logDir).Segments <= MaxSegmentsAtRest, [], SettleDeadline);
+                await Eventually.TrueAsync(
+                    () => usage.Sample().Segments <= MaxSegmentsAtRest,
+                    () => $"the log folder to come down to {MaxSegmentsAtRest} segment files once the backlog is drained ({usage.Last.Segments} now)",
+                    SettleDeadline);
             }
             finally
             {
                 await deadline.CancelAsync();
-                await stopSampling.CancelAsync();
-                await QuietlyAsync([sampler, .. consumers, .. senders]);
+                await QuietlyAsync([.. consumers, .. senders]);
             }
 
             var stats = relay.Host.Server.Storage.GetStatistics();
@@ -144,13 +157,17 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
             forgottenBeforeRestart = [.. (await setup.PullAsync(forgotten.Id)).Messages];
         }
 
+        var samples = usage.Samples;
         var atRest = MeasureLog(logDir);
         var acknowledged = pushed.AckedBytes + pulled.AckedBytes;
+        var progress = samples.Select(x => x.AckedBytes).Order().ToList(); // senders add theirs concurrently
+        var widestGap = progress.Zip(progress.Skip(1), (a, b) => b - a).DefaultIfEmpty().Max();
         output.WriteLine(
             $"acknowledged {acknowledged >> 20} MiB of ciphertext in {pushed.Acked.Count + pulled.Acked.Count} messages; " +
             $"log written {logBytesWritten >> 20} MiB ({logBytesWritten / SegmentBytes} segments)");
         output.WriteLine(
-            $"log folder: max {usage.MaxBytes / (double)(1 << 20):F1} MiB, max {usage.MaxSegments} segment files over {usage.Samples} samples; " +
+            $"log folder: max {samples.Max(x => x.Bytes) / (double)(1 << 20):F1} MiB, max {samples.Max(x => x.Segments)} segment files over {samples.Count} samples " +
+            $"(at most {widestGap >> 10} KiB acknowledged between two); " +
             $"at rest {atRest.Bytes / (double)(1 << 20):F1} MiB in {atRest.Segments} segment files; {messagesMoved} messages moved by compaction");
         output.WriteLine(
             $"deliveries: push {pushed.Deliveries} for {pushed.Received.Count} distinct, pull {pulled.Deliveries} for {pulled.Received.Count} distinct; " +
@@ -161,11 +178,23 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
         Assert.True(acknowledged >= 2 * PayloadBytesPerFlow, $"only {acknowledged >> 20} MiB were acknowledged");
         Assert.Empty(pushed.Missing());
         Assert.Empty(pulled.Missing());
+
+        // The measurements span the whole run, densely: from before the first send to after the last
+        // acknowledgement, never more than MaxAckedBytesBetweenSamples of traffic apart, and each of them
+        // found the log's segments where it looked.
+        Assert.Equal(0, progress[0]);
+        Assert.Equal(acknowledged, samples[^1].AckedBytes);
+        Assert.True(widestGap <= MaxAckedBytesBetweenSamples, $"{widestGap >> 10} KiB were acknowledged between two measurements of the log folder");
+        Assert.All(samples, x => Assert.True(x.Segments >= 1, $"no segment file in the log folder at {x.At.TotalSeconds:F2} s"));
+
+        // Under the bound at every measurement, not only at its peak or at the end.
         var rate = logBytesWritten / sendsDone.TotalSeconds;
         var bound = MaxLogDirBytes(rate);
+        var over = samples.Where(x => x.Bytes > bound).ToList();
         Assert.True(
-            usage.MaxBytes <= bound,
-            $"the log folder reached {usage.MaxBytes >> 20} MiB (bound {bound >> 20} MiB at {rate / (1 << 20):F0} MiB/s) while {logBytesWritten >> 20} MiB flowed through it");
+            over.Count == 0,
+            $"the log folder was over its bound of {bound >> 20} MiB ({rate / (1 << 20):F0} MiB/s) in {over.Count} of {samples.Count} measurements while {logBytesWritten >> 20} MiB flowed through it, first: " +
+            string.Join("; ", over.Take(5).Select(x => $"{x.Bytes >> 20} MiB in {x.Segments} segments at {x.At.TotalSeconds:F2} s (log tail at {x.LogTail >> 20} MiB)")));
         Assert.True(atRest.Segments <= MaxSegmentsAtRest, $"{atRest.Segments} segment files remain once the backlog is drained");
         Assert.True(messagesMoved >= 3, "compaction never moved the forgotten messages, so something else freed their segments");
         AssertSameMessages(forgottenAtStart, forgottenBeforeRestart);
@@ -183,64 +212,84 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <remarks>
-    /// Real time, not a <c>FakeTimeProvider</c>: the TTL is measured against the receive time the relay
-    /// stamps with its own clock, and the maintenance timer runs on that clock too, so a fake one would have
-    /// to be advanced in step with both, and advancing it would also fire the sessions' idle-timeout
-    /// watchdog. Two seconds of real time exercise the real timer path for the price of a short wait.
+    /// On a fake clock: the relay stamps each message's arrival, runs the storage's maintenance timer and
+    /// takes the TTL's cutoff from the <see cref="TimeProvider"/> it is given, so the test sets the time to
+    /// the millisecond. That a message does not leave early is shown by a maintenance pass that completed at
+    /// the last millisecond of its TTL and kept it; that it leaves on time, by the timer's own pass at the
+    /// TTL dropping it. No wait depends on how fast the machine is.
     /// </remarks>
     [Fact]
     public async Task Messages_nobody_acks_leave_after_the_ttl_and_younger_ones_stay_until_theirs()
     {
-        var ttl = TimeSpan.FromSeconds(2);
+        var interval = TimeSpan.FromSeconds(5);
+        var ttl = 12 * interval;
+        var millisecond = TimeSpan.FromMilliseconds(1);
 
-        // The relay stamps and compares whole milliseconds of the system clock; the test times with a stopwatch.
-        var slack = TimeSpan.FromMilliseconds(20);
-        await using var relay = await TestRelay.StartAsync(o =>
-        {
-            o.Storage.MessageTtl = ttl;
-            o.Storage.MaintenanceInterval = TimeSpan.FromMilliseconds(250);
-        });
+        // A whole second, so that every instant below is a whole millisecond, as the relay stamps them.
+        var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var clock = new ObservableClock(start);
+        var maintenanceTimer = clock.WhenTimerCreated(interval);
+        await using var relay = await TestRelay.StartAsync(
+            o =>
+            {
+                o.Storage.MessageTtl = ttl;
+                o.Storage.MaintenanceInterval = interval;
+                o.Relay.IdleTimeout = TimeSpan.FromDays(7); // the clock moves by minutes: the connections must stay open
+            },
+            clock);
+
+        // Created on this clock before it moved, the maintenance timer ticks at start + k × interval, which
+        // puts a tick on each TTL below.
+        Assert.True(maintenanceTimer.IsCompleted, "the storage's maintenance timer does not run on the relay's clock");
+        Assert.Equal(interval, await maintenanceTimer);
+        var storage = Assert.IsType<FasterStorage>(relay.Host.Server.Storage);
+
         using var owner = new Owner();
         await using var rm = await relay.ConnectAsync();
         var created = await owner.CreateAddressAsync(rm);
         await rm.AuthenticateAsync(created.Id, owner.Key);
         await using var sender = await relay.ConnectAsync();
-
-        var clock = Stopwatch.StartNew();
         for (var i = 0; i < 3; i++)
         {
             await sender.SendAsync(created.Card, ForgottenPayload(i));
         }
 
-        // Sent well inside the first messages' TTL, so the sweep that drops them must leave this one.
-        await Task.Delay(TimeSpan.FromMilliseconds(1500));
-        var youngSentAt = clock.Elapsed;
+        // Halfway through the first messages' TTL (six maintenance ticks later), a younger one.
+        clock.Advance(ttl / 2);
+        var youngSentAt = clock.GetUtcNow();
         await sender.SendAsync(created.Card, ForgottenPayload(3));
         var all = (await rm.PullAsync(created.Id)).Messages;
-        Assert.Equal(4, all.Count); // nothing dropped before its time
+        Assert.Equal(4, all.Count);
+        Assert.All(all.Take(3), m => Assert.Equal(start, m.ReceivedAt));
+        Assert.Equal(youngSentAt, all[3].ReceivedAt);
         var youngId = all[3].Id;
 
-        IReadOnlyList<ReceivedMessage> pending = all;
-        while (pending.Count > 1 && clock.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(50);
-            pending = (await rm.PullAsync(created.Id)).Messages;
-        }
+        // The first messages' last millisecond: a pass completed now keeps all four.
+        clock.Advance(start + ttl - millisecond - clock.GetUtcNow());
+        await storage.RunMaintenanceAsync();
+        Assert.Equal(all.Select(m => m.Id), (await rm.PullAsync(created.Id)).Messages.Select(m => m.Id));
+        Assert.Equal(0, storage.GetStatistics().MessagesExpired);
 
-        var oldGoneAt = clock.Elapsed;
-        Assert.True(oldGoneAt >= ttl - slack, $"the first messages were dropped after {oldGoneAt.TotalSeconds:F2} s, before their {ttl.TotalSeconds} s TTL");
-        Assert.Equal(youngId, Assert.Single(pending).Id);
+        // Their TTL: the timer's pass at this instant drops them, and only them.
+        clock.Advance(millisecond);
+        await Eventually.TrueAsync(
+            () => storage.GetStatistics().MessagesExpired >= 3,
+            "the maintenance timer's pass at the first messages' TTL to drop them");
+        Assert.Equal(youngId, Assert.Single((await rm.PullAsync(created.Id)).Messages).Id);
+        Assert.Equal(3, storage.GetStatistics().MessagesExpired);
 
-        while (pending.Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(50);
-            pending = (await rm.PullAsync(created.Id)).Messages;
-        }
+        // The young message's last millisecond, then its TTL.
+        clock.Advance(youngSentAt + ttl - millisecond - clock.GetUtcNow());
+        await storage.RunMaintenanceAsync();
+        Assert.Equal(youngId, Assert.Single((await rm.PullAsync(created.Id)).Messages).Id);
+        Assert.Equal(3, storage.GetStatistics().MessagesExpired);
 
-        Assert.Empty(pending);
-        Assert.True(clock.Elapsed - youngSentAt >= ttl - slack, $"the young message was dropped {(clock.Elapsed - youngSentAt).TotalSeconds:F2} s after it was sent");
-        Assert.True(relay.Host.Server.Storage.GetStatistics().MessagesExpired >= 4);
-        output.WriteLine($"old messages gone after {oldGoneAt.TotalSeconds:F2} s, the young one {(clock.Elapsed - youngSentAt).TotalSeconds:F2} s after it was sent");
+        clock.Advance(millisecond);
+        await Eventually.TrueAsync(
+            () => storage.GetStatistics().MessagesExpired >= 4,
+            "the maintenance timer's pass at the young message's TTL to drop it");
+        Assert.Empty((await rm.PullAsync(created.Id)).Messages);
+        Assert.Equal(4, storage.GetStatistics().MessagesExpired);
     }
 
     private static void SmallSegments(EdgeRelayOptions o)
@@ -268,7 +317,7 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>Sends one address' share of the budget, <see cref="SendBatch"/> at a time, each within the backlog window.</summary>
-    private static async Task SendLoopAsync(TestRelay relay, Flow flow, CancellationToken cancellationToken)
+    private static async Task SendLoopAsync(TestRelay relay, Flow flow, LogUsage usage, CancellationToken cancellationToken)
     {
         await using var client = await relay.ConnectAsync();
 
@@ -292,6 +341,7 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
             }
 
             await Task.WhenAll(sends);
+            usage.Sample();
             if (sends.Count < SendBatch)
             {
                 return;
@@ -358,6 +408,8 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
             var result = await client.PullAsync(flow.Address.Id, PullBatch, CancellationToken.None);
             if (result.Messages.Count == 0)
             {
+                // A polling app's pause on an empty queue: nothing is concluded from it, and however long
+                // it lasts the consumer only falls behind, which the backlog window absorbs.
                 try
                 {
                     await Task.Delay(2, stop);
@@ -378,22 +430,6 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
             }
 
             await client.AckAsync(flow.Address.Id, ids, CancellationToken.None);
-        }
-    }
-
-    private static async Task SampleAsync(string logDir, LogUsage usage, CancellationToken stop)
-    {
-        using var timer = new PeriodicTimer(SampleInterval);
-        try
-        {
-            do
-            {
-                usage.Record(MeasureLog(logDir));
-            }
-            while (await timer.WaitForNextTickAsync(stop));
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
         }
     }
 
@@ -444,21 +480,15 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
         await work;
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="limit"/> passes; the caller's asserts then say what is missing.</summary>
-    private static async Task WaitUntilAsync(Func<bool> condition, Task[] helpers, TimeSpan limit)
+    /// <summary>Rethrows the error of a helper that faulted: a consumer's error says more than a timeout.</summary>
+    private static void ThrowIfFaulted(Task[] helpers)
     {
-        var clock = Stopwatch.StartNew();
-        while (!condition() && clock.Elapsed < limit)
+        foreach (var helper in helpers)
         {
-            foreach (var helper in helpers)
+            if (helper.IsFaulted)
             {
-                if (helper.IsFaulted)
-                {
-                    await helper;
-                }
+                helper.GetAwaiter().GetResult();
             }
-
-            await Task.Delay(20);
         }
     }
 
@@ -571,20 +601,57 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private sealed class LogUsage
+    /// <summary>One measurement of the log folder, with how far the run had got.</summary>
+    private readonly record struct LogSample(TimeSpan At, long AckedBytes, long LogTail, long Bytes, int Segments);
+
+    /// <summary>
+    /// Measurements of the log folder, taken by whichever task calls <see cref="Sample"/>. A measurement that
+    /// fails throws to its caller, a sender or the test itself, and so fails the test.
+    /// </summary>
+    private sealed class LogUsage(string logDir, EdgeRelay.Storage.IRelayStorage storage, Stopwatch clock, Flow[] flows)
     {
-        public long MaxBytes { get; private set; }
+        private readonly Lock _lock = new();
+        private readonly List<LogSample> _samples = [];
 
-        public int MaxSegments { get; private set; }
-
-        public int Samples { get; private set; }
-
-        // Only the sampler writes; readers look after it has stopped.
-        public void Record((long Bytes, int Segments) sample)
+        public IReadOnlyList<LogSample> Samples
         {
-            MaxBytes = Math.Max(MaxBytes, sample.Bytes);
-            MaxSegments = Math.Max(MaxSegments, sample.Segments);
-            Samples++;
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _samples];
+                }
+            }
+        }
+
+        public LogSample Last
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _samples[^1];
+                }
+            }
+        }
+
+        public LogSample Sample()
+        {
+            // Acknowledged bytes read first: everything they count was in the log before the folder is measured.
+            long acked = 0;
+            foreach (var flow in flows)
+            {
+                acked += flow.AckedBytes;
+            }
+
+            var (bytes, segments) = MeasureLog(logDir);
+            var sample = new LogSample(clock.Elapsed, acked, storage.GetStatistics().LogTailAddress, bytes, segments);
+            lock (_lock)
+            {
+                _samples.Add(sample);
+            }
+
+            return sample;
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using EdgeRelay.Client;
@@ -54,14 +55,26 @@ public sealed class TlsTests : IDisposable
         Assert.Contains("pin", pinError.Message, StringComparison.Ordinal);
 
         // Self-signed and not pinned: the system's authorities do not know it.
-        await Assert.ThrowsAsync<RelayException>(() => relay.ConnectAsync(new RelayClientOptions { Tls = new RelayTlsOptions() }));
+        var untrusted = await Assert.ThrowsAsync<RelayException>(() => relay.ConnectAsync(new RelayClientOptions { Tls = new RelayTlsOptions() }));
+        Assert.IsType<AuthenticationException>(untrusted.InnerException);
 
-        // Plain TCP to a TLS endpoint gets no HELLO reply.
-        await Assert.ThrowsAnyAsync<Exception>(() => relay.ConnectAsync(new RelayClientOptions { ConnectTimeout = TimeSpan.FromSeconds(3) }));
+        // Plain TCP to a TLS endpoint: the relay's TLS layer cannot read the plaintext HELLO as a TLS hello
+        // and closes the connection, with no HELLO reply nor any frame. The connect timeout is far longer
+        // than that takes, so a relay that kept the connection open in silence would fail here as a
+        // timeout (OperationCanceledException), not pass, and a busy machine cannot turn the close into one.
+        var plain = await Assert.ThrowsAsync<RelayException>(() => relay.ConnectAsync(new RelayClientOptions { ConnectTimeout = Eventually.DefaultDeadline }));
+        Assert.Equal(ErrorCode.None, plain.Code); // the connection failed; the relay sent no ERROR frame
+        Assert.True(plain.ConnectionClosed);
+        Assert.Equal("The relay closed the connection.", plain.Reason);
 
-        // None of it affects a correctly pinned client.
+        // None of it affects a correctly pinned client: it connects, and the relay stores and returns a message.
         await using var good = await relay.ConnectAsync(new RelayClientOptions { Tls = new RelayTlsOptions { PinnedPublicKeySha256 = RelayCertificates.Pin(certificate) } });
         await good.PingAsync();
+        using var owner = new Owner();
+        var created = await owner.CreateAddressAsync(good);
+        await good.SendAsync(created.Card, "after the refusals"u8.ToArray());
+        await good.AuthenticateAsync(created.Id, owner.Key);
+        Assert.Equal("after the refusals", Encoding.UTF8.GetString(Assert.Single((await good.PullAsync(created.Id)).Messages).Ciphertext.Span));
     }
 
     [Fact]
