@@ -21,6 +21,9 @@ namespace EdgeRelay.Storage.Faster;
 /// <see cref="LogRecords"/> (the record format), <see cref="Replay"/> and <see cref="LogVerifier"/> (recovery).</para>
 /// <para>Ids and tickets: a message's id is the log address of the record it first arrived in; a ticket is
 /// the log address of the record a write appended, durable once FASTER's committed-until address passes it.</para>
+/// <para>Longer than most files here because it is the whole contract surface: every member enters and
+/// leaves the store's gate (which closing waits on) explicitly, without closures, since several are on the
+/// SEND path; the work itself is in the types above.</para>
 /// </remarks>
 public sealed class FasterStorage : IRelayStorage
 {
@@ -54,7 +57,7 @@ public sealed class FasterStorage : IRelayStorage
         _counters = new StoreCounters(replay.PendingMessages, replay.PendingBytes);
         _committer = new GroupCommitter(_fasterLog, logger);
         var mirror = options.ReadCacheSizeBits == 0 ? null : new RecentRecords(_fasterLog, options.ReadCacheSizeBits, options.PageSizeBits);
-        _log = new LogWriter(_fasterLog, _committer, mirror);
+        _log = new LogWriter(_fasterLog, options.PageSizeBits, _committer, mirror);
         _registry = new AddressTable(registry, _log, time);
         _ingest = new MessageIngest(_registry, _log, _counters, time, options);
         _removal = new MessageRemoval(_registry, _log, _counters, LogRecords.MaxAckIdsForPage(1 << options.PageSizeBits), logger);
@@ -106,7 +109,7 @@ public sealed class FasterStorage : IRelayStorage
             StorageFormat.CheckOrCreate(dataDirectory, logDirectory);
             File.Delete(Path.Combine(dataDirectory, AddressSnapshot.TempFileName)); // a snapshot write cut short
 
-            open = await OpenVerifiedAsync(options, dataDirectory, lockFile, logger, ct);
+            open = await OpenLog.OpenVerifiedAsync(options, dataDirectory, lockFile, logger, ct);
             var registry = new ConcurrentDictionary<AddressId, AddressEntry>();
             var (snapshotAddress, replay) = Replay.Run(open.Log, dataDirectory, registry);
             ct.ThrowIfCancellationRequested();
@@ -441,107 +444,6 @@ public sealed class FasterStorage : IRelayStorage
         catch (IOException ex)
         {
             throw new IOException($"The relay store directory '{dataDirectory}' is in use by another store (cannot lock '{path}').", ex);
-        }
-    }
-
-    /// <summary>
-    /// Opens FASTER (which recovers to its last readable commit), then verifies the log past that point
-    /// (<see cref="LogVerifier"/>). On evidence of lost commits: refuses, or with
-    /// <see cref="FasterStorageOptions.TruncateDamagedLog"/> erases everything past the commit point, logs
-    /// what it dropped, and opens again.
-    /// </summary>
-    private static async Task<OpenLog> OpenVerifiedAsync(FasterStorageOptions options, string dataDirectory, FileStream lockFile, ILogger logger, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var open = await OpenLog.CreateAsync(options, dataDirectory, lockFile, ct);
-            LogTailReport report;
-            try
-            {
-                report = LogVerifier.Scan(dataDirectory, options.PageSizeBits, options.SegmentSizeBits, open.Log.BeginAddress, open.Log.CommittedUntilAddress);
-            }
-            catch
-            {
-                open.DisposeLog();
-                throw;
-            }
-
-            if (report.IsClean)
-            {
-                if (report.HasTail)
-                {
-                    // Never committed, so never acknowledged; zeroed so that the next crash's tail is only this run's.
-                    StorageLog.UncommittedTailDropped(logger, report.UncommittedEntries, report.TornAt, report.CommitsBeyond, report.CommittedUntil, report.DataEnd);
-                    LogVerifier.Erase(dataDirectory, options.SegmentSizeBits, report.CommittedUntil, report.DataEnd);
-                }
-
-                return open;
-            }
-
-            open.DisposeLog();
-            if (!options.TruncateDamagedLog || !report.CanTruncate || attempt > 1)
-            {
-                throw new InvalidDataException(report.Describe(dataDirectory));
-            }
-
-            StorageLog.DamagedLogTruncated(logger, dataDirectory, report.CommittedUntil, report.DataEnd, Math.Max(report.DamageBeyondAt, report.ProvenCommitBeyond), report.Damage ?? "an unreached commit", report.CommitsBeyond, report.UncommittedEntries);
-            LogVerifier.Erase(dataDirectory, options.SegmentSizeBits, report.CommittedUntil, report.DataEnd);
-        }
-    }
-
-    /// <summary>What an open FASTER log is made of, released together when the open fails.</summary>
-    private sealed class OpenLog
-    {
-        private OpenLog(FileStream lockFile, IDevice device, DeviceLogCommitCheckpointManager commits, FasterLog log)
-        {
-            LockFile = lockFile;
-            Device = device;
-            Commits = commits;
-            Log = log;
-        }
-
-        public FileStream LockFile { get; }
-
-        public IDevice Device { get; }
-
-        public DeviceLogCommitCheckpointManager Commits { get; }
-
-        public FasterLog Log { get; }
-
-        public static async Task<OpenLog> CreateAsync(FasterStorageOptions options, string dataDirectory, FileStream lockFile, CancellationToken ct)
-        {
-            var logDirectory = FasterLogSetup.LogDirectory(dataDirectory);
-            var device = options.CreateLogDevice?.Invoke(FasterLogSetup.SegmentPathPrefix(dataDirectory)) ?? FasterLogSetup.CreateDevice(dataDirectory);
-            DeviceLogCommitCheckpointManager? commits = null;
-            try
-            {
-                commits = FasterLogSetup.CreateCommitManager(logDirectory);
-                using var settings = FasterLogSetup.CreateSettings(device, commits, logDirectory, options.PageSizeBits, options.MemorySizeBits, options.SegmentSizeBits);
-                FasterLog log;
-                try
-                {
-                    log = await FasterLog.CreateAsync(settings, ct);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    throw new InvalidDataException($"The relay log in '{dataDirectory}' could not be recovered: {ex.Message} Nothing was changed on disk; check the device, or restore the folder from a backup.", ex);
-                }
-
-                return new OpenLog(lockFile, device, commits, log);
-            }
-            catch
-            {
-                commits?.Dispose();
-                device.Dispose();
-                throw;
-            }
-        }
-
-        public void DisposeLog()
-        {
-            Log.Dispose();
-            Commits.Dispose();
-            Device.Dispose();
         }
     }
 }

@@ -12,14 +12,15 @@ namespace EdgeRelay.Server.Tests;
 /// <summary>
 /// Retention end to end over loopback: in a long run the log's disk use stays bounded although one address
 /// is never consumed, nothing a sender had acknowledged is lost, and the forgotten messages survive both
-/// compaction and a restart; messages nobody acks leave after the TTL.
+/// compaction and a restart. (The TTL end to end is <see cref="RetentionTtlTests"/>.)
 /// </summary>
 /// <remarks>
 /// The storage tests prove compaction and truncation against the store alone; this one drives them through
 /// the whole relay (sessions, push pump, group commit, maintenance timer) at once, because the bound only
-/// holds if every one of them lets go of old log addresses.
+/// holds if every one of them lets go of old log addresses. Longer than most test files because it is one
+/// soak, start to restart; the bookkeeping of its senders and consumers is in RetentionSoakTests.Flows.cs.
 /// </remarks>
-public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
+public sealed partial class RetentionSoakTests(ITestOutputHelper output) : IDisposable
 {
     private const int SegmentBytes = 1 << 20;
 
@@ -211,87 +212,6 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"restart checked; {clock.Elapsed.TotalSeconds:F1} s in all");
     }
 
-    /// <remarks>
-    /// On a fake clock: the relay stamps each message's arrival, runs the storage's maintenance timer and
-    /// takes the TTL's cutoff from the <see cref="TimeProvider"/> it is given, so the test sets the time to
-    /// the millisecond. That a message does not leave early is shown by a maintenance pass that completed at
-    /// the last millisecond of its TTL and kept it; that it leaves on time, by the timer's own pass at the
-    /// TTL dropping it. No wait depends on how fast the machine is.
-    /// </remarks>
-    [Fact]
-    public async Task Messages_nobody_acks_leave_after_the_ttl_and_younger_ones_stay_until_theirs()
-    {
-        var interval = TimeSpan.FromSeconds(5);
-        var ttl = 12 * interval;
-        var millisecond = TimeSpan.FromMilliseconds(1);
-
-        // A whole second, so that every instant below is a whole millisecond, as the relay stamps them.
-        var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        var clock = new ObservableClock(start);
-        var maintenanceTimer = clock.WhenTimerCreated(interval);
-        await using var relay = await TestRelay.StartAsync(
-            o =>
-            {
-                o.Storage.MessageTtl = ttl;
-                o.Storage.MaintenanceInterval = interval;
-                o.Relay.IdleTimeout = TimeSpan.FromDays(7); // the clock moves by minutes: the connections must stay open
-            },
-            clock);
-
-        // Created on this clock before it moved, the maintenance timer ticks at start + k × interval, which
-        // puts a tick on each TTL below.
-        Assert.True(maintenanceTimer.IsCompleted, "the storage's maintenance timer does not run on the relay's clock");
-        Assert.Equal(interval, await maintenanceTimer);
-        var storage = Assert.IsType<FasterStorage>(relay.Host.Server.Storage);
-
-        using var owner = new Owner();
-        await using var rm = await relay.ConnectAsync();
-        var created = await owner.CreateAddressAsync(rm);
-        await rm.AuthenticateAsync(created.Id, owner.Key);
-        await using var sender = await relay.ConnectAsync();
-        for (var i = 0; i < 3; i++)
-        {
-            await sender.SendAsync(created.Card, ForgottenPayload(i));
-        }
-
-        // Halfway through the first messages' TTL (six maintenance ticks later), a younger one.
-        clock.Advance(ttl / 2);
-        var youngSentAt = clock.GetUtcNow();
-        await sender.SendAsync(created.Card, ForgottenPayload(3));
-        var all = (await rm.PullAsync(created.Id)).Messages;
-        Assert.Equal(4, all.Count);
-        Assert.All(all.Take(3), m => Assert.Equal(start, m.ReceivedAt));
-        Assert.Equal(youngSentAt, all[3].ReceivedAt);
-        var youngId = all[3].Id;
-
-        // The first messages' last millisecond: a pass completed now keeps all four.
-        clock.Advance(start + ttl - millisecond - clock.GetUtcNow());
-        await storage.RunMaintenanceAsync();
-        Assert.Equal(all.Select(m => m.Id), (await rm.PullAsync(created.Id)).Messages.Select(m => m.Id));
-        Assert.Equal(0, storage.GetStatistics().MessagesExpired);
-
-        // Their TTL: the timer's pass at this instant drops them, and only them.
-        clock.Advance(millisecond);
-        await Eventually.TrueAsync(
-            () => storage.GetStatistics().MessagesExpired >= 3,
-            "the maintenance timer's pass at the first messages' TTL to drop them");
-        Assert.Equal(youngId, Assert.Single((await rm.PullAsync(created.Id)).Messages).Id);
-        Assert.Equal(3, storage.GetStatistics().MessagesExpired);
-
-        // The young message's last millisecond, then its TTL.
-        clock.Advance(youngSentAt + ttl - millisecond - clock.GetUtcNow());
-        await storage.RunMaintenanceAsync();
-        Assert.Equal(youngId, Assert.Single((await rm.PullAsync(created.Id)).Messages).Id);
-        Assert.Equal(3, storage.GetStatistics().MessagesExpired);
-
-        clock.Advance(millisecond);
-        await Eventually.TrueAsync(
-            () => storage.GetStatistics().MessagesExpired >= 4,
-            "the maintenance timer's pass at the young message's TTL to drop it");
-        Assert.Empty((await rm.PullAsync(created.Id)).Messages);
-        Assert.Equal(4, storage.GetStatistics().MessagesExpired);
-    }
-
     private static void SmallSegments(EdgeRelayOptions o)
     {
         o.Storage.PageSizeBits = 16;
@@ -300,7 +220,7 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
         o.Storage.MaintenanceInterval = Maintenance;
     }
 
-    private static byte[] ForgottenPayload(int index)
+    internal static byte[] ForgottenPayload(int index)
     {
         var payload = new byte[100 + index];
         Random.Shared.NextBytes(payload);
@@ -502,156 +422,6 @@ public sealed class RetentionSoakTests(ITestOutputHelper output) : IDisposable
         catch (Exception)
         {
             // Already reported by the test's own await, or a consequence of the failure that was.
-        }
-    }
-
-    /// <summary>One busy address: sequence numbers, what its senders had acknowledged, what its consumer saw.</summary>
-    private sealed class Flow(byte tag, CreatedAddress address)
-    {
-        private int _nextSequence;
-        private long _reservedBytes;
-        private long _ackedBytes;
-        private long _deliveries;
-
-        public byte Tag { get; } = tag;
-
-        public CreatedAddress Address { get; } = address;
-
-        /// <summary>One permit per message sent and not yet seen by the consumer.</summary>
-        public SemaphoreSlim Window { get; } = new(BacklogWindow, BacklogWindow);
-
-        public ConcurrentDictionary<int, byte> Acked { get; } = new();
-
-        public ConcurrentDictionary<int, byte> Received { get; } = new();
-
-        public ConcurrentQueue<string> Problems { get; } = new();
-
-        public long AckedBytes => Interlocked.Read(ref _ackedBytes);
-
-        public long Deliveries => Interlocked.Read(ref _deliveries);
-
-        public static int Length(int sequence) =>
-            MinPayload + (int)(unchecked((uint)sequence * 2654435761u) % (MaxPayload - MinPayload + 1));
-
-        /// <summary>Sequence number, address tag, then bytes derived from both, so any corruption or mix-up shows.</summary>
-        public static void Fill(byte tag, int sequence, Span<byte> payload)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(payload, sequence);
-            payload[4] = tag;
-            for (var i = 5; i < payload.Length; i++)
-            {
-                payload[i] = unchecked((byte)((sequence * 31) + (i * 7) + tag));
-            }
-        }
-
-        public bool TryReserve(out int sequence, out int length)
-        {
-            sequence = Interlocked.Increment(ref _nextSequence);
-            length = Length(sequence);
-            return Interlocked.Add(ref _reservedBytes, length) - length < PayloadBytesPerFlow;
-        }
-
-        public void OnAcked(int sequence, int length)
-        {
-            Acked[sequence] = 0;
-            Interlocked.Add(ref _ackedBytes, length);
-        }
-
-        public void OnReceived(ReceivedMessage message)
-        {
-            Interlocked.Increment(ref _deliveries);
-            var payload = message.Ciphertext.Span;
-            if (payload.Length < 5)
-            {
-                Problems.Enqueue($"message {message.Id}: {payload.Length} bytes");
-                return;
-            }
-
-            var sequence = BinaryPrimitives.ReadInt32LittleEndian(payload);
-            Span<byte> expected = stackalloc byte[MaxPayload];
-            expected = expected[..Math.Min(MaxPayload, Length(sequence))];
-            Fill(Tag, sequence, expected);
-            if (!payload.SequenceEqual(expected))
-            {
-                Problems.Enqueue($"message {message.Id}: not the bytes of sequence {sequence} for address {Tag}");
-                return;
-            }
-
-            if (Received.TryAdd(sequence, 0))
-            {
-                Window.Release(); // a redelivery is not new room: only the first sight of a message frees its permit
-            }
-        }
-
-        public bool AllAckedReceived() => Received.Count >= Acked.Count && Missing().Count == 0;
-
-        /// <summary>Acknowledged sequences the consumer never saw (the first few, for the failure message).</summary>
-        public List<int> Missing()
-        {
-            var missing = new List<int>();
-            foreach (var sequence in Acked.Keys)
-            {
-                if (!Received.ContainsKey(sequence) && missing.Count < 20)
-                {
-                    missing.Add(sequence);
-                }
-            }
-
-            return missing;
-        }
-    }
-
-    /// <summary>One measurement of the log folder, with how far the run had got.</summary>
-    private readonly record struct LogSample(TimeSpan At, long AckedBytes, long LogTail, long Bytes, int Segments);
-
-    /// <summary>
-    /// Measurements of the log folder, taken by whichever task calls <see cref="Sample"/>. A measurement that
-    /// fails throws to its caller, a sender or the test itself, and so fails the test.
-    /// </summary>
-    private sealed class LogUsage(string logDir, EdgeRelay.Storage.IRelayStorage storage, Stopwatch clock, Flow[] flows)
-    {
-        private readonly Lock _lock = new();
-        private readonly List<LogSample> _samples = [];
-
-        public IReadOnlyList<LogSample> Samples
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return [.. _samples];
-                }
-            }
-        }
-
-        public LogSample Last
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return _samples[^1];
-                }
-            }
-        }
-
-        public LogSample Sample()
-        {
-            // Acknowledged bytes read first: everything they count was in the log before the folder is measured.
-            long acked = 0;
-            foreach (var flow in flows)
-            {
-                acked += flow.AckedBytes;
-            }
-
-            var (bytes, segments) = MeasureLog(logDir);
-            var sample = new LogSample(clock.Elapsed, acked, storage.GetStatistics().LogTailAddress, bytes, segments);
-            lock (_lock)
-            {
-                _samples.Add(sample);
-            }
-
-            return sample;
         }
     }
 }

@@ -21,7 +21,7 @@ internal sealed class StoreParts : IAsyncDisposable
         _log = log;
         Committer = new GroupCommitter(log, NullLogger.Instance);
         Mirror = new RecentRecords(log, options.ReadCacheSizeBits, options.PageSizeBits);
-        Log = new LogWriter(log, Committer, Mirror);
+        Log = new LogWriter(log, options.PageSizeBits, Committer, Mirror);
         Counters = new StoreCounters(0, 0);
         Registry = new AddressTable(new ConcurrentDictionary<AddressId, AddressEntry>(), Log, time);
         Ingest = new MessageIngest(Registry, Log, Counters, time, options);

@@ -14,10 +14,12 @@ namespace EdgeRelay.Storage.Faster;
 internal sealed class LogWriter
 {
     private readonly FasterLog _log;
+    private readonly int _pageSize;
 
-    public LogWriter(FasterLog log, GroupCommitter committer, RecentRecords? mirror)
+    public LogWriter(FasterLog log, int pageSizeBits, GroupCommitter committer, RecentRecords? mirror)
     {
         _log = log;
+        _pageSize = 1 << pageSizeBits;
         Committer = committer;
         Mirror = mirror;
     }
@@ -33,6 +35,20 @@ internal sealed class LogWriter
     public long Tail => _log.TailAddress;
 
     public long Begin => _log.BeginAddress;
+
+    /// <summary>
+    /// The log's span (tail − begin) once a Message record carrying <paramref name="ciphertextLength"/> bytes
+    /// is appended now: its entry (FASTER's header, the record header, the ciphertext, rounded up to 4 bytes as
+    /// FASTER allocates) and, when it does not fit in what is left of the current page, the page end FASTER
+    /// skips. What the disk budget compares, so that an accepted SEND never takes the log past it.
+    /// </summary>
+    public long SpanAfterMessage(int ciphertextLength)
+    {
+        var entry = LogRecords.FasterEntryHeaderSize + ((LogRecords.MessageHeaderSize + ciphertextLength + 3) & ~3);
+        var tail = Tail;
+        var leftInPage = _pageSize - (int)(tail & (_pageSize - 1));
+        return tail - Begin + (entry > leftInPage ? leftInPage : 0) + entry;
+    }
 
     /// <summary>True if the record at <paramref name="address"/> (an address this log handed out) is durable.</summary>
     public bool IsCommitted(long address) => address < CommittedUntil;

@@ -77,7 +77,9 @@ internal sealed class MessageIngest
 
             // The disk budget counts the log's whole span: consumed records wait for truncation, and
             // refusing early is what leaves room for the acks and copies that let truncation happen.
-            if (_maxLogBytes != 0 && _log.Tail - _log.Begin + ciphertext.Length > _maxLogBytes)
+            // Only control records (acks, FASTER's commit records) and SENDs to other addresses racing
+            // this one (each checks under its own address' lock) ever take the span past it.
+            if (_maxLogBytes != 0 && _log.SpanAfterMessage(ciphertext.Length) > _maxLogBytes)
             {
                 return AppendStatus.QuotaServer;
             }

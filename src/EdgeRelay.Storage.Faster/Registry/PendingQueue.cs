@@ -8,15 +8,15 @@ namespace EdgeRelay.Storage.Faster;
 /// structs, so an append costs no allocation once the ring has grown to the address' backlog.
 /// </summary>
 /// <remarks>
-/// Up to <see cref="ChunkSize"/> entries the ring is one array that doubles. Past that it is a table of
+/// <para>Up to <see cref="ChunkSize"/> entries the ring is one array that doubles. Past that it is a table of
 /// fixed 64 KiB chunks, and growing adds chunks rather than copying the ring: a backlog of millions
 /// would otherwise be copied into an array twice its size (64 MB for 2 M messages) under the address'
-/// gate, stalling every SEND to it, and leave the old array as garbage on the large-object heap.
-/// </remarks>
-/// <remarks>
-/// Not thread-safe: every call happens under the owning <see cref="AddressEntry"/>'s lock. Ids only
-/// ever arrive in increasing order (the store enqueues and indexes under that lock, recovery scans the
-/// log in order), so an append is a store at the end and lookups are binary searches.
+/// gate, stalling every SEND to it, and leave the old array as garbage on the large-object heap.</para>
+/// <para>Not thread-safe: every call happens under the owning <see cref="AddressEntry"/>'s lock. Ids only ever
+/// arrive in increasing order (the store enqueues and indexes under that lock, recovery scans the log in
+/// order), so an append is a store at the end and lookups are binary searches.</para>
+/// <para>Longer than most files because it is one data structure whose invariants (ring head, chunk table,
+/// moved count, peak) every method keeps; splitting it would scatter them.</para>
 /// </remarks>
 internal sealed class PendingQueue
 {

@@ -4,48 +4,6 @@ using EdgeRelay.Storage;
 namespace EdgeRelay.Testing.Storage;
 
 /// <summary>
-/// What survives a crash of an <see cref="InMemoryStorage"/>: the durable prefix of its log. Every storage
-/// opened on one place replays it; a storage abandoned without a flush leaves only what it had flushed.
-/// </summary>
-public sealed class InMemoryStoragePlace
-{
-    private readonly List<InMemoryRecord> _durable = [];
-    private readonly Lock _lock = new();
-
-    /// <summary>Records that survived so far (their positions are their index + 1).</summary>
-    public int DurableRecords
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _durable.Count;
-            }
-        }
-    }
-
-    internal InMemoryRecord[] Snapshot()
-    {
-        lock (_lock)
-        {
-            return [.. _durable];
-        }
-    }
-
-    /// <summary>Makes the log durable up to <paramref name="log"/>'s first <paramref name="count"/> records (the ones after what is already durable are added).</summary>
-    internal void MakeDurable(List<InMemoryRecord> log, int count)
-    {
-        lock (_lock)
-        {
-            for (var i = _durable.Count; i < count; i++)
-            {
-                _durable.Add(log[i]);
-            }
-        }
-    }
-}
-
-/// <summary>
 /// The storage contracts in memory, for tests: a log of records (each write is one) with a durable prefix,
 /// and the registry and queues derived from it, as the FASTER backend has, minus the disk.
 /// </summary>
@@ -57,8 +15,10 @@ public sealed class InMemoryStoragePlace
 /// place keeps only what was flushed.</para>
 /// <para>One lock guards everything: this is a reference implementation for tests, not a fast one. It runs the
 /// same conformance suites as the real backends, so the tests that rely on it rely on the contract.</para>
+/// <para>Longer than most files because it is a whole backend (registry, queues and their records); the
+/// durability a test steers is in InMemoryStorage.Durability.cs.</para>
 /// </remarks>
-public sealed class InMemoryStorage : IRelayStorage
+public sealed partial class InMemoryStorage : IRelayStorage
 {
     private readonly Lock _lock = new();
     private readonly InMemoryStoragePlace _place;
@@ -88,140 +48,9 @@ public sealed class InMemoryStorage : IRelayStorage
             Apply(i + 1, _log[i]);
         }
     }
-
-    /// <summary>
-    /// Raised (outside the storage's lock) whenever someone asks whether a ticket is durable, or waits for
-    /// it, while it is not: the moment a correct caller stops before promising anything. Tests wait for it to
-    /// know that a reply or a delivery is being held back, instead of sleeping and hoping.
-    /// </summary>
-    public event Action<DurabilityTicket>? UndurableTicketObserved;
-
-    /// <summary>Every write at or below this position is durable (a ticket is durable when its position is at most this).</summary>
-    public long DurablePosition
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _durable;
-            }
-        }
-    }
-
-    /// <summary>Most records that may wait for a flush before appends report back-pressure (0: no limit), like a log buffer.</summary>
-    public int MaxUndurableRecords { get; set; }
-
-    public int MaxPayloadBytes => _limits.MaxPayloadBytes;
-
-    public int MaxAckIds => 65536;
-
-    public Action<double>? FlushObserver { get; set; }
-
-    /// <summary>Flush requests waiting for <see cref="ReleaseFlushes"/> (held mode) or nothing to wait for.</summary>
-    public int WaitingFlushes
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _waiters.Count;
-            }
-        }
-    }
-
-    /// <summary>Records written and not durable yet.</summary>
-    public int UndurableRecords
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _log.Count - _durable;
-            }
-        }
-    }
-
-    /// <summary>Completes the first time <paramref name="ticket"/> is asked about (or waited for) while it is not durable.</summary>
-    public Task WhenObservedUndurable(DurabilityTicket ticket)
-    {
-        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Observe(DurabilityTicket observed)
-        {
-            if (observed == ticket)
-            {
-                seen.TrySetResult();
-            }
-        }
-
-        UndurableTicketObserved += Observe;
-        _ = seen.Task.ContinueWith(_ => UndurableTicketObserved -= Observe, TaskScheduler.Default);
-        return seen.Task;
-    }
-
-    /// <summary>Completes the first time any ticket is asked about (or waited for) while it is not durable.</summary>
-    public Task WhenAnyObservedUndurable()
-    {
-        var seen = new TaskCompletionSource<DurabilityTicket>(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Observe(DurabilityTicket observed) => seen.TrySetResult(observed);
-        UndurableTicketObserved += Observe;
-        _ = seen.Task.ContinueWith(_ => UndurableTicketObserved -= Observe, TaskScheduler.Default);
-        return seen.Task;
-    }
-
     /// <summary>Opens a storage on <paramref name="place"/> (a new one if null) and replays what survived there.</summary>
     public static InMemoryStorage Open(InMemoryStoragePlace? place = null, TimeProvider? time = null, StorageLimits? limits = null) =>
         new(place ?? new InMemoryStoragePlace(), time ?? TimeProvider.System, limits ?? new StorageLimits());
-
-    /// <summary>From now on, nothing becomes durable until <see cref="ReleaseFlushes"/>.</summary>
-    public void HoldFlushes()
-    {
-        lock (_lock)
-        {
-            _held = true;
-        }
-    }
-
-    /// <summary>Makes everything written so far durable, completes every waiter, and (with <paramref name="keepHolding"/>) keeps holding later flushes.</summary>
-    public void ReleaseFlushes(bool keepHolding = false)
-    {
-        lock (_lock)
-        {
-            _held = keepHolding;
-            FlushLocked();
-        }
-    }
-
-    /// <summary>Fails every flush waiting now (as a failed commit would): their writes stay undurable; their waiters fault with <paramref name="error"/>.</summary>
-    public void FailFlushes(Exception error)
-    {
-        lock (_lock)
-        {
-            foreach (var (_, done) in _waiters)
-            {
-                done.TrySetException(error);
-            }
-
-            _waiters.Clear();
-            Interlocked.Exchange(ref _round, NewRound()).TrySetException(error);
-        }
-    }
-
-    /// <summary>A crash: drops what was not flushed, faults every waiter, and closes. Open the place again to recover.</summary>
-    public void Abandon()
-    {
-        lock (_lock)
-        {
-            _closed = true;
-            var error = new ObjectDisposedException(nameof(InMemoryStorage));
-            foreach (var (_, done) in _waiters)
-            {
-                done.TrySetException(error);
-            }
-
-            _waiters.Clear();
-            _round.TrySetException(error);
-        }
-    }
 
     public bool TryGetAddress(AddressId aid, [NotNullWhen(true)] out AddressInfo? info)
     {
@@ -353,6 +182,7 @@ public sealed class InMemoryStorage : IRelayStorage
 
     public int GetPending(AddressId aid, MessageId after, Span<PendingMessage> destination)
     {
+        var written = 0;
         lock (_lock)
         {
             ThrowIfClosed();
@@ -361,7 +191,6 @@ public sealed class InMemoryStorage : IRelayStorage
                 return 0;
             }
 
-            var written = 0;
             foreach (var message in entry.Pending)
             {
                 if (written == destination.Length || message.Id > _durable)
@@ -374,9 +203,10 @@ public sealed class InMemoryStorage : IRelayStorage
                     destination[written++] = new PendingMessage(new MessageId(message.Id), message.Payload.Length, message.ReceivedAtUnixMs);
                 }
             }
-
-            return written;
         }
+
+        PendingListed?.Invoke(aid, written);
+        return written;
     }
 
     public ValueTask<int> ReadAsync(AddressId aid, PendingMessage message, Memory<byte> destination, CancellationToken ct = default)
@@ -457,74 +287,6 @@ public sealed class InMemoryStorage : IRelayStorage
         }
     }
 
-    public bool IsDurable(DurabilityTicket ticket)
-    {
-        bool durable;
-        lock (_lock)
-        {
-            durable = ticket.Position <= _durable;
-        }
-
-        if (!durable)
-        {
-            UndurableTicketObserved?.Invoke(ticket);
-        }
-
-        return durable;
-    }
-
-    public ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct = default)
-    {
-        Task wait;
-        lock (_lock)
-        {
-            if (ticket.Position <= _durable)
-            {
-                return default;
-            }
-
-            ThrowIfClosed();
-            if (ticket.Position > _log.Count)
-            {
-                throw new ArgumentOutOfRangeException(nameof(ticket), ticket, "Not a ticket of this storage.");
-            }
-
-            if (!_held)
-            {
-                FlushLocked();
-                return default;
-            }
-
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((ticket.Position, done));
-            wait = done.Task;
-        }
-
-        UndurableTicketObserved?.Invoke(ticket);
-        return new ValueTask(ct.CanBeCanceled ? wait.WaitAsync(ct) : wait);
-    }
-
-    public void RequestFlush()
-    {
-        lock (_lock)
-        {
-            ThrowIfClosed();
-            if (!_held)
-            {
-                FlushLocked();
-            }
-        }
-    }
-
-    public Task FlushAsync()
-    {
-        lock (_lock)
-        {
-            ThrowIfClosed();
-            return RequestRoundLocked();
-        }
-    }
-
     public StorageStatistics GetStatistics()
     {
         lock (_lock)
@@ -547,41 +309,6 @@ public sealed class InMemoryStorage : IRelayStorage
         }
 
         return default;
-    }
-
-    private static TaskCompletionSource NewRound() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private Task RequestRoundLocked()
-    {
-        if (!_held)
-        {
-            FlushLocked();
-            return Task.CompletedTask;
-        }
-
-        return _round.Task;
-    }
-
-    private void FlushLocked()
-    {
-        if (_durable < _log.Count)
-        {
-            _place.MakeDurable(_log, _log.Count);
-            _durable = _log.Count;
-            _flushes++;
-            FlushObserver?.Invoke(0);
-        }
-
-        for (var i = _waiters.Count - 1; i >= 0; i--)
-        {
-            if (_waiters[i].Position <= _durable)
-            {
-                _waiters[i].Done.TrySetResult();
-                _waiters.RemoveAt(i);
-            }
-        }
-
-        Interlocked.Exchange(ref _round, NewRound()).TrySetResult();
     }
 
     private DurabilityTicket Write(InMemoryRecord record)
@@ -699,22 +426,4 @@ public sealed class InMemoryStorage : IRelayStorage
 
         public Stored? Find(long id) => Pending.Find(m => m.Id == id);
     }
-}
-
-/// <summary>One write of an <see cref="InMemoryStorage"/>: the unit of its log and of its durability.</summary>
-internal abstract record InMemoryRecord(AddressId Aid)
-{
-    internal sealed record Created(AddressId Aid, byte[] Key, long CreatedAt, long ExpiresAt) : InMemoryRecord(Aid);
-
-    internal sealed record Revoked(AddressId Aid, long At) : InMemoryRecord(Aid);
-
-    internal sealed record Renewed(AddressId Aid, long ExpiresAt) : InMemoryRecord(Aid);
-
-    internal sealed record PolicySet(AddressId Aid, DeliveryPolicy Policy) : InMemoryRecord(Aid);
-
-    internal sealed record NotifySet(AddressId Aid, string? Endpoint) : InMemoryRecord(Aid);
-
-    internal sealed record Message(AddressId Aid, long ReceivedAtUnixMs, byte[] Payload) : InMemoryRecord(Aid);
-
-    internal sealed record Removed(AddressId Aid, long[] Ids, bool Expired) : InMemoryRecord(Aid);
 }
