@@ -2,28 +2,6 @@ using EdgeRelay.Storage;
 
 namespace EdgeRelay.Delivery;
 
-/// <summary>One live subscription: a delivery target, the credit it granted, and (in its address' pump) what is in flight to it.</summary>
-public sealed class Subscription
-{
-    internal Subscription(AddressPush address, IDeliveryTarget target, uint credit)
-    {
-        Address = address;
-        Target = target;
-        Credit = credit;
-    }
-
-    public AddressId AddressId => Address.Id;
-
-    public IDeliveryTarget Target { get; }
-
-    internal AddressPush Address { get; }
-
-    /// <summary>Messages the pump may still push to it; guarded by the address' lock.</summary>
-    internal uint Credit { get; set; }
-
-    internal bool Removed { get; set; }
-}
-
 /// <summary>
 /// The subscribers of one address and the pump that pushes to them: messages in id order, each in
 /// flight to one subscription at a time, within the credit each granted, timed by the address' policy.
@@ -37,6 +15,8 @@ public sealed class Subscription
 /// its credit in its outbox.</para>
 /// <para>Durability: the queue lists only durable messages, so nothing is pushed that a crash could take
 /// back. The pump pushes what is durable now, then waits for the ticket of the newest arrival.</para>
+/// <para>One file past the usual length on purpose: the pump, the in-flight map, the resume cursor and the
+/// credit are one state machine guarded by one lock, and its rules read best in one place.</para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore's wait handle is never created; a SemaphoreSlim without one holds nothing to dispose.")]
 internal sealed class AddressPush
@@ -106,6 +86,7 @@ internal sealed class AddressPush
     /// <summary>False if this entry is retired (its last subscriber left); the hub then makes a new one.</summary>
     public bool TryAdd(IDeliveryTarget target, uint credit, out Subscription subscription)
     {
+        var first = false;
         lock (_lock)
         {
             subscription = null!;
@@ -125,13 +106,40 @@ internal sealed class AddressPush
                 subscription = new Subscription(this, target, credit);
                 _subscriptions.Add(subscription);
                 Volatile.Write(ref _subscriberCount, _subscriptions.Count);
+                first = _subscriptions.Count == 1;
             }
 
             _pump ??= Task.Run(PumpAsync);
         }
 
         Signal();
+        if (first)
+        {
+            WakeWhenEarlierWritesAreDurable();
+        }
+
         return true;
+    }
+
+    /// <summary>
+    /// A SEND that found no subscriber here did not notify this entry, yet its message may still be on its
+    /// way to disk when the first subscriber's listing runs, and would then wait for the next SEND. The flush
+    /// round that makes every write so far durable wakes the pump once more to list it. Such a SEND saw the
+    /// count at 0, so it appended before the count went up, before this call: the round covers it.
+    /// </summary>
+    private void WakeWhenEarlierWritesAreDurable()
+    {
+        Task round;
+        try
+        {
+            round = _hub.Durability.FlushAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // shutting down: nothing more will be pushed
+        }
+
+        _ = round.ContinueWith(static (_, state) => ((AddressPush)state!).Signal(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Adds credit (capped), and wakes the pump.</summary>
@@ -234,7 +242,12 @@ internal sealed class AddressPush
                     }
 
                     // Push what is durable now; only then wait for the durability of what arrived since. Waiting
-                    // first for the newest message would hold every earlier one back by a flush.
+                    // first for the newest message would hold every earlier one back by a flush. Whether the
+                    // newest is durable is asked before listing: asked after, a flush landing between an empty
+                    // listing and the question would read as "all pushed" and strand the message until the
+                    // next SEND. A message notified after this read signals again, so the next round sees it.
+                    var newest = Volatile.Read(ref _notifiedUpTo);
+                    var allDurable = newest == 0 || _hub.Durability.IsDurable(DurabilityTicket.At(newest));
                     if (info.Policy.Kind != DeliveryPolicyKind.Batched || await WaitForWindowAsync(info.Policy, pending))
                     {
                         while (true)
@@ -248,8 +261,7 @@ internal sealed class AddressPush
                         }
                     }
 
-                    var newest = Volatile.Read(ref _notifiedUpTo);
-                    if (newest == 0 || _hub.Durability.IsDurable(DurabilityTicket.At(newest)))
+                    if (allDurable)
                     {
                         break;
                     }

@@ -32,6 +32,44 @@ public sealed class PushHubTests
         push.AssertNoViolation();
     }
 
+    [Theory]
+    [InlineData(true)]  // the SEND notified the pump
+    [InlineData(false)] // the SEND came before the first subscriber, so nothing notified the pump
+    public async Task A_message_that_becomes_durable_just_after_the_pump_listed_nothing_is_still_pushed(bool subscribedFirst)
+    {
+        await using var push = new PushFixture();
+        var aid = await push.CreateAddressAsync();
+        var target = push.Target("a");
+        if (subscribedFirst)
+        {
+            push.Hub.Subscribe(aid, target, credit: 10); // before the hold: no flush round of its own is pending
+        }
+
+        push.Storage.HoldFlushes();
+
+        // The flush lands right after the pump's listing came back empty (the message was not durable yet)
+        // and before the pump decides whether to wait: a pump that asks "is the newest durable?" only after
+        // listing sees "yes", believes it pushed everything, and sleeps until the next SEND.
+        var landed = 0;
+        push.Storage.PendingListed += (listed, count) =>
+        {
+            if (listed == aid && count == 0 && push.Storage.UndurableRecords > 0 && Interlocked.Exchange(ref landed, 1) == 0)
+            {
+                push.Storage.ReleaseFlushes();
+            }
+        };
+
+        var (id, _) = push.Send(aid, 1);
+        if (!subscribedFirst)
+        {
+            push.Hub.Subscribe(aid, target, credit: 10);
+        }
+
+        Assert.Equal(id, Assert.Single(await target.NextAsync()).Id);
+        Assert.Equal(1, landed);
+        push.AssertNoViolation();
+    }
+
     [Fact]
     public async Task Subscribing_pushes_the_backlog_in_id_order()
     {
