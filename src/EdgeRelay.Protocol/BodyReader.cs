@@ -6,7 +6,9 @@ namespace EdgeRelay.Protocol;
 
 /// <summary>
 /// Parses request and reply bodies. Every method is total: it returns false for a body that is short,
-/// long, or out of range, and never throws on input (bad input is normal for a server).
+/// long, or out of range, and never throws on input (bad input is normal for a server). The request
+/// parsers whose fields have ranges also come as <c>Read*</c>, returning a <see cref="BodyStatus"/> that
+/// tells a wrong layout (MALFORMED_FRAME) from a field out of its range (INVALID_ARGUMENT).
 /// </summary>
 public static partial class BodyReader
 {
@@ -80,19 +82,27 @@ public static partial class BodyReader
         return true;
     }
 
-    public static bool TryReadAuth(in ReadOnlySequence<byte> body, out AuthClaim[] claims)
+    public static bool TryReadAuth(in ReadOnlySequence<byte> body, out AuthClaim[] claims) => ReadAuth(body, out claims) == BodyStatus.Ok;
+
+    /// <summary>AUTH: a count outside 1..256 is <see cref="BodyStatus.OutOfRange"/>; a length that does not match the count is malformed.</summary>
+    public static BodyStatus ReadAuth(in ReadOnlySequence<byte> body, out AuthClaim[] claims)
     {
         claims = [];
         var reader = new SequenceReader<byte>(body);
         if (!reader.TryReadBigEndian(out short rawCount))
         {
-            return false;
+            return BodyStatus.Malformed;
         }
 
         int count = (ushort)rawCount;
-        if (count == 0 || count > ProtocolLimits.MaxAuthClaims || body.Length != 2 + ((long)count * AuthClaim.Length))
+        if (count == 0 || count > ProtocolLimits.MaxAuthClaims)
         {
-            return false;
+            return BodyStatus.OutOfRange;
+        }
+
+        if (body.Length != 2 + ((long)count * AuthClaim.Length))
+        {
+            return BodyStatus.Malformed;
         }
 
         claims = new AuthClaim[count];
@@ -101,15 +111,18 @@ public static partial class BodyReader
             claims[i] = new AuthClaim(ReadAddressId(ref reader), ReadBytes(ref reader, ProtocolConstants.SignatureLength));
         }
 
-        return true;
+        return BodyStatus.Ok;
     }
 
-    public static bool TryReadPull(in ReadOnlySequence<byte> body, out PullRequest request)
+    public static bool TryReadPull(in ReadOnlySequence<byte> body, out PullRequest request) => ReadPull(body, out request) == BodyStatus.Ok;
+
+    /// <summary>PULL: a body of another length is malformed; a <c>max_count</c> outside 1..1024 is <see cref="BodyStatus.OutOfRange"/>.</summary>
+    public static BodyStatus ReadPull(in ReadOnlySequence<byte> body, out PullRequest request)
     {
         request = default;
         if (body.Length != PullRequest.Length)
         {
-            return false;
+            return BodyStatus.Malformed;
         }
 
         var reader = new SequenceReader<byte>(body);
@@ -117,31 +130,40 @@ public static partial class BodyReader
         reader.TryReadBigEndian(out short max);
         if ((ushort)max == 0 || (ushort)max > ProtocolLimits.MaxPullCount)
         {
-            return false;
+            return BodyStatus.OutOfRange;
         }
 
         request = new PullRequest(aid, (ushort)max);
-        return true;
+        return BodyStatus.Ok;
     }
 
-    public static bool TryReadAck(in ReadOnlySequence<byte> body, out AddressId address, out long[] ids)
+    public static bool TryReadAck(in ReadOnlySequence<byte> body, out AddressId address, out long[] ids) => ReadAck(body, out address, out ids) == BodyStatus.Ok;
+
+    /// <summary>ACK: a count outside 1..1024 is <see cref="BodyStatus.OutOfRange"/>; a length that does not match the count is malformed.</summary>
+    public static BodyStatus ReadAck(in ReadOnlySequence<byte> body, out AddressId address, out long[] ids)
     {
         address = default;
         ids = [];
         var reader = new SequenceReader<byte>(body);
         if (body.Length < ProtocolConstants.AddressIdLength + 2)
         {
-            return false;
+            return BodyStatus.Malformed;
         }
 
-        address = ReadAddressId(ref reader);
+        var aid = ReadAddressId(ref reader);
         reader.TryReadBigEndian(out short rawCount);
         int count = (ushort)rawCount;
-        if (count == 0 || count > ProtocolLimits.MaxAckIds || body.Length != ProtocolConstants.AddressIdLength + 2 + (count * 8L))
+        if (count == 0 || count > ProtocolLimits.MaxAckIds)
         {
-            return false;
+            return BodyStatus.OutOfRange;
         }
 
+        if (body.Length != ProtocolConstants.AddressIdLength + 2 + (count * 8L))
+        {
+            return BodyStatus.Malformed;
+        }
+
+        address = aid;
         ids = new long[count];
         for (int i = 0; i < count; i++)
         {
@@ -149,7 +171,7 @@ public static partial class BodyReader
             ids[i] = id;
         }
 
-        return true;
+        return BodyStatus.Ok;
     }
 
     /// <summary>SUBSCRIBE or CREDIT.</summary>
@@ -200,21 +222,29 @@ public static partial class BodyReader
     }
 
     /// <summary>SET_NOTIFY; false also when the endpoint is not valid UTF-8 or over the limit.</summary>
-    public static bool TryReadSetNotify(in ReadOnlySequence<byte> body, out SetNotifyRequest request)
+    public static bool TryReadSetNotify(in ReadOnlySequence<byte> body, out SetNotifyRequest request) => ReadSetNotify(body, out request) == BodyStatus.Ok;
+
+    /// <summary>SET_NOTIFY: a <c>len</c> over 2048 is <see cref="BodyStatus.OutOfRange"/>; a body of another length than <c>len</c> says, or bytes that are not UTF-8, are malformed.</summary>
+    public static BodyStatus ReadSetNotify(in ReadOnlySequence<byte> body, out SetNotifyRequest request)
     {
         request = default;
         var reader = new SequenceReader<byte>(body);
         if (body.Length < ProtocolConstants.AddressIdLength + 2)
         {
-            return false;
+            return BodyStatus.Malformed;
         }
 
         var aid = ReadAddressId(ref reader);
         reader.TryReadBigEndian(out short rawLength);
         int length = (ushort)rawLength;
-        if (length > SetNotifyRequest.MaxEndpointBytes || reader.Remaining != length)
+        if (length > SetNotifyRequest.MaxEndpointBytes)
         {
-            return false;
+            return BodyStatus.OutOfRange;
+        }
+
+        if (reader.Remaining != length)
+        {
+            return BodyStatus.Malformed;
         }
 
         var bytes = ReadBytes(ref reader, length);
@@ -224,10 +254,10 @@ public static partial class BodyReader
         }
         catch (DecoderFallbackException)
         {
-            return false;
+            return BodyStatus.Malformed;
         }
 
-        return true;
+        return BodyStatus.Ok;
     }
 
     public static bool TryReadRenewAddress(in ReadOnlySequence<byte> body, out RenewAddressRequest request)

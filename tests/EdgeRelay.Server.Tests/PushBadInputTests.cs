@@ -203,14 +203,14 @@ public sealed class PushBadInputTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Set_notify_declaring_more_than_2048_bytes_is_malformed()
+    public async Task Set_notify_declaring_more_than_2048_bytes_is_an_invalid_argument()
     {
-        // Consistent length, plain ASCII: only the size breaks the layout (len is 0..2048).
+        // Consistent length, plain ASCII: only the size is out of its range (len is 0..2048).
         using var connection = await ConnectAuthenticatedAsync();
         var endpoint = Encoding.ASCII.GetBytes("https://push.example/" + new string('a', 2049 - 21));
         await connection.SendRawAsync(Frame(FrameType.SetNotify, SetNotifyBody((ushort)endpoint.Length, endpoint)));
 
-        Assert.Equal(ErrorCode.MalformedFrame, await connection.ReadErrorAsync());
+        Assert.Equal(ErrorCode.InvalidArgument, await connection.ReadErrorAsync());
         await connection.AssertStillOpenAsync();
     }
 

@@ -66,6 +66,15 @@ internal sealed class RawConnection : IDisposable
         }
     }
 
+    /// <summary>Reads an ERROR frame and returns the request id it answers and its code.</summary>
+    public async Task<(uint RequestId, ErrorCode Code)> ReadErrorWithIdAsync()
+    {
+        var (header, body) = await ReadFrameAsync();
+        Assert.Equal(FrameType.Error, header.Type);
+        Assert.True(BodyReader.TryReadError(new ReadOnlySequence<byte>(body), out var error));
+        return (header.RequestId, error.Code);
+    }
+
     /// <summary>Reads an ERROR frame and returns its code.</summary>
     public async Task<ErrorCode> ReadErrorAsync()
     {

@@ -63,6 +63,23 @@ internal static unsafe partial class Sodium
         }
     }
 
+    /// <summary>
+    /// True when <paramref name="point"/> is the canonical encoding of an Ed25519 point on the curve, in
+    /// the prime-order subgroup and not of small order: the keys a signature can be verified against.
+    /// </summary>
+    public static bool IsValidEd25519Point(ReadOnlySpan<byte> point)
+    {
+        if (point.Length != PointBytes)
+        {
+            return false;
+        }
+
+        fixed (byte* pp = point)
+        {
+            return crypto_core_ed25519_is_valid_point(pp) == 1;
+        }
+    }
+
     public static bool ScalarMultBase(Span<byte> q, ReadOnlySpan<byte> n)
     {
         CheckLength(q, PointBytes);
@@ -233,6 +250,9 @@ internal static unsafe partial class Sodium
 
     [LibraryImport(Library)]
     private static partial int crypto_scalarmult_base(byte* q, byte* n);
+
+    [LibraryImport(Library)]
+    private static partial int crypto_core_ed25519_is_valid_point(byte* p);
 
     [LibraryImport(Library)]
     private static partial nuint crypto_kdf_hkdf_sha256_statebytes();

@@ -11,9 +11,10 @@ public sealed partial class RelaySession
 
     private ValueTask HandleAuth(uint requestId, in ReadOnlySequence<byte> body)
     {
-        if (!BodyReader.TryReadAuth(body, out var claims))
+        var parsed = BodyReader.ReadAuth(body, out var claims);
+        if (parsed != BodyStatus.Ok)
         {
-            return Fail(requestId, ErrorCode.MalformedFrame, "AUTH body does not match its claim count");
+            return FailBody(requestId, parsed, "AUTH body does not match its claim count", "AUTH claim count must be 1 to 256");
         }
 
         // All or nothing: a connection is never left authenticated for part of what it asked.
@@ -43,9 +44,10 @@ public sealed partial class RelaySession
 
     private ValueTask HandlePullAsync(uint requestId, in ReadOnlySequence<byte> body)
     {
-        if (!BodyReader.TryReadPull(body, out var request))
+        var parsed = BodyReader.ReadPull(body, out var request);
+        if (parsed != BodyStatus.Ok)
         {
-            return Fail(requestId, ErrorCode.MalformedFrame, "PULL body must be 18 bytes with a count of 1 to 1024");
+            return FailBody(requestId, parsed, "PULL body must be 18 bytes", "PULL max_count must be 1 to 1024");
         }
 
         if (!IsAuthenticated(request.Address))
@@ -102,9 +104,10 @@ public sealed partial class RelaySession
 
     private ValueTask HandleAck(uint requestId, in ReadOnlySequence<byte> body)
     {
-        if (!BodyReader.TryReadAck(body, out var aid, out var ids))
+        var parsed = BodyReader.ReadAck(body, out var aid, out var ids);
+        if (parsed != BodyStatus.Ok)
         {
-            return Fail(requestId, ErrorCode.MalformedFrame, "ACK body does not match its id count");
+            return FailBody(requestId, parsed, "ACK body does not match its id count", "ACK count must be 1 to 1024");
         }
 
         if (!IsAuthenticated(aid))

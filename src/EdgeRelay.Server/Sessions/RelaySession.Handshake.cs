@@ -11,14 +11,22 @@ public sealed partial class RelaySession
 
     private ValueTask HandleHello(uint requestId, in ReadOnlySequence<byte> body)
     {
-        if (!BodyReader.TryReadHello(body, out var hello) || hello.Magic != ProtocolConstants.HelloMagic)
+        // A HELLO of another length is a malformed frame like any other (the connection stays open and may
+        // HELLO again within the handshake timeout); a well-formed one that is not ours, or that shares no
+        // version with us, ends the connection.
+        if (!BodyReader.TryReadHello(body, out var hello))
         {
-            return Fail(requestId, ErrorCode.UnsupportedVersion, "not an EdgeRelay HELLO");
+            return Fail(requestId, ErrorCode.MalformedFrame, "HELLO body must be 8 bytes");
+        }
+
+        if (hello.Magic != ProtocolConstants.HelloMagic)
+        {
+            return FailConnection(ErrorCode.UnsupportedVersion, "not an EdgeRelay HELLO");
         }
 
         if (hello.MinVersion > ProtocolConstants.Version || hello.MaxVersion < ProtocolConstants.Version)
         {
-            return Fail(requestId, ErrorCode.UnsupportedVersion, "this server speaks protocol version 1 only");
+            return FailConnection(ErrorCode.UnsupportedVersion, "this server speaks protocol version 1 only");
         }
 
         _handshakeDone = true;

@@ -151,9 +151,10 @@ public sealed partial class RelaySession
 
     private ValueTask HandleSetNotify(uint requestId, in ReadOnlySequence<byte> body)
     {
-        if (!BodyReader.TryReadSetNotify(body, out var request))
+        var parsed = BodyReader.ReadSetNotify(body, out var request);
+        if (parsed != BodyStatus.Ok)
         {
-            return Fail(requestId, ErrorCode.MalformedFrame, "SET_NOTIFY body must be an address, a length and that many bytes of UTF-8");
+            return FailBody(requestId, parsed, "SET_NOTIFY body must be an address, a length and that many bytes of UTF-8", "SET_NOTIFY endpoint length must be at most 2048");
         }
 
         if (!IsAuthenticated(request.Address))

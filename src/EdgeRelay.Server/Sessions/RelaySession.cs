@@ -123,13 +123,13 @@ public sealed partial class RelaySession : IDeliveryTarget
 
                     if (status == FrameParseStatus.TooLarge)
                     {
-                        await ReplyAsync(OutboxItem.Failure(header.RequestId, ErrorCode.FrameTooLarge, "frame length exceeds the advertised maximum"));
+                        await FailConnection(ErrorCode.FrameTooLarge, "frame length exceeds the advertised maximum");
                         return;
                     }
 
                     if (status == FrameParseStatus.InvalidHeader)
                     {
-                        await ReplyAsync(OutboxItem.Failure(header.RequestId, ErrorCode.InvalidHeader, "reserved header flags are set"));
+                        await FailConnection(ErrorCode.InvalidHeader, "reserved header flags are set");
                         return;
                     }
 
@@ -192,14 +192,14 @@ public sealed partial class RelaySession : IDeliveryTarget
         {
             return header.Type == FrameType.Hello
                 ? HandleHello(header.RequestId, body)
-                : ReplyAsync(OutboxItem.Failure(header.RequestId, ErrorCode.HandshakeRequired, "the first frame must be HELLO"));
+                : FailConnection(ErrorCode.HandshakeRequired, "the first frame must be HELLO");
         }
 
         return header.Type switch
         {
             FrameType.Send => HandleSendAsync(header.RequestId, body),
-            FrameType.Ping => ReplyAsync(OutboxItem.Pong(header.RequestId)),
-            FrameType.Hello => ReplyAsync(OutboxItem.Failure(header.RequestId, ErrorCode.HandshakeRequired, "HELLO was already done")),
+            FrameType.Ping => body.IsEmpty ? ReplyAsync(OutboxItem.Pong(header.RequestId)) : Fail(header.RequestId, ErrorCode.MalformedFrame, "PING has an empty body"),
+            FrameType.Hello => FailConnection(ErrorCode.HandshakeRequired, "HELLO was already done"),
             FrameType.CreateAddress => HandleCreateAddress(header.RequestId, body),
             FrameType.RevokeAddress => HandleRevokeAddress(header.RequestId, body),
             FrameType.Auth => HandleAuth(header.RequestId, body),
@@ -239,6 +239,18 @@ public sealed partial class RelaySession : IDeliveryTarget
     }
 
     private ValueTask Fail(uint requestId, ErrorCode code, string reason) => ReplyAsync(OutboxItem.Failure(requestId, code, reason));
+
+    /// <summary>A body that did not parse: a wrong layout is MALFORMED_FRAME, a field out of its range INVALID_ARGUMENT.</summary>
+    private ValueTask FailBody(uint requestId, BodyStatus status, string malformed, string outOfRange) =>
+        status == BodyStatus.OutOfRange
+            ? Fail(requestId, ErrorCode.InvalidArgument, outOfRange)
+            : Fail(requestId, ErrorCode.MalformedFrame, malformed);
+
+    /// <summary>
+    /// An error that closes the connection carries request id 0 whatever provoked it: it ends every request
+    /// of the connection, not one, and the header it answers may be garbage (INVALID_HEADER).
+    /// </summary>
+    private ValueTask FailConnection(ErrorCode code, string reason) => ReplyAsync(OutboxItem.Failure(0, code, reason));
 
     private async Task WriteLoopAsync()
     {

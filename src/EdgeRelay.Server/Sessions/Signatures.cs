@@ -9,8 +9,7 @@ internal static class Signatures
 {
     private static readonly SignatureAlgorithm Ed25519 = SignatureAlgorithm.Ed25519;
 
-    public static bool IsValidPublicKey(ReadOnlySpan<byte> key) =>
-        PublicKey.TryImport(Ed25519, key, KeyBlobFormat.RawPublicKey, out _);
+    public static bool IsValidPublicKey(ReadOnlySpan<byte> key) => EdgeRelay.Addressing.OwnerKeys.IsValid(key);
 
     public static bool VerifyAuth(ReadOnlySpan<byte> ownerKey, ReadOnlySpan<byte> nonce, AddressId aid, ReadOnlySpan<byte> signature)
     {
