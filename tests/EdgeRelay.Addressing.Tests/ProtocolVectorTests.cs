@@ -1,0 +1,190 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using EdgeRelay.Protocol;
+
+namespace EdgeRelay.Addressing.Tests;
+
+/// <summary>
+/// docs/vectors/protocol-v1.txt, the test vectors a third-party implementation checks itself against: this
+/// implementation must produce every value in it, byte for byte, from the inputs it lists, and read back
+/// what it wrote. Regenerate after a deliberate change with EDGERELAY_WRITE_VECTORS=1 (then review the diff:
+/// a changed frame is a protocol change).
+/// </summary>
+public class ProtocolVectorTests
+{
+    private static readonly string FilePath = Path.Combine(AppContext.BaseDirectory, "Vectors", "protocol-v1.txt");
+
+    [Fact]
+    public void Every_vector_in_the_file_is_what_this_implementation_computes()
+    {
+        var computed = Compute();
+        if (Environment.GetEnvironmentVariable("EDGERELAY_WRITE_VECTORS") == "1")
+        {
+            var source = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "docs", "vectors", "protocol-v1.txt"));
+            File.WriteAllText(source, Render(computed));
+        }
+
+        var file = Parse(File.ReadAllLines(FilePath));
+        Assert.Equal(computed.Select(v => v.Key), file.Select(v => v.Key));
+        foreach (var (key, value) in computed)
+        {
+            Assert.True(file.First(f => f.Key == key).Value == value, $"{key}: the file says {file.First(f => f.Key == key).Value}, this implementation {value}");
+        }
+    }
+
+    [Fact]
+    public void The_vectors_read_back_to_their_inputs()
+    {
+        var v = Parse(File.ReadAllLines(FilePath)).ToDictionary(p => p.Key, p => p.Value);
+
+        var hello = Sequence(v["hello.frame"]);
+        Assert.Equal(FrameParseStatus.Complete, FrameReader.TryRead(ref hello, 64, out var helloHeader, out var helloBody));
+        Assert.Equal((FrameType.Hello, 1u), (helloHeader.Type, helloHeader.RequestId));
+        Assert.True(BodyReader.TryReadHello(helloBody, out var request));
+        Assert.Equal((ProtocolConstants.HelloMagic, (ushort)1, (ushort)1), (request.Magic, request.MinVersion, request.MaxVersion));
+
+        var reply = Sequence(v["hello_reply.frame"]);
+        Assert.Equal(FrameParseStatus.Complete, FrameReader.TryRead(ref reply, 4096, out _, out var replyBody));
+        Assert.True(BodyReader.TryReadServerInfo(replyBody, out var info));
+        Assert.Equal(v["hello_reply.service_key"], Convert.ToHexStringLower(info.ServicePublicKey.Span));
+        Assert.Equal(v["hello_reply.tls_pin"], Convert.ToHexStringLower(info.TlsPin.Span));
+
+        var card = AddressCard.Parse(Encoding.ASCII.GetString(Convert.FromHexString(v["card.text"])));
+        Assert.Equal(v["card.binary"], Convert.ToHexStringLower(card.ToArray()));
+
+        Assert.True(EphemeralAddress.TryOpen(Convert.FromHexString(v["ephemeral.service_private_key"]), Convert.FromHexString(v["ephemeral.address"]), out var aid, out var notAfter));
+        Assert.Equal(v["ephemeral.aid"], Hex(aid));
+        Assert.Equal(long.Parse(v["ephemeral.not_after"], System.Globalization.CultureInfo.InvariantCulture), notAfter);
+
+        var send = Sequence(v["send.frame"]);
+        Assert.Equal(FrameParseStatus.Complete, FrameReader.TryRead(ref send, 4096, out _, out var sendBody));
+        var ephemeral = new byte[EphemeralAddress.Length];
+        Assert.True(BodyReader.TryReadSend(sendBody, ephemeral, out var ciphertext));
+        Assert.Equal(v["ephemeral.address"], Convert.ToHexStringLower(ephemeral));
+        Assert.Equal(v["send.ciphertext"], Convert.ToHexStringLower(ciphertext.ToArray()));
+    }
+
+    /// <summary>Every vector, in file order: inputs first, then what they give.</summary>
+    private static List<KeyValuePair<string, string>> Compute()
+    {
+        var values = new List<KeyValuePair<string, string>>();
+        void Add(string key, string value) => values.Add(new(key, value));
+        static string Frame(Action<ArrayBufferWriter<byte>> write)
+        {
+            var writer = new ArrayBufferWriter<byte>();
+            write(writer);
+            return Convert.ToHexStringLower(writer.WrittenSpan);
+        }
+
+        // The relay's service key, derived per RFC 9180 DeriveKeyPair from a fixed seed; its TLS pin and the
+        // connection's nonce are fixed bytes.
+        var serviceIkm = Enumerable.Range(0, 32).Select(i => (byte)(0xA0 + i)).ToArray();
+        var servicePrivate = new byte[32];
+        var servicePublic = new byte[32];
+        Hpke.DeriveKeyPair(serviceIkm, servicePrivate, servicePublic);
+        var nonce = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray();
+        var pin = Enumerable.Range(0, 32).Select(i => (byte)(0xF0 ^ i)).ToArray();
+        const string endpoint = "relay.example.org:7400";
+
+        Add("hello.frame", Frame(w => FrameWriter.WriteHello(w, 1)));
+
+        var info = new ServerInfo
+        {
+            Version = 1,
+            MaxCiphertext = 16384,
+            MaxRequestBody = 21506,
+            MaxReplyBody = 1 << 20,
+            MaxPullCount = 256,
+            MaxInFlight = 1024,
+            DefaultAddressLifetimeSeconds = 30 * 86400,
+            MaxAddressLifetimeSeconds = 365 * 86400,
+            ServicePublicKey = servicePublic,
+            AuthNonce = nonce,
+            Endpoint = endpoint,
+            TlsPin = pin,
+        };
+        Add("hello_reply.service_key", Convert.ToHexStringLower(servicePublic));
+        Add("hello_reply.auth_nonce", Convert.ToHexStringLower(nonce));
+        Add("hello_reply.tls_pin", Convert.ToHexStringLower(pin));
+        Add("hello_reply.endpoint", endpoint);
+        Add("hello_reply.frame", Frame(w => FrameWriter.WriteServerInfo(w, 1, info)));
+
+        var aid = new AddressId(0x0011223344556677UL, 0x8899AABBCCDDEEFFUL);
+        const long expiresAt = 1_800_000_000;
+        var card = new AddressCard(aid, expiresAt, servicePublic, endpoint, [new AddressCardExtension(ProtocolConstants.TlsPinExtension, pin)]);
+        Add("card.aid", Hex(aid));
+        Add("card.expires_at", expiresAt.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Add("card.binary", Convert.ToHexStringLower(card.ToArray()));
+        Add("card.text", Convert.ToHexStringLower(Encoding.ASCII.GetBytes(card.ToString())));
+
+        // The sender's one-time HPKE key, from a fixed seed instead of fresh randomness.
+        var ephemeralIkm = Enumerable.Range(0, 32).Select(i => (byte)(0x50 + i)).ToArray();
+        var ephemeralPrivate = new byte[32];
+        var ephemeralPublic = new byte[32];
+        Hpke.DeriveKeyPair(ephemeralIkm, ephemeralPrivate, ephemeralPublic);
+        const long notAfter = 1_799_990_000;
+        var plaintext = new byte[24];
+        aid.Write(plaintext);
+        BinaryPrimitives.WriteUInt64BigEndian(plaintext.AsSpan(16), notAfter);
+        var address = new byte[EphemeralAddress.Length];
+        address[0] = EphemeralAddress.Version;
+        Assert.True(Hpke.SealWithEphemeralKey(ephemeralPrivate, servicePublic, Encoding.ASCII.GetBytes("EdgeRelay v1 ephemeral address"), [], plaintext, address.AsSpan(1, 32), address.AsSpan(33)));
+        Add("ephemeral.service_ikm", Convert.ToHexStringLower(serviceIkm));
+        Add("ephemeral.service_private_key", Convert.ToHexStringLower(servicePrivate));
+        Add("ephemeral.service_public_key", Convert.ToHexStringLower(servicePublic));
+        Add("ephemeral.sender_ikm", Convert.ToHexStringLower(ephemeralIkm));
+        Add("ephemeral.sender_private_key", Convert.ToHexStringLower(ephemeralPrivate));
+        Add("ephemeral.sender_public_key", Convert.ToHexStringLower(ephemeralPublic));
+        Add("ephemeral.aid", Hex(aid));
+        Add("ephemeral.not_after", notAfter.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Add("ephemeral.plaintext", Convert.ToHexStringLower(plaintext));
+        Add("ephemeral.address", Convert.ToHexStringLower(address));
+
+        var ciphertext = "hello, relay"u8.ToArray();
+        Add("send.ciphertext", Convert.ToHexStringLower(ciphertext));
+        Add("send.frame", Frame(w => FrameWriter.WriteSend(w, 2, address, ciphertext)));
+        Add("send.ok_frame", Frame(w => FrameWriter.WriteOk(w, 2)));
+        Add("send.rate_limited_frame", Frame(w => FrameWriter.WriteError(w, 2, ErrorCode.RateLimited, "slow down")));
+        return values;
+    }
+
+    private static string Hex(AddressId aid)
+    {
+        var bytes = new byte[16];
+        aid.Write(bytes);
+        return Convert.ToHexStringLower(bytes);
+    }
+
+    private static ReadOnlySequence<byte> Sequence(string hex) => new(Convert.FromHexString(hex));
+
+    private static string Render(List<KeyValuePair<string, string>> values)
+    {
+        var text = new StringBuilder();
+        text.Append("""
+            # EdgeRelay wire protocol v1: test vectors (docs/PROTOCOL.md).
+            # One "name = value" per line; values are lowercase hex unless they are decimal numbers or the
+            # endpoint. Frames are the 10-byte header followed by the body.
+            #
+            # hello.*       the client's HELLO (request id 1) and a HELLO_REPLY with fixed keys and nonce
+            # card.*        an address card with the TLS pin extension; card.text is the ASCII text form, in hex
+            # ephemeral.*   an ephemeral address (6.2) sealed with a fixed sender key: service and sender keys
+            #               come from RFC 9180 DeriveKeyPair(ikm); info is "EdgeRelay v1 ephemeral address",
+            #               aad is empty; address = 0x01 || enc || ciphertext
+            # send.*        a SEND of that address (request id 2), its OK, and a RATE_LIMITED refusal of it
+
+            """.Replace("\r\n", "\n", StringComparison.Ordinal));
+        foreach (var (key, value) in values)
+        {
+            text.Append(key).Append(" = ").Append(value).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    private static List<KeyValuePair<string, string>> Parse(string[] lines) =>
+        lines.Where(l => l.Length > 0 && l[0] != '#')
+            .Select(l => l.Split(" = ", 2))
+            .Select(p => new KeyValuePair<string, string>(p[0], p[1]))
+            .ToList();
+}
