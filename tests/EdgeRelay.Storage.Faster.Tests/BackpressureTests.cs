@@ -6,7 +6,7 @@ namespace EdgeRelay.Storage.Faster.Tests;
 public sealed class BackpressureTests
 {
     // Four 4 KiB pages: three 1 KiB messages per page, so the buffer fills after a dozen.
-    private static void TinyMemory(FasterStorageOptions o)
+    internal static void TinyMemory(FasterStorageOptions o)
     {
         o.PageSizeBits = 12;
         o.MemorySizeBits = 14;

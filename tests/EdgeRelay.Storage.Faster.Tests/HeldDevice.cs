@@ -1,0 +1,106 @@
+using FASTER.core;
+
+namespace EdgeRelay.Storage.Faster.Tests;
+
+/// <summary>
+/// FASTER's device, with writes a test can hold back (a disk that has not answered yet) or fail (a disk that
+/// refuses them). Held writes reach the real device, in order, on <see cref="Release"/>; reads and everything
+/// else go straight to it. Orders a test's steps without sleeping: while writes are held, no commit completes.
+/// </summary>
+internal sealed class HeldDevice(IDevice inner) : StorageDeviceBase(inner.FileName, inner.SectorSize, inner.Capacity)
+{
+    private readonly Lock _lock = new();
+    private List<Action>? _held;
+    private TaskCompletionSource _writeHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _failWrites;
+
+    /// <summary>Completes once a write has been held since the last <see cref="Hold"/>: a flush is under way and stuck.</summary>
+    public Task WriteHeld
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _writeHeld.Task;
+            }
+        }
+    }
+
+    /// <summary>From now on every write fails with EIO.</summary>
+    public bool FailWrites
+    {
+        get => _failWrites;
+        set => _failWrites = value;
+    }
+
+    /// <summary>Holds every write from now on until <see cref="Release"/>.</summary>
+    public void Hold()
+    {
+        lock (_lock)
+        {
+            _held ??= [];
+            _writeHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    /// <summary>Lets the held writes through, in the order they were issued, and stops holding.</summary>
+    public void Release()
+    {
+        List<Action>? held;
+        lock (_lock)
+        {
+            held = _held;
+            _held = null;
+        }
+
+        foreach (var write in held ?? [])
+        {
+            write();
+        }
+    }
+
+    public override void Initialize(long segmentSize, LightEpoch? epoch = null, bool omitSegmentIdFromFilename = false)
+    {
+        base.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
+        inner.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
+    }
+
+    public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
+    {
+        if (_failWrites)
+        {
+            // Completed off the caller's thread, as a real device completes: FASTER issues writes under its epoch.
+            ThreadPool.QueueUserWorkItem(_ => callback(5, 0, context)); // EIO
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_held is not null)
+            {
+                _held.Add(() => inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context));
+                _writeHeld.TrySetResult();
+                return;
+            }
+        }
+
+        inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
+    }
+
+    public override void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context) =>
+        inner.ReadAsync(segmentId, sourceAddress, destinationAddress, readLength, callback, context);
+
+    public override void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result) => inner.RemoveSegmentAsync(segment, callback, result);
+
+    public override void RemoveSegment(int segment) => inner.RemoveSegment(segment);
+
+    public override long GetFileSize(int segment) => inner.GetFileSize(segment);
+
+    public override bool TryComplete() => inner.TryComplete();
+
+    public override bool Throttle() => inner.Throttle();
+
+    public override void Reset() => inner.Reset();
+
+    public override void Dispose() => inner.Dispose();
+}
