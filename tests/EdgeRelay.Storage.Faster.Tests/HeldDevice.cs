@@ -7,7 +7,7 @@ namespace EdgeRelay.Storage.Faster.Tests;
 /// refuses them). Held writes reach the real device, in order, on <see cref="Release"/>; reads and everything
 /// else go straight to it. Orders a test's steps without sleeping: while writes are held, no commit completes.
 /// </summary>
-internal sealed class HeldDevice(IDevice inner) : StorageDeviceBase(inner.FileName, inner.SectorSize, inner.Capacity)
+internal sealed class HeldDevice(IDevice inner) : DelegatingDevice(inner)
 {
     private readonly Lock _lock = new();
     private List<Action>? _held;
@@ -59,12 +59,6 @@ internal sealed class HeldDevice(IDevice inner) : StorageDeviceBase(inner.FileNa
         }
     }
 
-    public override void Initialize(long segmentSize, LightEpoch? epoch = null, bool omitSegmentIdFromFilename = false)
-    {
-        base.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
-        inner.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
-    }
-
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
     {
         if (_failWrites)
@@ -78,29 +72,12 @@ internal sealed class HeldDevice(IDevice inner) : StorageDeviceBase(inner.FileNa
         {
             if (_held is not null)
             {
-                _held.Add(() => inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context));
+                _held.Add(() => Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context));
                 _writeHeld.TrySetResult();
                 return;
             }
         }
 
-        inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
+        Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
     }
-
-    public override void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context) =>
-        inner.ReadAsync(segmentId, sourceAddress, destinationAddress, readLength, callback, context);
-
-    public override void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result) => inner.RemoveSegmentAsync(segment, callback, result);
-
-    public override void RemoveSegment(int segment) => inner.RemoveSegment(segment);
-
-    public override long GetFileSize(int segment) => inner.GetFileSize(segment);
-
-    public override bool TryComplete() => inner.TryComplete();
-
-    public override bool Throttle() => inner.Throttle();
-
-    public override void Reset() => inner.Reset();
-
-    public override void Dispose() => inner.Dispose();
 }
