@@ -4,7 +4,7 @@ namespace EdgeRelay.Protocol;
 /// <remarks>
 /// Part of the wire contract (docs/PROTOCOL.md lists each with the connection state after it):
 /// never renumber or reuse a code. Ranges: 1-19 framing and session, 20-29 addresses,
-/// 30-39 authentication, 40-49 delivery, 50-59 server state.
+/// 30-39 authentication, 40-49 delivery, 50-59 server state, 60-69 attachments.
 /// </remarks>
 public enum ErrorCode : ushort
 {
@@ -78,6 +78,42 @@ public enum ErrorCode : ushort
 
     /// <summary>An unexpected server fault. The connection is closed; nothing unacknowledged was promised.</summary>
     InternalError = 51,
+
+    /// <summary>The token's own request rate is used up. Nothing was done; retry later. The connection stays open.</summary>
+    TokenRateLimited = 13,
+
+    /// <summary>The token's quota (queued messages or bytes, attachment bytes) is used up. Nothing stored. The connection stays open.</summary>
+    QuotaToken = 26,
+
+    /// <summary>AUTH_TOKEN with a token this relay never issued. The connection stays open.</summary>
+    TokenUnknown = 32,
+
+    /// <summary>The token was revoked by the operator (at AUTH_TOKEN or on any later request). The connection stays open.</summary>
+    TokenRevoked = 33,
+
+    /// <summary>A sending-service command (SEND_VIA, uploads) on a connection without an RM token. The connection stays open.</summary>
+    NotAuthorised = 34,
+
+    /// <summary>The outbound queue's budget is used up. Nothing queued; retry later. The connection stays open.</summary>
+    QueueFull = 53,
+
+    /// <summary>A forwarded message reached its maximum age without the receiving service taking it (a send state, never an ERROR frame's reply to SEND_VIA).</summary>
+    Undeliverable = 54,
+
+    /// <summary>An upload's declared size exceeds the maximum attachment size. The connection stays open.</summary>
+    AttachmentTooLarge = 60,
+
+    /// <summary>The attachment disk budget is used up. Nothing stored; retry later. The connection stays open.</summary>
+    QuotaAttachments = 61,
+
+    /// <summary>UPLOAD_CHUNK, UPLOAD_RESUME or UPLOAD_COMMIT names no upload in progress (never begun, expired or already committed).</summary>
+    UploadUnknown = 62,
+
+    /// <summary>UPLOAD_CHUNK at an offset other than the bytes received so far, or past the declared size.</summary>
+    UploadOffset = 63,
+
+    /// <summary>UPLOAD_COMMIT before every declared byte arrived, or with a digest that does not match. Nothing is readable.</summary>
+    UploadIncomplete = 64,
 }
 
 public static class ErrorCodes
@@ -118,6 +154,18 @@ public static class ErrorCodes
         ErrorCode.ShuttingDown => "SHUTTING_DOWN",
         ErrorCode.InternalError => "INTERNAL_ERROR",
         ErrorCode.QuotaServer => "QUOTA_SERVER",
+        ErrorCode.TokenRateLimited => "TOKEN_RATE_LIMITED",
+        ErrorCode.QuotaToken => "QUOTA_TOKEN",
+        ErrorCode.TokenUnknown => "TOKEN_UNKNOWN",
+        ErrorCode.TokenRevoked => "TOKEN_REVOKED",
+        ErrorCode.NotAuthorised => "NOT_AUTHORISED",
+        ErrorCode.QueueFull => "QUEUE_FULL",
+        ErrorCode.Undeliverable => "UNDELIVERABLE",
+        ErrorCode.AttachmentTooLarge => "ATTACHMENT_TOO_LARGE",
+        ErrorCode.QuotaAttachments => "QUOTA_ATTACHMENTS",
+        ErrorCode.UploadUnknown => "UPLOAD_UNKNOWN",
+        ErrorCode.UploadOffset => "UPLOAD_OFFSET",
+        ErrorCode.UploadIncomplete => "UPLOAD_INCOMPLETE",
         _ => "ERROR_" + ((ushort)code).ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }

@@ -19,6 +19,17 @@ public enum FrameType : byte
     SetNotify = 0x0D,
     RenewAddress = 0x0E,
 
+    // The sending service (docs/PROTOCOL.md 4.12 to 4.16).
+    AuthToken = 0x0F,
+    SendVia = 0x10,
+    SendStatus = 0x11,
+    WatchSends = 0x12,
+    UploadBegin = 0x13,
+    UploadChunk = 0x14,
+    UploadResume = 0x15,
+    UploadCommit = 0x16,
+    Status = 0x17,
+
     Ok = 0x80,
     HelloReply = 0x81,
     AddressCreated = 0x82,
@@ -27,5 +38,18 @@ public enum FrameType : byte
 
     /// <summary>Pushed by the server to a subscriber, unasked: request id 0, never a reply to a request.</summary>
     Deliver = 0x89,
+
+    SendQueued = 0x8A,
+    SendStates = 0x8B,
+
+    /// <summary>Pushed to a connection that sent WATCH_SENDS when one of its token's messages settles: request id 0.</summary>
+    SendState = 0x8C,
+    UploadStarted = 0x8D,
+    UploadProgress = 0x8E,
+    AttachmentStored = 0x8F,
+    StatusReply = 0x90,
+
+    /// <summary>Pushed to connected RMs when the operator changes a sending limit or option: request id 0.</summary>
+    Config = 0x91,
     Error = 0xFF,
 }

@@ -30,6 +30,17 @@ public class ErrorReplyTests
         (ErrorCode.ShuttingDown, true),
         (ErrorCode.InternalError, true),
         (ErrorCode.QuotaServer, false),
+        (ErrorCode.TokenRateLimited, false),
+        (ErrorCode.QuotaToken, false),
+        (ErrorCode.TokenUnknown, false),
+        (ErrorCode.TokenRevoked, false),
+        (ErrorCode.NotAuthorised, false),
+        (ErrorCode.QueueFull, false),
+        (ErrorCode.AttachmentTooLarge, false),
+        (ErrorCode.QuotaAttachments, false),
+        (ErrorCode.UploadUnknown, false),
+        (ErrorCode.UploadOffset, false),
+        (ErrorCode.UploadIncomplete, false),
         ((ErrorCode)99, false),
     ];
 
