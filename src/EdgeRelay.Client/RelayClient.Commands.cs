@@ -168,6 +168,23 @@ public sealed partial class RelayClient
     }
 
     /// <summary>
+    /// Presents an access token the relay's operator issued (<c>edgerelay tokens create</c>): an RM token opens
+    /// the sending service to this connection, a peer token gives a forwarding relay its larger budget. Once per
+    /// connection; refused with TOKEN_UNKNOWN or TOKEN_REVOKED as a <see cref="RelayException"/>.
+    /// </summary>
+    public async Task AuthenticateTokenAsync(string token, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        var bytes = System.Text.Encoding.ASCII.GetBytes(token);
+        if (bytes.Length > AuthTokenRequest.MaxTokenBytes)
+        {
+            throw new ArgumentException($"A token is at most {AuthTokenRequest.MaxTokenBytes} bytes.", nameof(token));
+        }
+
+        ExpectOk(await RequestAsync(static (w, id, b) => FrameWriter.WriteAuthToken(w, id, b), bytes, cancellationToken));
+    }
+
+    /// <summary>
     /// Registers where the relay sends a content-free wake-up when a message arrives and no connection of
     /// the owner is subscribed (a UnifiedPush endpoint, for instance); null clears it.
     /// </summary>

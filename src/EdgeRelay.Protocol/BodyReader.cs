@@ -114,6 +114,45 @@ public static partial class BodyReader
         return BodyStatus.Ok;
     }
 
+    /// <summary>
+    /// AUTH_TOKEN: <c>token_len</c> (u8, 1..<see cref="AuthTokenRequest.MaxTokenBytes"/>) then the token. A zero
+    /// length is <see cref="BodyStatus.OutOfRange"/>; a length that disagrees with the body, or a byte outside
+    /// printable ASCII, is malformed. The token is returned as a slice of the body: it is hashed, never kept.
+    /// </summary>
+    public static BodyStatus ReadAuthToken(in ReadOnlySequence<byte> body, Span<byte> destination, out int length)
+    {
+        length = 0;
+        if (body.IsEmpty)
+        {
+            return BodyStatus.Malformed;
+        }
+
+        var reader = new SequenceReader<byte>(body);
+        reader.TryRead(out var declared);
+        if (declared == 0)
+        {
+            return BodyStatus.OutOfRange;
+        }
+
+        if (body.Length != 1 + declared || destination.Length < declared)
+        {
+            return BodyStatus.Malformed;
+        }
+
+        var token = destination[..declared];
+        reader.TryCopyTo(token);
+        foreach (var b in token)
+        {
+            if (b is < 0x21 or > 0x7E)
+            {
+                return BodyStatus.Malformed;
+            }
+        }
+
+        length = declared;
+        return BodyStatus.Ok;
+    }
+
     public static bool TryReadPull(in ReadOnlySequence<byte> body, out PullRequest request) => ReadPull(body, out request) == BodyStatus.Ok;
 
     /// <summary>PULL: a body of another length is malformed; a <c>max_count</c> outside 1..1024 is <see cref="BodyStatus.OutOfRange"/>.</summary>

@@ -212,6 +212,20 @@ public static class FrameWriter
         output.Advance(ProtocolConstants.HeaderLength + RenewAddressRequest.Length);
     }
 
+    /// <summary>AUTH_TOKEN: the token's length (u8) and its ASCII bytes, written as given (tests send bad ones on purpose).</summary>
+    public static void WriteAuthToken(IBufferWriter<byte> output, uint requestId, ReadOnlySpan<byte> token)
+    {
+        if (token.Length > AuthTokenRequest.MaxTokenBytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(token), $"A token is at most {AuthTokenRequest.MaxTokenBytes} bytes.");
+        }
+
+        var span = Begin(output, FrameType.AuthToken, requestId, 1 + token.Length);
+        span[0] = (byte)token.Length;
+        token.CopyTo(span[1..]);
+        output.Advance(ProtocolConstants.HeaderLength + 1 + token.Length);
+    }
+
     /// <summary>Body length of a DELIVER push of ciphertexts with these lengths: aid, count, then messages as in MESSAGES.</summary>
     public static int DeliverBodyLength(int messageCount, long ciphertextBytes) =>
         checked((int)(ProtocolConstants.AddressIdLength + 2 + ((long)messageCount * DeliveredMessage.HeaderLength) + ciphertextBytes));

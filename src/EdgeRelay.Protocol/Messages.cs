@@ -97,3 +97,10 @@ public readonly record struct ErrorReply(ErrorCode Code, string Reason)
     /// <summary>Reasons are short human hints; the code is the contract.</summary>
     public const int MaxReasonBytes = 255;
 }
+
+/// <summary>AUTH_TOKEN: an operator-issued access token, presented once per connection (docs/PROTOCOL.md 4.12).</summary>
+public static class AuthTokenRequest
+{
+    /// <summary>The longest token the wire can carry (its length is a u8).</summary>
+    public const int MaxTokenBytes = 255;
+}

@@ -31,4 +31,10 @@ internal static partial class RelayLog
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "EdgeRelay relay endpoint speaks TLS; clients pin the key by SHA-256 {Pin}")]
     public static partial void TlsPin(ILogger logger, string pin);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "The token file {Path} could not be read; the tokens stay as they were")]
+    public static partial void TokenFileUnreadable(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "EdgeRelay sending service: {Tokens} valid access tokens in {Path}")]
+    public static partial void TokensLoaded(ILogger logger, int tokens, string path);
 }

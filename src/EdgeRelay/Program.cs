@@ -10,6 +10,12 @@ if (args.Length > 0 && args[0] == "cert")
     return CertCommand.Run(args[1..]);
 }
 
+// `edgerelay tokens create|list|revoke [...]` manages the access tokens of the sending service, and exits.
+if (args.Length > 0 && args[0] == "tokens")
+{
+    return TokensCommand.Run(args[1..]);
+}
+
 // `edgerelay healthcheck [options]` asks a running relay's /healthz instead (the container's HEALTHCHECK).
 var healthCheck = args.Length > 0 && args[0] == "healthcheck";
 if (healthCheck)

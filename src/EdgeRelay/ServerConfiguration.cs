@@ -41,6 +41,7 @@ internal static class ServerConfiguration
         Bind(configuration.GetSection("Log"), options.Log, problems);
         Bind(configuration.GetSection("Notify"), options.Notify, problems);
         Bind(configuration.GetSection("Tls"), options.Tls, problems);
+        Bind(configuration.GetSection("Access"), options.Access, problems);
         problems.AddRange(options.Validate()); // a value that did not convert kept its default, which is valid
 
         return options;

@@ -133,6 +133,7 @@ public sealed class RelayHost : IAsyncDisposable
         var host = new RelayHost(app, relay, relayListen!, httpListen!, loggerFactory);
         relay.CardEndpoint = options.Relay.PublicEndpoint ?? host.RelayEndPoint.ToString();
         RelayLog.RelayListening(relay.Logger, host.RelayEndPoint.ToString());
+        RelayLog.TokensLoaded(relay.Logger, relay.Tokens.ValidCount, relay.Tokens.Path);
         if (relay.TlsPin.Length > 0)
         {
             RelayLog.TlsPin(relay.Logger, Convert.ToHexStringLower(relay.TlsPin));

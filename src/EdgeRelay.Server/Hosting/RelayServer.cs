@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using EdgeRelay.Addressing;
 using EdgeRelay.Delivery;
 using EdgeRelay.Protocol;
+using EdgeRelay.Server.Access;
 using EdgeRelay.Server.Webhooks;
 using EdgeRelay.Storage;
 using Microsoft.Extensions.Logging;
@@ -26,8 +27,9 @@ public sealed class RelayServer : IAsyncDisposable
     private long _nextSessionId;
     private int _disposed;
 
-    private RelayServer(EdgeRelayOptions options, IRelayStorage storage, bool ownsStorage, ServiceKey serviceKey, TimeProvider time, ILoggerFactory loggerFactory, IWakeupNotifier? notifier, X509Certificate2? certificate)
+    private RelayServer(EdgeRelayOptions options, IRelayStorage storage, bool ownsStorage, ServiceKey serviceKey, TokenStore tokens, TimeProvider time, ILoggerFactory loggerFactory, IWakeupNotifier? notifier, X509Certificate2? certificate)
     {
+        Tokens = tokens;
         Notifier = notifier;
         TlsCertificate = certificate;
         TlsPin = certificate is null ? [] : Tls.RelayCertificates.Pin(certificate);
@@ -93,6 +95,9 @@ public sealed class RelayServer : IAsyncDisposable
     /// <summary>This relay's Prometheus metrics (served by the host at /metrics).</summary>
     public Metrics.RelayMetrics Metrics { get; }
 
+    /// <summary>The operator's access tokens (the sending service's clients and peer relays), reloaded when their file changes.</summary>
+    public TokenStore Tokens { get; }
+
     /// <summary>Push subscriptions and wake-ups.</summary>
     public PushHub Push { get; }
 
@@ -135,13 +140,16 @@ public sealed class RelayServer : IAsyncDisposable
         Directory.CreateDirectory(dataDir);
         var serviceKey = ServiceKey.LoadOrCreate(dataDir);
         var ownsStorage = storage is null;
+        TokenStore? tokens = null;
         try
         {
+            // Before the storage opens: a token file that does not parse stops the start with its name.
+            tokens = TokenStore.Open(options.Access.ResolveTokensFile(dataDir), options.Access.DefaultLimits, time, loggerFactory.CreateLogger("EdgeRelay.Access"), watch: true);
             storage ??= await StorageBackends.OpenAsync(options, dataDir, time, loggerFactory, cancellationToken);
             notifier ??= options.Notify.Enabled
                 ? new WebhookNotifier(options.Notify, time, loggerFactory.CreateLogger("EdgeRelay.Notify"))
                 : null;
-            return new RelayServer(options, storage, ownsStorage, serviceKey, time, loggerFactory, notifier, certificate);
+            return new RelayServer(options, storage, ownsStorage, serviceKey, tokens, time, loggerFactory, notifier, certificate);
         }
         catch
         {
@@ -150,6 +158,7 @@ public sealed class RelayServer : IAsyncDisposable
                 await storage.DisposeAsync();
             }
 
+            tokens?.Dispose();
             serviceKey.Dispose();
             certificate?.Dispose();
             throw;
@@ -205,6 +214,7 @@ public sealed class RelayServer : IAsyncDisposable
             await Storage.DisposeAsync();
         }
 
+        Tokens.Dispose();
         ServiceKey.Dispose();
         TlsCertificate?.Dispose();
     }

@@ -72,6 +72,9 @@ public sealed class RelayMetrics
         }
 
         SendsAccepted = factory.CreateCounter("edgerelay_sends_accepted_total", "SENDs stored and acknowledged as durable.");
+        var tokenAuth = factory.CreateCounter("edgerelay_token_authentications_total", "AUTH_TOKEN requests that succeeded, by the token's role (refusals are in edgerelay_requests_refused_total).", "role");
+        TokenAuthenticationsRm = tokenAuth.WithLabels("rm");
+        TokenAuthenticationsPeer = tokenAuth.WithLabels("peer");
         var refused = factory.CreateCounter("edgerelay_requests_refused_total", "Requests answered with an ERROR, by error code.", "code");
         foreach (var code in Enum.GetValues<ErrorCode>())
         {
@@ -148,6 +151,10 @@ public sealed class RelayMetrics
     internal Counter.Child IdleTimeouts { get; }
 
     internal Counter SendsAccepted { get; }
+
+    internal Counter.Child TokenAuthenticationsRm { get; }
+
+    internal Counter.Child TokenAuthenticationsPeer { get; }
 
     internal Histogram AckLatency { get; }
 

@@ -18,6 +18,8 @@ public sealed class EdgeRelayOptions
 
     public TlsOptions Tls { get; set; } = new();
 
+    public AccessOptions Access { get; set; } = new();
+
     /// <summary>Returns every problem at once, each naming its option, so an operator fixes the file in one go.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -28,6 +30,7 @@ public sealed class EdgeRelayOptions
         Log.Validate(problems);
         Notify.Validate(problems);
         Tls.Validate(problems);
+        Access.Validate(problems);
         if (problems.Count == 0 && Relay.Endpoint == Http.Endpoint && !Relay.Endpoint.EndsWith(":0", StringComparison.Ordinal))
         {
             problems.Add($"Relay:Endpoint and Http:Endpoint are both '{Relay.Endpoint}': they must differ.");

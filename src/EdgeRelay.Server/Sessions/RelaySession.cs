@@ -19,7 +19,7 @@ namespace EdgeRelay.Server;
 /// writer which waits for commits and flushes replies in order. The reader never waits for the disk; it
 /// only stops when the outbox is full (back-pressure). Command families live in partial files:
 /// RelaySession.Handshake.cs, .Ingest.cs, .Addresses.cs, .Delivery.cs (PULL, ACK), .Push.cs (SUBSCRIBE,
-/// CREDIT, the owner's address settings).
+/// CREDIT, the owner's address settings), .Access.cs (AUTH_TOKEN and the sending service's authorisation).
 /// </remarks>
 [SuppressMessage("Design", "CA1001", Justification = "RunAsync owns the session's whole lifetime and disposes _aborted when it ends.")]
 public sealed partial class RelaySession : IDeliveryTarget
@@ -211,6 +211,7 @@ public sealed partial class RelaySession : IDeliveryTarget
             FrameType.SetPolicy => HandleSetPolicy(header.RequestId, body),
             FrameType.SetNotify => HandleSetNotify(header.RequestId, body),
             FrameType.RenewAddress => HandleRenewAddress(header.RequestId, body),
+            FrameType.AuthToken => HandleAuthToken(header.RequestId, body),
             _ => ReplyAsync(OutboxItem.Failure(header.RequestId, ErrorCode.UnknownCommand, "unknown command")),
         };
     }
