@@ -146,6 +146,12 @@ public sealed partial class RelayClient
                             continue;
                         }
 
+                        if (header.Type == FrameType.Config && header.RequestId == 0)
+                        {
+                            DispatchConfig(body);
+                            continue;
+                        }
+
                         var reply = new Reply(header.Type, header.Type == FrameType.Ok ? [] : body.ToArray());
                         TaskCompletionSource<Reply>? completion = null;
                         lock (_sync)
@@ -222,6 +228,8 @@ public sealed partial class RelayClient
         {
             subscription.Complete(error);
         }
+
+        _configUpdates.Writer.TryComplete(error);
 
         lock (_sync)
         {

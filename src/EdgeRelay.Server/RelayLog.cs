@@ -37,4 +37,13 @@ internal static partial class RelayLog
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "EdgeRelay sending service: {Tokens} valid access tokens in {Path}")]
     public static partial void TokensLoaded(ILogger logger, int tokens, string path);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Configuration reloaded: {Options} now apply (configuration version {Version}); connected RMs were sent CONFIG")]
+    public static partial void ReloadApplied(ILogger logger, string options, uint version);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "Configuration reloaded: {Options} changed but apply only after a restart; left as they were")]
+    public static partial void ReloadNeedsRestart(ILogger logger, string options);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Error, Message = "Configuration reload refused, nothing changed: {Problems}")]
+    public static partial void ReloadRefused(ILogger logger, string problems);
 }

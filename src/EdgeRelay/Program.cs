@@ -93,6 +93,8 @@ catch (InvalidDataException ex)
 
 await using (host)
 {
+    // SIGHUP or an edit of the configuration file reloads it: the Sending section applies at once.
+    using var reloader = new ConfigurationReloader(args, configPath, host.Server);
     await host.WaitForShutdownAsync();
 }
 

@@ -42,6 +42,8 @@ internal static class ServerConfiguration
         Bind(configuration.GetSection("Notify"), options.Notify, problems);
         Bind(configuration.GetSection("Tls"), options.Tls, problems);
         Bind(configuration.GetSection("Access"), options.Access, problems);
+        Bind(configuration.GetSection("Roles"), options.Roles, problems);
+        Bind(configuration.GetSection("Sending"), options.Sending, problems);
         problems.AddRange(options.Validate()); // a value that did not convert kept its default, which is valid
 
         return options;

@@ -19,7 +19,7 @@ namespace EdgeRelay.Server;
 /// Each part is built here from its dependencies (the storage contracts, the clock, options, a logger) and
 /// knows nothing of this class: the push hub is given the storage and a clock, not the server.
 /// </remarks>
-public sealed class RelayServer : IAsyncDisposable
+public sealed partial class RelayServer : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<long, RelaySession> _sessions = new();
     private readonly ITimer _watchdog;
@@ -30,6 +30,7 @@ public sealed class RelayServer : IAsyncDisposable
     private RelayServer(EdgeRelayOptions options, IRelayStorage storage, bool ownsStorage, ServiceKey serviceKey, TokenStore tokens, TimeProvider time, ILoggerFactory loggerFactory, IWakeupNotifier? notifier, X509Certificate2? certificate)
     {
         Tokens = tokens;
+        InitialiseConfiguration(options);
         Notifier = notifier;
         TlsCertificate = certificate;
         TlsPin = certificate is null ? [] : Tls.RelayCertificates.Pin(certificate);

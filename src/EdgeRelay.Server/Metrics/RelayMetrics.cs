@@ -75,6 +75,7 @@ public sealed class RelayMetrics
         var tokenAuth = factory.CreateCounter("edgerelay_token_authentications_total", "AUTH_TOKEN requests that succeeded, by the token's role (refusals are in edgerelay_requests_refused_total).", "role");
         TokenAuthenticationsRm = tokenAuth.WithLabels("rm");
         TokenAuthenticationsPeer = tokenAuth.WithLabels("peer");
+        ConfigurationReloads = factory.CreateCounter("edgerelay_configuration_reloads_total", "Reloaded configurations that changed the sending configuration (and were pushed to RMs as CONFIG).");
         var refused = factory.CreateCounter("edgerelay_requests_refused_total", "Requests answered with an ERROR, by error code.", "code");
         foreach (var code in Enum.GetValues<ErrorCode>())
         {
@@ -155,6 +156,8 @@ public sealed class RelayMetrics
     internal Counter.Child TokenAuthenticationsRm { get; }
 
     internal Counter.Child TokenAuthenticationsPeer { get; }
+
+    internal Counter ConfigurationReloads { get; }
 
     internal Histogram AckLatency { get; }
 

@@ -20,6 +20,10 @@ public sealed class EdgeRelayOptions
 
     public AccessOptions Access { get; set; } = new();
 
+    public RolesOptions Roles { get; set; } = new();
+
+    public SendingOptions Sending { get; set; } = new();
+
     /// <summary>Returns every problem at once, each naming its option, so an operator fixes the file in one go.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -31,6 +35,8 @@ public sealed class EdgeRelayOptions
         Notify.Validate(problems);
         Tls.Validate(problems);
         Access.Validate(problems);
+        Roles.Validate(problems);
+        Sending.Validate(Relay, problems);
         if (problems.Count == 0 && Relay.Endpoint == Http.Endpoint && !Relay.Endpoint.EndsWith(":0", StringComparison.Ordinal))
         {
             problems.Add($"Relay:Endpoint and Http:Endpoint are both '{Relay.Endpoint}': they must differ.");

@@ -27,7 +27,8 @@ public sealed partial class RelaySession
             case TokenCheck.Valid:
                 // A second AUTH_TOKEN replaces the first: the connection acts for one token at a time.
                 _token = token;
-                (token!.Role == TokenRole.Peer ? _server.Metrics.TokenAuthenticationsPeer : _server.Metrics.TokenAuthenticationsRm).Inc();
+                _wantsConfig |= token!.Role == TokenRole.Rm; // an RM is told when the sending configuration changes
+                (token.Role == TokenRole.Peer ? _server.Metrics.TokenAuthenticationsPeer : _server.Metrics.TokenAuthenticationsRm).Inc();
                 return ReplyAsync(OutboxItem.Ok(requestId));
             case TokenCheck.Revoked:
                 return Fail(requestId, ErrorCode.TokenRevoked, "this token was revoked by the relay's operator");

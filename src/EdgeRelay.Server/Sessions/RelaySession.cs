@@ -19,7 +19,8 @@ namespace EdgeRelay.Server;
 /// writer which waits for commits and flushes replies in order. The reader never waits for the disk; it
 /// only stops when the outbox is full (back-pressure). Command families live in partial files:
 /// RelaySession.Handshake.cs, .Ingest.cs, .Addresses.cs, .Delivery.cs (PULL, ACK), .Push.cs (SUBSCRIBE,
-/// CREDIT, the owner's address settings), .Access.cs (AUTH_TOKEN and the sending service's authorisation).
+/// CREDIT, the owner's address settings), .Access.cs (AUTH_TOKEN and the sending service's authorisation),
+/// .Status.cs (STATUS, CONFIG pushes, roles).
 /// </remarks>
 [SuppressMessage("Design", "CA1001", Justification = "RunAsync owns the session's whole lifetime and disposes _aborted when it ends.")]
 public sealed partial class RelaySession : IDeliveryTarget
@@ -195,6 +196,13 @@ public sealed partial class RelaySession : IDeliveryTarget
                 : FailConnection(ErrorCode.HandshakeRequired, "the first frame must be HELLO");
         }
 
+        if ((RoleOf(header.Type) & _server.Roles) == 0)
+        {
+            return Fail(header.RequestId, ErrorCode.UnknownCommand, (_server.Roles & ServiceRoles.Sending) == 0
+                ? "this relay is not a sending service"
+                : "this relay is not a receiving service");
+        }
+
         return header.Type switch
         {
             FrameType.Send => HandleSendAsync(header.RequestId, body),
@@ -212,6 +220,7 @@ public sealed partial class RelaySession : IDeliveryTarget
             FrameType.SetNotify => HandleSetNotify(header.RequestId, body),
             FrameType.RenewAddress => HandleRenewAddress(header.RequestId, body),
             FrameType.AuthToken => HandleAuthToken(header.RequestId, body),
+            FrameType.Status => HandleStatus(header.RequestId, body),
             _ => ReplyAsync(OutboxItem.Failure(header.RequestId, ErrorCode.UnknownCommand, "unknown command")),
         };
     }

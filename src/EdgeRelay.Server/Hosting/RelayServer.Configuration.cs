@@ -1,0 +1,133 @@
+using System.Buffers;
+using EdgeRelay.Protocol;
+
+namespace EdgeRelay.Server;
+
+/// <summary>What <see cref="RelayServer.ApplyConfiguration"/> did with a reloaded configuration.</summary>
+/// <param name="Applied">Options that changed and now apply (connected RMs were sent a CONFIG frame).</param>
+/// <param name="NeedRestart">Options that changed but apply only from the next start; they were left as they are.</param>
+/// <param name="Problems">Why nothing was applied (the reloaded configuration is invalid), each naming its option.</param>
+public sealed record ConfigurationChange(IReadOnlyList<string> Applied, IReadOnlyList<string> NeedRestart, IReadOnlyList<string> Problems);
+
+public sealed partial class RelayServer
+{
+    private readonly Lock _configurationLock = new();
+    private SendingOptions _sending = null!;
+    private uint _configVersion = 1;
+
+    /// <summary>The sending configuration in effect (reloadable; see <see cref="ApplyConfiguration"/>).</summary>
+    public SendingOptions Sending => Volatile.Read(ref _sending);
+
+    /// <summary>The roles this relay plays (fixed at start).</summary>
+    public ServiceRoles Roles { get; private set; }
+
+    /// <summary>Largest ciphertext SEND_VIA accepts now.</summary>
+    public int MaxSendViaCiphertext => Sending.EffectiveMaxCiphertextBytes(Options.Relay);
+
+    /// <summary>
+    /// The relay's status as STATUS reports it: availability, limits, capacity and sending options. Read
+    /// field by field, not as one atomic snapshot: it is advice for clients choosing a service.
+    /// </summary>
+    public RelayStatus GetStatus()
+    {
+        var stats = Storage.GetStatistics();
+        var budget = Options.Storage.MaxDiskBytes;
+        ulong diskHeadroom = budget == 0 ? RelayStatus.Unlimited : (ulong)Math.Max(0, budget - (stats.LogTailAddress - stats.LogBeginAddress));
+        var (availability, reason) = IsShuttingDown
+            ? (Availability.Draining, "the relay is shutting down")
+            : budget > 0 && diskHeadroom < (ulong)(budget / 20)
+                ? (Availability.Degraded, "the message log is within 5% of its disk budget")
+                : (Availability.Accepting, "");
+        var sending = (Roles & ServiceRoles.Sending) != 0;
+        return new RelayStatus
+        {
+            Availability = availability,
+            Reason = reason,
+            Roles = Roles,
+            ConfigVersion = Volatile.Read(ref _configVersion),
+            MaxCiphertext = (Roles & ServiceRoles.Receiving) != 0 ? (uint)Options.Relay.MaxCiphertextBytes : 0,
+            MaxSendViaCiphertext = sending ? (uint)MaxSendViaCiphertext : 0,
+            DiskHeadroom = diskHeadroom,
+            SendingOptions = sending ? Sending.Offered() : [],
+        };
+    }
+
+    /// <summary>
+    /// Applies a reloaded configuration: the Sending section takes effect at once and every connection that
+    /// asked for STATUS or presented an RM token is sent a CONFIG frame with the new values; a change
+    /// anywhere else is reported as needing a restart and left as it is; an invalid configuration changes
+    /// nothing. The token file is reread too.
+    /// </summary>
+    /// <param name="reloaded">The configuration as it reads now.</param>
+    /// <param name="loadProblems">Problems found while reading it (unknown keys, values that do not convert): any refuses the reload.</param>
+    public ConfigurationChange ApplyConfiguration(EdgeRelayOptions reloaded, IReadOnlyList<string>? loadProblems = null)
+    {
+        var problems = loadProblems is { Count: > 0 } ? loadProblems : reloaded.Validate();
+        if (problems.Count > 0)
+        {
+            RelayLog.ReloadRefused(Logger, string.Join(" ", problems));
+            return new ConfigurationChange([], [], problems);
+        }
+
+        Tokens.Reload();
+        lock (_configurationLock)
+        {
+            var applied = Differences("Sending", Sending, reloaded.Sending);
+            var restart = new List<string>();
+            foreach (var section in typeof(EdgeRelayOptions).GetProperties())
+            {
+                if (section.Name != nameof(EdgeRelayOptions.Sending))
+                {
+                    restart.AddRange(Differences(section.Name, section.GetValue(Options)!, section.GetValue(reloaded)!));
+                }
+            }
+
+            if (restart.Count > 0)
+            {
+                RelayLog.ReloadNeedsRestart(Logger, string.Join(", ", restart));
+            }
+
+            if (applied.Count == 0)
+            {
+                return new ConfigurationChange([], restart, []);
+            }
+
+            Volatile.Write(ref _sending, Copy(reloaded.Sending));
+            Interlocked.Increment(ref _configVersion);
+            var frame = new ArrayBufferWriter<byte>(128);
+            GetStatus().Write(frame, FrameType.Config, 0);
+            var bytes = frame.WrittenSpan.ToArray();
+            foreach (var session in _sessions.Values)
+            {
+                session.PushConfig(bytes);
+            }
+
+            Metrics.ConfigurationReloads.Inc();
+            RelayLog.ReloadApplied(Logger, string.Join(", ", applied), _configVersion);
+            return new ConfigurationChange(applied, restart, []);
+        }
+    }
+
+    private void InitialiseConfiguration(EdgeRelayOptions options)
+    {
+        _sending = Copy(options.Sending);
+        Roles = options.Roles.ToFlags();
+    }
+
+    private static SendingOptions Copy(SendingOptions source) => new() { MaxCiphertextBytes = source.MaxCiphertextBytes, BatchDelay = source.BatchDelay };
+
+    /// <summary>"Section:Option" for each option whose value differs.</summary>
+    private static List<string> Differences(string section, object before, object after)
+    {
+        var changed = new List<string>();
+        foreach (var property in before.GetType().GetProperties().Where(p => p.CanWrite))
+        {
+            if (!Equals(property.GetValue(before), property.GetValue(after)))
+            {
+                changed.Add($"{section}:{property.Name}");
+            }
+        }
+
+        return changed;
+    }
+}
