@@ -8,7 +8,7 @@ namespace EdgeRelay.Protocol;
 /// Writes whole frames into an <see cref="IBufferWriter{T}"/>. Frames with fixed or caller-owned bodies
 /// (OK, SEND, PULL, ACK, ERROR…) are written without allocating.
 /// </summary>
-public static class FrameWriter
+public static partial class FrameWriter
 {
     public static void WriteEmpty(IBufferWriter<byte> output, FrameType type, uint requestId)
     {
