@@ -79,6 +79,13 @@ public sealed partial class AttachmentStore : IAsyncDisposable
     public static AttachmentStore Open(string directory, AttachmentStoreOptions options, TimeProvider time, ILogger? logger = null) =>
         new(Path.GetFullPath(directory), options, time, logger ?? NullLogger.Instance);
 
+    /// <summary>
+    /// Told of every change to an owner's bytes (a reservation at begin, a release at expiry or drop), so
+    /// that an account kept elsewhere (the relay's tokens) can mirror <see cref="UsedBytesOf"/>. Called under
+    /// the store's accounting lock: it must be quick and must not call back into the store.
+    /// </summary>
+    public Action<string, long>? UsageChanged { get; set; }
+
     /// <summary>Bytes of <paramref name="owner"/> counted against its quota (blobs and reservations).</summary>
     public long UsedBytesOf(string owner)
     {
@@ -199,6 +206,7 @@ public sealed partial class AttachmentStore : IAsyncDisposable
 
             _ownerBytes[owner] = ownerUsed + size;
             Volatile.Write(ref _usedBytes, _usedBytes + size);
+            UsageChanged?.Invoke(owner, size);
             return UploadStatus.Ok;
         }
     }
@@ -222,6 +230,8 @@ public sealed partial class AttachmentStore : IAsyncDisposable
             {
                 Volatile.Write(ref _storedBytes, _storedBytes - size);
             }
+
+            UsageChanged?.Invoke(owner, -size);
         }
     }
 

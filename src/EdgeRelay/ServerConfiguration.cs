@@ -44,6 +44,7 @@ internal static class ServerConfiguration
         Bind(configuration.GetSection("Access"), options.Access, problems);
         Bind(configuration.GetSection("Roles"), options.Roles, problems);
         Bind(configuration.GetSection("Sending"), options.Sending, problems);
+        Bind(configuration.GetSection("Attachments"), options.Attachments, problems);
         problems.AddRange(options.Validate()); // a value that did not convert kept its default, which is valid
 
         return options;

@@ -78,6 +78,9 @@ public sealed class TokenStore : IDisposable
     public IReadOnlyList<AccessToken> List() =>
         [.. _entries.Values.Select(e => e.Token).OrderBy(t => t.CreatedAt).ThenBy(t => t.Id, StringComparer.Ordinal)];
 
+    /// <summary>The token with public id <paramref name="id"/>, valid or revoked; null when there is none.</summary>
+    public AccessToken? FindById(string id) => _entries.TryGetValue(id, out var entry) ? entry.Token : null;
+
     /// <summary>Looks a presented token up; <paramref name="token"/> is set for <see cref="TokenCheck.Valid"/> and <see cref="TokenCheck.Revoked"/>.</summary>
     public TokenCheck Authenticate(ReadOnlySpan<byte> presented, out AccessToken? token)
     {

@@ -114,6 +114,7 @@ public sealed class RelayHost : IAsyncDisposable
             ? Results.Text("shutting down\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready\n"));
         app.MapMetrics("/metrics", relay.Metrics.Registry);
+        app.MapMethods("/a/{id}", [HttpMethods.Get, HttpMethods.Head], AttachmentEndpoint.Serve);
 
         // Stop taking requests as soon as the host is told to stop, before Kestrel's own drain begins.
         app.Lifetime.ApplicationStopping.Register(relay.BeginShutdown);
@@ -132,6 +133,7 @@ public sealed class RelayHost : IAsyncDisposable
 
         var host = new RelayHost(app, relay, relayListen!, httpListen!, loggerFactory);
         relay.CardEndpoint = options.Relay.PublicEndpoint ?? host.RelayEndPoint.ToString();
+        relay.AttachmentUrlPrefix = AttachmentOptions.UrlPrefix(options.Attachments.PublicBaseUrl ?? "http://" + host.HttpEndPoint);
         RelayLog.RelayListening(relay.Logger, host.RelayEndPoint.ToString());
         RelayLog.TokensLoaded(relay.Logger, relay.Tokens.ValidCount, relay.Tokens.Path);
         if (relay.TlsPin.Length > 0)

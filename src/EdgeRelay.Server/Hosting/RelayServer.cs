@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
 using EdgeRelay.Addressing;
+using EdgeRelay.Attachments;
 using EdgeRelay.Delivery;
 using EdgeRelay.Protocol;
 using EdgeRelay.Server.Access;
@@ -27,10 +28,20 @@ public sealed partial class RelayServer : IAsyncDisposable
     private long _nextSessionId;
     private int _disposed;
 
-    private RelayServer(EdgeRelayOptions options, IRelayStorage storage, bool ownsStorage, ServiceKey serviceKey, TokenStore tokens, TimeProvider time, ILoggerFactory loggerFactory, IWakeupNotifier? notifier, X509Certificate2? certificate)
+    private RelayServer(EdgeRelayOptions options, IRelayStorage storage, bool ownsStorage, AttachmentStore attachments, ServiceKey serviceKey, TokenStore tokens, TimeProvider time, ILoggerFactory loggerFactory, IWakeupNotifier? notifier, X509Certificate2? certificate)
     {
         Tokens = tokens;
         InitialiseConfiguration(options);
+        Attachments = attachments;
+
+        // The store counts each token's attachment bytes (and recounts them from disk at a start); the
+        // token mirrors the count so that whatever reports a token's usage sees attachments too.
+        foreach (var token in tokens.List())
+        {
+            token.AddAttachment(attachments.UsedBytesOf(token.Id));
+        }
+
+        attachments.UsageChanged = (owner, delta) => tokens.FindById(owner)?.AddAttachment(delta);
         Notifier = notifier;
         TlsCertificate = certificate;
         TlsPin = certificate is null ? [] : Tls.RelayCertificates.Pin(certificate);
@@ -48,7 +59,9 @@ public sealed partial class RelayServer : IAsyncDisposable
             MissBurst = options.Relay.ResolveMissBurst,
         });
         MaxRequestBody = ProtocolConstants.MaxRequestBody(options.Relay.MaxCiphertextBytes);
+        MaxUploadChunk = UploadChunk.MaxData(MaxRequestBody);
         CardEndpoint = options.Relay.PublicEndpoint ?? options.Relay.Endpoint;
+        AttachmentUrlPrefix = AttachmentOptions.UrlPrefix(options.Attachments.PublicBaseUrl ?? "http://" + options.Http.Endpoint);
         Push = new PushHub(
             storage,
             storage,
@@ -107,6 +120,15 @@ public sealed partial class RelayServer : IAsyncDisposable
 
     internal int MaxRequestBody { get; }
 
+    /// <summary>Attachment blobs and uploads (under the data folder's <c>attachments/</c>).</summary>
+    public AttachmentStore Attachments { get; }
+
+    /// <summary>The largest UPLOAD_CHUNK data: what fits in <see cref="MaxRequestBody"/> after the chunk's header.</summary>
+    internal int MaxUploadChunk { get; }
+
+    /// <summary>Where attachments are served, up to and including <c>/a/</c>; the host rewrites it once a port-0 bind is known.</summary>
+    public string AttachmentUrlPrefix { get; set; }
+
     /// <summary>The endpoint written into issued cards; the listener may rewrite it once a port-0 bind is known.</summary>
     public string CardEndpoint { get; set; }
 
@@ -142,18 +164,25 @@ public sealed partial class RelayServer : IAsyncDisposable
         var serviceKey = ServiceKey.LoadOrCreate(dataDir);
         var ownsStorage = storage is null;
         TokenStore? tokens = null;
+        AttachmentStore? attachments = null;
         try
         {
             // Before the storage opens: a token file that does not parse stops the start with its name.
             tokens = TokenStore.Open(options.Access.ResolveTokensFile(dataDir), options.Access.DefaultLimits, time, loggerFactory.CreateLogger("EdgeRelay.Access"), watch: true);
             storage ??= await StorageBackends.OpenAsync(options, dataDir, time, loggerFactory, cancellationToken);
+            attachments = AttachmentStore.Open(Path.Combine(dataDir, "attachments"), options.Attachments.ToStoreOptions(), time, loggerFactory.CreateLogger("EdgeRelay.Attachments"));
             notifier ??= options.Notify.Enabled
                 ? new WebhookNotifier(options.Notify, time, loggerFactory.CreateLogger("EdgeRelay.Notify"))
                 : null;
-            return new RelayServer(options, storage, ownsStorage, serviceKey, tokens, time, loggerFactory, notifier, certificate);
+            return new RelayServer(options, storage, ownsStorage, attachments, serviceKey, tokens, time, loggerFactory, notifier, certificate);
         }
         catch
         {
+            if (attachments is not null)
+            {
+                await attachments.DisposeAsync();
+            }
+
             if (ownsStorage && storage is not null)
             {
                 await storage.DisposeAsync();
@@ -205,6 +234,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         }
 
         await _watchdog.DisposeAsync();
+        await Attachments.DisposeAsync();
         if (Notifier is not null)
         {
             await Notifier.DisposeAsync();

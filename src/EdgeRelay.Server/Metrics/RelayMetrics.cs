@@ -17,7 +17,7 @@ namespace EdgeRelay.Server.Metrics;
 /// log addresses, cache counters) is read at scrape time by a before-collect callback instead of being
 /// mirrored on every change.</para>
 /// </remarks>
-public sealed class RelayMetrics
+public sealed partial class RelayMetrics
 {
     /// <summary>Latency buckets from 100 µs to ~6.5 s: a group commit is milliseconds, a stalled disk seconds.</summary>
     private static readonly double[] LatencyBuckets = Histogram.ExponentialBuckets(0.0001, 2, 17);
@@ -138,6 +138,7 @@ public sealed class RelayMetrics
         // DotNetStats has the CPU but not the bytes allocated; a load generator in another process needs
         // both to put a cost per message on the relay alone.
         AllocatedBytes = factory.CreateCounter("edgerelay_process_allocated_bytes_total", "Bytes allocated on the managed heap by the relay process since it started (GC.GetTotalAllocatedBytes).");
+        AttachmentDownloads = CreateAttachmentMetrics(factory);
     }
 
     /// <summary>The registry served at <c>/metrics</c>.</summary>
@@ -258,6 +259,7 @@ public sealed class RelayMetrics
     {
         Connections.Set(relay.ConnectionCount);
         AllocatedBytes.IncTo(GC.GetTotalAllocatedBytes(precise: false));
+        CollectAttachments(relay.Attachments.GetStatistics());
         StorageStatistics stats;
         try
         {

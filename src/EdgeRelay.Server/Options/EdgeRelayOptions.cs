@@ -19,6 +19,7 @@ public sealed class EdgeRelayOptions
     public TlsOptions Tls { get; set; } = new();
 
     public AccessOptions Access { get; set; } = new();
+    public AttachmentOptions Attachments { get; set; } = new();
 
     public RolesOptions Roles { get; set; } = new();
 
@@ -37,6 +38,7 @@ public sealed class EdgeRelayOptions
         Access.Validate(problems);
         Roles.Validate(problems);
         Sending.Validate(Relay, problems);
+        Attachments.Validate(problems);
         if (problems.Count == 0 && Relay.Endpoint == Http.Endpoint && !Relay.Endpoint.EndsWith(":0", StringComparison.Ordinal))
         {
             problems.Add($"Relay:Endpoint and Http:Endpoint are both '{Relay.Endpoint}': they must differ.");

@@ -20,7 +20,7 @@ namespace EdgeRelay.Server;
 /// only stops when the outbox is full (back-pressure). Command families live in partial files:
 /// RelaySession.Handshake.cs, .Ingest.cs, .Addresses.cs, .Delivery.cs (PULL, ACK), .Push.cs (SUBSCRIBE,
 /// CREDIT, the owner's address settings), .Access.cs (AUTH_TOKEN and the sending service's authorisation),
-/// .Status.cs (STATUS, CONFIG pushes, roles).
+/// .Status.cs (STATUS, CONFIG pushes, roles), .Attachments.cs (uploads).
 /// </remarks>
 [SuppressMessage("Design", "CA1001", Justification = "RunAsync owns the session's whole lifetime and disposes _aborted when it ends.")]
 public sealed partial class RelaySession : IDeliveryTarget
@@ -221,6 +221,10 @@ public sealed partial class RelaySession : IDeliveryTarget
             FrameType.RenewAddress => HandleRenewAddress(header.RequestId, body),
             FrameType.AuthToken => HandleAuthToken(header.RequestId, body),
             FrameType.Status => HandleStatus(header.RequestId, body),
+            FrameType.UploadBegin => HandleUploadBegin(header.RequestId, body),
+            FrameType.UploadChunk => HandleUploadChunk(header.RequestId, body),
+            FrameType.UploadResume => HandleUploadResume(header.RequestId, body),
+            FrameType.UploadCommit => HandleUploadCommit(header.RequestId, body),
             _ => ReplyAsync(OutboxItem.Failure(header.RequestId, ErrorCode.UnknownCommand, "unknown command")),
         };
     }
