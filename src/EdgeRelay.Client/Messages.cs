@@ -13,3 +13,12 @@ public sealed record ReceivedMessage(long Id, DateTimeOffset ReceivedAt, ReadOnl
 
 /// <summary>The result of one PULL: the messages, and whether more are waiting.</summary>
 public sealed record PullResult(IReadOnlyList<ReceivedMessage> Messages, bool More);
+
+/// <summary>An upload begun: its handle (keep it to resume on another connection), the largest chunk the relay reads, and its deadline without progress.</summary>
+public sealed record UploadStarted(UploadId Upload, int MaxChunk, DateTimeOffset ExpiresAt);
+
+/// <summary>Bytes the relay holds of an upload, from offset 0 (after a resume: durably), of its declared size.</summary>
+public sealed record UploadProgress(UploadId Upload, long Received, long Size, DateTimeOffset ExpiresAt);
+
+/// <summary>A committed attachment: the URL recipients download it from (until <see cref="ExpiresAt"/>).</summary>
+public sealed record AttachmentUploaded(AttachmentId Id, long Size, DateTimeOffset ExpiresAt, Uri Uri);
