@@ -21,7 +21,8 @@ public sealed class ArchitectureTests
         ["EdgeRelay.Storage"] = ["EdgeRelay.Core"],
         ["EdgeRelay.Storage.Faster"] = ["EdgeRelay.Core", "EdgeRelay.Storage"],
         ["EdgeRelay.Delivery"] = ["EdgeRelay.Core", "EdgeRelay.Storage"],
-        ["EdgeRelay.Server"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Addressing", "EdgeRelay.Storage", "EdgeRelay.Storage.Faster", "EdgeRelay.Delivery"],
+        ["EdgeRelay.Attachments"] = ["EdgeRelay.Core"],
+        ["EdgeRelay.Server"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Addressing", "EdgeRelay.Storage", "EdgeRelay.Storage.Faster", "EdgeRelay.Delivery", "EdgeRelay.Attachments"],
         ["EdgeRelay"] = ["EdgeRelay.Server"],
         ["EdgeRelay.Client"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Addressing"],
     };
@@ -59,6 +60,15 @@ public sealed class ArchitectureTests
         Assert.Empty(FrameworkReferences("EdgeRelay.Delivery"));
         var referenced = typeof(PushHub).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
         Assert.DoesNotContain(referenced, name => name is "EdgeRelay.Server" or "EdgeRelay.Protocol" or "edgerelay");
+        Assert.DoesNotContain(referenced, name => name.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || name.StartsWith("FASTER", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public void Attachments_reference_neither_the_server_nor_the_wire_nor_the_log()
+    {
+        var referenced = typeof(Attachments.AttachmentStore).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
+
+        Assert.DoesNotContain(referenced, name => name is "EdgeRelay.Server" or "EdgeRelay.Protocol" or "EdgeRelay.Storage" or "edgerelay");
         Assert.DoesNotContain(referenced, name => name.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || name.StartsWith("FASTER", StringComparison.OrdinalIgnoreCase));
     }
 
