@@ -64,4 +64,21 @@ public sealed class AttachmentAccessTests
         await other.UploadAttachmentAsync(AttachmentRelay.Content(1000));
         Assert.Equal(1500, small.Token.AttachmentBytes);
     }
+
+    [Fact]
+    public async Task Chunks_take_nothing_from_the_tokens_request_rate_while_the_other_upload_commands_do()
+    {
+        // On a fake clock the bucket never refills: what the upload takes from it is exactly what is left.
+        await using var relay = await AttachmentRelay.StartAsync(fakeClock: true);
+        var slow = relay.Server.Tokens.Create("slow", TokenRole.Rm, new TokenLimits { RequestsPerSecond = 1, Burst = 3 });
+        await using var rm = await relay.ConnectRmAsync(slow.Secret);
+        var content = AttachmentRelay.Content((10 * rm.MaxUploadChunk) + 1);
+
+        await rm.UploadAttachmentAsync(content); // BEGIN and COMMIT: two requests; eleven chunks: none
+        var third = await rm.BeginUploadAsync(10, new byte[32]);
+        var refused = await Assert.ThrowsAsync<RelayException>(() => rm.ResumeUploadAsync(third.Upload));
+
+        Assert.Equal(ErrorCode.TokenRateLimited, refused.Code);
+        Assert.Equal(content.Length, relay.Server.Attachments.GetStatistics().BytesReceived);
+    }
 }

@@ -72,6 +72,28 @@ public sealed class AttachmentDownloadTests
     }
 
     [Fact]
+    public async Task Several_ranges_get_the_whole_body_and_other_methods_405()
+    {
+        await using var relay = await AttachmentRelay.StartAsync();
+        await using var rm = await relay.ConnectRmAsync();
+        var content = AttachmentRelay.Content(1000);
+        var stored = await rm.UploadAttachmentAsync(content);
+        var ranges = new RangeHeaderValue();
+        ranges.Ranges.Add(new RangeItemHeaderValue(0, 9));
+        ranges.Ranges.Add(new RangeItemHeaderValue(100, 109));
+
+        using var several = await Get(relay, stored.Uri, r => r.Headers.Range = ranges);
+        using var post = await relay.Http.PostAsync(stored.Uri, new ByteArrayContent([1]));
+        using var delete = await relay.Http.DeleteAsync(stored.Uri);
+
+        Assert.Equal(HttpStatusCode.OK, several.StatusCode);
+        Assert.Equal(content, await several.Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, delete.StatusCode);
+        Assert.Equal(content, await relay.Http.GetByteArrayAsync(stored.Uri));
+    }
+
+    [Fact]
     public async Task Head_answers_the_headers_of_a_get_without_the_body()
     {
         await using var relay = await AttachmentRelay.StartAsync();

@@ -44,7 +44,7 @@ public sealed partial class RelaySession
 
     private ValueTask HandleUploadChunk(uint requestId, in ReadOnlySequence<byte> body)
     {
-        if (!TryAuthorise(requestId, TokenRole.Rm, out var refusal))
+        if (!TryAuthoriseChunk(requestId, out var refusal))
         {
             return refusal;
         }
@@ -110,6 +110,24 @@ public sealed partial class RelaySession
         var frame = new ArrayBufferWriter<byte>(128);
         FrameWriter.WriteAttachmentStored(frame, requestId, reply);
         await ReplyAsync(OutboxItem.Frame(frame.WrittenSpan.ToArray()));
+    }
+
+    /// <summary>
+    /// A chunk is checked for its token like every sending-service request (NOT_AUTHORISED, TOKEN_REVOKED) but
+    /// takes nothing from the token's request rate: an upload's bytes are bounded by its declared size and
+    /// the token's quota, and a rate per chunk would cap an RM's bandwidth (a 100 MiB upload is ~5,000 chunks).
+    /// </summary>
+    private bool TryAuthoriseChunk(uint requestId, out ValueTask refusal)
+    {
+        var token = _token;
+        if (token is null || token.Role != TokenRole.Rm || token.IsRevoked)
+        {
+            // The same refusal as every other request of the connection would get, taking no rate.
+            return TryAuthorise(requestId, TokenRole.Rm, out refusal);
+        }
+
+        refusal = default;
+        return true;
     }
 
     private ValueTask ReplyProgress(uint requestId, in UploadState state)
