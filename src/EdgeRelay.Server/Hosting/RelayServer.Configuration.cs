@@ -33,12 +33,18 @@ public sealed partial class RelayServer
         var stats = Storage.GetStatistics();
         var budget = Options.Storage.MaxDiskBytes;
         ulong diskHeadroom = budget == 0 ? RelayStatus.Unlimited : (ulong)Math.Max(0, budget - (stats.LogTailAddress - stats.LogBeginAddress));
+        var sending = (Roles & ServiceRoles.Sending) != 0;
+        var attachmentBudget = Attachments.BudgetBytes;
+        ulong attachmentHeadroom = !sending ? 0
+            : attachmentBudget == 0 ? RelayStatus.Unlimited
+            : (ulong)Math.Max(0, attachmentBudget - Attachments.UsedBytes);
         var (availability, reason) = IsShuttingDown
             ? (Availability.Draining, "the relay is shutting down")
             : budget > 0 && diskHeadroom < (ulong)(budget / 20)
                 ? (Availability.Degraded, "the message log is within 5% of its disk budget")
-                : (Availability.Accepting, "");
-        var sending = (Roles & ServiceRoles.Sending) != 0;
+                : sending && attachmentBudget > 0 && attachmentHeadroom < (ulong)(attachmentBudget / 20)
+                    ? (Availability.Degraded, "the attachment store is within 5% of its disk budget")
+                    : (Availability.Accepting, "");
         return new RelayStatus
         {
             Availability = availability,
@@ -48,6 +54,8 @@ public sealed partial class RelayServer
             MaxCiphertext = (Roles & ServiceRoles.Receiving) != 0 ? (uint)Options.Relay.MaxCiphertextBytes : 0,
             MaxSendViaCiphertext = sending ? (uint)MaxSendViaCiphertext : 0,
             DiskHeadroom = diskHeadroom,
+            MaxAttachment = sending ? (ulong)Attachments.MaxBytes : 0,
+            AttachmentHeadroom = attachmentHeadroom,
             SendingOptions = sending ? Sending.Offered() : [],
         };
     }

@@ -42,6 +42,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         }
 
         attachments.UsageChanged = (owner, delta) => tokens.FindById(owner)?.AddAttachment(delta);
+
         Notifier = notifier;
         TlsCertificate = certificate;
         TlsPin = certificate is null ? [] : Tls.RelayCertificates.Pin(certificate);
