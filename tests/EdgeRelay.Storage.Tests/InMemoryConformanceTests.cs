@@ -39,3 +39,28 @@ public sealed class InMemoryDurabilityConformance : DurabilityConformance
 {
     protected override StorageBackend CreateBackend() => new InMemoryBackend();
 }
+
+public sealed class InMemoryOutboundBackend : OutboundBackend
+{
+    private readonly InMemoryOutboundQueue.Place _place = new();
+
+    public override Task<IOutboundQueue> OpenAsync(Action<OutboundLimits>? limits = null)
+    {
+        var options = new OutboundLimits();
+        limits?.Invoke(options);
+        return Task.FromResult<IOutboundQueue>(new InMemoryOutboundQueue(_place, options, Time));
+    }
+
+    public override async Task<IOutboundQueue> CrashAndReopenAsync(IOutboundQueue queue, Action<OutboundLimits>? limits = null)
+    {
+        await queue.DisposeAsync(); // every write of the in-memory queue is durable at once: all of it survives
+        return await OpenAsync(limits);
+    }
+
+    public override ValueTask DisposeAsync() => default;
+}
+
+public sealed class InMemoryOutboundQueueConformance : OutboundQueueConformance
+{
+    protected override OutboundBackend CreateBackend() => new InMemoryOutboundBackend();
+}

@@ -1,0 +1,460 @@
+using FASTER.core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeRelay.Storage.Faster;
+
+/// <summary>
+/// The outbound queue on a FASTER log of its own (a folder beside the relay's log): a record per message
+/// queued and per message settled, the state rebuilt from them on open (<see cref="OutboundBook"/>), group
+/// commit before any acknowledgement, and maintenance that forgets old statuses, carries old live records
+/// forward and truncates the head.
+/// </summary>
+/// <remarks>
+/// <para>A log of its own rather than records in the relay's: forwarding's records live by other rules (a
+/// queued message dies when it settles, a status lives for days) and would otherwise pin the message log's
+/// head or need a second compaction policy there; and the relay's log format stays unchanged.</para>
+/// <para>Send ids are the log address of the message's first Queued record: unique, increasing, and never
+/// handed out again (FASTER's tail never moves back, truncation included). A carried copy keeps the id.</para>
+/// <para>Opening reuses the message log's verified recovery (<see cref="OpenLog"/>): FASTER recovers to its
+/// last commit, then the segments past it are checked, so a damaged committed record refuses the open.</para>
+/// </remarks>
+public sealed class FasterOutboundQueue : IOutboundQueue
+{
+    private const string FormatFileName = "outbound.format";
+    private const string Format = "edgerelay-outbound-log 1 (fast commit, per-entry checksums)";
+
+    private readonly Lock _sync = new();
+    private readonly SemaphoreSlim _maintenanceLock = new(1, 1);
+    private readonly StoreGate _gate = new();
+    private readonly FasterOutboundQueueOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly OpenLog _open;
+    private readonly GroupCommitter _committer;
+    private readonly LogWriter _log;
+    private readonly OutboundBook _book;
+    private readonly ITimer _maintenance;
+    private int _disposeStarted;
+
+    private FasterOutboundQueue(FasterOutboundQueueOptions options, TimeProvider time, ILogger logger, OpenLog open, OutboundBook book)
+    {
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _open = open;
+        _book = book;
+        _committer = new GroupCommitter(open.Log, logger);
+        _log = new LogWriter(open.Log, options.PageSizeBits, _committer, mirror: null);
+        _maintenance = time.CreateTimer(static s => ((FasterOutboundQueue)s!).RunScheduledMaintenance(), this, options.MaintenanceInterval, options.MaintenanceInterval);
+    }
+
+    /// <summary>Opens (or creates) the queue in <see cref="FasterOutboundQueueOptions.Directory"/> and rebuilds its state from the committed log.</summary>
+    /// <exception cref="IOException">Another process holds the folder.</exception>
+    /// <exception cref="InvalidDataException">The log is damaged, of another format, or holds records this store never wrote.</exception>
+    public static async Task<FasterOutboundQueue> OpenAsync(FasterOutboundQueueOptions options, TimeProvider time, ILogger? logger = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        options.Validate();
+        logger ??= NullLogger.Instance;
+        var directory = Path.GetFullPath(options.Directory);
+        var logDirectory = FasterLogSetup.LogDirectory(directory);
+        Directory.CreateDirectory(logDirectory);
+        var lockFile = OpenLockFile(directory);
+        OpenLog? open = null;
+        try
+        {
+            CheckFormat(directory, logDirectory);
+            open = await OpenLog.OpenVerifiedAsync(options.LogOptions(), directory, lockFile, logger, ct);
+            var book = Replay(open.Log, directory);
+            OutboundLog.Opened(logger, directory, book.QueuedCount, book.SettledCount, open.Log.BeginAddress, open.Log.CommittedUntilAddress);
+            return new FasterOutboundQueue(options, time, logger, open, book);
+        }
+        catch
+        {
+            open?.DisposeLog();
+            await lockFile.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask<OutboundEnqueueResult> EnqueueAsync(OutboundRequest request, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
+        if (request.Ciphertext.Length > _options.MaxPayloadBytes)
+        {
+            throw new ArgumentException($"The ciphertext is longer than {_options.MaxPayloadBytes} bytes.", nameof(request));
+        }
+
+        _gate.Enter();
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                lock (_sync)
+                {
+                    var admitted = _book.Admit(request.Owner, request.Ciphertext.Length, _options);
+                    if (admitted != OutboundEnqueueStatus.Queued)
+                    {
+                        return new OutboundEnqueueResult(admitted, 0, DurabilityTicket.None);
+                    }
+
+                    var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                    var record = OutboundRecords.Queued(0, now, request.Owner, request.Endpoint, request.Pin.Span, request.EphemeralAddress.Span, request.Ciphertext.Span);
+                    if (_log.TryEnqueue(record, out var address))
+                    {
+                        _book.Queue(new OutboundMessage(address, request.Owner, request.Endpoint, request.Pin.ToArray(), request.EphemeralAddress.ToArray(), request.Ciphertext.ToArray(), now), address);
+                        return new OutboundEnqueueResult(OutboundEnqueueStatus.Queued, address, DurabilityTicket.At(address));
+                    }
+                }
+
+                await _log.WaitForSpaceAsync(attempt, ct);
+            }
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    public async ValueTask<WriteResult<SettleStatus>> SettleAsync(long sendId, OutboundState state, ushort code, CancellationToken ct = default)
+    {
+        if (state is not (OutboundState.Delivered or OutboundState.Failed))
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state, "A message settles as delivered or failed.");
+        }
+
+        _gate.Enter();
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                lock (_sync)
+                {
+                    if (!_book.TryGetQueued(sendId, out var message))
+                    {
+                        return new WriteResult<SettleStatus>(SettleStatus.NotQueued, DurabilityTicket.None);
+                    }
+
+                    var status = new OutboundStatus(sendId, message.Owner, state, state == OutboundState.Failed ? code : (ushort)0, message.QueuedAtUnixMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
+                    if (_log.TryEnqueue(OutboundRecords.Settled(status), out var address))
+                    {
+                        _book.Settle(status, address);
+                        return new WriteResult<SettleStatus>(SettleStatus.Settled, DurabilityTicket.At(address));
+                    }
+                }
+
+                await _log.WaitForSpaceAsync(attempt, ct);
+            }
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    public IReadOnlyList<OutboundMessage> GetQueued()
+    {
+        _gate.ThrowIfClosed();
+        lock (_sync)
+        {
+            return _book.Queued();
+        }
+    }
+
+    public bool TryGetStatus(long sendId, out OutboundStatus status)
+    {
+        _gate.ThrowIfClosed();
+        lock (_sync)
+        {
+            return _book.TryGetStatus(sendId, out status);
+        }
+    }
+
+    public OutboundStatistics GetStatistics()
+    {
+        _gate.ThrowIfClosed();
+        lock (_sync)
+        {
+            return new OutboundStatistics(_book.QueuedCount, _book.QueuedBytes, _book.SettledCount, _log.Tail - _log.Begin);
+        }
+    }
+
+    public bool IsDurable(DurabilityTicket ticket) => ticket.Position < _log.CommittedUntil;
+
+    public ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct = default)
+    {
+        _gate.Enter();
+        try
+        {
+            return _log.WaitForCommitAsync(ticket.Position, ct);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    public void RequestFlush()
+    {
+        _gate.Enter();
+        try
+        {
+            _committer.Request();
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    public Task FlushAsync()
+    {
+        _gate.Enter();
+        try
+        {
+            return _committer.CommitAsync();
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    /// <summary>
+    /// Forgets statuses past their retention; when the log spans more than the compaction span, copies the live
+    /// records of its older half forward (committed before anything is truncated); then truncates the head to
+    /// the oldest record still live.
+    /// </summary>
+    public async Task RunMaintenanceAsync()
+    {
+        _gate.Enter();
+        try
+        {
+            await _maintenanceLock.WaitAsync();
+            try
+            {
+                await MaintainAsync();
+            }
+            finally
+            {
+                _maintenanceLock.Release();
+            }
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposeStarted, 1) != 0)
+        {
+            return;
+        }
+
+        _gate.Close();
+        try
+        {
+            await _maintenance.DisposeAsync();
+            await _gate.WaitForOperationsAsync();
+            await _maintenanceLock.WaitAsync();
+            try
+            {
+                await _committer.CommitAsync();
+            }
+            catch (IOException ex)
+            {
+                // Closing must release the log whatever happened; what was not committed was never acknowledged.
+                StorageLog.CommitFailed(_logger, ex);
+            }
+
+            await _committer.StopAsync();
+        }
+        finally
+        {
+            var committed = _log.CommittedUntil;
+            _open.DisposeLog();
+            _committer.Dispose();
+            _maintenanceLock.Dispose();
+            await _open.LockFile.DisposeAsync();
+            OutboundLog.Closed(_logger, committed);
+        }
+    }
+
+    private async Task MaintainAsync()
+    {
+        var cutoff = _time.GetUtcNow().Subtract(_options.SettledRetention).ToUnixTimeMilliseconds();
+        int forgotten;
+        lock (_sync)
+        {
+            forgotten = _book.Forget(cutoff);
+        }
+
+        var begin = _log.Begin;
+        var span = _log.Tail - begin;
+        var carried = 0;
+        if (span > _options.EffectiveCompactionSpan)
+        {
+            carried = CarryForward(begin + (span / 2));
+            await _committer.CommitAsync(); // the copies are durable before the originals can go
+        }
+
+        long lowest;
+        lock (_sync)
+        {
+            lowest = Math.Min(_book.LowestRecord(_log.Tail), _log.CommittedUntil);
+        }
+
+        if (lowest > _log.Begin)
+        {
+            _open.Log.TruncateUntil(lowest);
+            await _committer.CommitAsync();
+        }
+
+        if (forgotten > 0 || carried > 0)
+        {
+            OutboundLog.Maintained(_logger, forgotten, carried, begin, _log.Begin);
+        }
+    }
+
+    private int CarryForward(long below)
+    {
+        lock (_sync)
+        {
+            var (queued, settled) = _book.Below(below);
+            var carried = 0;
+            foreach (var message in queued)
+            {
+                var record = OutboundRecords.Queued(message.SendId, message.QueuedAtUnixMs, message.Owner, message.Endpoint, message.Pin.Span, message.EphemeralAddress.Span, message.Ciphertext.Span);
+                if (!_log.TryEnqueue(record, out var address))
+                {
+                    return carried; // the log buffer is full: the rest waits for the next pass
+                }
+
+                _book.Queue(message, address);
+                carried++;
+            }
+
+            foreach (var status in settled)
+            {
+                if (!_log.TryEnqueue(OutboundRecords.Settled(status), out var address))
+                {
+                    return carried;
+                }
+
+                _book.Settle(status, address);
+                carried++;
+            }
+
+            return carried;
+        }
+    }
+
+    private void RunScheduledMaintenance()
+    {
+        if (_gate.IsClosing || !_maintenanceLock.Wait(0))
+        {
+            return; // closing, or the previous pass is still running
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await MaintainAsync();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or FasterException)
+            {
+                StorageLog.MaintenanceFailed(_logger, ex);
+            }
+            finally
+            {
+                _maintenanceLock.Release();
+            }
+        });
+    }
+
+    private static OutboundBook Replay(FasterLog log, string directory)
+    {
+        var book = new OutboundBook();
+        var committed = log.CommittedUntilAddress;
+        using var iterator = log.Scan(log.BeginAddress, committed);
+        while (true)
+        {
+            byte[] entry;
+            int length;
+            long address;
+            try
+            {
+                if (!iterator.GetNext(out entry, out length, out address))
+                {
+                    break;
+                }
+            }
+            catch (FasterException ex)
+            {
+                throw new InvalidDataException($"The outbound log in '{directory}' is damaged near log address {iterator.NextAddress} ({ex.Message}). Those records were acknowledged; refusing to start without them.", ex);
+            }
+
+            var record = entry.AsSpan(0, length);
+            switch (length > 0 ? record[0] : (byte)0)
+            {
+                case OutboundRecords.QueuedKind:
+                    book.Queue(OutboundRecords.ReadQueued(record, address), address);
+                    break;
+                case OutboundRecords.SettledKind:
+                    book.Settle(OutboundRecords.ReadSettled(record, address), address);
+                    break;
+                default:
+                    throw new InvalidDataException($"The outbound log in '{directory}' holds a record of unknown kind at log address {address}. Refusing to open.");
+            }
+        }
+
+        if (iterator.NextAddress < committed)
+        {
+            throw new InvalidDataException($"The outbound log scan stopped at {iterator.NextAddress}, before the committed tail {committed}.");
+        }
+
+        return book;
+    }
+
+    private static void CheckFormat(string directory, string logDirectory)
+    {
+        var path = Path.Combine(directory, FormatFileName);
+        if (File.Exists(path))
+        {
+            var found = File.ReadAllText(path).Trim();
+            if (found != Format)
+            {
+                throw new InvalidDataException($"The outbound folder '{directory}' holds a log in the format '{found}'; this relay reads '{Format}' only.");
+            }
+
+            return;
+        }
+
+        if (Directory.EnumerateFiles(logDirectory, "relay.log.*").Any())
+        {
+            throw new InvalidDataException($"The outbound folder '{directory}' holds log segments but no '{FormatFileName}': refusing to read a log of unknown format.");
+        }
+
+        File.WriteAllText(path, Format + "\n");
+        DirectorySync.Flush(directory);
+    }
+
+    private static FileStream OpenLockFile(string directory)
+    {
+        var path = Path.Combine(directory, "lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"The outbound queue folder '{directory}' is in use by another process (cannot lock '{path}').", ex);
+        }
+    }
+}

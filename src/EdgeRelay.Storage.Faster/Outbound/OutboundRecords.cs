@@ -1,0 +1,134 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace EdgeRelay.Storage.Faster;
+
+/// <summary>
+/// The records of the outbound log. Two kinds: a message queued (or carried forward by compaction, with its
+/// original id), and a message settled. Every field is big-endian, like the main log's records.
+/// </summary>
+/// <remarks>
+/// <para>Queued (kind 1): <c>kind</c> u8 | <c>send_id</c> i64 (0: the id is this record's own log address; a
+/// carried copy names the original) | <c>queued_at</c> i64 unix ms | <c>owner_len</c> u8 | owner |
+/// <c>endpoint_len</c> u8 | endpoint | <c>pin_len</c> u8 | pin | ephemeral address (73) | <c>length</c> i32 | ciphertext.</para>
+/// <para>Settled (kind 2): <c>kind</c> u8 | <c>send_id</c> i64 | <c>state</c> u8 | <c>code</c> u16 |
+/// <c>queued_at</c> i64 | <c>settled_at</c> i64 | <c>owner_len</c> u8 | owner. It carries everything a status
+/// needs, so it stays answerable once the queued record before it is truncated, and compaction carries it
+/// forward as is.</para>
+/// </remarks>
+internal static class OutboundRecords
+{
+    public const byte QueuedKind = 1;
+
+    public const byte SettledKind = 2;
+
+    /// <summary>Everything but the ciphertext, at its largest, plus FASTER's entry header and alignment.</summary>
+    public const int MaxOverhead = 1 + 8 + 8 + 1 + 255 + 1 + 255 + 1 + 32 + OutboundRequest.EphemeralAddressLength + 4 + LogRecords.FasterEntryHeaderSize + 4;
+
+    public static byte[] Queued(long sendId, long queuedAtUnixMs, string owner, string endpoint, ReadOnlySpan<byte> pin, ReadOnlySpan<byte> ephemeral, ReadOnlySpan<byte> ciphertext)
+    {
+        var ownerBytes = Encoding.UTF8.GetBytes(owner);
+        var endpointBytes = Encoding.UTF8.GetBytes(endpoint);
+        var record = new byte[1 + 8 + 8 + 1 + ownerBytes.Length + 1 + endpointBytes.Length + 1 + pin.Length + ephemeral.Length + 4 + ciphertext.Length];
+        var span = record.AsSpan();
+        span[0] = QueuedKind;
+        BinaryPrimitives.WriteInt64BigEndian(span[1..], sendId);
+        BinaryPrimitives.WriteInt64BigEndian(span[9..], queuedAtUnixMs);
+        var at = 17;
+        at = WriteShort(span, at, ownerBytes);
+        at = WriteShort(span, at, endpointBytes);
+        at = WriteShort(span, at, pin);
+        ephemeral.CopyTo(span[at..]);
+        at += ephemeral.Length;
+        BinaryPrimitives.WriteInt32BigEndian(span[at..], ciphertext.Length);
+        ciphertext.CopyTo(span[(at + 4)..]);
+        return record;
+    }
+
+    public static byte[] Settled(in OutboundStatus status)
+    {
+        var ownerBytes = Encoding.UTF8.GetBytes(status.Owner);
+        var record = new byte[1 + 8 + 1 + 2 + 8 + 8 + 1 + ownerBytes.Length];
+        var span = record.AsSpan();
+        span[0] = SettledKind;
+        BinaryPrimitives.WriteInt64BigEndian(span[1..], status.SendId);
+        span[9] = (byte)status.State;
+        BinaryPrimitives.WriteUInt16BigEndian(span[10..], status.Code);
+        BinaryPrimitives.WriteInt64BigEndian(span[12..], status.QueuedAtUnixMs);
+        BinaryPrimitives.WriteInt64BigEndian(span[20..], status.SettledAtUnixMs);
+        WriteShort(span, 28, ownerBytes);
+        return record;
+    }
+
+    /// <summary>Parses a Queued record read back at <paramref name="address"/>; throws <see cref="InvalidDataException"/> for one this store never wrote.</summary>
+    public static OutboundMessage ReadQueued(ReadOnlySpan<byte> record, long address)
+    {
+        try
+        {
+            var sendId = BinaryPrimitives.ReadInt64BigEndian(record[1..]);
+            var queuedAt = BinaryPrimitives.ReadInt64BigEndian(record[9..]);
+            var at = 17;
+            var owner = ReadText(record, ref at);
+            var endpoint = ReadText(record, ref at);
+            var pin = ReadShort(record, ref at);
+            var ephemeral = record.Slice(at, OutboundRequest.EphemeralAddressLength).ToArray();
+            at += ephemeral.Length;
+            var length = BinaryPrimitives.ReadInt32BigEndian(record[at..]);
+            var ciphertext = record.Slice(at + 4, length).ToArray();
+            if (at + 4 + length != record.Length || sendId < 0 || (pin.Length is not (0 or OutboundRequest.PinLength)) || length < 1)
+            {
+                throw Bad(address, "a queued record whose fields do not add up");
+            }
+
+            return new OutboundMessage(sendId == 0 ? address : sendId, owner, endpoint, pin, ephemeral, ciphertext, queuedAt);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw Bad(address, "a queued record cut short", ex);
+        }
+    }
+
+    public static OutboundStatus ReadSettled(ReadOnlySpan<byte> record, long address)
+    {
+        try
+        {
+            var sendId = BinaryPrimitives.ReadInt64BigEndian(record[1..]);
+            var state = (OutboundState)record[9];
+            var code = BinaryPrimitives.ReadUInt16BigEndian(record[10..]);
+            var queuedAt = BinaryPrimitives.ReadInt64BigEndian(record[12..]);
+            var settledAt = BinaryPrimitives.ReadInt64BigEndian(record[20..]);
+            var at = 28;
+            var owner = ReadText(record, ref at);
+            if (at != record.Length || sendId <= 0 || state is not (OutboundState.Delivered or OutboundState.Failed))
+            {
+                throw Bad(address, "a settled record whose fields do not add up");
+            }
+
+            return new OutboundStatus(sendId, owner, state, code, queuedAt, settledAt);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw Bad(address, "a settled record cut short", ex);
+        }
+    }
+
+    private static int WriteShort(Span<byte> span, int at, ReadOnlySpan<byte> value)
+    {
+        span[at] = (byte)value.Length;
+        value.CopyTo(span[(at + 1)..]);
+        return at + 1 + value.Length;
+    }
+
+    private static byte[] ReadShort(ReadOnlySpan<byte> record, ref int at)
+    {
+        var length = record[at];
+        var value = record.Slice(at + 1, length).ToArray();
+        at += 1 + length;
+        return value;
+    }
+
+    private static string ReadText(ReadOnlySpan<byte> record, ref int at) => Encoding.UTF8.GetString(ReadShort(record, ref at));
+
+    private static InvalidDataException Bad(long address, string what, Exception? inner = null) =>
+        new($"The outbound log holds {what} at log address {address}: it was not written by this store. Refusing to open.", inner);
+}

@@ -1,0 +1,172 @@
+using EdgeRelay.Storage;
+using EdgeRelay.Testing;
+using EdgeRelay.Testing.Conformance;
+
+namespace EdgeRelay.Storage.Faster.Tests;
+
+/// <summary>The FASTER outbound queue at one temporary folder; a crash is the folder's files as they are at that instant.</summary>
+public sealed class FasterOutboundBackend : OutboundBackend
+{
+    private readonly List<TempDirectory> _directories = [new TempDirectory("edgerelay-outbound")];
+
+    public string Directory => _directories[^1].Path;
+
+    public override async Task<IOutboundQueue> OpenAsync(Action<OutboundLimits>? limits = null) =>
+        await FasterOutboundQueue.OpenAsync(Options(Directory, limits), Time);
+
+    public override async Task<IOutboundQueue> CrashAndReopenAsync(IOutboundQueue queue, Action<OutboundLimits>? limits = null)
+    {
+        _directories.Add(_directories[^1].CopyAsIs("edgerelay-outbound-crash"));
+        await queue.DisposeAsync(); // writes to the old folder only; the copy is what the crash left
+        return await OpenAsync(limits);
+    }
+
+    public static FasterOutboundQueueOptions Options(string directory, Action<OutboundLimits>? limits = null, Action<FasterOutboundQueueOptions>? configure = null)
+    {
+        var options = new FasterOutboundQueueOptions
+        {
+            Directory = directory,
+            PageSizeBits = 14,
+            MemorySizeBits = 17,
+            SegmentSizeBits = 16,
+            MaxPayloadBytes = 4096,
+            MaintenanceInterval = TimeSpan.FromHours(1), // tests run maintenance themselves
+        };
+        limits?.Invoke(options);
+        configure?.Invoke(options);
+        return options;
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        foreach (var directory in _directories)
+        {
+            directory.Dispose();
+        }
+
+        return default;
+    }
+}
+
+public sealed class FasterOutboundQueueConformance : OutboundQueueConformance
+{
+    protected override OutboundBackend CreateBackend() => new FasterOutboundBackend();
+}
+
+/// <summary>What only the FASTER outbound queue has: commit before the ticket, the log's span kept bounded, refusals at open.</summary>
+public sealed class OutboundQueueTests : IDisposable
+{
+    private readonly TempDirectory _directory = new("edgerelay-outbound");
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task A_crash_keeps_every_message_whose_ticket_was_durable()
+    {
+        var clock = TestStore.Clock();
+        var queue = await FasterOutboundQueue.OpenAsync(FasterOutboundBackend.Options(_directory.Path), clock);
+        var durable = new List<long>();
+        for (var i = 0; i < 50; i++)
+        {
+            var result = await queue.EnqueueAsync(OutboundQueueConformance.Request(i));
+            if (i % 10 == 9)
+            {
+                await queue.WaitDurableAsync(result.Ticket).AsTask().Within();
+                durable.Add(result.SendId);
+            }
+        }
+
+        Assert.True(queue.IsDurable(DurabilityTicket.At(durable[^1])));
+        using var crashed = _directory.CopyAsIs();
+        await queue.DisposeAsync();
+
+        await using var reopened = await FasterOutboundQueue.OpenAsync(FasterOutboundBackend.Options(crashed.Path), clock);
+        var ids = reopened.GetQueued().Select(m => m.SendId).ToHashSet();
+        Assert.Subset(ids, durable.ToHashSet());
+        Assert.Equal(ids.Order(), reopened.GetQueued().Select(m => m.SendId)); // still in id order
+    }
+
+    [Fact]
+    public async Task One_message_queued_for_days_does_not_keep_the_log_from_shrinking()
+    {
+        var clock = TestStore.Clock();
+        var options = FasterOutboundBackend.Options(_directory.Path, l => l.SettledRetention = TimeSpan.FromHours(1), o => o.CompactionSpanBytes = 1 << 16);
+        var queue = await FasterOutboundQueue.OpenAsync(options, clock);
+        var stuck = (await queue.EnqueueAsync(OutboundQueueConformance.Request(0, endpoint: "down.test:1", length: 2000))).SendId;
+        for (var i = 1; i <= 400; i++)
+        {
+            var sent = await queue.EnqueueAsync(OutboundQueueConformance.Request(i, length: 2000));
+            await queue.SettleAsync(sent.SendId, OutboundState.Delivered, 0);
+        }
+
+        await queue.FlushAsync();
+        var before = queue.GetStatistics().StoredBytes;
+        clock.Advance(TimeSpan.FromHours(2)); // every status is past its retention
+        await queue.RunMaintenanceAsync();
+        await queue.RunMaintenanceAsync();
+
+        var after = queue.GetStatistics().StoredBytes;
+        Assert.True(after < before / 10, $"the log still spans {after} bytes (was {before})");
+        await queue.DisposeAsync();
+
+        await using var reopened = await FasterOutboundQueue.OpenAsync(options, clock);
+        var message = Assert.Single(reopened.GetQueued());
+        Assert.Equal(stuck, message.SendId);
+        Assert.Equal("down.test:1", message.Endpoint);
+        Assert.Equal(OutboundQueueConformance.Request(0, length: 2000).Ciphertext.ToArray(), message.Ciphertext.ToArray());
+        Assert.Equal(TestStore.Start.ToUnixTimeMilliseconds(), message.QueuedAtUnixMs); // the copy keeps its age
+    }
+
+    [Fact]
+    public async Task Statuses_carried_forward_survive_the_truncation_of_their_messages()
+    {
+        var clock = TestStore.Clock();
+        var options = FasterOutboundBackend.Options(_directory.Path, configure: o => o.CompactionSpanBytes = 1 << 16);
+        var queue = await FasterOutboundQueue.OpenAsync(options, clock);
+        var first = (await queue.EnqueueAsync(OutboundQueueConformance.Request(1, length: 3000))).SendId;
+        await queue.SettleAsync(first, OutboundState.Failed, 23);
+        for (var i = 2; i <= 200; i++)
+        {
+            var sent = await queue.EnqueueAsync(OutboundQueueConformance.Request(i, length: 3000));
+            await queue.SettleAsync(sent.SendId, OutboundState.Delivered, 0);
+        }
+
+        await queue.RunMaintenanceAsync();
+        await queue.RunMaintenanceAsync();
+        Assert.True(queue.GetStatistics().StoredBytes < 200 * 3000);
+        await queue.DisposeAsync();
+
+        await using var reopened = await FasterOutboundQueue.OpenAsync(options, clock);
+        Assert.True(reopened.TryGetStatus(first, out var status));
+        Assert.Equal((OutboundState.Failed, (ushort)23, "token-a"), (status.State, status.Code, status.Owner));
+        Assert.Equal(200, reopened.GetStatistics().SettledRetained);
+    }
+
+    [Fact]
+    public async Task A_second_queue_on_the_same_folder_is_refused()
+    {
+        await using var queue = await FasterOutboundQueue.OpenAsync(FasterOutboundBackend.Options(_directory.Path), TestStore.Clock());
+
+        await Assert.ThrowsAsync<IOException>(() => FasterOutboundQueue.OpenAsync(FasterOutboundBackend.Options(_directory.Path), TestStore.Clock()));
+    }
+
+    [Fact]
+    public async Task A_folder_of_another_format_is_refused()
+    {
+        await (await FasterOutboundQueue.OpenAsync(FasterOutboundBackend.Options(_directory.Path), TestStore.Clock())).DisposeAsync();
+        await File.WriteAllTextAsync(_directory.Combine("outbound.format"), "something else 9\n");
+
+        var refused = await Assert.ThrowsAsync<InvalidDataException>(() => FasterOutboundQueue.OpenAsync(FasterOutboundBackend.Options(_directory.Path), TestStore.Clock()));
+        Assert.Contains("something else 9", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_page_too_small_for_the_largest_record_is_refused()
+    {
+        var options = FasterOutboundBackend.Options(_directory.Path, configure: o => o.MaxPayloadBytes = 16 * 1024);
+
+        var refused = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+        Assert.Equal("MaxPayloadBytes", refused.ParamName);
+        Assert.Equal(15, FasterOutboundQueueOptions.PageSizeBitsFor(16 * 1024, 14));
+    }
+}
