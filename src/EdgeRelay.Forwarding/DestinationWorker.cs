@@ -1,0 +1,365 @@
+using EdgeRelay.Storage;
+
+namespace EdgeRelay.Forwarding;
+
+/// <summary>
+/// Forwards the queued messages of one destination: takes up to
+/// <see cref="ForwardingOptions.MaxInFlightPerDestination"/> of them, oldest first, spreads them over at most
+/// <see cref="ForwardingOptions.MaxConnectionsPerDestination"/> pooled connections (pipelined), and settles
+/// what each answer decides. A transient failure puts the rest back and backs the whole destination off;
+/// a message past its maximum age fails as UNDELIVERABLE, at the latest when the clock reaches it.
+/// </summary>
+/// <remarks>
+/// One loop per destination, in rounds: a round's messages are all answered (or timed out) before the next
+/// round starts, so a destination's state (failures, back-off, pool) has a single writer, and waiting is
+/// always on the engine's <see cref="TimeProvider"/> (tests advance a fake clock past a back-off or a
+/// maximum age instead of sleeping). Connections are closed when the destination has nothing left queued.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore holds no wait handle (only WaitAsync is used), and Add may still release it while the engine stops.")]
+internal sealed class DestinationWorker
+{
+    private readonly ForwardingEngine _engine;
+    private readonly PeerDestination _destination;
+    private readonly Lock _sync = new();
+    private readonly SortedDictionary<long, PendingSend> _ready = [];
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly List<IPeerConnection> _pool = [];
+    private int _wakeRequested;
+    private int _failures;
+    private DateTimeOffset _retryAt = DateTimeOffset.MinValue;
+
+    public DestinationWorker(ForwardingEngine engine, PeerDestination destination)
+    {
+        _engine = engine;
+        _destination = destination;
+    }
+
+    public Task Loop { get; private set; } = Task.CompletedTask;
+
+    private ForwardingOptions Options => _engine.Options;
+
+    public void Start(CancellationToken stop, CancellationToken abort) => Loop = Task.Run(() => RunAsync(stop, abort), CancellationToken.None);
+
+    public void Add(PendingSend send)
+    {
+        lock (_sync)
+        {
+            _ready[send.Message.SendId] = send;
+        }
+
+        // One release per wait, not per message: a burst while the loop is busy wakes it once.
+        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0)
+        {
+            _signal.Release();
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stop, CancellationToken abort)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await StepAsync(stop, abort);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
+                {
+                    // A store error (closing, a failed commit): nothing is lost, the messages are still queued in
+                    // the store; back off as for any failure rather than spin.
+                    ForwardingLog.WorkerFaulted(_engine.Logger, ex, _destination.Endpoint);
+                    await CloseConnectionsAsync();
+                    BackOff(ex, 0);
+                }
+            }
+        }
+        finally
+        {
+            await CloseConnectionsAsync();
+        }
+    }
+
+    private async Task StepAsync(CancellationToken stop, CancellationToken abort)
+    {
+        var now = _engine.Time.GetUtcNow();
+        await ExpireAsync(now);
+        List<PendingSend>? round = null;
+        DateTimeOffset? wakeAt = null;
+        lock (_sync)
+        {
+            if (_ready.Count > 0)
+            {
+                if (now < _retryAt)
+                {
+                    wakeAt = Min(_retryAt, OldestDeadline());
+                }
+                else
+                {
+                    round = new List<PendingSend>(Math.Min(_ready.Count, Options.MaxInFlightPerDestination));
+                    foreach (var send in _ready.Values)
+                    {
+                        round.Add(send);
+                        if (round.Count == Options.MaxInFlightPerDestination)
+                        {
+                            break;
+                        }
+                    }
+
+                    foreach (var send in round)
+                    {
+                        _ready.Remove(send.Message.SendId);
+                    }
+                }
+            }
+        }
+
+        if (round is null)
+        {
+            if (wakeAt is null)
+            {
+                await CloseConnectionsAsync(); // nothing queued: idle connections would only be timed out by the peer
+            }
+
+            await WaitAsync(wakeAt, stop);
+            return;
+        }
+
+        await SendRoundAsync(round, abort);
+    }
+
+    private async Task SendRoundAsync(List<PendingSend> round, CancellationToken abort)
+    {
+        // Never forward what this relay could still lose: the sender has not been told "queued" before this.
+        var latest = DurabilityTicket.None;
+        foreach (var send in round)
+        {
+            latest = DurabilityTicket.Latest(latest, send.Ticket);
+        }
+
+        await _engine.Queue.WaitDurableAsync(latest, abort);
+
+        using var timeout = new CancellationTokenSource(Options.SendTimeout, _engine.Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, abort);
+        var connectFailure = await FillPoolAsync(round.Count, linked.Token);
+        if (_pool.Count == 0)
+        {
+            Requeue(round);
+            BackOff(connectFailure!, 0);
+            return;
+        }
+
+        var connections = _pool.ToArray();
+        var sends = new Task[round.Count];
+        for (var i = 0; i < round.Count; i++)
+        {
+            var message = round[i].Message;
+            sends[i] = SendOneAsync(connections[i % connections.Length], message, linked.Token);
+        }
+
+        try
+        {
+            await Task.WhenAll(sends);
+        }
+        catch (Exception)
+        {
+            // Each send's outcome is read below, one by one.
+        }
+
+        var outcomes = new List<(PendingSend, OutboundState, ushort)>(round.Count);
+        var again = new List<PendingSend>();
+        var broken = new bool[connections.Length];
+        Exception? transient = null;
+        ushort transientCode = 0;
+        var delivered = 0;
+        for (var i = 0; i < round.Count; i++)
+        {
+            if (sends[i].IsCompletedSuccessfully)
+            {
+                outcomes.Add((round[i], OutboundState.Delivered, 0));
+                delivered++;
+                continue;
+            }
+
+            var error = sends[i].Exception?.InnerException ?? new OperationCanceledException("The send was cancelled.");
+            switch (Failures.Classify(error, out var code, out var connectionBroken))
+            {
+                case AttemptResult.Refused:
+                    outcomes.Add((round[i], OutboundState.Failed, code));
+                    break;
+                default:
+                    again.Add(round[i]);
+                    transient ??= error;
+                    transientCode = transientCode == 0 ? code : transientCode;
+                    break;
+            }
+
+            broken[i % connections.Length] |= connectionBroken;
+        }
+
+        for (var i = 0; i < connections.Length; i++)
+        {
+            if (broken[i])
+            {
+                _pool.Remove(connections[i]);
+                await DisposeQuietlyAsync(connections[i]);
+            }
+        }
+
+        _engine.CountForwarded(delivered);
+        if (again.Count > 0)
+        {
+            Requeue(again);
+            BackOff(transient!, transientCode);
+        }
+        else if (_failures > 0)
+        {
+            ForwardingLog.DestinationRecovered(_engine.Logger, _destination.Endpoint, _failures);
+            _failures = 0;
+            _retryAt = DateTimeOffset.MinValue;
+        }
+
+        await _engine.SettleAsync(outcomes, _destination.Endpoint);
+    }
+
+    private static Task SendOneAsync(IPeerConnection connection, OutboundMessage message, CancellationToken ct) =>
+        connection.SendAsync(message.EphemeralAddress, message.Ciphertext, ct);
+
+    /// <summary>Opens connections up to what this round needs; returns the last connect failure (null if none).</summary>
+    private async Task<Exception?> FillPoolAsync(int messages, CancellationToken ct)
+    {
+        var perConnection = Math.Max(1, Options.MaxInFlightPerDestination / Options.MaxConnectionsPerDestination);
+        var wanted = Math.Min(Options.MaxConnectionsPerDestination, (messages + perConnection - 1) / perConnection);
+        Exception? failure = null;
+        while (_pool.Count < wanted)
+        {
+            try
+            {
+                _pool.Add(await _engine.Connector.ConnectAsync(_destination, ct));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested || _pool.Count == 0)
+            {
+                failure = ex;
+                break;
+            }
+        }
+
+        return failure;
+    }
+
+    private async Task ExpireAsync(DateTimeOffset now)
+    {
+        var limit = now.Subtract(Options.MaxAge).ToUnixTimeMilliseconds();
+        List<(PendingSend, OutboundState, ushort)>? expired = null;
+        lock (_sync)
+        {
+            foreach (var send in _ready.Values)
+            {
+                if (send.Message.QueuedAtUnixMs <= limit)
+                {
+                    (expired ??= []).Add((send, OutboundState.Failed, ForwardingEngine.UndeliverableCode));
+                }
+            }
+
+            if (expired is not null)
+            {
+                foreach (var (send, _, _) in expired)
+                {
+                    _ready.Remove(send.Message.SendId);
+                }
+            }
+        }
+
+        if (expired is not null)
+        {
+            await _engine.SettleAsync(expired, _destination.Endpoint);
+        }
+    }
+
+    /// <summary>Waits for a new message, or until <paramref name="wakeAt"/> on the engine's clock.</summary>
+    private async Task WaitAsync(DateTimeOffset? wakeAt, CancellationToken stop)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var signal = _signal.WaitAsync(cancel.Token);
+        if (wakeAt is { } at)
+        {
+            var delay = at - _engine.Time.GetUtcNow();
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.WhenAny(signal, Task.Delay(delay, _engine.Time, cancel.Token));
+            }
+        }
+        else
+        {
+            await Task.WhenAny(signal);
+        }
+
+        await cancel.CancelAsync();
+        if (signal.IsCompletedSuccessfully)
+        {
+            Interlocked.Exchange(ref _wakeRequested, 0); // the next Add releases again; it lands in _ready before it does
+        }
+
+        stop.ThrowIfCancellationRequested();
+    }
+
+    private void Requeue(List<PendingSend> sends)
+    {
+        lock (_sync)
+        {
+            foreach (var send in sends)
+            {
+                _ready[send.Message.SendId] = send;
+            }
+        }
+
+        _engine.CountRetried(sends.Count);
+    }
+
+    private void BackOff(Exception error, ushort code)
+    {
+        _failures++;
+        var delay = Backoff.Delay(_failures, Options.InitialBackoff, Options.MaxBackoff, Random.Shared.NextDouble());
+        _retryAt = _engine.Time.GetUtcNow().Add(delay);
+        ForwardingLog.DestinationFailing(_engine.Logger, _destination.Endpoint, _failures, code, error.Message, delay);
+    }
+
+    private DateTimeOffset OldestDeadline()
+    {
+        var oldest = long.MaxValue;
+        foreach (var send in _ready.Values)
+        {
+            oldest = Math.Min(oldest, send.Message.QueuedAtUnixMs);
+        }
+
+        return DateTimeOffset.FromUnixTimeMilliseconds(oldest).Add(Options.MaxAge);
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    private async Task CloseConnectionsAsync()
+    {
+        foreach (var connection in _pool)
+        {
+            await DisposeQuietlyAsync(connection);
+        }
+
+        _pool.Clear();
+    }
+
+    private static async Task DisposeQuietlyAsync(IPeerConnection connection)
+    {
+        try
+        {
+            await connection.DisposeAsync();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or Client.RelayException or System.Net.Sockets.SocketException)
+        {
+            // Closing a broken connection: nothing to do about it.
+        }
+    }
+}

@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using EdgeRelay.Protocol;
+using EdgeRelay.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRelay.Forwarding;
+
+/// <summary>
+/// Forwards what the outbound queue holds to the receiving relays: one <see cref="DestinationWorker"/> per
+/// destination (endpoint and pin), each with its own connections, back-off and maximum-age clock. Every
+/// message ends settled in the queue exactly once (delivered, or failed with a code), and only then is its
+/// sender told, through the callback given at construction.
+/// </summary>
+/// <remarks>
+/// <para>Delivery is at least once: a message the receiving relay stored but whose OK was lost (a broken
+/// connection, a crash of this relay before the settle record was durable) is sent again. Receivers
+/// de-duplicate (PROTOCOL.md section 7), as they do for any sender that retries.</para>
+/// <para>Built from what it needs (the queue contract, a connector, options, a clock, a logger), so it runs
+/// in tests against the in-memory queue, a fake network and a fake clock.</para>
+/// </remarks>
+public sealed class ForwardingEngine : IAsyncDisposable
+{
+    private readonly Dictionary<string, DestinationWorker> _workers = [];
+    private readonly Lock _workersLock = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _abort = new();
+    private readonly Action<SendSettled>? _settled;
+    private readonly ConcurrentDictionary<ushort, long> _failedByCode = new();
+    private long _forwarded;
+    private long _retried;
+    private int _started;
+    private int _stopped;
+
+    public ForwardingEngine(IOutboundQueue queue, IPeerConnector connector, ForwardingOptions options, TimeProvider time, ILogger logger, Action<SendSettled>? settled = null)
+    {
+        Queue = queue;
+        Connector = connector;
+        Options = options;
+        Time = time;
+        Logger = logger;
+        _settled = settled;
+    }
+
+    public IOutboundQueue Queue { get; }
+
+    /// <summary>Messages the receiving relays acknowledged as stored.</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    /// <summary>Attempts that failed in a way worth retrying (each message counted once per failed attempt).</summary>
+    public long Retried => Interlocked.Read(ref _retried);
+
+    /// <summary>Messages settled as failed, by error code (UNDELIVERABLE for those past their maximum age).</summary>
+    public IReadOnlyDictionary<ushort, long> FailedByCode => _failedByCode;
+
+    internal IPeerConnector Connector { get; }
+
+    internal ForwardingOptions Options { get; }
+
+    internal TimeProvider Time { get; }
+
+    internal ILogger Logger { get; }
+
+    /// <summary>Hands every queued message (after a restart: what the last run left) to its destination's worker.</summary>
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("The forwarding engine is already started.");
+        }
+
+        var queued = Queue.GetQueued();
+        foreach (var message in queued)
+        {
+            Worker(new PeerDestination(message.Endpoint, message.Pin)).Add(new PendingSend(message, DurabilityTicket.None));
+        }
+
+        int destinations;
+        lock (_workersLock)
+        {
+            destinations = _workers.Count;
+        }
+
+        ForwardingLog.Started(Logger, queued.Count, destinations);
+    }
+
+    /// <summary>
+    /// Queues a message (see <see cref="IOutboundQueue.EnqueueAsync"/>) and, once it is queued, hands it to its
+    /// destination's worker, which forwards it only after its ticket is durable. The caller acknowledges the
+    /// sender once the returned ticket is durable.
+    /// </summary>
+    public async ValueTask<OutboundEnqueueResult> SubmitAsync(OutboundRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var result = await Queue.EnqueueAsync(request, cancellationToken);
+        if (result.Status == OutboundEnqueueStatus.Queued && Volatile.Read(ref _stopped) == 0)
+        {
+            var message = new OutboundMessage(result.SendId, request.Owner, request.Endpoint, request.Pin, request.EphemeralAddress, request.Ciphertext, Time.GetUtcNow().ToUnixTimeMilliseconds());
+            Worker(new PeerDestination(request.Endpoint, request.Pin)).Add(new PendingSend(message, result.Ticket));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Stops: no new attempt starts; SENDs in flight get <see cref="ForwardingOptions.StopGrace"/> to be
+    /// answered, then are abandoned (they stay queued and go out after the next start). Call before closing the queue.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync();
+        Task[] loops;
+        lock (_workersLock)
+        {
+            loops = _workers.Values.Select(w => w.Loop).ToArray();
+        }
+
+        var all = Task.WhenAll(loops);
+        if (await Task.WhenAny(all, Task.Delay(Options.StopGrace)) != all)
+        {
+            await _abort.CancelAsync();
+        }
+
+        await all;
+        long queued;
+        try
+        {
+            queued = Queue.GetStatistics().QueuedMessages;
+        }
+        catch (ObjectDisposedException)
+        {
+            queued = -1;
+        }
+
+        ForwardingLog.Stopped(Logger, queued);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stop.Dispose();
+        _abort.Dispose();
+    }
+
+    internal void CountForwarded(int count) => Interlocked.Add(ref _forwarded, count);
+
+    internal void CountRetried(int count) => Interlocked.Add(ref _retried, count);
+
+    /// <summary>Settles messages in the queue, waits until that is durable, then tells their senders.</summary>
+    internal async Task SettleAsync(List<(PendingSend Send, OutboundState State, ushort Code)> outcomes, string destination)
+    {
+        if (outcomes.Count == 0)
+        {
+            return;
+        }
+
+        var latest = DurabilityTicket.None;
+        var told = new List<SendSettled>(outcomes.Count);
+        foreach (var (send, state, code) in outcomes)
+        {
+            var result = await Queue.SettleAsync(send.Message.SendId, state, code);
+            if (result.Status != SettleStatus.Settled)
+            {
+                continue; // settled already (cannot happen with one worker per destination; harmless if it does)
+            }
+
+            latest = DurabilityTicket.Latest(latest, result.Ticket);
+            told.Add(new SendSettled(send.Message.SendId, send.Message.Owner, state, code));
+            if (state == OutboundState.Failed)
+            {
+                _failedByCode.AddOrUpdate(code, 1, static (_, n) => n + 1);
+                ForwardingLog.SendFailed(Logger, send.Message.SendId, destination, code);
+            }
+        }
+
+        await Queue.WaitDurableAsync(latest);
+        foreach (var settled in told)
+        {
+            _settled?.Invoke(settled);
+        }
+    }
+
+    internal static ushort UndeliverableCode => (ushort)ErrorCode.Undeliverable;
+
+    private DestinationWorker Worker(PeerDestination destination)
+    {
+        lock (_workersLock)
+        {
+            if (!_workers.TryGetValue(destination.Key, out var worker))
+            {
+                worker = new DestinationWorker(this, destination);
+                _workers.Add(destination.Key, worker);
+                worker.Start(_stop.Token, _abort.Token);
+            }
+
+            return worker;
+        }
+    }
+}
+
+/// <summary>A queued message on its way, with the ticket of its enqueue (none for one recovered from the log: it is durable).</summary>
+internal sealed record PendingSend(OutboundMessage Message, DurabilityTicket Ticket);

@@ -1,0 +1,37 @@
+using EdgeRelay.Client;
+
+namespace EdgeRelay.Forwarding;
+
+/// <summary>Connections to other relays with the ordinary client: protocol v1, TLS pinned to the card's key when it names one.</summary>
+public sealed class RelayPeerConnector : IPeerConnector
+{
+    private readonly ForwardingOptions _options;
+
+    public RelayPeerConnector(ForwardingOptions options)
+    {
+        _options = options;
+    }
+
+    public async Task<IPeerConnection> ConnectAsync(PeerDestination destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var client = await RelayClient.ConnectAsync(
+            destination.Endpoint,
+            new RelayClientOptions
+            {
+                ConnectTimeout = _options.ConnectTimeout,
+                MaxInFlight = _options.MaxInFlightPerDestination,
+                Tls = destination.Pin.IsEmpty ? null : new RelayTlsOptions { PinnedPublicKeySha256 = destination.Pin },
+            },
+            cancellationToken);
+        return new Connection(client);
+    }
+
+    private sealed class Connection(RelayClient client) : IPeerConnection
+    {
+        public Task SendAsync(ReadOnlyMemory<byte> ephemeralAddress, ReadOnlyMemory<byte> ciphertext, CancellationToken cancellationToken) =>
+            client.SendAsync(ephemeralAddress, ciphertext, cancellationToken);
+
+        public ValueTask DisposeAsync() => client.DisposeAsync();
+    }
+}
