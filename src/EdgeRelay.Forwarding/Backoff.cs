@@ -14,7 +14,7 @@ internal static class Backoff
     {
         var exponent = Math.Min(failures - 1, 30);
         var ticks = Math.Min((double)max.Ticks, initial.Ticks * Math.Pow(2, exponent));
-        return TimeSpan.FromTicks((long)((ticks / 2) + (ticks / 2 * random)));
+        return TimeSpan.FromMilliseconds(Math.Round(((ticks / 2) + (ticks / 2 * random)) / TimeSpan.TicksPerMillisecond));
     }
 
     /// <summary>The range <see cref="Delay"/> draws from after <paramref name="failures"/> failures.</summary>

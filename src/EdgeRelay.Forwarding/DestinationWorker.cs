@@ -287,7 +287,9 @@ internal sealed class DestinationWorker
         var signal = _signal.WaitAsync(cancel.Token);
         if (wakeAt is { } at)
         {
-            var delay = at - _engine.Time.GetUtcNow();
+            // Whole milliseconds, rounded up: timers run in milliseconds, and one firing a fraction early would
+            // find the back-off not yet over and wait again for that fraction, on a clock that may not move.
+            var delay = TimeSpan.FromMilliseconds(Math.Ceiling((at - _engine.Time.GetUtcNow()).TotalMilliseconds));
             if (delay > TimeSpan.Zero)
             {
                 await Task.WhenAny(signal, Task.Delay(delay, _engine.Time, cancel.Token));

@@ -10,7 +10,7 @@ namespace EdgeRelay.Testing;
 public sealed class ObservableClock : FakeTimeProvider
 {
     private readonly Lock _lock = new();
-    private readonly List<(TimeSpan Min, TaskCompletionSource<TimeSpan> Seen)> _watchers = [];
+    private readonly List<(TimeSpan Min, TimeSpan Max, TaskCompletionSource<TimeSpan> Seen)> _watchers = [];
 
     public ObservableClock(DateTimeOffset start)
         : base(start)
@@ -18,12 +18,19 @@ public sealed class ObservableClock : FakeTimeProvider
     }
 
     /// <summary>Completes the next time a timer is created whose first due time is at least <paramref name="atLeast"/> from now.</summary>
-    public Task<TimeSpan> WhenTimerCreated(TimeSpan atLeast)
+    public Task<TimeSpan> WhenTimerCreated(TimeSpan atLeast) => WhenTimerCreated(atLeast, TimeSpan.MaxValue);
+
+    /// <summary>
+    /// Completes the next time a timer is created whose first due time is between <paramref name="atLeast"/> and
+    /// <paramref name="atMost"/> from now: for a component that also creates timers of other lengths (a time-out
+    /// around the work it is waiting between).
+    /// </summary>
+    public Task<TimeSpan> WhenTimerCreated(TimeSpan atLeast, TimeSpan atMost)
     {
         var seen = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
         {
-            _watchers.Add((atLeast, seen));
+            _watchers.Add((atLeast, atMost, seen));
         }
 
         return seen.Task;
@@ -36,7 +43,7 @@ public sealed class ObservableClock : FakeTimeProvider
         {
             for (var i = _watchers.Count - 1; i >= 0; i--)
             {
-                if (dueTime != Timeout.InfiniteTimeSpan && dueTime >= _watchers[i].Min)
+                if (dueTime != Timeout.InfiniteTimeSpan && dueTime >= _watchers[i].Min && dueTime <= _watchers[i].Max)
                 {
                     _watchers[i].Seen.TrySetResult(dueTime);
                     _watchers.RemoveAt(i);
