@@ -152,6 +152,12 @@ public sealed partial class RelayClient
                             continue;
                         }
 
+                        if (header.Type == FrameType.SendState)
+                        {
+                            DispatchSendState(body);
+                            continue;
+                        }
+
                         var reply = new Reply(header.Type, header.Type == FrameType.Ok ? [] : body.ToArray());
                         TaskCompletionSource<Reply>? completion = null;
                         lock (_sync)
@@ -230,6 +236,7 @@ public sealed partial class RelayClient
         }
 
         _configUpdates.Writer.TryComplete(error);
+        _sendStates.Writer.TryComplete(error);
 
         lock (_sync)
         {

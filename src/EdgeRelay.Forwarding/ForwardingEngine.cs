@@ -169,7 +169,7 @@ public sealed class ForwardingEngine : IAsyncDisposable
             }
 
             latest = DurabilityTicket.Latest(latest, result.Ticket);
-            told.Add(new SendSettled(send.Message.SendId, send.Message.Owner, state, code));
+            told.Add(new SendSettled(send.Message.SendId, send.Message.Owner, state, code, send.Message.Ciphertext.Length));
             if (state == OutboundState.Failed)
             {
                 _failedByCode.AddOrUpdate(code, 1, static (_, n) => n + 1);

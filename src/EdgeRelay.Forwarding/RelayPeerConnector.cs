@@ -24,6 +24,21 @@ public sealed class RelayPeerConnector : IPeerConnector
                 Tls = destination.Pin.IsEmpty ? null : new RelayTlsOptions { PinnedPublicKeySha256 = destination.Pin },
             },
             cancellationToken);
+        try
+        {
+            // The destination's operator may have issued this relay a peer token: without it, a busy peer may
+            // hold this relay to the budget of an anonymous sender.
+            if (_options.PeerTokens.TryGetValue(destination.Endpoint, out var token))
+            {
+                await client.AuthenticateTokenAsync(token, cancellationToken);
+            }
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+
         return new Connection(client);
     }
 

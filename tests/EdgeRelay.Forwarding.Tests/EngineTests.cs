@@ -22,7 +22,7 @@ public sealed class EngineTests
         await fx.UntilToldAsync(10);
 
         Assert.Equal(Enumerable.Range(0, 10), fx.Peers["b.test:7400"].Stored.Select(EngineFixture.Seed).Order());
-        Assert.All(ids, id => Assert.Equal(new SendSettled(id, "rm-1", OutboundState.Delivered, 0), Assert.Single(fx.ToldAbout(id))));
+        Assert.All(ids, id => Assert.Equal(new SendSettled(id, "rm-1", OutboundState.Delivered, 0, 4), Assert.Single(fx.ToldAbout(id))));
         Assert.All(ids, id => Assert.True(fx.Queue.TryGetStatus(id, out var s) && s.State == OutboundState.Delivered));
         Assert.Empty(fx.Queue.GetQueued());
         Assert.Equal(10, fx.Engine.Forwarded);
@@ -40,7 +40,7 @@ public sealed class EngineTests
         await fx.UntilToldAsync(3);
 
         Assert.Equal(OutboundState.Delivered, Assert.Single(fx.ToldAbout(ids[0])).State);
-        Assert.Equal(new SendSettled(ids[1], "rm-1", OutboundState.Failed, (ushort)ErrorCode.AddressUnknown), Assert.Single(fx.ToldAbout(ids[1])));
+        Assert.Equal(new SendSettled(ids[1], "rm-1", OutboundState.Failed, (ushort)ErrorCode.AddressUnknown, 4), Assert.Single(fx.ToldAbout(ids[1])));
         Assert.Equal(OutboundState.Delivered, Assert.Single(fx.ToldAbout(ids[2])).State);
         Assert.Equal(0, fx.Engine.Retried); // a permanent refusal is not retried
         Assert.Equal(1, fx.Engine.FailedByCode[(ushort)ErrorCode.AddressUnknown]);
@@ -112,7 +112,7 @@ public sealed class EngineTests
         fx.Clock.Advance(TimeSpan.FromHours(72));
         await fx.UntilToldAsync(1);
 
-        Assert.Equal(new SendSettled(id, "rm-1", OutboundState.Failed, (ushort)ErrorCode.Undeliverable), Assert.Single(fx.Told));
+        Assert.Equal(new SendSettled(id, "rm-1", OutboundState.Failed, (ushort)ErrorCode.Undeliverable, 4), Assert.Single(fx.Told));
         Assert.True(fx.Queue.TryGetStatus(id, out var status));
         Assert.Equal((OutboundState.Failed, (ushort)ErrorCode.Undeliverable), (status.State, status.Code));
         Assert.Empty(fx.Peers["b.test:7400"].Stored);
