@@ -45,6 +45,7 @@ internal static class ServerConfiguration
         Bind(configuration.GetSection("Roles"), options.Roles, problems);
         Bind(configuration.GetSection("Sending"), options.Sending, problems);
         Bind(configuration.GetSection("Attachments"), options.Attachments, problems);
+        Bind(configuration.GetSection("Forwarding"), options.Forwarding, problems);
         problems.AddRange(options.Validate()); // a value that did not convert kept its default, which is valid
 
         return options;
@@ -64,6 +65,20 @@ internal static class ServerConfiguration
             if (!properties.TryGetValue(child.Key, out var property))
             {
                 problems.Add($"{name}: unknown option (the {section.Key} options are {string.Join(", ", properties.Keys.Order(StringComparer.Ordinal))}).");
+                continue;
+            }
+
+            if (property.GetValue(target) is Dictionary<string, string> map)
+            {
+                // A map option (Forwarding:PeerTokens): its keys are data, e.g. endpoints, not option names.
+                foreach (var entry in child.GetChildren())
+                {
+                    if (entry.Value is not null)
+                    {
+                        map[entry.Key] = entry.Value;
+                    }
+                }
+
                 continue;
             }
 

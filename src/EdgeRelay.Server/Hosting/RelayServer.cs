@@ -113,6 +113,9 @@ public sealed partial class RelayServer : IAsyncDisposable
     /// <summary>The operator's access tokens (the sending service's clients and peer relays), reloaded when their file changes.</summary>
     public TokenStore Tokens { get; }
 
+    /// <summary>The outbound queue and the forwarding engine (SEND_VIA); set once the relay is built.</summary>
+    public RelayForwarding Forwarding { get; private init; } = null!;
+
     /// <summary>Push subscriptions and wake-ups.</summary>
     public PushHub Push { get; }
 
@@ -144,12 +147,16 @@ public sealed partial class RelayServer : IAsyncDisposable
     /// A storage the caller opened and keeps owning (tests run sessions over an in-memory one); by default the
     /// backend of the Storage section is opened here and closed with the relay.
     /// </param>
+    /// <param name="outbound">An outbound queue the caller keeps owning; by default a FASTER log in the data folder's <c>outbound/</c>.</param>
+    /// <param name="peers">How forwarding reaches other relays; by default the protocol client over TCP (and TLS).</param>
     public static async Task<RelayServer> StartAsync(
         EdgeRelayOptions options,
         TimeProvider time,
         ILoggerFactory loggerFactory,
         IWakeupNotifier? notifier = null,
         IRelayStorage? storage = null,
+        IOutboundQueue? outbound = null,
+        Forwarding.IPeerConnector? peers = null,
         CancellationToken cancellationToken = default)
     {
         var problems = options.Validate();
@@ -166,6 +173,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         var ownsStorage = storage is null;
         TokenStore? tokens = null;
         AttachmentStore? attachments = null;
+        RelayForwarding? forwarding = null;
         try
         {
             // Before the storage opens: a token file that does not parse stops the start with its name.
@@ -175,10 +183,18 @@ public sealed partial class RelayServer : IAsyncDisposable
             notifier ??= options.Notify.Enabled
                 ? new WebhookNotifier(options.Notify, time, loggerFactory.CreateLogger("EdgeRelay.Notify"))
                 : null;
-            return new RelayServer(options, storage, ownsStorage, attachments, serviceKey, tokens, time, loggerFactory, notifier, certificate);
+            forwarding = await RelayForwarding.OpenAsync(options, dataDir, tokens, time, loggerFactory, outbound, peers, cancellationToken);
+            var server = new RelayServer(options, storage, ownsStorage, attachments, serviceKey, tokens, time, loggerFactory, notifier, certificate) { Forwarding = forwarding };
+            forwarding.Start();
+            return server;
         }
         catch
         {
+            if (forwarding is not null)
+            {
+                await forwarding.DisposeAsync();
+            }
+
             if (attachments is not null)
             {
                 await attachments.DisposeAsync();
@@ -239,6 +255,11 @@ public sealed partial class RelayServer : IAsyncDisposable
         if (Notifier is not null)
         {
             await Notifier.DisposeAsync();
+        }
+
+        if (Forwarding is not null)
+        {
+            await Forwarding.DisposeAsync(); // stops forwarding (sends in flight get their grace) and closes the outbound log
         }
 
         if (_ownsStorage)

@@ -135,6 +135,12 @@ public sealed partial class RelayMetrics
         NotifyCoalesced = notify.WithLabels("coalesced");
         NotifyDropped = notify.WithLabels("dropped");
 
+        ForwardQueued = factory.CreateGauge("edgerelay_forward_queued_messages", "Messages in the outbound queue (SEND_VIA) not yet delivered or failed: the forwarding queue depth.");
+        ForwardQueuedBytes = factory.CreateGauge("edgerelay_forward_queued_bytes", "Ciphertext bytes in the outbound queue.");
+        Forwarded = factory.CreateCounter("edgerelay_forwarded_total", "Messages another relay acknowledged as stored.");
+        ForwardRetries = factory.CreateCounter("edgerelay_forward_retries_total", "Forwarding attempts that failed in a way worth retrying (each message once per failed attempt).");
+        ForwardFailed = factory.CreateCounter("edgerelay_forward_failed_total", "Forwarded messages given up, by error code: the receiving relay's refusal, or UNDELIVERABLE past the maximum age.", "code");
+
         // DotNetStats has the CPU but not the bytes allocated; a load generator in another process needs
         // both to put a cost per message on the relay alone.
         AllocatedBytes = factory.CreateCounter("edgerelay_process_allocated_bytes_total", "Bytes allocated on the managed heap by the relay process since it started (GC.GetTotalAllocatedBytes).");
@@ -224,6 +230,16 @@ public sealed partial class RelayMetrics
 
     internal Counter AllocatedBytes { get; }
 
+    internal Gauge ForwardQueued { get; }
+
+    internal Gauge ForwardQueuedBytes { get; }
+
+    internal Counter Forwarded { get; }
+
+    internal Counter ForwardRetries { get; }
+
+    internal Counter ForwardFailed { get; }
+
     /// <summary>A frame of <paramref name="type"/> and <paramref name="length"/> bytes (header included) was read. Allocation-free.</summary>
     public void FrameReceived(FrameType type, long length)
     {
@@ -283,6 +299,7 @@ public sealed partial class RelayMetrics
         MemoryReads.IncTo(stats.MemoryReads);
         DeviceReads.IncTo(stats.DeviceReads);
 
+        CollectForwarding(relay.Forwarding);
         var cache = relay.Resolver.Cache;
         CacheHits.IncTo(cache.Hits);
         CacheNegativeHits.IncTo(cache.NegativeHits);
@@ -299,6 +316,33 @@ public sealed partial class RelayMetrics
             NotifyRetries.IncTo(webhook.Retries);
             NotifyCoalesced.IncTo(webhook.Coalesced);
             NotifyDropped.IncTo(webhook.Dropped);
+        }
+    }
+
+    private void CollectForwarding(RelayForwarding? forwarding)
+    {
+        if (forwarding is null)
+        {
+            return;
+        }
+
+        var engine = forwarding.Engine;
+        Forwarded.IncTo(engine.Forwarded);
+        ForwardRetries.IncTo(engine.Retried);
+        foreach (var (code, count) in engine.FailedByCode)
+        {
+            ForwardFailed.WithLabels(ErrorCodes.Name((ErrorCode)code)).IncTo(count);
+        }
+
+        try
+        {
+            var queue = forwarding.Queue.GetStatistics();
+            ForwardQueued.Set(queue.QueuedMessages);
+            ForwardQueuedBytes.Set(queue.QueuedBytes);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Scraped while stopping: keep the last values.
         }
     }
 

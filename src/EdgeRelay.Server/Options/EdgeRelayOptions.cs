@@ -25,6 +25,8 @@ public sealed class EdgeRelayOptions
 
     public SendingOptions Sending { get; set; } = new();
 
+    public ForwardingSection Forwarding { get; set; } = new();
+
     /// <summary>Returns every problem at once, each naming its option, so an operator fixes the file in one go.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -39,6 +41,7 @@ public sealed class EdgeRelayOptions
         Roles.Validate(problems);
         Sending.Validate(Relay, problems);
         Attachments.Validate(problems);
+        Forwarding.Validate(problems);
         if (problems.Count == 0 && Relay.Endpoint == Http.Endpoint && !Relay.Endpoint.EndsWith(":0", StringComparison.Ordinal))
         {
             problems.Add($"Relay:Endpoint and Http:Endpoint are both '{Relay.Endpoint}': they must differ.");

@@ -84,6 +84,7 @@ public sealed partial class RelaySession : IDeliveryTarget
         finally
         {
             EndSubscriptions();
+            EndSendWatch();
             _outbox.Complete();
             await writer;
             await _connection.Transport.Input.CompleteAsync();
@@ -225,6 +226,9 @@ public sealed partial class RelaySession : IDeliveryTarget
             FrameType.UploadChunk => HandleUploadChunk(header.RequestId, body),
             FrameType.UploadResume => HandleUploadResume(header.RequestId, body),
             FrameType.UploadCommit => HandleUploadCommit(header.RequestId, body),
+            FrameType.SendVia => HandleSendVia(header.RequestId, body),
+            FrameType.SendStatus => HandleSendStatus(header.RequestId, body),
+            FrameType.WatchSends => HandleWatchSends(header.RequestId, body),
             _ => ReplyAsync(OutboxItem.Failure(header.RequestId, ErrorCode.UnknownCommand, "unknown command")),
         };
     }

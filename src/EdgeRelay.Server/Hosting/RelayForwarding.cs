@@ -1,0 +1,146 @@
+using EdgeRelay.Forwarding;
+using EdgeRelay.Server.Access;
+using EdgeRelay.Storage;
+using EdgeRelay.Storage.Faster;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRelay.Server;
+
+/// <summary>
+/// The sending service's forwarding side of one relay: the outbound queue (a FASTER log in the data folder's
+/// <c>outbound/</c> unless one is given), the <see cref="ForwardingEngine"/> over it, the connections watching
+/// their token's sends (WATCH_SENDS), and what a settled send changes: its token's queued quota, and a
+/// SEND_STATE push to every watching connection of that token.
+/// </summary>
+public sealed class RelayForwarding : IAsyncDisposable
+{
+    private readonly Dictionary<string, List<RelaySession>> _watchers = new(StringComparer.Ordinal);
+    private readonly Lock _watchersLock = new();
+    private readonly TokenStore _tokens;
+    private readonly bool _ownsQueue;
+    private int _disposed;
+
+    private RelayForwarding(IOutboundQueue queue, bool ownsQueue, IPeerConnector connector, ForwardingOptions options, TokenStore tokens, TimeProvider time, ILogger logger)
+    {
+        Queue = queue;
+        _ownsQueue = ownsQueue;
+        _tokens = tokens;
+        Engine = new ForwardingEngine(queue, connector, options, time, logger, OnSettled);
+    }
+
+    public IOutboundQueue Queue { get; }
+
+    public ForwardingEngine Engine { get; }
+
+    /// <summary>Opens the outbound queue (unless <paramref name="queue"/> is given, which the caller keeps owning) and builds the engine; <see cref="Start"/> starts it.</summary>
+    public static async Task<RelayForwarding> OpenAsync(EdgeRelayOptions options, string dataDir, TokenStore tokens, TimeProvider time, ILoggerFactory loggerFactory, IOutboundQueue? queue, IPeerConnector? connector, CancellationToken cancellationToken)
+    {
+        var engineOptions = options.Forwarding.EngineOptions(options.Relay.ShutdownTimeout / 2);
+        var owns = queue is null;
+        queue ??= await FasterOutboundQueue.OpenAsync(QueueOptions(options, dataDir), time, loggerFactory.CreateLogger<FasterOutboundQueue>(), cancellationToken);
+        return new RelayForwarding(queue, owns, connector ?? new RelayPeerConnector(engineOptions), engineOptions, tokens, time, loggerFactory.CreateLogger("EdgeRelay.Forwarding"));
+    }
+
+    /// <summary>The outbound log's options: its limits from the Forwarding section, its page sized for the largest ciphertext.</summary>
+    public static FasterOutboundQueueOptions QueueOptions(EdgeRelayOptions options, string dataDir) => new()
+    {
+        Directory = Path.Combine(dataDir, "outbound"),
+        MaxPayloadBytes = options.Relay.MaxCiphertextBytes,
+        PageSizeBits = FasterOutboundQueueOptions.PageSizeBitsFor(options.Relay.MaxCiphertextBytes, 20),
+        MemorySizeBits = FasterOutboundQueueOptions.PageSizeBitsFor(options.Relay.MaxCiphertextBytes, 20) + 3,
+        SegmentSizeBits = Math.Max(FasterOutboundQueueOptions.PageSizeBitsFor(options.Relay.MaxCiphertextBytes, 20), 26),
+        MaintenanceInterval = options.Storage.MaintenanceInterval,
+        TruncateDamagedLog = options.Storage.TruncateDamagedLog,
+        MaxQueuedMessages = options.Forwarding.MaxQueuedMessages,
+        MaxQueuedBytes = options.Forwarding.MaxQueuedBytes,
+
+        // Per-token quotas are the tokens' own (Access section, QUOTA_TOKEN), checked before the queue is asked.
+        MaxQueuedPerOwner = int.MaxValue,
+        SettledRetention = options.Forwarding.SettledRetention,
+    };
+
+    /// <summary>Counts what the last run left queued against its tokens' quotas, and starts forwarding it.</summary>
+    public void Start()
+    {
+        var tokens = _tokens.List().ToDictionary(t => t.Id, StringComparer.Ordinal);
+        foreach (var message in Queue.GetQueued())
+        {
+            if (tokens.TryGetValue(message.Owner, out var token))
+            {
+                token.AddQueued(message.Ciphertext.Length);
+            }
+        }
+
+        Engine.Start();
+    }
+
+    /// <summary>From now on <paramref name="session"/> is told when a send of <paramref name="owner"/> settles.</summary>
+    internal void Watch(string owner, RelaySession session)
+    {
+        lock (_watchersLock)
+        {
+            if (!_watchers.TryGetValue(owner, out var sessions))
+            {
+                _watchers[owner] = sessions = [];
+            }
+
+            if (!sessions.Contains(session))
+            {
+                sessions.Add(session);
+            }
+        }
+    }
+
+    internal void Unwatch(string owner, RelaySession session)
+    {
+        lock (_watchersLock)
+        {
+            if (_watchers.TryGetValue(owner, out var sessions) && sessions.Remove(session) && sessions.Count == 0)
+            {
+                _watchers.Remove(owner);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await Engine.DisposeAsync();
+        if (_ownsQueue)
+        {
+            await Queue.DisposeAsync();
+        }
+    }
+
+    private void OnSettled(SendSettled settled)
+    {
+        foreach (var token in _tokens.List())
+        {
+            if (token.Id == settled.Owner)
+            {
+                token.ReleaseQueued(settled.Length);
+                break;
+            }
+        }
+
+        RelaySession[] sessions;
+        lock (_watchersLock)
+        {
+            if (!_watchers.TryGetValue(settled.Owner, out var list))
+            {
+                return;
+            }
+
+            sessions = [.. list];
+        }
+
+        foreach (var session in sessions)
+        {
+            session.PushSendState(settled);
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using System.Buffers;
+using EdgeRelay.Addressing;
+using EdgeRelay.Forwarding;
+using EdgeRelay.Protocol;
+using EdgeRelay.Server.Access;
+using EdgeRelay.Storage;
+
+namespace EdgeRelay.Server;
+
+public sealed partial class RelaySession
+{
+    // The sending service's forwarding (PROTOCOL.md 4.13, 4.14): SEND_VIA queues a message for another relay (or
+    // delivers it here when the endpoint is this relay's), SEND_STATUS and WATCH_SENDS report what became of it.
+    // Every one needs an RM token. Not the SEND path: these copy their bodies and allocate per request.
+
+    /// <summary>The token whose settled sends this connection is told about (WATCH_SENDS); null when it is not watching.</summary>
+    private string? _watchedOwner;
+
+    private ValueTask HandleSendVia(uint requestId, in ReadOnlySequence<byte> body)
+    {
+        if (!TryAuthorise(requestId, TokenRole.Rm, out var refusal))
+        {
+            return refusal;
+        }
+
+        var parsed = BodyReader.ReadSendVia(body, out var request);
+        if (parsed != BodyStatus.Ok)
+        {
+            return FailBody(
+                requestId,
+                parsed,
+                "SEND_VIA body is endpoint_len, endpoint (UTF-8), pin_len, pin, a 73-byte ephemeral address and the ciphertext",
+                "SEND_VIA needs a host:port endpoint, a pin of 0 or 32 bytes and a non-empty ciphertext");
+        }
+
+        if (request.Ciphertext.Length > _server.Options.Relay.MaxCiphertextBytes)
+        {
+            return Fail(requestId, ErrorCode.CiphertextTooLarge, "ciphertext exceeds the advertised maximum");
+        }
+
+        if (request.EphemeralAddress[0] != EphemeralAddress.Version)
+        {
+            return Fail(requestId, ErrorCode.AddressMalformed, "ephemeral address has an unknown format version");
+        }
+
+        return string.Equals(request.Endpoint, _server.CardEndpoint, StringComparison.OrdinalIgnoreCase)
+            ? SendViaLocally(requestId, request)
+            : QueueForForwardingAsync(requestId, request, _token!);
+    }
+
+    private async ValueTask QueueForForwardingAsync(uint requestId, SendViaRequest request, AccessToken token)
+    {
+        var length = request.Ciphertext.Length;
+        if (!token.TryReserveQueued(length))
+        {
+            await Fail(requestId, ErrorCode.QuotaToken, "this token's queued messages or bytes are at their limit; retry once some are delivered");
+            return;
+        }
+
+        OutboundEnqueueResult queued;
+        try
+        {
+            queued = await _server.Forwarding.Engine.SubmitAsync(new OutboundRequest(token.Id, request.Endpoint, request.Pin, request.EphemeralAddress, request.Ciphertext), _aborted.Token);
+        }
+        catch
+        {
+            token.ReleaseQueued(length);
+            throw;
+        }
+
+        if (queued.Status != OutboundEnqueueStatus.Queued)
+        {
+            token.ReleaseQueued(length);
+            await (queued.Status == OutboundEnqueueStatus.QueueFull
+                ? Fail(requestId, ErrorCode.QueueFull, "the relay's outbound queue is full; retry later")
+                : Fail(requestId, ErrorCode.QuotaToken, "this token's queued messages are at their limit; retry later"));
+            return;
+        }
+
+        // The outbox redeems tickets of the relay's log; this one is the outbound log's, so it is redeemed here.
+        // The read loop waits meanwhile, which keeps replies in request order.
+        await _server.Forwarding.Queue.WaitDurableAsync(queued.Ticket, _aborted.Token);
+        await ReplyAsync(OutboxItem.Frame(SendStateFrame(FrameType.SendQueued, requestId, new SendStateEntry(queued.SendId, SendStateEntry.Queued, 0))));
+    }
+
+    /// <summary>A SEND_VIA to this relay's own endpoint: stored like a SEND, answered "delivered" with send id 0 once durable.</summary>
+    private ValueTask SendViaLocally(uint requestId, SendViaRequest request)
+    {
+        var time = _server.Time;
+        var resolved = _server.Resolver.Resolve(request.EphemeralAddress, ref _missLimiter, time.GetUtcNow().ToUnixTimeSeconds(), time.GetTimestamp(), out var aid);
+        return resolved switch
+        {
+            ResolveStatus.Resolved => AppendLocallyAsync(requestId, aid, request.Ciphertext),
+            ResolveStatus.Malformed => Fail(requestId, ErrorCode.AddressMalformed, "ephemeral address has the wrong length or version"),
+            ResolveStatus.Invalid => Fail(requestId, ErrorCode.AddressInvalid, "ephemeral address does not open with this service's key"),
+            ResolveStatus.Expired => Fail(requestId, ErrorCode.AddressExpired, "ephemeral address has expired"),
+            ResolveStatus.RateLimited => Fail(requestId, ErrorCode.RateLimited, "too many unresolvable addresses; slow down"),
+            _ => Fail(requestId, ErrorCode.InternalError, "unexpected resolution status"),
+        };
+    }
+
+    private async ValueTask AppendLocallyAsync(uint requestId, AddressId aid, byte[] ciphertext)
+    {
+        var appended = await _server.Storage.AppendAsync(aid, ciphertext, _aborted.Token);
+        if (appended.Status != AppendStatus.Appended)
+        {
+            await RefuseSend(requestId, appended.Status);
+            return;
+        }
+
+        _server.Push.OnAppended(aid, appended.Ticket);
+        _server.Metrics.SendsAccepted.Inc();
+        _server.Storage.RequestFlush();
+        await ReplyAsync(OutboxItem.Frame(SendStateFrame(FrameType.SendQueued, requestId, new SendStateEntry(0, SendStateEntry.Delivered, 0)), appended.Ticket));
+    }
+
+    private ValueTask HandleSendStatus(uint requestId, in ReadOnlySequence<byte> body)
+    {
+        if (!TryAuthorise(requestId, TokenRole.Rm, out var refusal))
+        {
+            return refusal;
+        }
+
+        var parsed = BodyReader.ReadSendStatus(body, out var ids);
+        if (parsed != BodyStatus.Ok)
+        {
+            return FailBody(requestId, parsed, "SEND_STATUS body is a count then that many 8-byte send ids", "SEND_STATUS asks about 1 to 256 send ids");
+        }
+
+        // Another token's send, an id never issued and a status past its retention all read "unknown": a
+        // token learns nothing about sends that are not its own, not even whether they exist.
+        var owner = _token!.Id;
+        var entries = new SendStateEntry[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            entries[i] = _server.Forwarding.Queue.TryGetStatus(ids[i], out var status) && status.Owner == owner
+                ? new SendStateEntry(ids[i], (byte)status.State, status.Code)
+                : new SendStateEntry(ids[i], SendStateEntry.Unknown, 0);
+        }
+
+        var frame = new ArrayBufferWriter<byte>(ProtocolConstants.HeaderLength + 2 + (entries.Length * SendStateEntry.Length));
+        FrameWriter.WriteSendStates(frame, requestId, entries);
+        return ReplyAsync(OutboxItem.Frame(frame.WrittenSpan.ToArray()));
+    }
+
+    private ValueTask HandleWatchSends(uint requestId, in ReadOnlySequence<byte> body)
+    {
+        if (!TryAuthorise(requestId, TokenRole.Rm, out var refusal))
+        {
+            return refusal;
+        }
+
+        if (!body.IsEmpty)
+        {
+            return Fail(requestId, ErrorCode.MalformedFrame, "WATCH_SENDS has an empty body");
+        }
+
+        var owner = _token!.Id;
+        if (_watchedOwner is { } previous && previous != owner)
+        {
+            _server.Forwarding.Unwatch(previous, this);
+        }
+
+        _watchedOwner = owner;
+        _server.Forwarding.Watch(owner, this);
+        return ReplyAsync(OutboxItem.Ok(requestId));
+    }
+
+    /// <summary>A send of the watched token settled: queue its SEND_STATE push (request id 0), waiting for room if the outbox is full.</summary>
+    internal void PushSendState(SendSettled settled)
+    {
+        var frame = SendStateFrame(FrameType.SendState, 0, new SendStateEntry(settled.SendId, (byte)settled.State, settled.Code));
+        _ = _outbox.PushAsync(OutboxItem.Frame(frame)).AsTask();
+    }
+
+    private void EndSendWatch()
+    {
+        if (_watchedOwner is { } owner)
+        {
+            _server.Forwarding.Unwatch(owner, this);
+            _watchedOwner = null;
+        }
+    }
+
+    private static byte[] SendStateFrame(FrameType type, uint requestId, SendStateEntry entry)
+    {
+        var frame = new ArrayBufferWriter<byte>(ProtocolConstants.HeaderLength + SendStateEntry.Length);
+        FrameWriter.WriteSendState(frame, type, requestId, entry);
+        return frame.WrittenSpan.ToArray();
+    }
+}
