@@ -22,7 +22,8 @@ public sealed class ArchitectureTests
         ["EdgeRelay.Storage.Faster"] = ["EdgeRelay.Core", "EdgeRelay.Storage"],
         ["EdgeRelay.Delivery"] = ["EdgeRelay.Core", "EdgeRelay.Storage"],
         ["EdgeRelay.Attachments"] = ["EdgeRelay.Core"],
-        ["EdgeRelay.Server"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Addressing", "EdgeRelay.Storage", "EdgeRelay.Storage.Faster", "EdgeRelay.Delivery", "EdgeRelay.Attachments"],
+        ["EdgeRelay.Forwarding"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Storage", "EdgeRelay.Client"],
+        ["EdgeRelay.Server"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Addressing", "EdgeRelay.Storage", "EdgeRelay.Storage.Faster", "EdgeRelay.Delivery", "EdgeRelay.Attachments", "EdgeRelay.Forwarding"],
         ["EdgeRelay"] = ["EdgeRelay.Server"],
         ["EdgeRelay.Client"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Addressing"],
     };
@@ -69,6 +70,15 @@ public sealed class ArchitectureTests
         var referenced = typeof(Attachments.AttachmentStore).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
 
         Assert.DoesNotContain(referenced, name => name is "EdgeRelay.Server" or "EdgeRelay.Protocol" or "EdgeRelay.Storage" or "edgerelay");
+        Assert.DoesNotContain(referenced, name => name.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || name.StartsWith("FASTER", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public void Forwarding_references_neither_the_server_nor_an_engine()
+    {
+        Assert.DoesNotContain(PackageReferences("EdgeRelay.Forwarding"), p => p.StartsWith("Microsoft.FASTER", StringComparison.Ordinal));
+        var referenced = typeof(global::EdgeRelay.Forwarding.ForwardingEngine).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
+        Assert.DoesNotContain(referenced, name => name is "EdgeRelay.Server" or "EdgeRelay.Storage.Faster" or "edgerelay");
         Assert.DoesNotContain(referenced, name => name.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || name.StartsWith("FASTER", StringComparison.OrdinalIgnoreCase));
     }
 
