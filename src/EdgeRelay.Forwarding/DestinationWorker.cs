@@ -129,7 +129,17 @@ internal sealed class DestinationWorker
             return;
         }
 
-        await SendRoundAsync(round, abort);
+        try
+        {
+            await SendRoundAsync(round, abort);
+        }
+        catch
+        {
+            // The round did not finish (a store error, a stop): whatever the store still holds as queued goes back,
+            // or it would wait for the next restart. One that was delivered but not yet settled is sent again.
+            Requeue(round.FindAll(s => _engine.IsStillQueued(s.Message.SendId)), count: false);
+            throw;
+        }
     }
 
     private async Task SendRoundAsync(List<PendingSend> round, CancellationToken abort)
@@ -309,7 +319,7 @@ internal sealed class DestinationWorker
         stop.ThrowIfCancellationRequested();
     }
 
-    private void Requeue(List<PendingSend> sends)
+    private void Requeue(List<PendingSend> sends, bool count = true)
     {
         lock (_sync)
         {
@@ -319,7 +329,10 @@ internal sealed class DestinationWorker
             }
         }
 
-        _engine.CountRetried(sends.Count);
+        if (count)
+        {
+            _engine.CountRetried(sends.Count);
+        }
     }
 
     private void BackOff(Exception error, ushort code)

@@ -148,6 +148,19 @@ public sealed class ForwardingEngine : IAsyncDisposable
 
     internal void CountForwarded(int count) => Interlocked.Add(ref _forwarded, count);
 
+    /// <summary>Whether the queue still holds <paramref name="sendId"/> as queued; false too when it cannot say (closed).</summary>
+    internal bool IsStillQueued(long sendId)
+    {
+        try
+        {
+            return Queue.TryGetStatus(sendId, out var status) && status.State == OutboundState.Queued;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     internal void CountRetried(int count) => Interlocked.Add(ref _retried, count);
 
     /// <summary>Settles messages in the queue, waits until that is durable, then tells their senders.</summary>

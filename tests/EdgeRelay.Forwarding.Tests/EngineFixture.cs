@@ -15,7 +15,8 @@ internal sealed class EngineFixture : IAsyncDisposable
     {
         configure?.Invoke(Options);
         Queue = new InMemoryOutboundQueue(place, limits, Clock);
-        Engine = new ForwardingEngine(Queue, Peers, Options, Clock, NullLogger.Instance, s => Told.Enqueue(s));
+        Flaky = new FlakyQueue(Queue);
+        Engine = new ForwardingEngine(Flaky, Peers, Options, Clock, NullLogger.Instance, s => Told.Enqueue(s));
     }
 
     public ObservableClock Clock { get; } = new(Start);
@@ -25,6 +26,9 @@ internal sealed class EngineFixture : IAsyncDisposable
     public ForwardingOptions Options { get; } = new();
 
     public InMemoryOutboundQueue Queue { get; }
+
+    /// <summary>What the engine writes through: <see cref="Queue"/>, with settles that can be made to fail.</summary>
+    public FlakyQueue Flaky { get; }
 
     public ForwardingEngine Engine { get; }
 

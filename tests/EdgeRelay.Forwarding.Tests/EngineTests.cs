@@ -139,6 +139,23 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public async Task A_settle_the_store_fails_leaves_the_message_queued_and_it_is_sent_again()
+    {
+        await using var fx = new EngineFixture();
+        fx.Flaky.FailNextSettles(1);
+        fx.Engine.Start();
+
+        var parked = fx.Clock.WhenTimerCreated(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
+        var id = await fx.SubmitAsync(1);
+        fx.Clock.Advance(await parked.Within());
+        await fx.UntilToldAsync(1);
+
+        Assert.Equal(OutboundState.Delivered, Assert.Single(fx.ToldAbout(id)).State);
+        Assert.Equal([1, 1], fx.Peers["b.test:7400"].Stored.Select(EngineFixture.Seed)); // at least once: the first OK was not recorded
+        Assert.Single(fx.Queue.Settles);
+    }
+
+    [Fact]
     public async Task Connections_to_one_destination_stay_within_the_bound_and_nothing_is_stored_twice()
     {
         await using var fx = new EngineFixture(o =>
