@@ -38,13 +38,17 @@ public sealed partial class RelayServer
         ulong attachmentHeadroom = !sending ? 0
             : attachmentBudget == 0 ? RelayStatus.Unlimited
             : (ulong)Math.Max(0, attachmentBudget - Attachments.UsedBytes);
+        var outbound = sending ? OutboundStatistics() : default;
+        var forwarding = Options.Forwarding;
         var (availability, reason) = IsShuttingDown
             ? (Availability.Draining, "the relay is shutting down")
             : budget > 0 && diskHeadroom < (ulong)(budget / 20)
                 ? (Availability.Degraded, "the message log is within 5% of its disk budget")
                 : sending && attachmentBudget > 0 && attachmentHeadroom < (ulong)(attachmentBudget / 20)
                     ? (Availability.Degraded, "the attachment store is within 5% of its disk budget")
-                    : (Availability.Accepting, "");
+                    : sending && (outbound.QueuedMessages * 20 >= forwarding.MaxQueuedMessages * 19L || outbound.QueuedBytes * 20 >= forwarding.MaxQueuedBytes * 19)
+                        ? (Availability.Degraded, "the outbound queue is within 5% of its budget")
+                        : (Availability.Accepting, "");
         return new RelayStatus
         {
             Availability = availability,
@@ -56,8 +60,22 @@ public sealed partial class RelayServer
             DiskHeadroom = diskHeadroom,
             MaxAttachment = sending ? (ulong)Attachments.MaxBytes : 0,
             AttachmentHeadroom = attachmentHeadroom,
+            OutboundMessages = (ulong)outbound.QueuedMessages,
+            OutboundBytes = (ulong)outbound.QueuedBytes,
             SendingOptions = sending ? Sending.Offered() : [],
         };
+    }
+
+    private Storage.OutboundStatistics OutboundStatistics()
+    {
+        try
+        {
+            return Forwarding.Queue.GetStatistics();
+        }
+        catch (ObjectDisposedException)
+        {
+            return default; // closing down: the availability says draining anyway
+        }
     }
 
     /// <summary>
@@ -130,7 +148,7 @@ public sealed partial class RelayServer
         var changed = new List<string>();
         foreach (var property in before.GetType().GetProperties().Where(p => p.CanWrite))
         {
-            if (!Equals(property.GetValue(before), property.GetValue(after)))
+            if (!SameValue(property.GetValue(before), property.GetValue(after)))
             {
                 changed.Add($"{section}:{property.Name}");
             }
@@ -138,4 +156,14 @@ public sealed partial class RelayServer
 
         return changed;
     }
+
+    /// <summary>Values compare by content: a map or list read from a file is a new object every time.</summary>
+    private static bool SameValue(object? before, object? after) => (before, after) switch
+    {
+        (System.Collections.IDictionary x, System.Collections.IDictionary y) =>
+            x.Count == y.Count && x.Keys.Cast<object>().All(k => y.Contains(k) && Equals(x[k], y[k])),
+        (System.Collections.IEnumerable x, System.Collections.IEnumerable y) when before is not string =>
+            x.Cast<object?>().SequenceEqual(y.Cast<object?>()),
+        _ => Equals(before, after),
+    };
 }

@@ -119,6 +119,13 @@ public sealed class ForwardingTests
         await big.SendViaAsync(down, ReadOnlyMemory<byte>.Empty, Ephemeral(), new byte[] { 3 });
         Assert.Equal(ErrorCode.QueueFull, (await Assert.ThrowsAsync<RelayException>(() => big.SendViaAsync(down, ReadOnlyMemory<byte>.Empty, Ephemeral(), new byte[] { 4 }))).Code);
         Assert.Equal(2, a.Host.Server.Forwarding.Queue.GetStatistics().QueuedMessages);
+
+        // STATUS tells RMs choosing a service: two messages waiting, and the queue at its budget.
+        var status = await big.GetStatusAsync();
+        Assert.Equal(2UL, status.OutboundMessages);
+        Assert.Equal(2UL, status.OutboundBytes);
+        Assert.Equal(Availability.Degraded, status.Availability);
+        Assert.Contains("outbound queue", status.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
