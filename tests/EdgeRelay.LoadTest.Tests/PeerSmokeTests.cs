@@ -53,6 +53,35 @@ public sealed class PeerSmokeTests : IDisposable
         Assert.Empty(ServerDirectories(server).Except(before));
     }
 
+    [SkippableFact]
+    public async Task Redis_runs_without_automatic_aof_rewrites()
+    {
+        Skip.If(PeerProcess.FindExecutable("redis-server") is null, "redis-server is not installed: apt-get install redis-server");
+        await using var target = new RedisTarget();
+        await target.StartAsync(new RunSettings { Target = "redis" }, _ => { }, CancellationToken.None);
+
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(
+            new StackExchange.Redis.ConfigurationOptions { EndPoints = { target.EndPoint! }, AllowAdmin = true });
+        var setting = await admin.GetServer(target.EndPoint!).ConfigGetAsync("auto-aof-rewrite-percentage");
+
+        Assert.Equal("0", Assert.Single(setting).Value);
+    }
+
+    [SkippableFact]
+    public async Task A_nats_push_receiver_acks_all_up_to_a_message_with_the_relays_window()
+    {
+        Skip.If(PeerProcess.FindExecutable("nats-server") is null, "nats-server is not installed: apt-get install nats-server");
+        await using var target = new NatsTarget();
+        await target.StartAsync(new RunSettings { Target = "nats", Scenario = "push", Connections = 1 }, _ => { }, CancellationToken.None);
+        await using var receiver = await target.StartPushReceiverAsync(0, new CountingSink(), CancellationToken.None);
+
+        await using var connection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = target.Url });
+        var consumer = await new NATS.Client.JetStream.NatsJSContext(connection).GetConsumerAsync(NatsTarget.StreamName, "push-0");
+
+        Assert.Equal(NATS.Client.JetStream.Models.ConsumerConfigAckPolicy.All, consumer.Info.Config.AckPolicy);
+        Assert.Equal(1024, consumer.Info.Config.MaxAckPending);
+    }
+
     [Fact]
     public async Task Compare_skips_a_peer_that_is_not_installed_and_says_how_to_install_it()
     {
@@ -79,6 +108,17 @@ public sealed class PeerSmokeTests : IDisposable
         Assert.Contains("skipped: install with apt-get install redis-server", table, StringComparison.Ordinal);
         using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
         Assert.Equal(0, document.RootElement.GetArrayLength()); // no run, no run object
+    }
+
+    private sealed class CountingSink : IDeliverySink
+    {
+        public void OnDelivered(ReadOnlySpan<byte> payload)
+        {
+        }
+
+        public void OnReceiverFailed(Exception error)
+        {
+        }
     }
 
     private static string[] ServerDirectories(string server) => Directory.GetDirectories(Path.GetTempPath(), $"edgerelay-loadtest-{server}-*");

@@ -9,7 +9,7 @@ namespace EdgeRelay.LoadTest.Targets;
 
 /// <summary>
 /// NATS JetStream: one stream with file storage and work-queue retention (a message is removed once acked, as
-/// the relay removes it on ACK), a subject per queue. Sends are JetStream publishes that complete on the
+/// the relay removes it on ACK; interest retention for push, see <see cref="Retention"/>), a subject per queue. Sends are JetStream publishes that complete on the
 /// PubAck. Without <c>--endpoint</c> a fresh <c>nats-server -js</c> (Debian package) is started on a free
 /// loopback port with its own store directory; it is killed and the directory deleted after.
 /// </summary>
@@ -21,8 +21,11 @@ namespace EdgeRelay.LoadTest.Targets;
 /// </remarks>
 internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IServerUsage
 {
-    private const string StreamName = "EDGERELAY_LOADTEST";
+    internal const string StreamName = "EDGERELAY_LOADTEST";
     private const string SubjectPrefix = "edgerelay-loadtest.";
+
+    /// <summary>Unacknowledged messages a push consumer may have out: the relay's push credit (EdgeRelayTarget.Push.cs).</summary>
+    private const int PushAckWindow = 1024;
 
     /// <summary>As for Redis: slowness shows as latency, not as timeouts, up to the generator's own drain time.</summary>
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
@@ -38,6 +41,9 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
     public string Durability => "file store written before the PubAck, fsync every 2 min";
 
     public string Description { get; private set; } = TargetCatalog.Nats;
+
+    /// <summary>The server's URL, once started.</summary>
+    internal string Url => _url;
 
     /// <summary>A pull consumer acking each message, one .NET client (PLATFORM-NOTES: 77-90 k/s): a planning figure only.</summary>
     public double PullRateEstimate => 80_000;
@@ -81,7 +87,7 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
             var js = CreateContext(connection);
             await DeleteStreamAsync(js, cancellationToken); // a fresh stream, whatever a previous run left
             await js.CreateStreamAsync(
-                new StreamConfig(StreamName, [SubjectPrefix + ">"]) { Storage = StreamConfigStorage.File, Retention = StreamConfigRetention.Workqueue },
+                new StreamConfig(StreamName, [SubjectPrefix + ">"]) { Storage = StreamConfigStorage.File, Retention = Retention(settings.Scenario) },
                 cancellationToken);
         }
 
@@ -135,9 +141,13 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
                 DurableName = "push-" + queue.ToString(CultureInfo.InvariantCulture),
                 DeliverSubject = js.NewBaseInbox(),
                 FilterSubject = _subjects[queue],
-                AckPolicy = ConsumerConfigAckPolicy.Explicit,
+
+                // Acknowledged as the relay's push receivers do: everything read so far in one ack (AckPolicy.All
+                // acks a message and all before it), with as much outstanding as the relay's push credit.
+                AckPolicy = ConsumerConfigAckPolicy.All,
+                MaxAckPending = PushAckWindow,
             }, cancellationToken);
-            return new ConsumingReceiver(connection, consumer, sink);
+            return new ConsumingReceiver(connection, consumer, sink, batchedAcks: true);
         }
         catch
         {
@@ -175,6 +185,15 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
             }
         }
     }
+
+    /// <summary>
+    /// Work-queue retention removes a message once acked, as the relay does on ACK, but it accepts explicit acks
+    /// only. Push batches its acks (AckPolicy.All, as the relay's push receivers ACK everything read in one
+    /// frame), so its stream keeps messages while a consumer is interested: with one consumer per subject,
+    /// created before the first send, a message is removed once that consumer has acked it, the same outcome.
+    /// </summary>
+    private static StreamConfigRetention Retention(string scenario) =>
+        scenario == Scenarios.ScenarioCatalog.Push ? StreamConfigRetention.Interest : StreamConfigRetention.Workqueue;
 
     private ConsumerConfig PullConsumerConfig(int queue) => new("pull-" + queue.ToString(CultureInfo.InvariantCulture))
     {
@@ -269,17 +288,21 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
         public ValueTask DisposeAsync() => connection.DisposeAsync();
     }
 
-    /// <summary>A consumer's continuous delivery (pull-based ConsumeAsync, or a push consumer's subscription), acking each message once handed over.</summary>
+    /// <summary>
+    /// A consumer's continuous delivery (pull-based ConsumeAsync, or a push consumer's subscription), acking once
+    /// handed over: each message (explicit acks), or, with <c>batchedAcks</c> (AckPolicy.All), the last of
+    /// whatever had arrived, as the relay's push receivers ack every DELIVER they have read in one ACK.
+    /// </summary>
     private sealed class ConsumingReceiver : IAsyncDisposable
     {
         private readonly NatsConnection _connection;
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
 
-        public ConsumingReceiver(NatsConnection connection, INatsJSConsumer consumer, IDeliverySink sink)
+        public ConsumingReceiver(NatsConnection connection, INatsJSConsumer consumer, IDeliverySink sink, bool batchedAcks = false)
         {
             _connection = connection;
-            _loop = Task.Run(() => ReceiveAsync(consumer, sink));
+            _loop = Task.Run(() => batchedAcks ? ReceiveBatchedAsync(consumer, sink) : ReceiveAsync(consumer, sink));
         }
 
         private async Task ReceiveAsync(INatsJSConsumer consumer, IDeliverySink sink)
@@ -295,6 +318,54 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
                     }
 
                     await message.AckAsync(cancellationToken: stop);
+                }
+            }
+#pragma warning disable CA1031 // The failure is handed to the sink, which fails the sends waiting on this receiver.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                if (!stop.IsCancellationRequested)
+                {
+                    sink.OnReceiverFailed(ex);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Hands each message over as it comes, and acks only when no further message is already waiting (the
+        /// next one's read does not complete at once) or the ack window is half used: one ack covers the batch.
+        /// </summary>
+        private async Task ReceiveBatchedAsync(INatsJSConsumer consumer, IDeliverySink sink)
+        {
+            var stop = _stop.Token;
+            try
+            {
+                await using var messages = consumer.ConsumeAsync<NatsMemoryOwner<byte>>(cancellationToken: stop).GetAsyncEnumerator(stop);
+                INatsJSMsg<NatsMemoryOwner<byte>>? unacked = null;
+                int pending = 0;
+                while (true)
+                {
+                    var next = messages.MoveNextAsync();
+                    if (unacked is not null && (!next.IsCompleted || pending >= PushAckWindow / 2))
+                    {
+                        await unacked.AckAsync(cancellationToken: stop);
+                        unacked = null;
+                        pending = 0;
+                    }
+
+                    if (!await next)
+                    {
+                        break;
+                    }
+
+                    var message = messages.Current;
+                    using (var data = message.Data)
+                    {
+                        sink.OnDelivered(data.Span);
+                    }
+
+                    unacked = message;
+                    pending++;
                 }
             }
 #pragma warning disable CA1031 // The failure is handed to the sink, which fails the sends waiting on this receiver.

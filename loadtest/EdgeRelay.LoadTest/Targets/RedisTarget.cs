@@ -9,7 +9,8 @@ namespace EdgeRelay.LoadTest.Targets;
 /// Redis 7 as a queue: a list per queue, LPUSH to send (acknowledged by its reply), <c>RPOP key count</c> to
 /// drain, BRPOP to receive as messages come. Without <c>--endpoint</c> a fresh <c>redis-server</c> (Debian
 /// package) is started on a free loopback port with its own directory: <c>appendonly yes</c> and
-/// <c>appendfsync</c> from <c>--redis-fsync</c>, no RDB snapshots; it is killed and its directory deleted after.
+/// <c>appendfsync</c> from <c>--redis-fsync</c>, no RDB snapshots, no automatic AOF rewrite; it is killed and its
+/// directory deleted after.
 /// </summary>
 /// <remarks>
 /// <para>Durability, which decides which rows compare:</para>
@@ -59,6 +60,9 @@ internal sealed class RedisTarget : IPullTarget, IPollDelivery, IServerUsage
 
     public string Description { get; private set; } = TargetCatalog.Redis;
 
+    /// <summary>Where the server listens, once started.</summary>
+    internal IPEndPoint? EndPoint => _endPoint;
+
     /// <summary>RPOP with a count of 500, one client, from PLATFORM-NOTES (380-480 k/s): a planning figure only.</summary>
     public double PullRateEstimate => 400_000;
 
@@ -81,6 +85,12 @@ internal sealed class RedisTarget : IPullTarget, IPollDelivery, IServerUsage
                 [
                     "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", dir,
                     "--appendonly", "yes", "--appendfsync", _fsync, "--save", "",
+
+                    // A rewrite forks and rewrites the whole AOF once it has doubled: within a run at 1 KiB
+                    // that is every few seconds, and the fork and its copy-on-write take CPU and disk from the
+                    // measured window. The relay compacts its log too, but not in a window this short; off, so
+                    // that neither pays for housekeeping in the comparison.
+                    "--auto-aof-rewrite-percentage", "0",
                 ],
                 static (endPoint, token) => PeerProcess.AnswersAsync(endPoint, "PING\r\n"u8.ToArray(), "+PONG", token),
                 cancellationToken);
