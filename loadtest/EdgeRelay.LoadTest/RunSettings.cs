@@ -22,10 +22,18 @@ internal sealed record RunSettings
     public const int MaxPayloadBytes = 1024 * 1024;
 
     /// <summary>
-    /// Each address has one ephemeral address that the relay must keep in its resolution cache (65536 entries
-    /// by default); far below that so the cache never thrashes and a miss never turns into RATE_LIMITED.
+    /// A realistic relay serves this many long-term addresses and more. Each address has one ephemeral address
+    /// that the relay keeps in its resolution cache (65536 entries by default): above that, and with fresh
+    /// addresses, SENDs miss the cache, cost an HPKE open each, and may be refused with RATE_LIMITED, which
+    /// the run counts and reports (see <see cref="FreshRatio"/>).
     /// </summary>
-    public const int MaxAddresses = 10_000;
+    public const int MaxAddresses = 100_000;
+
+    /// <summary>Fewest pre-derived fresh addresses: more than any in-flight window holds at once.</summary>
+    public const int MinFreshPool = 1024;
+
+    /// <summary>Most pre-derived fresh addresses: 73 bytes each, so at most ~300 MB of the generator's memory.</summary>
+    public const int MaxFreshPool = 1 << 22;
 
     public const double MaxRate = 10_000_000;
 
@@ -68,6 +76,25 @@ internal sealed record RunSettings
 
     /// <summary>Long-term addresses the messages are spread over. Default 1.</summary>
     public int Addresses { get; init; } = 1;
+
+    /// <summary>
+    /// Ingest: the share of SENDs, from 0 to 1, that go to a newly derived ephemeral address (the relay has
+    /// never seen it: a cache miss and an HPKE open) instead of the address's one long-lived ephemeral
+    /// address (a cache hit). Which SENDs are fresh is drawn per SEND from <see cref="Seed"/> (see
+    /// <see cref="Scenarios.FreshMix"/>). Redis and NATS have no ephemeral addresses: their fresh SENDs go to
+    /// the same keys and subjects. Default 0.
+    /// </summary>
+    public double FreshRatio { get; init; }
+
+    /// <summary>
+    /// EdgeRelay with <see cref="FreshRatio"/> above 0: fresh ephemeral addresses derived before the warm-up
+    /// (not measured) and kept ready; a dedicated thread derives more during the run only when fewer than a
+    /// quarter are left (see <see cref="Targets.FreshAddressPool"/>). Default 262,144 (19 MB).
+    /// </summary>
+    public int FreshPool { get; init; } = 1 << 18;
+
+    /// <summary>Seed of the draw that decides which SENDs are fresh, so that two runs send the same mix. Default 1.</summary>
+    public int Seed { get; init; } = 1;
 
     /// <summary>"host:port" of a running system; null (default) starts the target for the run on loopback.</summary>
     public string? Endpoint { get; init; }
@@ -145,6 +172,12 @@ internal sealed record RunSettings
         Range(problems, "--payload", PayloadBytes, 1, MaxPayloadBytes);
         Range(problems, "--in-flight", InFlight, 1, MaxInFlight);
         Range(problems, "--addresses", Addresses, 1, MaxAddresses);
+        if (!double.IsFinite(FreshRatio) || FreshRatio < 0 || FreshRatio > 1)
+        {
+            problems.Add($"--fresh-ratio: {FreshRatio.ToString(CultureInfo.InvariantCulture)} is out of range [0, 1] (the share of SENDs on a newly derived address).");
+        }
+
+        Range(problems, "--fresh-pool", FreshPool, MinFreshPool, MaxFreshPool);
         if (Duration < TimeSpan.FromSeconds(1) || Duration > MaxDuration)
         {
             problems.Add($"--duration: {DurationText.Format(Duration)} is out of range [1s, 1h].");
@@ -214,6 +247,11 @@ internal sealed record RunSettings
         if (Scenario != Scenarios.ScenarioCatalog.Ingest && Addresses != 1)
         {
             yield return $"--addresses: applies to ingest only; {Scenario} gives each connection a queue of its own.";
+        }
+
+        if (Scenario != Scenarios.ScenarioCatalog.Ingest && FreshRatio != 0)
+        {
+            yield return $"--fresh-ratio: applies to ingest only; {Scenario} sends to each receiver's own queue.";
         }
 
         if (Scenario == Scenarios.ScenarioCatalog.Pull && Rate is not null)

@@ -53,6 +53,22 @@ public sealed class PeerSmokeTests : IDisposable
         Assert.Empty(ServerDirectories(server).Except(before));
     }
 
+    [SkippableTheory]
+    [InlineData("redis")]
+    [InlineData("nats")]
+    public async Task Fresh_sends_to_a_peer_go_to_its_n_keys_without_errors(string target)
+    {
+        var server = target == "redis" ? "redis-server" : "nats-server";
+        Skip.If(PeerProcess.FindExecutable(server) is null, $"{server} is not installed: apt-get install {server}");
+
+        var root = await RealRuns.RunAsync(
+            _dir, "--target", target, "--addresses", "1000", "--fresh-ratio", "1", "--connections", "2", "--payload", "256", "--duration", "1s", "--warmup", "200ms");
+
+        RealRuns.AssertCompleteRun(root, target, "ingest", KnownServerUsage.Cpu);
+        Assert.Equal((1000, 1.0), (root.GetProperty("addresses").GetInt32(), root.GetProperty("fresh_ratio").GetDouble()));
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("fresh_addresses").ValueKind); // nothing to derive
+    }
+
     [SkippableFact]
     public async Task Redis_runs_without_automatic_aof_rewrites()
     {

@@ -21,6 +21,7 @@ internal static class RealRuns
     [
         "target", "scenario", "connections", "payload_bytes", "duration_s", "messages", "msgs_per_s", "mb_per_s",
         "latency_us", "errors", "server_alloc_bytes_per_msg", "server_cpu_us_per_msg",
+        "addresses", "fresh_ratio", "seed", "fresh_addresses", "rate_limited", "error_share", "error_dominated", "client_cpu_us_per_msg",
     ];
 
     /// <summary>
@@ -67,6 +68,11 @@ internal static class RealRuns
         Assert.True(latency.GetProperty("p99").GetInt64() <= latency.GetProperty("max").GetInt64());
         var errors = root.GetProperty("errors");
         Assert.True(!errors.EnumerateObject().Any(), $"{target} {scenario} had errors: {errors.GetRawText()}");
+        Assert.False(root.GetProperty("error_dominated").GetBoolean());
+        Assert.Equal(0, root.GetProperty("rate_limited").GetInt64());
+
+        // The generator's own CPU is known for every run (Linux: its own /proc entry).
+        AssertPerMessage(root, "client_cpu_us_per_msg", known: true, MaxPlausibleCpuMicroseconds);
         AssertPerMessage(root, "server_cpu_us_per_msg", known.HasFlag(KnownServerUsage.Cpu), MaxPlausibleCpuMicroseconds);
         AssertPerMessage(root, "server_alloc_bytes_per_msg", known.HasFlag(KnownServerUsage.Allocations), MaxPlausibleAllocatedBytes);
     }

@@ -21,6 +21,12 @@ internal static class CompareCommand
             AllowMultipleArgumentsPerToken = true,
             CustomParser = result => [.. result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
         };
+        var also = new Option<string[]>("--also")
+        {
+            Description = "Run every row again with this traffic, ADDRESSES:FRESH (e.g. 100000:1 = 100,000 addresses, every SEND on a newly derived address), after the rows of --addresses and --fresh-ratio; repeatable. Default: none.",
+            HelpName = "ADDRESSES:FRESH",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var json = new Option<string?>("--json")
         {
             Description = "Also write the results as a JSON array of run objects (the same fields as run --json; rows that did not run have none). Default: none.",
@@ -34,18 +40,36 @@ internal static class CompareCommand
 
         var compare = new Command("compare", "Run raw-sink, raw-fasterlog, edgerelay, redis (AOF everysec), redis (AOF always) and nats one after the other with the same payloads, concurrency and duration, each started fresh on loopback, and print one table. A peer that is not installed is skipped with how to install it.")
         {
-            o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.Prefill, o.Batch, o.RelayHost, targets, json, markdown,
+            o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch, o.RelayHost,
+            targets, also, json, markdown,
         };
         compare.SetAction((result, cancellationToken) =>
         {
             var ids = result.GetValue(targets) is { Length: > 0 } given ? given : [.. CompareRow.All.Select(r => r.Id)];
-            return RunAsync(o.Bind(result), ids, result.GetValue(json), result.GetValue(markdown), cancellationToken);
+            return RunAsync(o.Bind(result), ids, result.GetValue(also) ?? [], result.GetValue(json), result.GetValue(markdown), cancellationToken);
         });
         return compare;
     }
 
-    private static async Task<int> RunAsync(RunSettings settings, string[] ids, string? jsonPath, string? markdownPath, CancellationToken stop)
+    private static async Task<int> RunAsync(RunSettings settings, string[] ids, string[] alsoText, string? jsonPath, string? markdownPath, CancellationToken stop)
     {
+        var also = new List<TrafficMix>();
+        foreach (var text in alsoText)
+        {
+            if (!TrafficMix.TryParse(text, out var mix))
+            {
+                await Console.Error.WriteLineAsync($"--also: '{text}' is not ADDRESSES:FRESH, e.g. 100000:1.");
+                return LoadTestCommandLine.UsageExitCode;
+            }
+
+            if (await LoadTestCommandLine.RefuseInvalidAsync([.. mix.ApplyTo(settings).Validate(TargetCatalog.Nats).Select(p => $"--also {text}: {p}")]))
+            {
+                return LoadTestCommandLine.UsageExitCode;
+            }
+
+            also.Add(mix);
+        }
+
         if (!CompareRow.TrySelect(ids, out var rows, out var unknown))
         {
             await Console.Error.WriteLineAsync($"--targets: '{unknown}' is not one of {string.Join(", ", CompareRow.All.Select(r => r.Id))}, redis.");
@@ -59,18 +83,29 @@ internal static class CompareCommand
             return LoadTestCommandLine.UsageExitCode;
         }
 
-        var outcomes = await CompareRunner.RunAsync(settings, rows, ProgressDisplay.ForConsole, Console.Out.WriteLine, stop);
+        var outcomes = await CompareRunner.RunAsync(settings, rows, ProgressDisplay.ForConsole, Console.Out.WriteLine, stop, also);
         if (Console.IsOutputRedirected)
         {
             // Redirected output (a log file, CI) has no width to measure; Spectre then assumes 80 and wraps the
             // target names. A log line may be longer than that.
-            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 132);
+            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 180);
         }
 
         AnsiConsole.Write(CompareReport.BuildTable(outcomes, settings));
         Console.Out.WriteLine(CompareReport.DurabilityLegend(outcomes));
         Console.Out.WriteLine(CompareReport.ServerUsageLegend);
+        Console.Out.WriteLine(CompareReport.TrafficLegend(outcomes));
         await CompareReport.WriteFilesAsync(outcomes, settings, jsonPath, markdownPath);
-        return outcomes.Any(o => o.Failed) ? LoadTestCommandLine.FailedExitCode : 0;
+        if (outcomes.Any(o => o.Failed))
+        {
+            return LoadTestCommandLine.FailedExitCode;
+        }
+
+        foreach (var dominated in outcomes.Where(o => o.ErrorDominated))
+        {
+            await Console.Error.WriteLineAsync("error: " + ResultWriters.ErrorDominatedMessage(dominated.Result!));
+        }
+
+        return outcomes.Any(o => o.ErrorDominated) ? LoadTestCommandLine.ErrorDominatedExitCode : 0;
     }
 }

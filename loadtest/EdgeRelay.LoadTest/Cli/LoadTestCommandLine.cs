@@ -19,6 +19,12 @@ internal static class LoadTestCommandLine
     /// <summary>Exit code when the run could not start or failed (for compare: when any row failed; skipped rows do not count).</summary>
     public const int FailedExitCode = 2;
 
+    /// <summary>
+    /// Exit code when the run completed but errors dominated its measured window (see
+    /// <see cref="RunResult.ErrorDominated"/>): it is reported and written, but it is not a measurement.
+    /// </summary>
+    public const int ErrorDominatedExitCode = 3;
+
     /// <summary>After Ctrl+C the run drains and reports; this bounds how long that may take before the process is killed.</summary>
     public static readonly TimeSpan TerminationTimeout = TimeSpan.FromSeconds(60);
 
@@ -66,7 +72,7 @@ internal static class LoadTestCommandLine
 
         var run = new Command("run", "Apply load to one target for --duration after --warmup, then print latency percentiles, throughput and errors by code. Ctrl+C stops early and still reports.")
         {
-            target, o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.Prefill, o.Batch,
+            target, o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch,
             o.RelayHost, endpoint, allowRemote, metrics, redisFsync, json, markdown,
         };
         run.SetAction((result, cancellationToken) => RunAsync(o.Bind(result) with
@@ -130,6 +136,12 @@ internal static class LoadTestCommandLine
 
         AnsiConsole.Write(SummaryTable.Build(result));
         await ResultWriters.WriteFilesAsync(result, settings.JsonPath, settings.MarkdownPath);
+        if (ResultWriters.ErrorDominatedMessage(result) is { } dominated)
+        {
+            await Console.Error.WriteLineAsync("error: " + dominated);
+            return ErrorDominatedExitCode;
+        }
+
         return 0;
     }
 }
@@ -177,6 +189,24 @@ internal sealed class SharedOptions
             DefaultValueFactory = _ => Defaults.Addresses,
             HelpName = "N",
         };
+        FreshRatio = new Option<double>("--fresh-ratio")
+        {
+            Description = "ingest: share of SENDs, 0..1, that go to a newly derived ephemeral address (to the relay: a cache miss and an HPKE open each, RATE_LIMITED past a connection's budget of opens) instead of the address's one long-lived ephemeral address. Picked per SEND by a draw from --seed. Redis and NATS have no ephemeral addresses: their fresh SENDs go to the same keys and subjects. Default: 0.",
+            DefaultValueFactory = _ => Defaults.FreshRatio,
+            HelpName = "F",
+        };
+        FreshPool = new Option<int>("--fresh-pool")
+        {
+            Description = $"edgerelay with --fresh-ratio above 0: fresh addresses derived on every core before the warm-up (not measured; 73 bytes each), each used once; a dedicated thread derives more during the run when fewer than a quarter are left, and the result says how many it derived and how many SENDs waited ({RunSettings.MinFreshPool}..{RunSettings.MaxFreshPool}). Default: {Defaults.FreshPool}.",
+            DefaultValueFactory = _ => Defaults.FreshPool,
+            HelpName = "N",
+        };
+        Seed = new Option<int>("--seed")
+        {
+            Description = "Seed of the draw that picks the fresh SENDs: the same seed sends the same mix. Default: 1.",
+            DefaultValueFactory = _ => Defaults.Seed,
+            HelpName = "N",
+        };
         Prefill = new Option<long?>("--prefill")
         {
             Description = $"pull: messages stored before measuring (1..{RunSettings.MaxPrefill}). Default: the target's estimated drain rate x (warm-up + duration), within 1 GiB of payload and 2,000,000 messages.",
@@ -215,6 +245,12 @@ internal sealed class SharedOptions
 
     public Option<int> Addresses { get; }
 
+    public Option<double> FreshRatio { get; }
+
+    public Option<int> FreshPool { get; }
+
+    public Option<int> Seed { get; }
+
     public Option<long?> Prefill { get; }
 
     public Option<int> Batch { get; }
@@ -231,6 +267,9 @@ internal sealed class SharedOptions
         InFlight = result.GetValue(InFlight),
         Rate = result.GetValue(Rate),
         Addresses = result.GetValue(Addresses),
+        FreshRatio = result.GetValue(FreshRatio),
+        FreshPool = result.GetValue(FreshPool),
+        Seed = result.GetValue(Seed),
         Prefill = result.GetValue(Prefill),
         Batch = result.GetValue(Batch),
         RelayHost = result.GetValue(RelayHost) ?? Defaults.RelayHost,

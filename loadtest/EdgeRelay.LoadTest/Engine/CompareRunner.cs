@@ -31,10 +31,44 @@ internal sealed record CompareRow(string Id, string Label, string Target, string
     }
 }
 
+/// <summary>
+/// The traffic of a set of compare rows: how many long-term addresses (keys, subjects) and which share of
+/// SENDs go to a newly derived address. Written <c>ADDRESSES:FRESH</c>, e.g. <c>100000:1</c>.
+/// </summary>
+internal sealed record TrafficMix(int Addresses, double FreshRatio)
+{
+    public static TrafficMix Of(RunSettings settings) => new(settings.Addresses, settings.FreshRatio);
+
+    public static bool TryParse(string text, out TrafficMix mix)
+    {
+        mix = new TrafficMix(1, 0);
+        var parts = text.Split(':');
+        if (parts.Length != 2
+            || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int addresses)
+            || !double.TryParse(parts[1], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out double fresh))
+        {
+            return false;
+        }
+
+        mix = new TrafficMix(addresses, fresh);
+        return true;
+    }
+
+    public RunSettings ApplyTo(RunSettings settings) => settings with { Addresses = Addresses, FreshRatio = FreshRatio };
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Addresses}:{FreshRatio:0.###}");
+}
+
 /// <summary>What became of one row: a result, or why there is none.</summary>
 internal sealed record CompareOutcome(CompareRow Row, RunResult? Result, string? Note, bool Failed)
 {
     public string Label => Result?.Label ?? Row.Label;
+
+    /// <summary>The traffic this row was (or would have been) run with.</summary>
+    public TrafficMix Mix { get; init; } = new(1, 0);
+
+    /// <summary>Ran, but errors dominated its window: a row without a figure, and a non-zero exit.</summary>
+    public bool ErrorDominated => Result is { ErrorDominated: true };
 }
 
 /// <summary>
@@ -44,50 +78,65 @@ internal sealed record CompareOutcome(CompareRow Row, RunResult? Result, string?
 /// </summary>
 internal static class CompareRunner
 {
+    /// <param name="also">Further traffic mixes: every row runs again with each, after all rows of the settings' own.</param>
     public static async Task<List<CompareOutcome>> RunAsync(
-        RunSettings settings, IReadOnlyList<CompareRow> rows, Func<IProgressDisplay> display, Action<string> log, CancellationToken stop)
+        RunSettings settings, IReadOnlyList<CompareRow> rows, Func<IProgressDisplay> display, Action<string> log, CancellationToken stop, IReadOnlyList<TrafficMix>? also = null)
     {
-        var outcomes = new List<CompareOutcome>(rows.Count);
-        foreach (var row in rows)
+        var outcomes = new List<CompareOutcome>();
+        foreach (var mix in (IEnumerable<TrafficMix>)[TrafficMix.Of(settings), .. also ?? []])
         {
-            if (stop.IsCancellationRequested)
+            foreach (var row in rows)
             {
-                outcomes.Add(new CompareOutcome(row, null, "not run: cancelled", Failed: false));
-                continue;
+                outcomes.Add(await RunRowAsync(mix.ApplyTo(settings), row, display, log, stop) with { Mix = mix });
             }
-
-            if (ScenarioCatalog.UnsupportedReason(settings.Scenario, row.Target) is not null)
-            {
-                outcomes.Add(new CompareOutcome(row, null, $"skipped: {settings.Scenario} not supported by this target yet", Failed: false));
-                continue;
-            }
-
-            log($"== {row.Label}");
-            var rowSettings = settings with { Target = row.Target, RedisFsync = row.RedisFsync ?? settings.RedisFsync };
-            try
-            {
-                outcomes.Add(new CompareOutcome(row, await LoadRunner.RunAsync(rowSettings, display(), log, stop), null, Failed: false));
-            }
-            catch (PeerMissingException ex)
-            {
-                log(ex.Message);
-                outcomes.Add(new CompareOutcome(row, null, $"skipped: install with apt-get install {ex.Package}", Failed: false));
-            }
-            catch (LoadTestException ex)
-            {
-                log($"{row.Label}: {ex.Message}");
-                outcomes.Add(new CompareOutcome(row, null, "failed: " + ex.Message.ReplaceLineEndings(" "), Failed: true));
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                outcomes.Add(new CompareOutcome(row, null, "not run: cancelled", Failed: false));
-            }
-
-            // The next target starts on a quiet heap: the previous run's garbage is not its cost.
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
         }
 
         return outcomes;
+    }
+
+    private static async Task<CompareOutcome> RunRowAsync(RunSettings settings, CompareRow row, Func<IProgressDisplay> display, Action<string> log, CancellationToken stop)
+    {
+        if (stop.IsCancellationRequested)
+        {
+            return new CompareOutcome(row, null, "not run: cancelled", Failed: false);
+        }
+
+        if (ScenarioCatalog.UnsupportedReason(settings.Scenario, row.Target) is not null)
+        {
+            return new CompareOutcome(row, null, $"skipped: {settings.Scenario} not supported by this target yet", Failed: false);
+        }
+
+        log(FormattableString.Invariant($"== {row.Label}, {settings.Addresses:N0} address(es), {settings.FreshRatio * 100:0.##}% fresh"));
+        var rowSettings = settings with { Target = row.Target, RedisFsync = row.RedisFsync ?? settings.RedisFsync };
+        CompareOutcome outcome;
+        try
+        {
+            var result = await LoadRunner.RunAsync(rowSettings, display(), log, stop);
+            if (Reporting.ResultWriters.ErrorDominatedMessage(result) is { } dominated)
+            {
+                log(dominated);
+            }
+
+            outcome = new CompareOutcome(row, result, null, Failed: false);
+        }
+        catch (PeerMissingException ex)
+        {
+            log(ex.Message);
+            outcome = new CompareOutcome(row, null, $"skipped: install with apt-get install {ex.Package}", Failed: false);
+        }
+        catch (LoadTestException ex)
+        {
+            log($"{row.Label}: {ex.Message}");
+            outcome = new CompareOutcome(row, null, "failed: " + ex.Message.ReplaceLineEndings(" "), Failed: true);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            outcome = new CompareOutcome(row, null, "not run: cancelled", Failed: false);
+        }
+
+        // The next target starts on a quiet heap: the previous run's garbage is not its cost.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return outcome;
     }
 }

@@ -1,6 +1,7 @@
 using EdgeRelay.LoadTest.Reporting;
 using EdgeRelay.LoadTest.Scenarios;
 using EdgeRelay.LoadTest.Targets;
+using EdgeRelay.Protocol;
 
 namespace EdgeRelay.LoadTest.Engine;
 
@@ -77,20 +78,24 @@ internal static class LoadRunner
             var usage = target as IServerUsage;
             ServerUsageSample? usageFrom = null;
             ServerUsageSample? usageTo = null;
+            TimeSpan? clientFrom = null;
+            TimeSpan? clientTo = null;
             await display.ShowAsync(async update =>
             {
                 var all = Task.WhenAll(workers);
                 while (!all.IsCompleted)
                 {
-                    // Not cancelled by Ctrl+C, which must still end in a report; a scrape has a timeout of its own.
-                    if (usage is not null && usageFrom is null && time.GetTimestamp() >= window.MeasureFrom)
+                    if (clientFrom is null && time.GetTimestamp() >= window.MeasureFrom)
                     {
-                        usageFrom = await usage.SampleServerUsageAsync(CancellationToken.None);
+                        clientFrom = ClientProcessorTime();
+
+                        // Not cancelled by Ctrl+C, which must still end in a report; a scrape has a timeout of its own.
+                        usageFrom = usage is null ? null : await usage.SampleServerUsageAsync(CancellationToken.None);
                     }
 
-                    // The first server sample waits for the window to open, not for the next display tick.
+                    // The first sample waits for the window to open, not for the next display tick.
                     var wait = SampleInterval;
-                    if (usage is not null && usageFrom is null)
+                    if (clientFrom is null)
                     {
                         wait = TimeSpan.FromTicks(Math.Clamp(time.GetElapsedTime(time.GetTimestamp(), window.MeasureFrom).Ticks, 0, wait.Ticks));
                     }
@@ -104,9 +109,10 @@ internal static class LoadRunner
                 }
 
                 await all;
-                if (usageFrom is not null)
+                if (clientFrom is not null)
                 {
-                    usageTo = await usage!.SampleServerUsageAsync(CancellationToken.None);
+                    clientTo = ClientProcessorTime();
+                    usageTo = usage is null ? null : await usage.SampleServerUsageAsync(CancellationToken.None);
                 }
 
                 update(sampler.Sample(workersDone: true));
@@ -122,7 +128,8 @@ internal static class LoadRunner
                 log(FormattableString.Invariant($"{scenario.Name}: a queue ran dry after {window.MeasuredDuration(time.TimestampFrequency).TotalSeconds:0.###} s of measurement; the window ends there (raise --prefill for a longer one)"));
             }
 
-            return BuildResult(settings, target, scenario, inFlight, window, meters, sampler, usageFrom, usageTo, startedAt, time.TimestampFrequency);
+            var usageSpan = new UsageSpan(usageFrom, usageTo, clientFrom, clientTo);
+            return BuildResult(settings, target, scenario, inFlight, window, meters, sampler, usageSpan, startedAt, time.TimestampFrequency);
         }
         finally
         {
@@ -158,7 +165,7 @@ internal static class LoadRunner
 
     private static RunResult BuildResult(
         RunSettings settings, ILoadTarget target, IScenario scenario, int inFlight, MeasurementWindow window, LoadMeter[] meters,
-        ProgressSampler sampler, ServerUsageSample? usageFrom, ServerUsageSample? usageTo, DateTimeOffset startedAt, long frequency)
+        ProgressSampler sampler, UsageSpan usage, DateTimeOffset startedAt, long frequency)
     {
         long messages = 0;
         long operations = 0;
@@ -179,7 +186,8 @@ internal static class LoadRunner
         double perSecond = seconds > 0 ? messages / seconds : 0;
         var latency = LatencyHistograms.Summarize(sampler.Total);
         var lag = LatencyHistograms.Summarize(sampler.LagTotal);
-        var (cpuPerMessage, allocatedPerMessage) = ServerUsagePerMessage(usageFrom, usageTo, messages);
+        var (cpuPerMessage, allocatedPerMessage) = ServerUsagePerMessage(usage.ServerFrom, usage.ServerTo, messages);
+        long errorCount = errors.Values.Sum();
         return new RunResult
         {
             Target = target.Name,
@@ -192,6 +200,9 @@ internal static class LoadRunner
             InFlight = inFlight,
             Rate = settings.Rate,
             Addresses = settings.Addresses,
+            FreshRatio = settings.FreshRatio,
+            Seed = settings.Seed,
+            FreshAddresses = (target as IFreshAddressSource)?.FreshAddresses is { } fresh ? FreshAddressesResult.From(fresh) : null,
             PayloadBytes = scenario.PayloadBytesPerMessage,
             WarmupSeconds = settings.Warmup.TotalSeconds,
             DurationSeconds = Math.Round(seconds, 3),
@@ -199,15 +210,52 @@ internal static class LoadRunner
             Operations = operations,
             MessagesPerSecond = Math.Round(perSecond, 1),
             MegabytesPerSecond = Math.Round(perSecond * scenario.PayloadBytesPerMessage / 1e6, 2),
-            Latency = new LatencyMicroseconds { P50 = latency.P50, P90 = latency.P90, P99 = latency.P99, P999 = latency.P999, Max = latency.Max },
+            // No success measured, no latency: zeros would read as an impossibly fast run.
+            Latency = sampler.Total.TotalCount == 0 ? null : new LatencyMicroseconds { P50 = latency.P50, P90 = latency.P90, P99 = latency.P99, P999 = latency.P999, Max = latency.Max },
             SendLag = settings.Model == LoadModel.Open ? new SendLagMicroseconds { P50 = lag.P50, P99 = lag.P99, Max = lag.Max } : null,
             Errors = errors,
+            RateLimited = errors.GetValueOrDefault(ErrorCodes.Name(ErrorCode.RateLimited)),
+            ErrorShare = ErrorShare(operations, errorCount),
+            ErrorDominated = IsErrorDominated(operations, errorCount),
             WarmupErrors = warmupErrors,
             ServerAllocBytesPerMessage = allocatedPerMessage,
             ServerCpuMicrosecondsPerMessage = cpuPerMessage,
+            ClientCpuMicrosecondsPerMessage = PerMessage(usage.ClientFrom, usage.ClientTo, messages),
             StartedAt = startedAt,
         };
     }
+
+    /// <summary>
+    /// Failed operations over all operations of the measured window (successes plus failures), 0 when there
+    /// were none at all.
+    /// </summary>
+    internal static double ErrorShare(long successfulOperations, long errors) =>
+        successfulOperations + errors == 0 ? 0 : Math.Round((double)errors / (successfulOperations + errors), 4);
+
+    /// <summary>
+    /// A measured window that is not a measurement of the system working: at least as many failed operations
+    /// as successful ones, or no successful operation at all. Its throughput and latency describe refusals
+    /// (a relay answering RATE_LIMITED is fast), so the command says so and exits non-zero.
+    /// </summary>
+    internal static bool IsErrorDominated(long successfulOperations, long errors) =>
+        successfulOperations == 0 || errors >= successfulOperations;
+
+    /// <summary>The generator's own CPU time so far (every thread, user and system), or null where the system does not say.</summary>
+    private static TimeSpan? ClientProcessorTime()
+    {
+        try
+        {
+            using var self = System.Diagnostics.Process.GetCurrentProcess();
+            return self.TotalProcessorTime;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or NotSupportedException or PlatformNotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    private static double? PerMessage(TimeSpan? from, TimeSpan? to, long messages) =>
+        from is { } c0 && to is { } c1 && c1 >= c0 && messages > 0 ? Math.Round((c1 - c0).TotalMicroseconds / messages, 2) : null;
 
     /// <summary>
     /// What the server spent between two samples, per message: CPU in microseconds, managed allocations in
@@ -221,12 +269,16 @@ internal static class LoadRunner
             return (null, null);
         }
 
-        double? cpu = from.CpuTime is { } c0 && to.CpuTime is { } c1 && c1 >= c0
-            ? Math.Round((c1 - c0).TotalMicroseconds / messages, 2)
-            : null;
+        double? cpu = PerMessage(from.CpuTime, to.CpuTime, messages);
         double? allocated = from.AllocatedBytes is { } a0 && to.AllocatedBytes is { } a1 && a1 >= a0
             ? Math.Round((double)(a1 - a0) / messages, 1)
             : null;
         return (cpu, allocated);
     }
 }
+
+/// <summary>
+/// The two samples of a run's CPU (and the server's allocations), taken when the measured window opened and
+/// after the last reply: the server's (where known) and the generator's own process.
+/// </summary>
+internal sealed record UsageSpan(ServerUsageSample? ServerFrom, ServerUsageSample? ServerTo, TimeSpan? ClientFrom, TimeSpan? ClientTo);

@@ -12,21 +12,53 @@ namespace EdgeRelay.LoadTest.Reporting;
 /// why), and a JSON array of the run objects <c>--json</c> writes for <c>run</c> (rows that did not run have
 /// no object). "vs raw-sink" is msgs/s over the raw sink's: the share of the machine's ceiling reached. "server
 /// CPU" and "server alloc" are the server process's own CPU time and managed allocations per message, a dash
-/// where they cannot be known (see <see cref="RunResult.ServerCpuMicrosecondsPerMessage"/>).
+/// where they cannot be known (see <see cref="RunResult.ServerCpuMicrosecondsPerMessage"/>); "client CPU" the
+/// generator's own, per message. Every row states its traffic (addresses, fresh share), and the footnote says
+/// what those mean to each kind of target.
 /// </summary>
 internal static class CompareReport
 {
-    private static readonly string[] Columns =
-        ["target", "durability of an ack", "scenario", "conns x in-flight", "payload B", "msgs/s", "MB/s", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "errors", "server CPU µs/msg", "server alloc B/msg", "vs raw-sink"];
+    internal static readonly string[] Columns =
+    [
+        "target", "durability of an ack", "scenario", "conns x in-flight", "addresses", "fresh", "payload B", "msgs/s", "MB/s", "p50 µs", "p99 µs", "p99.9 µs", "max µs",
+        "errors", "server CPU µs/msg", "client CPU µs/msg", "server alloc B/msg", "vs raw-sink",
+    ];
 
-    /// <summary>The terminal's table leaves out the columns every row shares (they go in its title) and the durability (<see cref="DurabilityLegend"/>), to fit 80 columns.</summary>
-    private static readonly int[] TerminalColumns = [0, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+    /// <summary>The terminal's table leaves out the columns every row shares (they go in its title) and the durability (<see cref="DurabilityLegend"/>).</summary>
+    private static readonly int[] TerminalColumns = [0, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+
+    /// <summary>Left-aligned: text, not figures.</summary>
+    private static readonly int[] TextColumns = [0, 1, 2, 13];
 
     /// <summary>Shorter headers on the terminal for the widest columns; <see cref="ServerUsageLegend"/> says whose they are.</summary>
-    private static readonly Dictionary<int, string> TerminalHeaders = new() { [12] = "CPU µs/msg", [13] = "alloc B/msg" };
+    private static readonly Dictionary<int, string> TerminalHeaders = new() { [4] = "addr", [14] = "srv CPU µs", [15] = "cli CPU µs", [16] = "alloc B", [17] = "vs sink" };
 
     /// <summary>Printed under the terminal's table, whose server columns have short headers.</summary>
-    public const string ServerUsageLegend = "CPU µs/msg, alloc B/msg: the server process's own CPU time and managed allocations per message (- = not known for that target)";
+    public const string ServerUsageLegend =
+        "srv CPU µs, alloc B: the server process's own CPU time and managed allocations per message (- = not known for that target); "
+        + "cli CPU µs: the generator's own process per message (for raw-sink, raw-fasterlog and an in-process relay, the server's too)";
+
+    /// <summary>
+    /// What the traffic columns mean to each kind of target; then, per row that derived fresh addresses, where
+    /// they came from. Under the terminal's table and the markdown one.
+    /// </summary>
+    public static string TrafficLegend(IReadOnlyList<CompareOutcome> outcomes)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("addresses, fresh: long-term addresses the SENDs are spread over, and the share of SENDs on a newly derived ephemeral address.");
+        sb.AppendLine("  edgerelay: a fresh SEND is a resolution-cache miss, one HPKE open; past a connection's budget of opens the relay refuses it with RATE_LIMITED (counted under errors).");
+        sb.AppendLine("  redis, nats: N keys / N subjects; they have no ephemeral addresses and nothing to resolve, so a fresh SEND goes to the same N keys at no extra cost.");
+        sb.AppendLine("  raw-sink: resolves nothing; fresh SENDs carry the key's address bytes. raw-fasterlog: one log, the traffic columns do not apply.");
+        foreach (var outcome in outcomes)
+        {
+            if (outcome.Result?.FreshAddresses is { } fresh)
+            {
+                sb.AppendLine(FormattableString.Invariant($"  fresh addresses, {outcome.Label} at {outcome.Mix.Addresses:N0} addresses: {fresh.Source}"));
+            }
+        }
+
+        return sb.ToString().TrimEnd();
+    }
 
     public static Table BuildTable(IReadOnlyList<CompareOutcome> outcomes, RunSettings settings)
     {
@@ -38,7 +70,7 @@ internal static class CompareReport
         foreach (int i in TerminalColumns)
         {
             var header = TerminalHeaders.GetValueOrDefault(i, Columns[i]);
-            table.AddColumn(i is 0 or 11 ? new TableColumn(header) : new TableColumn(header).RightAligned());
+            table.AddColumn(TextColumns.Contains(i) ? new TableColumn(header) : new TableColumn(header).RightAligned());
         }
 
         foreach (var cells in Rows(outcomes, settings))
@@ -58,10 +90,16 @@ internal static class CompareReport
     {
         var sb = new StringBuilder();
         sb.AppendLine("| " + string.Join(" | ", Columns) + " |");
-        sb.AppendLine("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
+        sb.AppendLine("|" + string.Concat(Columns.Select((_, i) => TextColumns.Contains(i) ? "---|" : "--:|")));
         foreach (var cells in Rows(outcomes, settings))
         {
             sb.AppendLine("| " + string.Join(" | ", cells.Select(c => c.Replace("|", "\\|", StringComparison.Ordinal))) + " |");
+        }
+
+        sb.AppendLine();
+        foreach (var line in (ServerUsageLegend + Environment.NewLine + TrafficLegend(outcomes)).Split(Environment.NewLine))
+        {
+            sb.AppendLine(line.StartsWith("  ", StringComparison.Ordinal) ? "  - " + line.TrimStart() : "- " + line);
         }
 
         return sb.ToString();
@@ -89,23 +127,27 @@ internal static class CompareReport
     private static IEnumerable<string[]> Rows(IReadOnlyList<CompareOutcome> outcomes, RunSettings settings)
     {
         var c = CultureInfo.InvariantCulture;
-        double? ceiling = outcomes.FirstOrDefault(o => o.Row.Target == TargetCatalog.RawSink)?.Result?.MessagesPerSecond;
         foreach (var outcome in outcomes)
         {
+            var mix = outcome.Mix;
+            var fresh = (mix.FreshRatio * 100).ToString("0.##", c) + "%";
             if (outcome.Result is not { } r)
             {
-                yield return [outcome.Label, "", settings.Scenario, "", settings.PayloadBytes.ToString(c), outcome.Note ?? "", "", "", "", "", "", "", "", "", ""];
+                yield return [outcome.Label, "", settings.Scenario, "", mix.Addresses.ToString("N0", c), fresh, settings.PayloadBytes.ToString(c), outcome.Note ?? "", "", "", "", "", "", "", "", "", "", ""];
                 continue;
             }
 
-            var l = r.Latency;
+            // The ceiling of the same traffic; the first mix's when this one has no raw-sink row.
+            double? ceiling = (outcomes.FirstOrDefault(o => o.Row.Target == TargetCatalog.RawSink && o.Mix == mix && o.Result is not null)
+                ?? outcomes.FirstOrDefault(o => o.Row.Target == TargetCatalog.RawSink && o.Result is not null))?.Result?.MessagesPerSecond;
+            var l = ResultWriters.ShownLatency(r);
             yield return
             [
-                r.Label, r.Durability, r.Scenario, string.Create(c, $"{r.Connections} x {r.InFlight}"), r.PayloadBytes.ToString(c),
-                r.MessagesPerSecond.ToString("N0", c), r.MegabytesPerSecond.ToString("N1", c),
-                l.P50.ToString("N0", c), l.P99.ToString("N0", c), l.P999.ToString("N0", c), l.Max.ToString("N0", c),
-                ResultWriters.ErrorsText(r), ResultWriters.ServerCpuText(r), ResultWriters.ServerAllocText(r),
-                ceiling is > 0 ? string.Create(c, $"{r.MessagesPerSecond / ceiling.Value:0.00}x") : "-",
+                r.Label, r.Durability, r.Scenario, string.Create(c, $"{r.Connections} x {r.InFlight}"), r.Addresses.ToString("N0", c), ResultWriters.FreshText(r),
+                r.PayloadBytes.ToString(c), ResultWriters.ThroughputText(r), r.ErrorDominated ? "-" : r.MegabytesPerSecond.ToString("N1", c),
+                ResultWriters.Micros(l?.P50), ResultWriters.Micros(l?.P99), ResultWriters.Micros(l?.P999), ResultWriters.Micros(l?.Max),
+                ResultWriters.ErrorsText(r), ResultWriters.ServerCpuText(r), ResultWriters.ClientCpuText(r), ResultWriters.ServerAllocText(r),
+                ceiling is > 0 && !r.ErrorDominated ? string.Create(c, $"{r.MessagesPerSecond / ceiling.Value:0.00}x") : "-",
             ];
         }
     }

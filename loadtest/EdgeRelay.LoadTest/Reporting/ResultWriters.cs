@@ -15,15 +15,46 @@ internal static class ResultWriters
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine("| target | scenario | model | connections | in-flight | payload B | duration s | messages | msgs/s | MB/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | server CPU µs/msg | server alloc B/msg |");
-        sb.AppendLine("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|");
-        sb.Append(c, $"| {result.Label} | {result.Scenario} | {ModelText(result)} | {result.Connections} | {result.InFlight} | {result.PayloadBytes} ");
-        sb.Append(c, $"| {result.DurationSeconds:0.##} | {result.Messages} | {result.MessagesPerSecond:0} | {result.MegabytesPerSecond:0.0} ");
-        var l = result.Latency;
-        sb.Append(c, $"| {l.P50} | {l.P90} | {l.P99} | {l.P999} | {l.Max} | {ErrorsText(result)} | {ServerCpuText(result)} | {ServerAllocText(result)} |");
+        sb.AppendLine("| target | scenario | model | connections | in-flight | addresses | fresh | payload B | duration s | messages | msgs/s | MB/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | server CPU µs/msg | client CPU µs/msg | server alloc B/msg |");
+        sb.AppendLine("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
+        sb.Append(c, $"| {result.Label} | {result.Scenario} | {ModelText(result)} | {result.Connections} | {result.InFlight} | {result.Addresses} | {FreshText(result)} | {result.PayloadBytes} ");
+        sb.Append(c, $"| {result.DurationSeconds:0.##} | {result.Messages} | {ThroughputText(result, "0")} | {(result.ErrorDominated ? "-" : result.MegabytesPerSecond.ToString("0.0", c))} ");
+        var l = ShownLatency(result);
+        sb.Append(c, $"| {Micros(l?.P50, "0")} | {Micros(l?.P90, "0")} | {Micros(l?.P99, "0")} | {Micros(l?.P999, "0")} | {Micros(l?.Max, "0")} ");
+        sb.Append(c, $"| {ErrorsText(result)} | {ServerCpuText(result)} | {ClientCpuText(result)} | {ServerAllocText(result)} |");
         sb.AppendLine();
         return sb.ToString();
     }
+
+    /// <summary>The share of fresh SENDs as a percentage ("0%", "100%", "12.5%").</summary>
+    public static string FreshText(RunResult result) => (result.FreshRatio * 100).ToString("0.##", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>
+    /// The latency the tables show: none when errors dominated the window, as the few successes among the
+    /// refusals are not the system at work (the JSON keeps them).
+    /// </summary>
+    public static LatencyMicroseconds? ShownLatency(RunResult result) => result.ErrorDominated ? null : result.Latency;
+
+    /// <summary>A latency in µs, or a dash when the run measured none.</summary>
+    public static string Micros(long? value, string format = "N0") => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>
+    /// msgs/s, or what the window was instead when errors dominated it: a refusal rate is not a throughput.
+    /// </summary>
+    public static string ThroughputText(RunResult result, string format = "N0") => result.ErrorDominated
+        ? string.Create(CultureInfo.InvariantCulture, $"not a figure: {result.ErrorShare:P0} errors")
+        : result.MessagesPerSecond.ToString(format, CultureInfo.InvariantCulture);
+
+    /// <summary>The generator's CPU µs per message to one decimal, or a dash when unknown.</summary>
+    public static string ClientCpuText(RunResult result, string unit = "") =>
+        result.ClientCpuMicrosecondsPerMessage is { } cpu ? cpu.ToString("N1", CultureInfo.InvariantCulture) + unit : "-";
+
+    /// <summary>Why a run's figures are not figures, in one line for stderr; null when they are.</summary>
+    public static string? ErrorDominatedMessage(RunResult result) => result.ErrorDominated
+        ? string.Create(
+            CultureInfo.InvariantCulture,
+            $"{result.Label}: the measured window was dominated by errors ({result.ErrorShare:P1} of {result.Operations + result.Errors.Values.Sum():N0} operations failed: {ErrorsText(result)}); its throughput and latency are not figures of the system at work")
+        : null;
 
     public static string ModelText(RunResult result) =>
         result.Rate is { } rate ? string.Create(CultureInfo.InvariantCulture, $"open {rate:0.##}/s") : "closed";

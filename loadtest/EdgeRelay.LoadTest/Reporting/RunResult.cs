@@ -43,6 +43,18 @@ internal sealed record RunResult
     [JsonPropertyName("addresses")]
     public required int Addresses { get; init; }
 
+    /// <summary>The share of SENDs asked to go to a newly derived address (<c>--fresh-ratio</c>).</summary>
+    [JsonPropertyName("fresh_ratio")]
+    public double FreshRatio { get; init; }
+
+    /// <summary>The seed of the draw that picked the fresh SENDs.</summary>
+    [JsonPropertyName("seed")]
+    public int Seed { get; init; }
+
+    /// <summary>Where the fresh addresses came from (the relay only); null when the run derived none.</summary>
+    [JsonPropertyName("fresh_addresses")]
+    public FreshAddressesResult? FreshAddresses { get; init; }
+
     [JsonPropertyName("payload_bytes")]
     public required int PayloadBytes { get; init; }
 
@@ -68,8 +80,9 @@ internal sealed record RunResult
     [JsonPropertyName("mb_per_s")]
     public required double MegabytesPerSecond { get; init; }
 
+    /// <summary>Null when no operation of the measured window succeeded: there is no latency to report.</summary>
     [JsonPropertyName("latency_us")]
-    public required LatencyMicroseconds Latency { get; init; }
+    public required LatencyMicroseconds? Latency { get; init; }
 
     /// <summary>
     /// Open model: how late measured sends went out after their intended time: the generator's own tick
@@ -82,6 +95,24 @@ internal sealed record RunResult
     /// <summary>Errors of the measured window by code name (the protocol's names, or the generator's own).</summary>
     [JsonPropertyName("errors")]
     public required SortedDictionary<string, long> Errors { get; init; }
+
+    /// <summary>
+    /// SENDs of the measured window the relay refused with RATE_LIMITED: a cache miss beyond the connection's
+    /// budget of HPKE opens. Also among <see cref="Errors"/>; apart here because fresh addresses provoke it.
+    /// </summary>
+    [JsonPropertyName("rate_limited")]
+    public long RateLimited { get; init; }
+
+    /// <summary>Failed operations over all operations of the measured window, 0 to 1.</summary>
+    [JsonPropertyName("error_share")]
+    public double ErrorShare { get; init; }
+
+    /// <summary>
+    /// True when failures were at least as many as successes, or nothing succeeded: the figures then describe
+    /// refusals, not the system's throughput, and the command exits with <c>3</c>.
+    /// </summary>
+    [JsonPropertyName("error_dominated")]
+    public bool ErrorDominated { get; init; }
 
     /// <summary>Errors of operations that started during warm-up; excluded from <see cref="Errors"/>.</summary>
     [JsonPropertyName("warmup_errors")]
@@ -109,6 +140,15 @@ internal sealed record RunResult
     [JsonPropertyName("server_cpu_us_per_msg")]
     public double? ServerCpuMicrosecondsPerMessage { get; init; }
 
+    /// <summary>
+    /// CPU time the generator's own process used per measured message (every thread: the clients, the
+    /// measurement, any fresh addresses derived during the run), over the same span as the server's. For the
+    /// in-process targets (raw-sink, raw-fasterlog, edgerelay <c>--relay-host in-process</c>) it includes the
+    /// server's. Null with no messages.
+    /// </summary>
+    [JsonPropertyName("client_cpu_us_per_msg")]
+    public double? ClientCpuMicrosecondsPerMessage { get; init; }
+
     [JsonPropertyName("started_at")]
     public required DateTimeOffset StartedAt { get; init; }
 }
@@ -129,6 +169,33 @@ internal sealed record LatencyMicroseconds
 
     [JsonPropertyName("max")]
     public required long Max { get; init; }
+}
+
+internal sealed record FreshAddressesResult
+{
+    /// <summary>Addresses derived before the warm-up (<c>--fresh-pool</c>).</summary>
+    [JsonPropertyName("pre_derived")]
+    public required long PreDerived { get; init; }
+
+    /// <summary>Derived by the generator during the run (warm-up included), on a dedicated thread.</summary>
+    [JsonPropertyName("derived_during_run")]
+    public required long DerivedDuringRun { get; init; }
+
+    /// <summary>SENDs that found no fresh address ready and waited for one: the generator held them back.</summary>
+    [JsonPropertyName("waits")]
+    public required long Waits { get; init; }
+
+    /// <summary>The same in one sentence, as the reports print it.</summary>
+    [JsonPropertyName("source")]
+    public required string Source { get; init; }
+
+    public static FreshAddressesResult From(Targets.FreshAddressStats stats) => new()
+    {
+        PreDerived = stats.PreDerived,
+        DerivedDuringRun = stats.DerivedDuringRun,
+        Waits = stats.Waits,
+        Source = stats.Source,
+    };
 }
 
 internal sealed record SendLagMicroseconds

@@ -18,24 +18,32 @@ internal static class SummaryTable
         Row("an ack means", r.Durability);
         Row("scenario / model", $"{r.Scenario} / {ResultWriters.ModelText(r)}");
         Row("connections x in-flight", string.Create(c, $"{r.Connections} x {r.InFlight}"));
-        Row("payload", string.Create(c, $"{r.PayloadBytes} B to {r.Addresses} address(es)"));
+        Row("payload", string.Create(c, $"{r.PayloadBytes} B to {r.Addresses:N0} address(es)"));
+        Row("fresh SENDs", string.Create(c, $"{ResultWriters.FreshText(r)} (seed {r.Seed})"));
+        if (r.FreshAddresses is { } fresh)
+        {
+            Row("fresh addresses", fresh.Source);
+        }
+
         Row("measured", string.Create(c, $"{r.DurationSeconds:0.###} s (after {r.WarmupSeconds:0.###} s warm-up)"));
         Row("messages", r.Operations == r.Messages ? r.Messages.ToString("N0", c) : string.Create(c, $"{r.Messages:N0} in {r.Operations:N0} batches"));
-        Row("msgs/s", r.MessagesPerSecond.ToString("N0", c));
-        Row("MB/s (payload)", r.MegabytesPerSecond.ToString("N1", c));
-        Row("latency p50", string.Create(c, $"{r.Latency.P50:N0} µs"));
-        Row("latency p90", string.Create(c, $"{r.Latency.P90:N0} µs"));
-        Row("latency p99", string.Create(c, $"{r.Latency.P99:N0} µs"));
-        Row("latency p99.9", string.Create(c, $"{r.Latency.P999:N0} µs"));
-        Row("latency max", string.Create(c, $"{r.Latency.Max:N0} µs"));
+        Row("msgs/s", ResultWriters.ThroughputText(r));
+        Row("MB/s (payload)", r.ErrorDominated ? "-" : r.MegabytesPerSecond.ToString("N1", c));
+        Row("latency p50", ResultWriters.Micros(ResultWriters.ShownLatency(r)?.P50) + " µs");
+        Row("latency p90", ResultWriters.Micros(ResultWriters.ShownLatency(r)?.P90) + " µs");
+        Row("latency p99", ResultWriters.Micros(ResultWriters.ShownLatency(r)?.P99) + " µs");
+        Row("latency p99.9", ResultWriters.Micros(ResultWriters.ShownLatency(r)?.P999) + " µs");
+        Row("latency max", ResultWriters.Micros(ResultWriters.ShownLatency(r)?.Max) + " µs");
         if (r.SendLag is { } lag)
         {
             Row("send lag p50 / p99 / max", string.Create(c, $"{lag.P50:N0} / {lag.P99:N0} / {lag.Max:N0} µs"));
         }
 
         Row("server CPU per msg", ResultWriters.ServerCpuText(r, " µs"));
+        Row("client CPU per msg", ResultWriters.ClientCpuText(r, " µs"));
         Row("server allocated per msg", ResultWriters.ServerAllocText(r, " B"));
         Row("errors", ResultWriters.ErrorsText(r));
+        Row("RATE_LIMITED refusals", string.Create(c, $"{r.RateLimited:N0}"));
         if (r.WarmupErrors > 0)
         {
             Row("errors in warm-up (excluded)", r.WarmupErrors.ToString("N0", c));

@@ -20,7 +20,7 @@ namespace EdgeRelay.LoadTest.Targets;
 /// (shared PLATFORM-NOTES, FasterLog section), so an acknowledged message survives power loss. Of the peers, only Redis with
 /// <c>appendfsync always</c> promises as much; compare with that row.
 /// </remarks>
-internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage
+internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFreshAddressSource
 {
     /// <summary><c>--relay-host</c>: the relay executable as a child process, with its own GC heap and CPU account.</summary>
     public const string HostProcess = "process";
@@ -43,6 +43,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage
     private RelayMetricsScraper? _metrics;
     private IPEndPoint? _endPoint;
     private ReadOnlyMemory<byte>[] _ephemeralAddresses = [];
+    private FreshAddressPool? _fresh;
     private int _inFlight;
 
     public string Name => TargetCatalog.EdgeRelay;
@@ -52,6 +53,8 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage
     public string Durability => "FASTER log, O_SYNC commit before the ack";
 
     public string Description { get; private set; } = TargetCatalog.EdgeRelay;
+
+    public FreshAddressStats? FreshAddresses => _fresh?.Stats;
 
     public async Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken)
     {
@@ -87,18 +90,28 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage
         var cards = await CreateAddressesAsync(_endPoint, settings.Queues, cancellationToken);
         _addressIds = Array.ConvertAll(cards, c => c.Id);
 
-        // One ephemeral address per long-term address, reused for every send: the relay resolves it once
-        // (one X25519) and then from its cache, which is the steady state of a sender that keeps its address.
+        // One ephemeral address per long-term address, reused for every send that is not fresh: the relay
+        // resolves it once (one X25519) and then from its cache, which is the steady state of a sender that
+        // keeps its address. With every send fresh there is none to keep.
         var validFor = settings.Warmup + settings.Duration + TimeSpan.FromHours(1);
-        _ephemeralAddresses = new ReadOnlyMemory<byte>[cards.Length];
-        for (int i = 0; i < cards.Length; i++)
+        bool keepsAddresses = settings.FreshRatio < 1;
+        _ephemeralAddresses = new ReadOnlyMemory<byte>[keepsAddresses ? cards.Length : 0];
+        for (int i = 0; i < _ephemeralAddresses.Length; i++)
         {
             _ephemeralAddresses[i] = RelayClient.DeriveEphemeralAddress(cards[i].Card, validFor);
         }
 
+        if (settings.FreshRatio > 0)
+        {
+            log(FormattableString.Invariant($"{Description}: deriving {settings.FreshPool:N0} fresh ephemeral addresses before the warm-up (not measured)"));
+            _fresh = await Task.Run(() => FreshAddressPool.Create(Array.ConvertAll(cards, c => c.Card), settings.FreshPool, validFor, cancellationToken), cancellationToken);
+            log(FormattableString.Invariant(
+                $"{Description}: {settings.FreshPool:N0} derived in {_fresh.PreDerivationTime.TotalSeconds:0.0} s, {_fresh.PreDerivationCpu.TotalMicroseconds / settings.FreshPool:0.0} µs of the generator's CPU each"));
+        }
+
         // Receiving scenarios warm the cache with their own sends before measuring (pull's prefill, the
         // others' warm-up); a primer there would be a stray message in every queue, pulled and counted.
-        if (settings.Scenario == Scenarios.ScenarioCatalog.Ingest)
+        if (settings.Scenario == Scenarios.ScenarioCatalog.Ingest && keepsAddresses)
         {
             await PrimeAsync(_endPoint, _ephemeralAddresses, cancellationToken);
         }
@@ -130,7 +143,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage
 
     public async Task<ILoadConnection> ConnectAsync(int index, CancellationToken cancellationToken) =>
         await RelayClientConnection.ConnectAsync(
-            _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, cancellationToken);
+            _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, cancellationToken, _fresh);
 
     public LoadError Classify(Exception error) => RelayClientConnection.Classify(error);
 
@@ -209,6 +222,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage
     {
         _pollTicker?.Dispose();
         _pollTicker = null;
+        _fresh?.Dispose();
         _owner.Dispose();
         _metrics?.Dispose();
         _metrics = null;

@@ -48,4 +48,13 @@ internal interface ILoadConnection : IAsyncDisposable
     /// the relay: durable; for the peers: whatever <see cref="ILoadTarget.Durability"/> says).
     /// </summary>
     ValueTask SendAsync(int queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sends one message to a newly derived address of queue <paramref name="queue"/> or, where addresses are
+    /// derived ahead, of whichever queue the next derived address belongs to (<c>--fresh-ratio</c>). Systems
+    /// without ephemeral addresses (Redis, NATS, raw FasterLog) pay nothing to resolve a destination, so for
+    /// them a fresh SEND is an ordinary one to the same queue: this default.
+    /// </summary>
+    ValueTask SendFreshAsync(int queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+        SendAsync(queue, payload, cancellationToken);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using EdgeRelay.Client;
 using EdgeRelay.LoadTest.Engine;
 using EdgeRelay.Protocol;
@@ -14,23 +15,54 @@ internal sealed class RelayClientConnection : ILoadConnection
 {
     private readonly RelayClient _client;
     private readonly ReadOnlyMemory<byte>[] _ephemeralAddresses;
+    private readonly FreshAddressPool? _fresh;
 
-    private RelayClientConnection(RelayClient client, ReadOnlyMemory<byte>[] ephemeralAddresses)
+    private RelayClientConnection(RelayClient client, ReadOnlyMemory<byte>[] ephemeralAddresses, FreshAddressPool? fresh)
     {
         _client = client;
         _ephemeralAddresses = ephemeralAddresses;
+        _fresh = fresh;
     }
 
     /// <param name="inFlight">The client's window; the server's advertised max_in_flight caps it further.</param>
     /// <param name="ephemeralAddresses">Destinations: queue q is the 73-byte ephemeral address at index q.</param>
-    public static async Task<RelayClientConnection> ConnectAsync(IPEndPoint endPoint, int inFlight, ReadOnlyMemory<byte>[] ephemeralAddresses, CancellationToken cancellationToken)
+    /// <param name="fresh">Where fresh SENDs take their address; null: they go to the queue's usual address.</param>
+    public static async Task<RelayClientConnection> ConnectAsync(
+        IPEndPoint endPoint, int inFlight, ReadOnlyMemory<byte>[] ephemeralAddresses, CancellationToken cancellationToken, FreshAddressPool? fresh = null)
     {
         var client = await RelayClient.ConnectAsync(endPoint, new RelayClientOptions { MaxInFlight = inFlight }, cancellationToken);
-        return new RelayClientConnection(client, ephemeralAddresses);
+        return new RelayClientConnection(client, ephemeralAddresses, fresh);
     }
 
     public ValueTask SendAsync(int queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
         new(_client.SendAsync(_ephemeralAddresses[queue], payload, cancellationToken));
+
+    /// <summary>
+    /// A SEND to an address taken from the pool, whichever queue it belongs to. Without a pool (the raw sink,
+    /// which opens nothing) the queue's usual address: the bytes on the wire are alike either way.
+    /// </summary>
+    public ValueTask SendFreshAsync(int queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+        _fresh is null ? SendAsync(queue, payload, cancellationToken) : SendFromPoolAsync(_fresh, payload, cancellationToken);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendFromPoolAsync(FreshAddressPool pool, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        int slot = await pool.TakeAsync(cancellationToken);
+        bool unused = false;
+        try
+        {
+            await _client.SendAsync(pool.Address(slot), payload, cancellationToken);
+        }
+        catch (RelayException ex) when (ex.Code == ErrorCode.RateLimited)
+        {
+            unused = true;
+            throw;
+        }
+        finally
+        {
+            pool.Return(slot, unused);
+        }
+    }
 
     public ValueTask DisposeAsync() => _client.DisposeAsync();
 

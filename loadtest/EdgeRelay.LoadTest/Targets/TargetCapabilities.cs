@@ -76,3 +76,10 @@ internal sealed record ServerUsageSample(TimeSpan? CpuTime, long? AllocatedBytes
 {
     public static ServerUsageSample Unknown { get; } = new(null, null);
 }
+
+/// <summary>A target whose fresh SENDs need addresses derived by the generator (the relay): where they came from.</summary>
+internal interface IFreshAddressSource : ILoadTarget
+{
+    /// <summary>Null when the run sent no fresh SEND (<c>--fresh-ratio 0</c>).</summary>
+    FreshAddressStats? FreshAddresses { get; }
+}
