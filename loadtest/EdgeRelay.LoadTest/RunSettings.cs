@@ -118,6 +118,13 @@ internal sealed record RunSettings
     /// </summary>
     public string? Metrics { get; init; }
 
+    /// <summary>
+    /// EdgeRelay started for the run: relay options to change, each <c>Section:Key=Value</c> (see
+    /// <see cref="Targets.RelaySettings"/>). Empty (default): the relay's defaults, quotas lifted. Ignored by
+    /// the other targets; refused with <see cref="Endpoint"/> (that relay's settings are its own).
+    /// </summary>
+    public IReadOnlyList<string> RelaySettings { get; init; } = [];
+
     /// <summary>Permit a non-loopback <see cref="Endpoint"/>. Default false: a load test aimed at the wrong host is an incident.</summary>
     public bool AllowRemote { get; init; }
 
@@ -215,6 +222,13 @@ internal sealed record RunSettings
                 problems.Add("--metrics: applies to --target edgerelay with --endpoint only (a relay the run starts in its own process is measured without it).");
             }
         }
+
+        if (RelaySettings.Count > 0 && Endpoint is not null)
+        {
+            problems.Add("--relay-setting: applies to a relay started for the run, not to one at --endpoint.");
+        }
+
+        problems.AddRange(Targets.RelaySettings.Problems(RelaySettings));
 
         if (RedisFsync is not (Targets.RedisTarget.FsyncEverysec or Targets.RedisTarget.FsyncAlways))
         {

@@ -66,5 +66,21 @@ public sealed class FreshRunTests : IDisposable
         Assert.Equal(0, root.GetProperty("fresh_addresses").GetProperty("waits").GetInt64());
     }
 
+    [Fact]
+    public async Task With_the_budget_of_opens_lifted_every_fresh_send_of_a_relay_in_its_own_process_is_resolved()
+    {
+        // Closed model, every SEND fresh: the default budget (200 opens a second per connection) would refuse
+        // most of them, so a run without a single refusal shows the settings reached the child process.
+        var root = await RealRuns.RunAsync(
+            _dir,
+            "--target", "edgerelay", "--addresses", "100", "--fresh-ratio", "1", "--fresh-pool", "4096", "--connections", "2", "--in-flight", "16",
+            "--payload", "256", "--duration", "1s", "--warmup", "200ms",
+            "--relay-setting", "Relay:ResolveMissesPerSecond=1000000", "--relay-setting", "Relay:ResolveMissBurst=1000000");
+
+        RealRuns.AssertCompleteRun(root, "edgerelay", "ingest", KnownServerUsage.Both);
+        Assert.Equal("edgerelay (Relay:ResolveMissesPerSecond=1000000, Relay:ResolveMissBurst=1000000)", root.GetProperty("label").GetString());
+        Assert.True(root.GetProperty("messages").GetInt64() > 400, "fewer fresh SENDs than the default budget allows");
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }

@@ -81,6 +81,8 @@ public sealed class TrafficTests : IDisposable
     [InlineData("run", "--fresh-pool", "10")]
     [InlineData("run", "--addresses", "100001")]
     [InlineData("run", "--scenario", "push", "--fresh-ratio", "0.5")]
+    [InlineData("run", "--relay-setting", "Relay:Nope=1")]
+    [InlineData("compare", "--relay-setting", "Relay:ResolveMissesPerSecond=0")]
     [InlineData("compare", "--also", "100000")]
     [InlineData("compare", "--also", "100000:x")]
     [InlineData("compare", "--also", "200000:1")]
@@ -210,6 +212,26 @@ public sealed class TrafficTests : IDisposable
         Assert.Equal("1,024 pre-derived before the warm-up; none derived during the run", new FreshAddressStats(1024, 1024, 0, 0).Source);
         Assert.Contains("5 more derived during the run", new FreshAddressStats(1024, 1024, 5, 0).Source, StringComparison.Ordinal);
         Assert.StartsWith("generator-bound: 3 SENDs waited", new FreshAddressStats(1024, 1024, 5, 3).Source, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_relay_setting_changes_the_started_relays_option_and_every_mistake_is_named()
+    {
+        var options = EdgeRelayTarget.StartedRelayOptions("data", "127.0.0.1:0", "127.0.0.1:0");
+        Assert.Null(RelaySettings.Apply(options, "Relay:ResolveMissesPerSecond=1000000"));
+        Assert.Null(RelaySettings.Apply(options, "relay:resolvemissburst=5000"));
+        Assert.Equal((1_000_000, 5000), (options.Relay.ResolveMissesPerSecond, options.Relay.ResolveMissBurst));
+        Assert.Equal(["--Relay:ResolveMissesPerSecond=1000000"], RelaySettings.Arguments(["Relay:ResolveMissesPerSecond=1000000"]));
+
+        Assert.Empty(new RunSettings { RelaySettings = ["Relay:ResolveMissesPerSecond=1000000"] }.Validate());
+        Assert.Contains("not Section:Key=Value", Assert.Single(new RunSettings { RelaySettings = ["ResolveMissesPerSecond=1"] }.Validate()), StringComparison.Ordinal);
+        Assert.Contains("is not a relay option", Assert.Single(new RunSettings { RelaySettings = ["Relay:Nope=1"] }.Validate()), StringComparison.Ordinal);
+        Assert.Contains("is not a value for", Assert.Single(new RunSettings { RelaySettings = ["Relay:ResolveMissBurst=many"] }.Validate()), StringComparison.Ordinal);
+        Assert.Contains("the relay refuses it: Relay:ResolveMissesPerSecond", Assert.Single(new RunSettings { RelaySettings = ["Relay:ResolveMissesPerSecond=0"] }.Validate()), StringComparison.Ordinal);
+        Assert.Contains(
+            "not to one at --endpoint",
+            Assert.Single(new RunSettings { Endpoint = "127.0.0.1:7400", RelaySettings = ["Relay:ResolveMissBurst=5"] }.Validate()),
+            StringComparison.Ordinal);
     }
 
     public void Dispose()

@@ -73,7 +73,7 @@ internal static class LoadTestCommandLine
         var run = new Command("run", "Apply load to one target for --duration after --warmup, then print latency percentiles, throughput and errors by code. Ctrl+C stops early and still reports.")
         {
             target, o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch,
-            o.RelayHost, endpoint, allowRemote, metrics, redisFsync, json, markdown,
+            o.RelayHost, o.RelaySetting, endpoint, allowRemote, metrics, redisFsync, json, markdown,
         };
         run.SetAction((result, cancellationToken) => RunAsync(o.Bind(result) with
         {
@@ -201,6 +201,11 @@ internal sealed class SharedOptions
             DefaultValueFactory = _ => Defaults.FreshPool,
             HelpName = "N",
         };
+        RelaySetting = new Option<string[]>("--relay-setting")
+        {
+            Description = "edgerelay started for the run: a relay option to change, Section:Key=Value as in its configuration (e.g. Relay:ResolveMissesPerSecond=1000000 to measure fresh addresses without the per-connection budget of HPKE opens); repeatable. Ignored by the other targets; not with --endpoint. Default: none.",
+            HelpName = "SECTION:KEY=VALUE",
+        };
         Seed = new Option<int>("--seed")
         {
             Description = "Seed of the draw that picks the fresh SENDs: the same seed sends the same mix. Default: 1.",
@@ -251,6 +256,8 @@ internal sealed class SharedOptions
 
     public Option<int> Seed { get; }
 
+    public Option<string[]> RelaySetting { get; }
+
     public Option<long?> Prefill { get; }
 
     public Option<int> Batch { get; }
@@ -270,6 +277,7 @@ internal sealed class SharedOptions
         FreshRatio = result.GetValue(FreshRatio),
         FreshPool = result.GetValue(FreshPool),
         Seed = result.GetValue(Seed),
+        RelaySettings = result.GetValue(RelaySetting) ?? [],
         Prefill = result.GetValue(Prefill),
         Batch = result.GetValue(Batch),
         RelayHost = result.GetValue(RelayHost) ?? Defaults.RelayHost,

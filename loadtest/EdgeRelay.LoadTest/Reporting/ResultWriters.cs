@@ -42,7 +42,7 @@ internal static class ResultWriters
     /// msgs/s, or what the window was instead when errors dominated it: a refusal rate is not a throughput.
     /// </summary>
     public static string ThroughputText(RunResult result, string format = "N0") => result.ErrorDominated
-        ? string.Create(CultureInfo.InvariantCulture, $"not a figure: {result.ErrorShare:P0} errors")
+        ? string.Create(CultureInfo.InvariantCulture, $"not a figure: {result.ErrorShare * 100:0}% errors")
         : result.MessagesPerSecond.ToString(format, CultureInfo.InvariantCulture);
 
     /// <summary>The generator's CPU µs per message to one decimal, or a dash when unknown.</summary>
@@ -53,7 +53,7 @@ internal static class ResultWriters
     public static string? ErrorDominatedMessage(RunResult result) => result.ErrorDominated
         ? string.Create(
             CultureInfo.InvariantCulture,
-            $"{result.Label}: the measured window was dominated by errors ({result.ErrorShare:P1} of {result.Operations + result.Errors.Values.Sum():N0} operations failed: {ErrorsText(result)}); its throughput and latency are not figures of the system at work")
+            $"{result.Label}: the measured window was dominated by errors ({result.ErrorShare * 100:0.#}% of {result.Operations + result.Errors.Values.Sum():N0} operations failed: {ErrorsText(result)}); its throughput and latency are not figures of the system at work")
         : null;
 
     public static string ModelText(RunResult result) =>

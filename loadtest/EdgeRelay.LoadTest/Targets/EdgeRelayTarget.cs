@@ -48,7 +48,8 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
 
     public string Name => TargetCatalog.EdgeRelay;
 
-    public string Label => TargetCatalog.EdgeRelay;
+    /// <summary>"edgerelay", with the <c>--relay-setting</c>s of the run when it changed any: another relay's figures.</summary>
+    public string Label { get; private set; } = TargetCatalog.EdgeRelay;
 
     public string Durability => "FASTER log, O_SYNC commit before the ack";
 
@@ -59,9 +60,14 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     public async Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken)
     {
         _inFlight = settings.InFlight;
+        if (settings.RelaySettings.Count > 0)
+        {
+            Label = $"{TargetCatalog.EdgeRelay} ({string.Join(", ", settings.RelaySettings)})";
+        }
+
         if (settings.Endpoint is null && settings.RelayHost == HostProcess)
         {
-            _process = await RelayProcess.StartAsync(StartedRelayOptions, cancellationToken);
+            _process = await RelayProcess.StartAsync(StartedRelayOptions, cancellationToken, RelaySettings.Arguments(settings.RelaySettings));
             _endPoint = _process.EndPoint;
             _metrics = new RelayMetricsScraper(RelayProcess.MetricsUrl(_process));
             Description = $"edgerelay pid {_process.ProcessId} on {_endPoint} (data in {_process.DataDir})";
@@ -70,7 +76,16 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
         {
             _dataDir = Path.Combine(Path.GetTempPath(), "edgerelay-loadtest-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(_dataDir);
-            _host = await RelayHost.StartAsync(StartedRelayOptions(_dataDir, "127.0.0.1:0", "127.0.0.1:0"), cancellationToken: cancellationToken);
+            var options = StartedRelayOptions(_dataDir, "127.0.0.1:0", "127.0.0.1:0");
+            foreach (var setting in settings.RelaySettings)
+            {
+                if (RelaySettings.Apply(options, setting) is { } problem)
+                {
+                    throw new LoadTestException(problem);
+                }
+            }
+
+            _host = await RelayHost.StartAsync(options, cancellationToken: cancellationToken);
             _endPoint = _host.RelayEndPoint;
             Description = $"edgerelay in-process on {_endPoint} (data in {_dataDir})";
         }

@@ -27,8 +27,10 @@ internal static class RelayProcess
     /// does not exit within <see cref="StopGracePeriod"/>, and its directory deleted, when disposed.
     /// </summary>
     /// <param name="options">The relay's options for a data directory and its two endpoints ("127.0.0.1:port").</param>
-    public static Task<PeerProcess> StartAsync(Func<string, string, string, EdgeRelayOptions> options, CancellationToken cancellationToken)
+    /// <param name="extraArguments">Further options (<c>--Section:Key=Value</c>), after those: they win.</param>
+    public static Task<PeerProcess> StartAsync(Func<string, string, string, EdgeRelayOptions> options, CancellationToken cancellationToken, IEnumerable<string>? extraArguments = null)
     {
+        var extra = extraArguments?.ToArray() ?? [];
         var assembly = Path.Combine(AppContext.BaseDirectory, AssemblyFileName);
         var runtimeConfig = Path.ChangeExtension(assembly, ".runtimeconfig.json");
         if (!File.Exists(assembly) || !File.Exists(runtimeConfig))
@@ -45,7 +47,7 @@ internal static class RelayProcess
                 Executable = host,
                 Name = "edgerelay",
                 Ports = 2,
-                Arguments = (ports, dir) => ["exec", assembly, .. Arguments(options(dir, Loopback(ports[0]), Loopback(ports[1])))],
+                Arguments = (ports, dir) => ["exec", assembly, .. Arguments(options(dir, Loopback(ports[0]), Loopback(ports[1]))), .. extra],
                 IsReadyAsync = (relay, token) => IsHealthyAsync(HttpEndPoint(relay), token),
                 StopGracePeriod = StopGracePeriod,
                 WithheldEnvironmentPrefixes = ["EDGERELAY_"],
