@@ -93,6 +93,20 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public void What_an_ack_means_is_said_once_per_target_whatever_the_traffic()
+    {
+        var outcomes = new List<CompareOutcome>
+        {
+            Outcome("edgerelay", Result("edgerelay", 1, 0, 200_000)),
+            Outcome("edgerelay", Result("edgerelay", 100_000, 1, 9_000), new TrafficMix(100_000, 1)),
+        };
+
+        var legend = CompareReport.DurabilityLegend(outcomes);
+
+        Assert.Single(legend.Split(Environment.NewLine), l => l.StartsWith("  edgerelay:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_run_without_a_measured_success_has_no_latency_rather_than_zero()
     {
         var result = Dominated(Result("edgerelay", 1, 1, 0)) with { Messages = 0, Operations = 0, MessagesPerSecond = 0 };

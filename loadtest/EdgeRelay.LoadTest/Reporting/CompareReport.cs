@@ -81,10 +81,10 @@ internal static class CompareReport
         return table;
     }
 
-    /// <summary>What an ack means, per row that ran: printed under the terminal's table.</summary>
+    /// <summary>What an ack means, per target that ran (once, whatever the traffic): printed under the terminal's table.</summary>
     public static string DurabilityLegend(IReadOnlyList<CompareOutcome> outcomes) =>
         "what an ack means:" + Environment.NewLine
-        + string.Join(Environment.NewLine, outcomes.Where(o => o.Result is not null).Select(o => $"  {o.Result!.Label}: {o.Result.Durability}"));
+        + string.Join(Environment.NewLine, outcomes.Where(o => o.Result is not null).Select(o => $"  {o.Result!.Label}: {o.Result.Durability}").Distinct(StringComparer.Ordinal));
 
     public static string ToMarkdown(IReadOnlyList<CompareOutcome> outcomes, RunSettings settings)
     {
