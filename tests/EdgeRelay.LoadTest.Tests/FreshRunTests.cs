@@ -67,6 +67,24 @@ public sealed class FreshRunTests : IDisposable
     }
 
     [Fact]
+    public async Task Compare_exits_with_3_when_a_row_is_refusals_and_shows_no_rate_for_it()
+    {
+        var markdown = Path.Combine(_dir, "compare.md");
+
+        int exit = await LoadTestCommandLine.InvokeAsync(
+        [
+            "compare", "--targets", "edgerelay", "--relay-host", "in-process", "--fresh-ratio", "1", "--fresh-pool", "1024",
+            "--relay-setting", "Relay:ResolveMissesPerSecond=1", "--relay-setting", "Relay:ResolveMissBurst=1",
+            "--connections", "1", "--in-flight", "4", "--payload", "64", "--duration", "1s", "--warmup", "0s", "--markdown", markdown,
+        ]);
+
+        Assert.Equal(LoadTestCommandLine.ErrorDominatedExitCode, exit);
+        var row = (await File.ReadAllLinesAsync(markdown)).Single(l => l.StartsWith("| edgerelay (Relay:ResolveMissesPerSecond=1", StringComparison.Ordinal));
+        Assert.Contains("| not a figure: ", row, StringComparison.Ordinal);
+        Assert.Contains("RATE_LIMITED", row, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task With_the_budget_of_opens_lifted_every_fresh_send_of_a_relay_in_its_own_process_is_resolved()
     {
         // Closed model, every SEND fresh: the default budget (200 opens a second per connection) would refuse
