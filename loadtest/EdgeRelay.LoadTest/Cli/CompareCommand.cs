@@ -34,7 +34,7 @@ internal static class CompareCommand
         };
         var markdown = new Option<string?>("--markdown")
         {
-            Description = "Also write the comparison as one markdown table, a row per target. Default: none.",
+            Description = "Also write the comparison as one markdown table, a row per target and traffic (--also), followed by its footnotes. Default: none.",
             HelpName = "FILE",
         };
 
