@@ -121,6 +121,15 @@ public sealed class ReportTests
         Assert.Null(ResultWriters.ErrorDominatedMessage(Result("edgerelay", 1, 0, 1000)));
     }
 
+    [Fact]
+    public void A_window_where_nothing_completed_says_so_rather_than_naming_errors()
+    {
+        var empty = Result("edgerelay", 1, 0, 0) with { Latency = null, ErrorDominated = true };
+
+        Assert.Equal("not a figure: nothing measured", ResultWriters.ThroughputText(empty));
+        Assert.Contains("no operation completed", ResultWriters.ErrorDominatedMessage(empty), StringComparison.Ordinal);
+    }
+
     private static string[] Cells(string line) => [.. line.Trim().Trim('|').Split(" | ").Select(c => c.Trim())];
 
     private static CompareRow Row(string id) => CompareRow.All.Single(r => r.Id == id);

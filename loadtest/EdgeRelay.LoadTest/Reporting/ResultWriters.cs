@@ -41,20 +41,22 @@ internal static class ResultWriters
     /// <summary>
     /// msgs/s, or what the window was instead when errors dominated it: a refusal rate is not a throughput.
     /// </summary>
-    public static string ThroughputText(RunResult result, string format = "N0") => result.ErrorDominated
-        ? string.Create(CultureInfo.InvariantCulture, $"not a figure: {result.ErrorShare * 100:0}% errors")
-        : result.MessagesPerSecond.ToString(format, CultureInfo.InvariantCulture);
+    public static string ThroughputText(RunResult result, string format = "N0") =>
+        !result.ErrorDominated ? result.MessagesPerSecond.ToString(format, CultureInfo.InvariantCulture)
+        : result.Errors.Count == 0 ? "not a figure: nothing measured"
+        : string.Create(CultureInfo.InvariantCulture, $"not a figure: {result.ErrorShare * 100:0}% errors");
 
     /// <summary>The generator's CPU µs per message to one decimal, or a dash when unknown.</summary>
     public static string ClientCpuText(RunResult result, string unit = "") =>
         result.ClientCpuMicrosecondsPerMessage is { } cpu ? cpu.ToString("N1", CultureInfo.InvariantCulture) + unit : "-";
 
     /// <summary>Why a run's figures are not figures, in one line for stderr; null when they are.</summary>
-    public static string? ErrorDominatedMessage(RunResult result) => result.ErrorDominated
-        ? string.Create(
+    public static string? ErrorDominatedMessage(RunResult result) =>
+        !result.ErrorDominated ? null
+        : result.Errors.Count == 0 ? $"{result.Label}: no operation completed in the measured window, so there are no figures"
+        : string.Create(
             CultureInfo.InvariantCulture,
-            $"{result.Label}: the measured window was dominated by errors ({result.ErrorShare * 100:0.#}% of {result.Operations + result.Errors.Values.Sum():N0} operations failed: {ErrorsText(result)}); its throughput and latency are not figures of the system at work")
-        : null;
+            $"{result.Label}: the measured window was dominated by errors ({result.ErrorShare * 100:0.#}% of {result.Operations + result.Errors.Values.Sum():N0} operations failed: {ErrorsText(result)}); its throughput and latency are not figures of the system at work");
 
     public static string ModelText(RunResult result) =>
         result.Rate is { } rate ? string.Create(CultureInfo.InvariantCulture, $"open {rate:0.##}/s") : "closed";
