@@ -29,14 +29,14 @@ public enum ServiceRoles : byte
     Sending = 2,
 }
 
-/// <summary>How a sending service may forward a message: at once, or held and sent with others (privacy against timing, for latency).</summary>
+/// <summary>How a sending service may forward a message. Values other than these are reserved for options a later relay may offer (clients ignore them).</summary>
 public enum SendingMode : byte
 {
+    /// <summary>Forwarded as soon as it is durably queued.</summary>
     Immediate = 1,
-    Batched = 2,
 }
 
-/// <summary>A sending option the relay offers: <see cref="SendingMode.Batched"/> holds messages up to <see cref="DelayMilliseconds"/>.</summary>
+/// <summary>A sending option the relay offers; <see cref="DelayMilliseconds"/> is the longest a message of that mode waits (0 for immediate).</summary>
 public readonly record struct SendingOption(SendingMode Mode, uint DelayMilliseconds);
 
 /// <summary>The body of STATUS_REPLY, and of CONFIG (the same layout, pushed when the configuration changes).</summary>

@@ -17,7 +17,7 @@ public class StatusFrameTests
         OutboundBytes = 12_345,
         DiskHeadroom = RelayStatus.Unlimited,
         AttachmentHeadroom = 1L << 40,
-        SendingOptions = [new SendingOption(SendingMode.Immediate, 0), new SendingOption(SendingMode.Batched, 5_000)],
+        SendingOptions = [new SendingOption(SendingMode.Immediate, 0), new SendingOption((SendingMode)2, 5_000)],
     };
 
     [Theory]
@@ -48,7 +48,7 @@ public class StatusFrameTests
     [Fact]
     public void The_layout_is_the_documented_one()
     {
-        var status = new RelayStatus { Reason = "ab", Roles = ServiceRoles.Sending, ConfigVersion = 0x01020304, MaxCiphertext = 5, SendingOptions = [new SendingOption(SendingMode.Batched, 0x0A0B0C0D)] };
+        var status = new RelayStatus { Reason = "ab", Roles = ServiceRoles.Sending, ConfigVersion = 0x01020304, MaxCiphertext = 5, SendingOptions = [new SendingOption((SendingMode)2, 0x0A0B0C0D)] };
         var output = new ArrayBufferWriter<byte>();
         status.Write(output, FrameType.StatusReply, 1);
         var body = output.WrittenSpan[ProtocolConstants.HeaderLength..].ToArray();

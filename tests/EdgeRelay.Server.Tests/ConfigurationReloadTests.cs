@@ -18,19 +18,18 @@ public sealed class ConfigurationReloadTests : IDisposable
     public async Task An_edited_configuration_file_is_applied_and_pushed_and_SIGHUP_rereads_it()
     {
         Skip.If(OperatingSystem.IsWindows(), "SIGHUP is POSIX");
-        await File.WriteAllTextAsync(ConfigFile, """{ "Sending": { "BatchDelay": "00:00:00" } }""");
+        await File.WriteAllTextAsync(ConfigFile, """{ "Sending": { "MaxCiphertextBytes": 0 } }""");
         await using var relay = await ServerProcess.StartAsync(_dir.Combine("data"), "--config", ConfigFile);
         await using var client = await RelayClient.ConnectAsync(relay.RelayEndPoint);
         Assert.Equal(1u, (await client.GetStatusAsync()).ConfigVersion);
 
-        await File.WriteAllTextAsync(ConfigFile, """{ "Sending": { "BatchDelay": "00:00:03", "MaxCiphertextBytes": 5000 } }""");
+        await File.WriteAllTextAsync(ConfigFile, """{ "Sending": { "MaxCiphertextBytes": 5000 } }""");
         var pushed = await client.ConfigUpdates.ReadAsync(Eventually.Deadline(TimeSpan.FromSeconds(30)));
         Assert.Equal(2u, pushed.ConfigVersion);
         Assert.Equal(5_000u, pushed.MaxSendViaCiphertext);
-        Assert.Equal(new SendingOption(SendingMode.Batched, 3_000), pushed.SendingOptions[1]);
 
         // An invalid file is refused and logged; the relay keeps its configuration and keeps serving.
-        await File.WriteAllTextAsync(ConfigFile, """{ "Sending": { "BatchDelay": "soon" } }""");
+        await File.WriteAllTextAsync(ConfigFile, """{ "Sending": { "MaxCiphertextBytes": "lots" } }""");
         await Eventually.TrueAsync(() => Refusals(relay) >= 1, () => "a refused reload in the log:\n" + relay.Output);
         var refusals = Refusals(relay);
 

@@ -17,7 +17,6 @@ public sealed class StatusTests
         {
             o.Relay.MaxCiphertextBytes = 12_000;
             o.Sending.MaxCiphertextBytes = 9_000;
-            o.Sending.BatchDelay = TimeSpan.FromSeconds(5);
             o.Storage.MaxDiskBytes = 1L << 30;
         });
         await using var client = await relay.ConnectAsync();
@@ -31,11 +30,11 @@ public sealed class StatusTests
         Assert.Equal(12_000u, status.MaxCiphertext);
         Assert.Equal(9_000u, status.MaxSendViaCiphertext);
         Assert.InRange(status.DiskHeadroom, (1UL << 30) - (64UL << 20), 1UL << 30); // the log's first segment or so is in use
-        Assert.Equal([new SendingOption(SendingMode.Immediate, 0), new SendingOption(SendingMode.Batched, 5_000)], status.SendingOptions);
+        Assert.Equal([new SendingOption(SendingMode.Immediate, 0)], status.SendingOptions);
     }
 
     [Fact]
-    public async Task Without_a_disk_budget_the_headroom_is_unlimited_and_without_batching_only_immediate_is_offered()
+    public async Task Without_a_disk_budget_the_headroom_is_unlimited_and_the_send_via_limit_defaults_to_the_relays()
     {
         await using var relay = await TestRelay.StartAsync(o => o.Storage.MaxDiskBytes = 0);
         await using var client = await relay.ConnectAsync();
@@ -43,7 +42,6 @@ public sealed class StatusTests
         var status = await client.GetStatusAsync();
 
         Assert.Equal(RelayStatus.Unlimited, status.DiskHeadroom);
-        Assert.Equal([new SendingOption(SendingMode.Immediate, 0)], status.SendingOptions);
         Assert.Equal(16_384u, status.MaxSendViaCiphertext); // Sending:MaxCiphertextBytes 0 is the relay's own limit
     }
 
@@ -99,18 +97,25 @@ public sealed class StatusTests
         reloaded.Relay.Endpoint = server.Options.Relay.Endpoint;
         reloaded.Http.Endpoint = server.Options.Http.Endpoint;
         reloaded.Sending.MaxCiphertextBytes = 4_000;
-        reloaded.Sending.BatchDelay = TimeSpan.FromSeconds(2);
         var change = server.ApplyConfiguration(reloaded);
 
-        Assert.Equal(["Sending:MaxCiphertextBytes", "Sending:BatchDelay"], change.Applied);
+        Assert.Equal(["Sending:MaxCiphertextBytes"], change.Applied);
         Assert.Empty(change.NeedRestart);
         foreach (var client in new[] { asked, rm })
         {
             var pushed = await client.ConfigUpdates.ReadAsync(Soon);
             Assert.Equal(2u, pushed.ConfigVersion);
             Assert.Equal(4_000u, pushed.MaxSendViaCiphertext);
-            Assert.Equal(new SendingOption(SendingMode.Batched, 2_000), pushed.SendingOptions[1]);
+            Assert.Equal([new SendingOption(SendingMode.Immediate, 0)], pushed.SendingOptions);
         }
+
+        // The new limit applies at once: SEND_VIA one byte over it is refused, at it is queued.
+        var destination = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 9);
+        var ephemeral = new byte[ProtocolConstants.EphemeralAddressLength];
+        ephemeral[0] = 1;
+        var tooLarge = await Assert.ThrowsAsync<RelayException>(() => rm.SendViaAsync(destination.ToString(), ReadOnlyMemory<byte>.Empty, ephemeral, new byte[4_001]));
+        Assert.Equal(ErrorCode.CiphertextTooLarge, tooLarge.Code);
+        await rm.SendViaAsync(destination.ToString(), ReadOnlyMemory<byte>.Empty, ephemeral, new byte[4_000]);
 
         // The push was queued before ApplyConfiguration returned, so it would be ahead of this PONG.
         await sender.PingAsync();

@@ -34,31 +34,20 @@ public sealed class SendingOptions
     /// <summary>Largest ciphertext SEND_VIA accepts; 0 means Relay:MaxCiphertextBytes (it may not exceed it). Reloadable.</summary>
     public int MaxCiphertextBytes { get; set; }
 
-    /// <summary>
-    /// When above zero, RMs may choose batched sending: their messages wait up to this long and leave
-    /// together, so that an observer of the relay's outbound traffic cannot match each to its arrival.
-    /// 0 offers immediate sending only. Reloadable.
-    /// </summary>
-    public TimeSpan BatchDelay { get; set; }
-
     /// <summary>The SEND_VIA limit in effect.</summary>
     public int EffectiveMaxCiphertextBytes(RelayEndpointOptions relay) => MaxCiphertextBytes > 0 ? MaxCiphertextBytes : relay.MaxCiphertextBytes;
 
-    /// <summary>The options offered, immediate first.</summary>
-    public SendingOption[] Offered() => BatchDelay > TimeSpan.Zero
-        ? [new SendingOption(SendingMode.Immediate, 0), new SendingOption(SendingMode.Batched, (uint)BatchDelay.TotalMilliseconds)]
-        : [new SendingOption(SendingMode.Immediate, 0)];
+    /// <summary>
+    /// The sending options offered: immediate forwarding. The list exists so that a relay can offer more (a
+    /// batched mode that trades latency for timing privacy) without changing STATUS or CONFIG.
+    /// </summary>
+    public static SendingOption[] Offered() => [new SendingOption(SendingMode.Immediate, 0)];
 
     internal void Validate(RelayEndpointOptions relay, List<string> problems)
     {
         if (MaxCiphertextBytes < 0 || MaxCiphertextBytes > relay.MaxCiphertextBytes)
         {
             problems.Add($"Sending:MaxCiphertextBytes: {MaxCiphertextBytes} must be 0 (Relay:MaxCiphertextBytes) or between 1 and Relay:MaxCiphertextBytes ({relay.MaxCiphertextBytes}).");
-        }
-
-        if (BatchDelay < TimeSpan.Zero || BatchDelay > TimeSpan.FromHours(1))
-        {
-            problems.Add($"Sending:BatchDelay: {BatchDelay} must be between 0 (immediate sending only) and 1 hour.");
         }
     }
 }

@@ -33,7 +33,7 @@ public sealed partial class RelaySession
                 "SEND_VIA needs a host:port endpoint, a pin of 0 or 32 bytes and a non-empty ciphertext");
         }
 
-        if (request.Ciphertext.Length > _server.Options.Relay.MaxCiphertextBytes)
+        if (request.Ciphertext.Length > _server.MaxSendViaCiphertext) // Sending:MaxCiphertextBytes, reloadable
         {
             return Fail(requestId, ErrorCode.CiphertextTooLarge, "ciphertext exceeds the advertised maximum");
         }
