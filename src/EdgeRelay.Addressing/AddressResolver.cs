@@ -23,8 +23,12 @@ public enum ResolveStatus
 /// one HPKE open per miss, bounded per connection by a <see cref="MissRateLimiter"/>.
 /// </summary>
 /// <remarks>
-/// Shared by all connections (the cache is thread-safe; each connection owns its limiter). Whether
-/// the long-term address is itself expired or revoked is the store's business, not this class'.
+/// <para>A relay resolves misses on the <see cref="ResolutionPool"/>'s workers (<see cref="TryResolveCached"/> on
+/// the connection, <see cref="OpenAndCache"/> on a worker); <see cref="Resolve"/> does both on the
+/// caller's thread, for callers that resolve one address at a time.
+/// </para>
+/// <para>Shared by all connections (the cache is thread-safe; each connection owns its limiter). Whether
+/// the long-term address is itself expired or revoked is the store's business, not this class'.</para>
 /// </remarks>
 public sealed class AddressResolver
 {
@@ -44,6 +48,9 @@ public sealed class AddressResolver
 
     public ResolutionCache Cache { get; }
 
+    /// <summary>The validated options this resolver was built with.</summary>
+    public ResolverOptions Options => _options;
+
     /// <summary>HPKE opens performed (cache misses that were not rate-limited).</summary>
     public long Opens => Interlocked.Read(ref _opens);
 
@@ -51,6 +58,12 @@ public sealed class AddressResolver
     public MissRateLimiter CreateLimiter(long timestampFrequency, long nowTimestamp) =>
         new(_options.MissesPerSecond, _options.MissBurst, timestampFrequency, nowTimestamp);
 
+    /// <summary>A full per-connection limiter with this resolver's rate and burst for <paramref name="missClass"/>.</summary>
+    public MissRateLimiter CreateLimiter(MissClass missClass, long timestampFrequency, long nowTimestamp) => missClass == MissClass.Peer
+        ? new(_options.PeerMissesPerSecond, _options.PeerMissBurst, timestampFrequency, nowTimestamp)
+        : CreateLimiter(timestampFrequency, nowTimestamp);
+
+    /// <summary>Resolves on the caller's thread: cache first, then one HPKE open charged to <paramref name="limiter"/>.</summary>
     /// <param name="ephemeral">The address bytes as received.</param>
     /// <param name="limiter">The calling connection's budget for opens.</param>
     /// <param name="nowUnixSeconds">Wall-clock time, for the address' notAfter.</param>
@@ -58,15 +71,9 @@ public sealed class AddressResolver
     /// <param name="aid">The address id when <see cref="ResolveStatus.Resolved"/>; empty otherwise.</param>
     public ResolveStatus Resolve(ReadOnlySpan<byte> ephemeral, ref MissRateLimiter limiter, long nowUnixSeconds, long nowTimestamp, out AddressId aid)
     {
-        aid = default;
-        if (!EphemeralAddress.IsWellFormed(ephemeral))
+        if (TryResolveCached(ephemeral, nowUnixSeconds, out var status, out aid))
         {
-            return ResolveStatus.Malformed;
-        }
-
-        if (Cache.TryGet(ephemeral, out var entry))
-        {
-            return Decide(entry.IsNegative, entry.Aid, entry.NotAfterUnixSeconds, nowUnixSeconds, out aid);
+            return status;
         }
 
         if (!limiter.TryAcquire(nowTimestamp))
@@ -74,19 +81,53 @@ public sealed class AddressResolver
             return ResolveStatus.RateLimited;
         }
 
+        var opened = OpenAndCache(ephemeral, out var candidate, out var notAfter);
+        return Decide(!opened, candidate, notAfter, nowUnixSeconds, out aid);
+    }
+
+    /// <summary>
+    /// Resolves without any crypto: a malformed address, or one the cache knows. False on a miss, which
+    /// needs an open (<see cref="OpenAndCache"/>, through a budget). Allocates nothing.
+    /// </summary>
+    public bool TryResolveCached(ReadOnlySpan<byte> ephemeral, long nowUnixSeconds, out ResolveStatus status, out AddressId aid)
+    {
+        aid = default;
+        if (!EphemeralAddress.IsWellFormed(ephemeral))
+        {
+            status = ResolveStatus.Malformed;
+            return true;
+        }
+
+        if (Cache.TryGet(ephemeral, out var entry))
+        {
+            status = Decide(entry.IsNegative, entry.Aid, entry.NotAfterUnixSeconds, nowUnixSeconds, out aid);
+            return true;
+        }
+
+        status = default;
+        return false;
+    }
+
+    /// <summary>
+    /// One HPKE open, whatever the cache holds, and its result cached (good or garbage): the work a miss
+    /// costs. Charges no budget; callers have. False when the address does not open under the service key.
+    /// </summary>
+    public bool OpenAndCache(ReadOnlySpan<byte> ephemeral, out AddressId aid, out long notAfterUnixSeconds)
+    {
         Interlocked.Increment(ref _opens);
-        if (!EphemeralAddress.TryOpen(_serviceKey, ephemeral, out var opened, out var notAfter))
+        if (!EphemeralAddress.TryOpen(_serviceKey, ephemeral, out aid, out notAfterUnixSeconds))
         {
             Cache.AddNegative(ephemeral);
-            return ResolveStatus.Invalid;
+            return false;
         }
 
         // Cached even when already expired: the next attempt is then a cheap Expired hit.
-        Cache.AddPositive(ephemeral, opened, notAfter);
-        return Decide(isNegative: false, opened, notAfter, nowUnixSeconds, out aid);
+        Cache.AddPositive(ephemeral, aid, notAfterUnixSeconds);
+        return true;
     }
 
-    private static ResolveStatus Decide(bool isNegative, AddressId candidate, long notAfter, long nowUnixSeconds, out AddressId aid)
+    /// <summary>What an open (or a cache entry) means at <paramref name="nowUnixSeconds"/>.</summary>
+    internal static ResolveStatus Decide(bool isNegative, AddressId candidate, long notAfter, long nowUnixSeconds, out AddressId aid)
     {
         aid = default;
         if (isNegative)

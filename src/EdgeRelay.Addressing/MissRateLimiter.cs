@@ -62,4 +62,7 @@ public struct MissRateLimiter
         _units -= _unitsPerToken;
         return true;
     }
+
+    /// <summary>Gives back the token of the last <see cref="TryAcquire"/> when another budget refused the miss after all.</summary>
+    internal void Refund() => _units = Math.Min(_capacityUnits, _units + _unitsPerToken);
 }

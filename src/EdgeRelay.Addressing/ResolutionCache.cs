@@ -140,6 +140,21 @@ public sealed class ResolutionCache
         }
     }
 
+    /// <summary>
+    /// Whether the cache holds <paramref name="ephemeral"/>, without counting a lookup or giving the entry
+    /// its second chance: a look ahead at addresses that will be looked up for real shortly.
+    /// </summary>
+    public bool Contains(ReadOnlySpan<byte> ephemeral)
+    {
+        CheckKey(ephemeral);
+        var hash = Hash(ephemeral);
+        var set = (int)hash & _setMask;
+        lock (_stripes[set & _stripeMask].Gate)
+        {
+            return Find(set, hash, ephemeral) >= 0;
+        }
+    }
+
     /// <summary>Records that <paramref name="ephemeral"/> opened to <paramref name="aid"/>, replacing any entry for it.</summary>
     public void AddPositive(ReadOnlySpan<byte> ephemeral, AddressId aid, long notAfterUnixSeconds) =>
         Add(ephemeral, StatePositive, aid, notAfterUnixSeconds);

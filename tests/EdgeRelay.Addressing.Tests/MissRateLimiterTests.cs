@@ -20,6 +20,23 @@ public class MissRateLimiterTests
     }
 
     [Fact]
+    public void A_refunded_token_can_be_taken_again_but_never_beyond_the_burst()
+    {
+        var limiter = new MissRateLimiter(1, 2, Frequency, 0);
+        Assert.True(limiter.TryAcquire(0));
+        Assert.True(limiter.TryAcquire(0));
+        Assert.False(limiter.TryAcquire(0));
+        limiter.Refund();
+        Assert.True(limiter.TryAcquire(0));
+        Assert.False(limiter.TryAcquire(0));
+
+        limiter.Refund();
+        limiter.Refund();
+        limiter.Refund(); // one more than was taken: the bucket stays at its burst
+        Assert.Equal(2, limiter.AvailableTokens);
+    }
+
+    [Fact]
     public void Refill_stops_at_the_burst()
     {
         var limiter = new MissRateLimiter(10, 3, Frequency, 0);
