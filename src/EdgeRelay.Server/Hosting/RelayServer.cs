@@ -58,7 +58,14 @@ public sealed partial class RelayServer : IAsyncDisposable
             CacheCapacity = options.Relay.ResolutionCacheCapacity,
             MissesPerSecond = options.Relay.ResolveMissesPerSecond,
             MissBurst = options.Relay.ResolveMissBurst,
+            PeerMissesPerSecond = options.Relay.PeerResolveMissesPerSecond,
+            PeerMissBurst = options.Relay.PeerResolveMissBurst,
+            AnonymousMissesPerSecond = options.Relay.AnonymousResolveMissesPerSecond,
+            AnonymousMissBurst = options.Relay.AnonymousResolveMissBurst,
+            Workers = options.Relay.ResolveWorkers,
+            AnonymousQueueCapacity = options.Relay.ResolveQueueCapacity,
         });
+        Resolution = new ResolutionPool(Resolver, Resolver.Options.EffectiveWorkers, time.TimestampFrequency, time.GetTimestamp());
         MaxRequestBody = ProtocolConstants.MaxRequestBody(options.Relay.MaxCiphertextBytes);
         MaxUploadChunk = UploadChunk.MaxData(MaxRequestBody);
         CardEndpoint = options.Relay.PublicEndpoint ?? options.Relay.Endpoint;
@@ -93,6 +100,9 @@ public sealed partial class RelayServer : IAsyncDisposable
     public ServiceKey ServiceKey { get; }
 
     public AddressResolver Resolver { get; }
+
+    /// <summary>The workers that open addresses missing from the cache, and the budgets that admit them.</summary>
+    public ResolutionPool Resolution { get; }
 
     public TimeProvider Time { get; }
 
@@ -268,6 +278,8 @@ public sealed partial class RelayServer : IAsyncDisposable
         }
 
         Tokens.Dispose();
+        // Before the key: the workers open with it.
+        Resolution.Dispose();
         ServiceKey.Dispose();
         TlsCertificate?.Dispose();
     }

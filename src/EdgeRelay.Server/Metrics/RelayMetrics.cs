@@ -1,3 +1,4 @@
+using EdgeRelay.Addressing;
 using EdgeRelay.Protocol;
 using EdgeRelay.Storage;
 using Prometheus;
@@ -28,6 +29,9 @@ public sealed partial class RelayMetrics
     private readonly Counter.Child[] _bytesOut = new Counter.Child[256];
     private readonly Counter.Child[] _refusedByCode = new Counter.Child[ushort.MaxValue + 1];
     private readonly Counter.Child[] _closedByCode = new Counter.Child[ushort.MaxValue + 1];
+    private readonly Counter.Child[] _missesResolved = new Counter.Child[2];
+    private readonly Counter.Child?[,] _missesRefused = new Counter.Child?[2, 4];
+    private readonly Histogram.Child[] _queueWait = new Histogram.Child[2];
 
     public RelayMetrics()
     {
@@ -124,6 +128,24 @@ public sealed partial class RelayMetrics
         CacheNegativeHits = cache.WithLabels("negative_hit");
         CacheMisses = cache.WithLabels("miss");
         CacheEntries = factory.CreateGauge("edgerelay_resolution_cache_entries", "Entries in the ephemeral-address resolution cache.");
+        var resolved = factory.CreateCounter("edgerelay_resolve_misses_total", "Cache misses opened (one HPKE open each) by the resolution workers, by connection class: peer (a peer relay's token) or anonymous.", "class");
+        var refusedMisses = factory.CreateCounter("edgerelay_resolve_misses_refused_total", "Cache misses refused with RATE_LIMITED before any crypto, by connection class and the budget that refused them: connection (its own rate), server (all anonymous connections' shared rate), queue (too many anonymous misses waiting).", "class", "budget");
+        var queueWait = factory.CreateHistogram(
+            "edgerelay_resolve_queue_wait_seconds",
+            "Time a cache miss waited for a resolution worker, by connection class (peer misses go first).",
+            new HistogramConfiguration { Buckets = LatencyBuckets, LabelNames = ["class"] });
+        foreach (var missClass in Enum.GetValues<MissClass>())
+        {
+            var name = missClass == MissClass.Peer ? "peer" : "anonymous";
+            _missesResolved[(int)missClass] = resolved.WithLabels(name);
+            _queueWait[(int)missClass] = queueWait.WithLabels(name);
+            foreach (var refusal in (ReadOnlySpan<MissRefusal>)[MissRefusal.Connection, MissRefusal.Server, MissRefusal.Queue])
+            {
+                _missesRefused[(int)missClass, (int)refusal] = refusedMisses.WithLabels(name, refusal.ToString().ToLowerInvariant());
+            }
+        }
+
+        ResolveQueueDepth = factory.CreateGauge("edgerelay_resolve_queue_depth", "Cache misses queued for a resolution worker now.");
 
         PushSubscribers = factory.CreateGauge("edgerelay_push_subscribers", "Live push subscriptions.");
         Wakeups = factory.CreateCounter("edgerelay_wakeups_total", "Wake-ups handed to the notifier (one per burst for an offline owner).");
@@ -212,6 +234,8 @@ public sealed partial class RelayMetrics
 
     internal Gauge CacheEntries { get; }
 
+    internal Gauge ResolveQueueDepth { get; }
+
     internal Gauge PushSubscribers { get; }
 
     internal Counter Wakeups { get; }
@@ -268,6 +292,7 @@ public sealed partial class RelayMetrics
     internal void Attach(RelayServer relay)
     {
         relay.Storage.FlushObserver = CommitDuration.Observe;
+        relay.Resolution.QueueWaitObserver = (missClass, seconds) => _queueWait[(int)missClass].Observe(seconds);
         Registry.AddBeforeCollectCallback(() => Collect(relay));
     }
 
@@ -305,6 +330,16 @@ public sealed partial class RelayMetrics
         CacheNegativeHits.IncTo(cache.NegativeHits);
         CacheMisses.IncTo(cache.Misses);
         CacheEntries.Set(cache.Count);
+        var resolution = relay.Resolution;
+        ResolveQueueDepth.Set(resolution.QueueDepth);
+        foreach (var missClass in Enum.GetValues<MissClass>())
+        {
+            _missesResolved[(int)missClass].IncTo(resolution.Resolved(missClass));
+            foreach (var refusal in (ReadOnlySpan<MissRefusal>)[MissRefusal.Connection, MissRefusal.Server, MissRefusal.Queue])
+            {
+                _missesRefused[(int)missClass, (int)refusal]!.IncTo(resolution.Refused(missClass, refusal));
+            }
+        }
 
         PushSubscribers.Set(relay.Push.Subscribers);
         Wakeups.IncTo(relay.Push.Wakeups);

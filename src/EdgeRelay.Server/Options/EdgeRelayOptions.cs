@@ -127,11 +127,38 @@ public sealed class RelayEndpointOptions
     /// <summary>Entries of the ephemeral-address resolution cache (power of two). Default 65536 (~6 MiB).</summary>
     public int ResolutionCacheCapacity { get; set; } = 65536;
 
-    /// <summary>HPKE opens (cache misses) one connection may cause per second. Default 200: a flood of random addresses costs at most ~1% of a core per connection.</summary>
+    /// <summary>HPKE opens (cache misses) one anonymous connection may cause per second. Default 200: a flood of random addresses costs at most ~1% of a core per connection.</summary>
     public int ResolveMissesPerSecond { get; set; } = 200;
 
-    /// <summary>Burst of cache misses allowed above the rate. Default 100.</summary>
+    /// <summary>Burst of cache misses allowed above the rate, per anonymous connection. Default 100.</summary>
     public int ResolveMissBurst { get; set; } = 100;
+
+    /// <summary>
+    /// Cache misses per second of one connection authenticated with a peer token. Default 20000 (about 80%
+    /// of a core): a sending service forwards fresh addresses for many users over a few connections.
+    /// </summary>
+    public int PeerResolveMissesPerSecond { get; set; } = 20_000;
+
+    /// <summary>Burst of a peer connection's misses. Default 5000: a backlog queued while the link was down drains at once.</summary>
+    public int PeerResolveMissBurst { get; set; } = 5_000;
+
+    /// <summary>
+    /// Cache misses per second of all anonymous connections together. Default 5000 (about 20% of a core):
+    /// the CPU a flood of random addresses can take, however many connections it opens.
+    /// </summary>
+    public int AnonymousResolveMissesPerSecond { get; set; } = 5_000;
+
+    /// <summary>Burst of all anonymous connections' misses together. Default 1000.</summary>
+    public int AnonymousResolveMissBurst { get; set; } = 1_000;
+
+    /// <summary>Threads that open addresses (HPKE). Default 0: one per core.</summary>
+    public int ResolveWorkers { get; set; }
+
+    /// <summary>
+    /// Anonymous misses admitted and not yet resolved, server-wide; past it a miss is refused with RATE_LIMITED
+    /// at once. Default 4096: at most ~160 ms of one core's opens wait.
+    /// </summary>
+    public int ResolveQueueCapacity { get; set; } = 4096;
 
     /// <summary>
     /// Most messages a push subscriber may have granted and not yet received. Default 1024: with 16 KiB
@@ -191,6 +218,12 @@ public sealed class RelayEndpointOptions
 
         Range(problems, "Relay:ResolveMissesPerSecond", ResolveMissesPerSecond, 1, 1_000_000);
         Range(problems, "Relay:ResolveMissBurst", ResolveMissBurst, 1, 1_000_000);
+        Range(problems, "Relay:PeerResolveMissesPerSecond", PeerResolveMissesPerSecond, 1, 10_000_000);
+        Range(problems, "Relay:PeerResolveMissBurst", PeerResolveMissBurst, 1, 10_000_000);
+        Range(problems, "Relay:AnonymousResolveMissesPerSecond", AnonymousResolveMissesPerSecond, 1, 10_000_000);
+        Range(problems, "Relay:AnonymousResolveMissBurst", AnonymousResolveMissBurst, 1, 10_000_000);
+        Range(problems, "Relay:ResolveWorkers", ResolveWorkers, 0, Addressing.ResolverOptions.MaxWorkers);
+        Range(problems, "Relay:ResolveQueueCapacity", ResolveQueueCapacity, 1, 1_000_000);
     }
 
     internal static void Range(List<string> problems, string name, long value, long min, long max)

@@ -7,7 +7,7 @@ namespace EdgeRelay.Server;
 
 public sealed partial class RelaySession
 {
-    // The SEND path: resolve the ephemeral address, append the ciphertext to the storage, queue an OK that the
+    // The SEND path: resolve the ephemeral address (RelaySession.Resolve.cs), append the ciphertext to the storage, queue an OK that the
     // outbox releases once its durability ticket is redeemed. Nothing here allocates: the address is copied to the stack,
     // the ciphertext goes straight from the pipe's memory into the storage (through a pooled buffer only when
     // it straddles two pipe segments), and the reply is a struct.
@@ -32,8 +32,11 @@ public sealed partial class RelaySession
         Span<byte> ephemeral = stackalloc byte[ProtocolConstants.EphemeralAddressLength];
         body.Slice(0, ProtocolConstants.EphemeralAddressLength).CopyTo(ephemeral);
 
-        var time = _server.Time;
-        var resolved = _server.Resolver.Resolve(ephemeral, ref _missLimiter, time.GetUtcNow().ToUnixTimeSeconds(), time.GetTimestamp(), out var aid);
+        if (!TryResolve(ephemeral, _server.Time.GetUtcNow().ToUnixTimeSeconds(), out var resolved, out var aid))
+        {
+            return ResolveRoundAsync(requestId, body);
+        }
+
         switch (resolved)
         {
             case ResolveStatus.Resolved:
@@ -45,7 +48,7 @@ public sealed partial class RelaySession
             case ResolveStatus.Expired:
                 return Fail(requestId, ErrorCode.AddressExpired, "ephemeral address has expired");
             case ResolveStatus.RateLimited:
-                return Fail(requestId, ErrorCode.RateLimited, "too many unresolvable addresses; slow down");
+                return Fail(requestId, ErrorCode.RateLimited, "too many addresses this relay had not seen; slow down");
             default:
                 return Fail(requestId, ErrorCode.InternalError, "unexpected resolution status");
         }

@@ -18,9 +18,10 @@ namespace EdgeRelay.Server;
 /// Two loops per connection, as in Kestrel's HTTP/2 and SignalR handlers: this reader, and the outbox
 /// writer which waits for commits and flushes replies in order. The reader never waits for the disk; it
 /// only stops when the outbox is full (back-pressure). Command families live in partial files:
-/// RelaySession.Handshake.cs, .Ingest.cs, .Addresses.cs, .Delivery.cs (PULL, ACK), .Push.cs (SUBSCRIBE,
-/// CREDIT, the owner's address settings), .Access.cs (AUTH_TOKEN and the sending service's authorisation),
-/// .Status.cs (STATUS, CONFIG pushes, roles), .Attachments.cs (uploads).
+/// RelaySession.Handshake.cs, .Ingest.cs (SEND), .Resolve.cs (its address resolution), .Addresses.cs,
+/// .Delivery.cs (PULL, ACK), .Push.cs (SUBSCRIBE, CREDIT, the owner's address settings), .Access.cs
+/// (AUTH_TOKEN and the sending service's authorisation), .Status.cs (STATUS, CONFIG pushes, roles),
+/// .Attachments.cs (uploads).
 /// </remarks>
 [SuppressMessage("Design", "CA1001", Justification = "RunAsync owns the session's whole lifetime and disposes _aborted when it ends.")]
 public sealed partial class RelaySession : IDeliveryTarget
@@ -43,7 +44,7 @@ public sealed partial class RelaySession : IDeliveryTarget
         _server = server;
         _connection = connection;
         _outbox = new Outbox(server.Options.Relay.MaxInFlightPerConnection, server.Storage, server.Metrics);
-        _missLimiter = server.Resolver.CreateLimiter(server.Time.TimestampFrequency, server.Time.GetTimestamp());
+        _missLimiter = server.Resolver.CreateLimiter(MissClass.Anonymous, server.Time.TimestampFrequency, server.Time.GetTimestamp());
         _lastActivity = server.Time.GetTimestamp();
     }
 
@@ -83,6 +84,7 @@ public sealed partial class RelaySession : IDeliveryTarget
         }
         finally
         {
+            ReturnMisses();
             EndSubscriptions();
             EndSendWatch();
             _outbox.Complete();
@@ -135,6 +137,8 @@ public sealed partial class RelaySession : IDeliveryTarget
                         return;
                     }
 
+                    _frameNumber++;
+                    _unread = buffer;
                     Volatile.Write(ref _lastActivity, _server.Time.GetTimestamp());
                     _server.Metrics.FrameReceived(header.Type, ProtocolConstants.HeaderLength + body.Length);
                     _batchAppended |= header.Type == FrameType.Send;
