@@ -90,6 +90,7 @@ internal static class LoadTestCommandLine
         {
             run,
             CompareCommand.Build(new SharedOptions()),
+            FreshCommand.Build(),
         };
     }
 
