@@ -101,7 +101,11 @@ internal static class FreshAddressRun
         log($"fresh: {settings.Sends} SENDs, every address new to the relay");
         var freshResult = await RunPhaseAsync(relay, token, settings, "fresh", settings.Sends, i => fresh[i], payload, cancellationToken);
 
-        log(await ResolutionMetricsAsync(relay, cancellationToken));
+        foreach (var line in await ResolutionMetricsAsync(relay, cancellationToken))
+        {
+            log(line);
+        }
+
         return [baseline, freshResult];
     }
 
@@ -279,10 +283,11 @@ internal static class FreshAddressRun
         return cards;
     }
 
-    private static async Task<string> ResolutionMetricsAsync(PeerProcess relay, CancellationToken cancellationToken)
+    /// <summary>The relay's own count of misses, by class and refusal: what it resolved for whom.</summary>
+    private static async Task<string[]> ResolutionMetricsAsync(PeerProcess relay, CancellationToken cancellationToken)
     {
         using var http = new HttpClient();
         var text = await http.GetStringAsync(RelayProcess.MetricsUrl(relay), cancellationToken);
-        return string.Join(Environment.NewLine, text.Split('\n').Where(l => l.StartsWith("edgerelay_resolve_misses", StringComparison.Ordinal)));
+        return [.. text.Split('\n').Where(l => l.StartsWith("edgerelay_resolve_misses", StringComparison.Ordinal))];
     }
 }
