@@ -74,12 +74,13 @@ public sealed class FreshRunTests : IDisposable
         int exit = await LoadTestCommandLine.InvokeAsync(
         [
             "compare", "--targets", "edgerelay", "--relay-host", "in-process", "--fresh-ratio", "1", "--fresh-pool", "1024",
-            "--relay-setting", "Relay:ResolveMissesPerSecond=1", "--relay-setting", "Relay:ResolveMissBurst=1",
+            // A relay the run starts is sent fresh addresses by connections with a peer token: hold its peer budget.
+            "--relay-setting", "Relay:PeerResolveMissesPerSecond=1", "--relay-setting", "Relay:PeerResolveMissBurst=1",
             "--connections", "1", "--in-flight", "4", "--payload", "64", "--duration", "1s", "--warmup", "0s", "--markdown", markdown,
         ]);
 
         Assert.Equal(LoadTestCommandLine.ErrorDominatedExitCode, exit);
-        var row = (await File.ReadAllLinesAsync(markdown)).Single(l => l.StartsWith("| edgerelay (Relay:ResolveMissesPerSecond=1", StringComparison.Ordinal));
+        var row = (await File.ReadAllLinesAsync(markdown)).Single(l => l.StartsWith("| edgerelay (Relay:PeerResolveMissesPerSecond=1", StringComparison.Ordinal));
         Assert.Contains("| not a figure: ", row, StringComparison.Ordinal);
         Assert.Contains("RATE_LIMITED", row, StringComparison.Ordinal);
     }
@@ -87,8 +88,9 @@ public sealed class FreshRunTests : IDisposable
     [Fact]
     public async Task With_the_budget_of_opens_lifted_every_fresh_send_of_a_relay_in_its_own_process_is_resolved()
     {
-        // Closed model, every SEND fresh: the default budget (200 opens a second per connection) would refuse
-        // most of them, so a run without a single refusal shows the settings reached the child process.
+        // Closed model, every SEND fresh, from connections that present a peer token (the generator makes one
+        // in the relay's token file): an anonymous connection's budget (200 opens a second) would refuse most of
+        // them, so a run without a single refusal shows the token, and the settings, reached the child process.
         var root = await RealRuns.RunAsync(
             _dir,
             "--target", "edgerelay", "--addresses", "100", "--fresh-ratio", "1", "--fresh-pool", "4096", "--connections", "2", "--in-flight", "16",

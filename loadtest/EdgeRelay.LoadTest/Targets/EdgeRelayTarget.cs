@@ -3,6 +3,7 @@ using EdgeRelay.Client;
 using EdgeRelay.LoadTest.Engine;
 using EdgeRelay.Protocol;
 using EdgeRelay.Server;
+using EdgeRelay.Server.Access;
 using NSec.Cryptography;
 
 namespace EdgeRelay.LoadTest.Targets;
@@ -44,6 +45,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     private IPEndPoint? _endPoint;
     private ReadOnlyMemory<byte>[] _ephemeralAddresses = [];
     private FreshAddressPool? _fresh;
+    private string? _peerToken;
     private int _inFlight;
 
     public string Name => TargetCatalog.EdgeRelay;
@@ -98,6 +100,18 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
                 _metrics = new RelayMetricsScraper(await Endpoints.CheckMetricsUrlAsync(metrics, settings.AllowRemote, cancellationToken));
                 Description += $", metrics from {_metrics.Url}";
             }
+        }
+
+        // Fresh addresses are a sending service's traffic: forwarded over a few connections that present a
+        // peer token, which gives them the relay's peer budget of misses instead of an anonymous sender's.
+        // Only for a relay the run started (its token file is known); a relay at --endpoint is measured as is.
+        var dataDir = _process?.DataDir ?? _dataDir;
+        if (settings.FreshRatio > 0 && dataDir is not null)
+        {
+            var access = new EdgeRelayOptions().Access;
+            using var tokens = TokenStore.Open(access.ResolveTokensFile(dataDir), access.DefaultLimits, TimeProvider.System);
+            _peerToken = tokens.Create("loadtest-peer", TokenRole.Peer).Secret;
+            Description += ", connections present a peer token";
         }
 
         await RelayClientConnection.CheckServerAsync(_endPoint, settings.PayloadBytes, cancellationToken);
@@ -158,7 +172,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
 
     public async Task<ILoadConnection> ConnectAsync(int index, CancellationToken cancellationToken) =>
         await RelayClientConnection.ConnectAsync(
-            _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, cancellationToken, _fresh);
+            _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, cancellationToken, _fresh, _peerToken);
 
     public LoadError Classify(Exception error) => RelayClientConnection.Classify(error);
 

@@ -27,10 +27,16 @@ internal sealed class RelayClientConnection : ILoadConnection
     /// <param name="inFlight">The client's window; the server's advertised max_in_flight caps it further.</param>
     /// <param name="ephemeralAddresses">Destinations: queue q is the 73-byte ephemeral address at index q.</param>
     /// <param name="fresh">Where fresh SENDs take their address; null: they go to the queue's usual address.</param>
+    /// <param name="peerToken">A peer token to present after HELLO (a sending service's connection), or null.</param>
     public static async Task<RelayClientConnection> ConnectAsync(
-        IPEndPoint endPoint, int inFlight, ReadOnlyMemory<byte>[] ephemeralAddresses, CancellationToken cancellationToken, FreshAddressPool? fresh = null)
+        IPEndPoint endPoint, int inFlight, ReadOnlyMemory<byte>[] ephemeralAddresses, CancellationToken cancellationToken, FreshAddressPool? fresh = null, string? peerToken = null)
     {
         var client = await RelayClient.ConnectAsync(endPoint, new RelayClientOptions { MaxInFlight = inFlight }, cancellationToken);
+        if (peerToken is not null)
+        {
+            await client.AuthenticateTokenAsync(peerToken, cancellationToken);
+        }
+
         return new RelayClientConnection(client, ephemeralAddresses, fresh);
     }
 
