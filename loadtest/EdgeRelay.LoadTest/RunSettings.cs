@@ -241,6 +241,19 @@ internal sealed record RunSettings
         }
 
         Range(problems, "--batch", Batch, 1, MaxBatch);
+        if (target == Targets.TargetCatalog.EdgeRelayForward)
+        {
+            if (Endpoint is not null)
+            {
+                problems.Add("--endpoint: edgerelay-forward starts both of its relays for the run.");
+            }
+
+            if (FreshRatio != 0)
+            {
+                problems.Add("--fresh-ratio: edgerelay-forward sends on each address's kept ephemeral address; fresh ones would be budgeted per connection of the sending relay at the receiving one.");
+            }
+        }
+
         problems.AddRange(ScenarioProblems(target));
         return problems;
     }

@@ -16,7 +16,7 @@ internal static class CompareCommand
     {
         var targets = new Option<string[]>("--targets")
         {
-            Description = $"Rows to run, in this order whatever the order given: {string.Join(", ", CompareRow.All.Select(r => r.Id))} ('redis' = both Redis rows). Default: all.",
+            Description = $"Rows to run, in this order whatever the order given: {string.Join(", ", CompareRow.All.Select(r => r.Id))} ('redis' = both Redis rows). Default: all but edgerelay-forward.",
             HelpName = "ID,...",
             AllowMultipleArgumentsPerToken = true,
             CustomParser = result => [.. result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
@@ -45,7 +45,7 @@ internal static class CompareCommand
         };
         compare.SetAction((result, cancellationToken) =>
         {
-            var ids = result.GetValue(targets) is { Length: > 0 } given ? given : [.. CompareRow.All.Select(r => r.Id)];
+            var ids = result.GetValue(targets) is { Length: > 0 } given ? given : [.. CompareRow.Default.Select(r => r.Id)];
             return RunAsync(o.Bind(result), ids, result.GetValue(also) ?? [], result.GetValue(json), result.GetValue(markdown), cancellationToken);
         });
         return compare;

@@ -5,7 +5,7 @@ using EdgeRelay.LoadTest.Targets;
 namespace EdgeRelay.LoadTest.Engine;
 
 /// <summary>One row of <c>compare</c>: a target, and for Redis the fsync policy that decides what its ack means.</summary>
-internal sealed record CompareRow(string Id, string Label, string Target, string? RedisFsync = null)
+internal sealed record CompareRow(string Id, string Label, string Target, string? RedisFsync = null, bool OptIn = false)
 {
     /// <summary>
     /// Every row, in the order they run: the ceiling first, then the relay, then the peers. Durability pairs:
@@ -19,7 +19,11 @@ internal sealed record CompareRow(string Id, string Label, string Target, string
         new("redis-everysec", "redis (AOF everysec)", TargetCatalog.Redis, RedisTarget.FsyncEverysec),
         new("redis-always", "redis (AOF always)", TargetCatalog.Redis, RedisTarget.FsyncAlways),
         new("nats", "nats (JetStream file)", TargetCatalog.Nats),
+        new("edgerelay-forward", "edgerelay-forward", TargetCatalog.EdgeRelayForward, OptIn: true),
     ];
+
+    /// <summary>The rows run when <c>--targets</c> is not given: all but the opt-in ones (forwarding, two relays at once).</summary>
+    public static IEnumerable<CompareRow> Default => All.Where(r => !r.OptIn);
 
     /// <summary>Rows by id; <c>redis</c> names both Redis rows.</summary>
     public static bool TrySelect(IEnumerable<string> ids, out List<CompareRow> rows, out string? unknown)

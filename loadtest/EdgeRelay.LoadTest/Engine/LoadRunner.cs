@@ -90,7 +90,7 @@ internal static class LoadRunner
                         clientFrom = ClientProcessorTime();
 
                         // Not cancelled by Ctrl+C, which must still end in a report; a scrape has a timeout of its own.
-                        usageFrom = usage is null ? null : await usage.SampleServerUsageAsync(CancellationToken.None);
+                        usageFrom = usage is null ? null : await SampleAsync(usage, time);
                     }
 
                     // The first sample waits for the window to open, not for the next display tick.
@@ -112,7 +112,7 @@ internal static class LoadRunner
                 if (clientFrom is not null)
                 {
                     clientTo = ClientProcessorTime();
-                    usageTo = usage is null ? null : await usage.SampleServerUsageAsync(CancellationToken.None);
+                    usageTo = usage is null ? null : await SampleAsync(usage, time);
                 }
 
                 update(sampler.Sample(workersDone: true));
@@ -138,6 +138,12 @@ internal static class LoadRunner
                 await connection.DisposeAsync();
             }
         }
+    }
+
+    private static async Task<ServerUsageSample> SampleAsync(IServerUsage usage, TimeProvider time)
+    {
+        long at = time.GetTimestamp();
+        return await usage.SampleServerUsageAsync(CancellationToken.None) with { Timestamp = at };
     }
 
     private static async Task<IScenarioConnection[]> ConnectAllAsync(IScenario scenario, ILoadTarget target, int count, CancellationToken cancellationToken)
@@ -221,6 +227,8 @@ internal static class LoadRunner
             ServerAllocBytesPerMessage = allocatedPerMessage,
             ServerCpuMicrosecondsPerMessage = cpuPerMessage,
             ClientCpuMicrosecondsPerMessage = PerMessage(usage.ClientFrom, usage.ClientTo, messages),
+            ForwarderCpuMicrosecondsPerMessage = PerMessage(usage.ServerFrom?.ForwarderCpuTime, usage.ServerTo?.ForwarderCpuTime, messages),
+            ForwarderAckedPerSecond = ForwarderAckedPerSecond(usage.ServerFrom, usage.ServerTo, frequency),
             StartedAt = startedAt,
         };
     }
@@ -253,6 +261,15 @@ internal static class LoadRunner
             return null;
         }
     }
+
+    /// <summary>
+    /// SEND_QUEUED replies of the sending relay per second between the two samples (window opening, last
+    /// reply): in a push run the rate A acknowledged at while the owner received.
+    /// </summary>
+    internal static double? ForwarderAckedPerSecond(ServerUsageSample? from, ServerUsageSample? to, long frequency) =>
+        from?.ForwarderAcked is { } a0 && to?.ForwarderAcked is { } a1 && to.Timestamp > from.Timestamp
+            ? Math.Round((a1 - a0) / ((double)(to.Timestamp - from.Timestamp) / frequency), 1)
+            : null;
 
     private static double? PerMessage(TimeSpan? from, TimeSpan? to, long messages) =>
         from is { } c0 && to is { } c1 && c1 >= c0 && messages > 0 ? Math.Round((c1 - c0).TotalMicroseconds / messages, 2) : null;

@@ -49,6 +49,11 @@ internal static class CompareReport
         sb.AppendLine("  edgerelay: a fresh SEND is a resolution-cache miss, one HPKE open; past a connection's budget of opens the relay refuses it with RATE_LIMITED (counted under errors).");
         sb.AppendLine("  redis, nats: N keys / N subjects; they have no ephemeral addresses and nothing to resolve, so a fresh SEND goes to the same N keys at no extra cost.");
         sb.AppendLine("  raw-sink: resolves nothing; fresh SENDs carry the key's address bytes. raw-fasterlog: one log, the traffic columns do not apply.");
+        foreach (var line in ForwardingLines(outcomes))
+        {
+            sb.AppendLine(line);
+        }
+
         foreach (var outcome in outcomes)
         {
             if (outcome.Result?.FreshAddresses is { } fresh)
@@ -58,6 +63,25 @@ internal static class CompareReport
         }
 
         return sb.ToString().TrimEnd();
+    }
+
+    /// <summary>
+    /// Per traffic with an edgerelay-forward row: its figures beside the direct relay's of the same compare
+    /// (same scenario, payload, connections, in-flight, addresses), and the ratio of the two msgs/s.
+    /// </summary>
+    internal static IEnumerable<string> ForwardingLines(IReadOnlyList<CompareOutcome> outcomes)
+    {
+        foreach (var forward in outcomes.Where(o => o.Row.Target == TargetCatalog.EdgeRelayForward && o.Result is not null))
+        {
+            var f = forward.Result!;
+            var direct = outcomes.FirstOrDefault(o => o.Row.Target == TargetCatalog.EdgeRelay && o.Mix == forward.Mix && o.Result is not null)?.Result;
+            var ratio = direct is { ErrorDominated: false, MessagesPerSecond: > 0 } && !f.ErrorDominated
+                ? string.Create(CultureInfo.InvariantCulture, $"{f.MessagesPerSecond / direct.MessagesPerSecond:0.00}x edgerelay direct to B")
+                : "no direct edgerelay row of the same traffic to compare with";
+            yield return string.Create(
+                CultureInfo.InvariantCulture,
+                $"  edgerelay-forward (RM -> A -> B -> owner; srv CPU = B's): {ResultWriters.ThroughputText(f)} msgs/s ({ratio}); acked by A {f.ForwarderAckedPerSecond:N0} msgs/s; A's CPU {f.ForwarderCpuMicrosecondsPerMessage?.ToString("N1", CultureInfo.InvariantCulture) ?? "-"} µs/msg");
+        }
     }
 
     public static Table BuildTable(IReadOnlyList<CompareOutcome> outcomes, RunSettings settings)

@@ -149,6 +149,21 @@ internal sealed record RunResult
     [JsonPropertyName("client_cpu_us_per_msg")]
     public double? ClientCpuMicrosecondsPerMessage { get; init; }
 
+    /// <summary>
+    /// <c>edgerelay-forward</c>: CPU time of the sending relay (A) per measured message, its own process, over
+    /// the same span as the server's (which is then the receiving relay, B). Null for every other target.
+    /// </summary>
+    [JsonPropertyName("forwarder_cpu_us_per_msg")]
+    public double? ForwarderCpuMicrosecondsPerMessage { get; init; }
+
+    /// <summary>
+    /// <c>edgerelay-forward</c>: SEND_QUEUED replies of the sending relay per second, counted between the
+    /// window's opening and the last reply. With ingest it equals msgs/s; with push it is what A acknowledged
+    /// while msgs/s counts arrivals at the owner. Null for every other target.
+    /// </summary>
+    [JsonPropertyName("forwarder_acked_per_s")]
+    public double? ForwarderAckedPerSecond { get; init; }
+
     [JsonPropertyName("started_at")]
     public required DateTimeOffset StartedAt { get; init; }
 }

@@ -41,6 +41,12 @@ internal static class SummaryTable
 
         Row("server CPU per msg", ResultWriters.ServerCpuText(r, " µs"));
         Row("client CPU per msg", ResultWriters.ClientCpuText(r, " µs"));
+        if (r.Target == Targets.TargetCatalog.EdgeRelayForward)
+        {
+            Row("sending relay (A) CPU per msg", r.ForwarderCpuMicrosecondsPerMessage is { } a ? a.ToString("N1", c) + " µs" : "-");
+            Row("acked by A (SEND_QUEUED)", r.ForwarderAckedPerSecond is { } acked ? acked.ToString("N0", c) + " msgs/s" : "-");
+        }
+
         Row("server allocated per msg", ResultWriters.ServerAllocText(r, " B"));
         Row("errors", ResultWriters.ErrorsText(r));
         Row("RATE_LIMITED refusals", string.Create(c, $"{r.RateLimited:N0}"));

@@ -46,6 +46,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     private ReadOnlyMemory<byte>[] _ephemeralAddresses = [];
     private FreshAddressPool? _fresh;
     private string? _peerToken;
+    private string? _cardEndpoint;
     private int _inFlight;
 
     public string Name => TargetCatalog.EdgeRelay;
@@ -118,6 +119,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
         log($"{Description}: creating {settings.Queues} address(es)");
         var cards = await CreateAddressesAsync(_endPoint, settings.Queues, cancellationToken);
         _addressIds = Array.ConvertAll(cards, c => c.Id);
+        _cardEndpoint = cards[0].Card.Endpoint;
 
         // One ephemeral address per long-term address, reused for every send that is not fresh: the relay
         // resolves it once (one X25519) and then from its cache, which is the steady state of a sender that
@@ -176,6 +178,14 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
 
     public LoadError Classify(Exception error) => RelayClientConnection.Classify(error);
 
+    /// <summary>The endpoint this relay writes into its cards: where a sending relay forwards to.</summary>
+    internal string CardEndpoint => _cardEndpoint ?? throw new InvalidOperationException("Not started.");
+
+    /// <summary>The kept ephemeral address of each queue (none with every SEND fresh).</summary>
+    internal ReadOnlyMemory<byte>[] EphemeralAddresses => _ephemeralAddresses;
+
+    internal IPEndPoint EndPoint => _endPoint ?? throw new InvalidOperationException("Not started.");
+
     /// <summary>The relay a run starts, in either host: loopback, a temporary data folder, quotas lifted.</summary>
     internal static EdgeRelayOptions StartedRelayOptions(string dataDir, string relayEndpoint, string httpEndpoint)
     {
@@ -213,7 +223,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     }
 
     /// <summary>Sends one small message to every ephemeral address, so the run starts with a warm resolution cache.</summary>
-    private static async Task PrimeAsync(IPEndPoint endPoint, ReadOnlyMemory<byte>[] ephemeralAddresses, CancellationToken cancellationToken)
+    internal static async Task PrimeAsync(IPEndPoint endPoint, ReadOnlyMemory<byte>[] ephemeralAddresses, CancellationToken cancellationToken)
     {
         var payload = new byte[16];
         var chunks = ephemeralAddresses.Chunk(PrimingAddressesPerConnection);

@@ -74,6 +74,15 @@ internal interface IServerUsage : ILoadTarget
 /// <summary>What a server had spent at one moment; <paramref name="Problem"/> says why a part is null when it should not be.</summary>
 internal sealed record ServerUsageSample(TimeSpan? CpuTime, long? AllocatedBytes, string? Problem = null)
 {
+    /// <summary>Forwarding (<c>edgerelay-forward</c>): the sending relay's CPU, the server's being the receiving relay's.</summary>
+    public TimeSpan? ForwarderCpuTime { get; init; }
+
+    /// <summary>Forwarding: SEND_QUEUED replies the sending relay had given so far.</summary>
+    public long? ForwarderAcked { get; init; }
+
+    /// <summary>When it was taken (<see cref="TimeProvider.GetTimestamp"/>), for rates between two samples.</summary>
+    public long Timestamp { get; init; }
+
     public static ServerUsageSample Unknown { get; } = new(null, null);
 }
 

@@ -13,7 +13,9 @@ internal static class TargetCatalog
 
     public const string RawFasterLog = "raw-fasterlog";
 
-    public static IReadOnlyList<string> Names { get; } = [EdgeRelay, RawSink, RawFasterLog, Redis, Nats];
+    public const string EdgeRelayForward = "edgerelay-forward";
+
+    public static IReadOnlyList<string> Names { get; } = [EdgeRelay, RawSink, RawFasterLog, Redis, Nats, EdgeRelayForward];
 
     public static ILoadTarget Create(string name) => name switch
     {
@@ -22,6 +24,7 @@ internal static class TargetCatalog
         RawFasterLog => new RawFasterLogTarget(),
         Redis => new RedisTarget(),
         Nats => new NatsTarget(),
+        EdgeRelayForward => new EdgeRelayForwardTarget(),
         _ => throw new ArgumentException($"Unknown target '{name}'.", nameof(name)),
     };
 
@@ -33,6 +36,7 @@ internal static class TargetCatalog
         RawFasterLog => typeof(RawFasterLogTarget),
         Redis => typeof(RedisTarget),
         Nats => typeof(NatsTarget),
+        EdgeRelayForward => typeof(EdgeRelayForwardTarget),
         _ => throw new ArgumentException($"Unknown target '{name}'.", nameof(name)),
     };
 }
