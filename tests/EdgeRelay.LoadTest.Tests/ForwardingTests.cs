@@ -1,0 +1,149 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using EdgeRelay.LoadTest.Cli;
+using EdgeRelay.LoadTest.Engine;
+using EdgeRelay.LoadTest.Targets;
+using EdgeRelay.Testing;
+
+namespace EdgeRelay.LoadTest.Tests;
+
+/// <summary>
+/// <c>edgerelay-forward</c>: an RM's SEND_VIA to relay A, forwarded by A to relay B, taken from B by the owner.
+/// Both relays in-process (one process per test run); small, bounded runs.
+/// </summary>
+[Collection(RealRunsCollection.Name)]
+public sealed class ForwardingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("edgerelay-loadtest-tests-").FullName;
+
+    [Fact]
+    public async Task Every_message_A_acknowledges_reaches_the_owner_on_B_exactly_once()
+    {
+        const int Messages = 300;
+        var settings = new RunSettings
+        {
+            Target = TargetCatalog.EdgeRelayForward,
+            Scenario = Scenarios.ScenarioCatalog.Push,
+            Connections = 2,
+            InFlight = 16,
+            PayloadBytes = 64,
+            RelayHost = EdgeRelayTarget.HostInProcess,
+        };
+        Assert.Empty(settings.Validate());
+        var sink = new CountingSink();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await using var target = new EdgeRelayForwardTarget();
+        await target.StartAsync(settings, _ => { }, timeout.Token);
+        var receivers = new List<IAsyncDisposable>();
+        for (int queue = 0; queue < settings.Queues; queue++)
+        {
+            receivers.Add(await target.StartPushReceiverAsync(queue, sink, timeout.Token));
+        }
+
+        await using (var connection = await target.ConnectAsync(0, timeout.Token))
+        {
+            await Parallel.ForAsync(0, Messages, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = timeout.Token }, async (i, token) =>
+            {
+                var payload = new byte[64];
+                BinaryPrimitives.WriteInt64LittleEndian(payload, i);
+                await connection.SendAsync(i % settings.Queues, payload, token);
+            });
+        }
+
+        Assert.Equal(Messages, target.Acked);
+        await Eventually.TrueAsync(() => sink.Total >= Messages, "every acknowledged message at the owner", TimeSpan.FromSeconds(30));
+        foreach (var receiver in receivers)
+        {
+            await receiver.DisposeAsync();
+        }
+
+        Assert.Null(sink.Failure);
+        Assert.Equal(Enumerable.Range(0, Messages).Select(i => (long)i), sink.Seen.Keys.Order());
+        Assert.All(sink.Seen.Values, count => Assert.Equal(1, count));
+    }
+
+    [Fact]
+    public async Task A_short_forwarding_run_reports_arrivals_at_the_owner_and_A_s_acknowledgements()
+    {
+        var root = await RealRuns.RunAsync(
+            _dir,
+            "--target", "edgerelay-forward", "--scenario", "push", "--connections", "2", "--in-flight", "8", "--payload", "1024",
+            "--duration", "1s", "--warmup", "200ms", "--relay-host", "in-process");
+
+        RealRuns.AssertCompleteRun(root, "edgerelay-forward", "push");
+        Assert.True(root.GetProperty("forwarder_acked_per_s").GetDouble() > 0, "A acknowledged nothing");
+        Assert.True(root.GetProperty("msgs_per_s").GetDouble() > 0, "nothing reached the owner");
+    }
+
+    [Fact]
+    public void The_forwarding_target_is_refused_with_options_it_cannot_honour()
+    {
+        var problems = new RunSettings { Target = TargetCatalog.EdgeRelayForward, FreshRatio = 0.5, Endpoint = "127.0.0.1:7400" }.Validate();
+
+        Assert.Contains(problems, p => p.StartsWith("--fresh-ratio: edgerelay-forward", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("--endpoint: edgerelay-forward", StringComparison.Ordinal));
+        Assert.Contains(new RunSettings { Target = TargetCatalog.EdgeRelayForward, Scenario = "pull" }.Validate(), p => p.Contains("not supported by this target yet", StringComparison.Ordinal));
+        foreach (var scenario in new[] { "ingest", "roundtrip", "push" })
+        {
+            Assert.Empty(new RunSettings { Target = TargetCatalog.EdgeRelayForward, Scenario = scenario }.Validate());
+        }
+    }
+
+    [Theory]
+    [InlineData("run", "--target", "edgerelay-forward", "--fresh-ratio", "1")]
+    [InlineData("run", "--target", "edgerelay-forward", "--scenario", "pull")]
+    [InlineData("run", "--target", "edgerelay-forward", "--endpoint", "127.0.0.1:7400")]
+    public async Task Invalid_forwarding_usage_exits_with_1(params string[] args)
+    {
+        Assert.Equal(1, await LoadTestCommandLine.InvokeAsync(args));
+    }
+
+    [Fact]
+    public void The_sending_relay_is_sized_for_the_load_and_compare_runs_it_only_when_named()
+    {
+        var args = EdgeRelayForwardTarget.SendingArguments(new RunSettings { Connections = 8, InFlight = 64 }, "t.json").ToList();
+
+        Assert.Contains("--Roles:Receiving=false", args);
+        Assert.Contains("--Forwarding:MaxInFlightPerDestination=512", args);
+        Assert.Contains("--Forwarding:MaxConnectionsPerDestination=8", args);
+        Assert.Contains("--Access:TokensFile=t.json", args);
+        Assert.DoesNotContain(CompareRow.Default, r => r.Target == TargetCatalog.EdgeRelayForward);
+        Assert.True(CompareRow.TrySelect(["edgerelay", "edgerelay-forward"], out var rows, out _));
+        Assert.Equal(["edgerelay", "edgerelay-forward"], rows.Select(r => r.Id));
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private sealed class CountingSink : IDeliverySink
+    {
+        private int _total;
+
+        public ConcurrentDictionary<long, int> Seen { get; } = new();
+
+        public Exception? Failure { get; private set; }
+
+        public int Total => Volatile.Read(ref _total);
+
+        public void OnDelivered(ReadOnlySpan<byte> payload)
+        {
+            if (payload.Length != 64)
+            {
+                return; // the 16-byte messages that warm B's resolution cache before the run
+            }
+
+            Seen.AddOrUpdate(BinaryPrimitives.ReadInt64LittleEndian(payload), 1, (_, n) => n + 1);
+            Interlocked.Increment(ref _total);
+        }
+
+        public void OnReceiverFailed(Exception error) => Failure = error;
+    }
+}
