@@ -34,9 +34,10 @@ public sealed class TrafficTests : IDisposable
     [InlineData(0.0)]
     [InlineData(0.5)]
     [InlineData(1.0)]
-    public void A_fresh_ratio_from_0_to_1_at_100000_addresses_is_valid_for_every_target(double ratio)
+    public void A_fresh_ratio_from_0_to_1_at_100000_addresses_is_valid_for_every_target_but_forwarding(double ratio)
     {
-        foreach (var target in TargetCatalog.Names)
+        // edgerelay-forward sends on kept addresses only (ForwardingTests): fresh ones are budgeted at the receiving relay.
+        foreach (var target in TargetCatalog.Names.Where(t => t != TargetCatalog.EdgeRelayForward || ratio == 0))
         {
             Assert.Empty(new RunSettings { Target = target, Addresses = 100_000, FreshRatio = ratio }.Validate());
         }
