@@ -76,6 +76,24 @@ public sealed class ForwardingTests : IDisposable
     }
 
     [Fact]
+    public async Task A_window_of_QUEUE_FULL_refusals_is_counted_by_code_and_exits_3()
+    {
+        // A's outbound queue holds one message: nearly every SEND_VIA finds it full (the later setting wins).
+        var json = Path.Combine(_dir, "queue-full.json");
+        int exit = await LoadTestCommandLine.InvokeAsync(
+        [
+            "run", "--target", "edgerelay-forward", "--scenario", "ingest", "--connections", "2", "--in-flight", "8", "--payload", "1024",
+            "--duration", "1s", "--warmup", "0s", "--relay-host", "in-process", "--relay-setting", "Forwarding:MaxQueuedMessages=1", "--json", json,
+        ]);
+
+        Assert.Equal(3, exit);
+        using var document = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        var root = document.RootElement;
+        Assert.True(root.GetProperty("error_dominated").GetBoolean());
+        Assert.True(root.GetProperty("errors").GetProperty("QUEUE_FULL").GetInt64() > 0);
+    }
+
+    [Fact]
     public void The_forwarding_target_is_refused_with_options_it_cannot_honour()
     {
         var problems = new RunSettings { Target = TargetCatalog.EdgeRelayForward, FreshRatio = 0.5, Endpoint = "127.0.0.1:7400" }.Validate();
