@@ -114,6 +114,26 @@ internal sealed class Outbox
         {
             while (reader.TryPeek(out var item))
             {
+                if (item.Gate is { IsCompleted: false } gate)
+                {
+                    // Another store's commit (the outbound log's): show the client what is ready, then wait.
+                    if (unflushed > 0)
+                    {
+                        var flushed = await output.FlushAsync(cancellationToken);
+                        unflushed = 0;
+                        if (flushed.IsCompleted || flushed.IsCanceled)
+                        {
+                            return false;
+                        }
+                    }
+
+                    await gate;
+                }
+                else if (item.Gate is { IsCompletedSuccessfully: false } failed)
+                {
+                    await failed; // a faulted wait (the store closed): the writer ends as for its own store
+                }
+
                 if (!item.Ticket.IsNone && !_durability.IsDurable(item.Ticket))
                 {
                     // Let the client see what is already durable while the next flush is in progress.

@@ -17,8 +17,9 @@ internal readonly struct OutboxItem
     // The used length of a rented frame (the pool hands out larger arrays); 0 for a frame of its own.
     private readonly int _rentedLength;
 
-    private OutboxItem(uint requestId, FrameType type, DurabilityTicket ticket, ErrorCode error, object? payload, bool closeAfter, long arrivedAt = 0, int rentedLength = 0)
+    private OutboxItem(uint requestId, FrameType type, DurabilityTicket ticket, ErrorCode error, object? payload, bool closeAfter, long arrivedAt = 0, int rentedLength = 0, Task? gate = null)
     {
+        Gate = gate;
         _rentedLength = rentedLength;
         ArrivedAt = arrivedAt;
         RequestId = requestId;
@@ -43,6 +44,12 @@ internal readonly struct OutboxItem
 
     public bool CloseAfter { get; }
 
+    /// <summary>
+    /// For a reply that waits on another store than the relay's log (SEND_VIA waits on the outbound log): the
+    /// wait, awaited by the writer in request order like a ticket. Null for every other reply.
+    /// </summary>
+    public Task? Gate { get; }
+
     /// <summary>For a SEND's OK: the <see cref="System.Diagnostics.Stopwatch"/> timestamp of its arrival (ack-latency metric); else 0.</summary>
     public long ArrivedAt { get; }
 
@@ -57,6 +64,9 @@ internal readonly struct OutboxItem
         new(requestId, FrameType.Error, default, code, reason, ErrorCodes.ClosesConnection(code));
 
     public static OutboxItem Frame(byte[] frame, DurabilityTicket ticket = default) => new(0, FrameType.Ok, ticket, ErrorCode.None, frame, false);
+
+    /// <summary>A pre-rendered frame written once <paramref name="gate"/> has completed (see <see cref="Gate"/>).</summary>
+    public static OutboxItem GatedFrame(byte[] frame, Task gate) => new(0, FrameType.Ok, default, ErrorCode.None, frame, false, gate: gate);
 
     /// <summary>
     /// A frame in the first <paramref name="length"/> bytes of an array rented from <see cref="ArrayPool{T}.Shared"/>:

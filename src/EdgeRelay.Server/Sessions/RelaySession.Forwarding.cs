@@ -77,10 +77,14 @@ public sealed partial class RelaySession
             return;
         }
 
-        // The outbox redeems tickets of the relay's log; this one is the outbound log's, so it is redeemed here.
-        // The read loop waits meanwhile, which keeps replies in request order.
-        await _server.Forwarding.Queue.WaitDurableAsync(queued.Ticket, _aborted.Token);
-        await ReplyAsync(OutboxItem.Frame(SendStateFrame(FrameType.SendQueued, requestId, new SendStateEntry(queued.SendId, SendStateEntry.Queued, 0))));
+        // The ticket is the outbound log's, not the relay log's the outbox redeems: the reply carries the wait
+        // itself, which the outbox's writer awaits in request order. The read loop goes on reading, so the
+        // SEND_VIAs in flight on a connection share the outbound log's commits instead of taking one each.
+        var frame = SendStateFrame(FrameType.SendQueued, requestId, new SendStateEntry(queued.SendId, SendStateEntry.Queued, 0));
+        var queue = _server.Forwarding.Queue;
+        await ReplyAsync(queue.IsDurable(queued.Ticket)
+            ? OutboxItem.Frame(frame)
+            : OutboxItem.GatedFrame(frame, queue.WaitDurableAsync(queued.Ticket, CancellationToken.None).AsTask()));
     }
 
     /// <summary>A SEND_VIA to this relay's own endpoint: stored like a SEND, answered "delivered" with send id 0 once durable.</summary>
