@@ -34,6 +34,7 @@ public sealed class FasterStorage : IRelayStorage
     private readonly DeviceLogCommitCheckpointManager _commits;
     private readonly FasterLog _fasterLog;
     private readonly GroupCommitter _committer;
+    private readonly LogDurability _durability;
     private readonly StoreGate _gate = new();
     private readonly StoreCounters _counters;
     private readonly LogWriter _log;
@@ -58,6 +59,7 @@ public sealed class FasterStorage : IRelayStorage
         _committer = new GroupCommitter(_fasterLog, logger);
         var mirror = options.ReadCacheSizeBits == 0 ? null : new RecentRecords(_fasterLog, options.ReadCacheSizeBits, options.PageSizeBits);
         _log = new LogWriter(_fasterLog, options.PageSizeBits, _committer, mirror);
+        _durability = new LogDurability(_gate, _log, _committer);
         _registry = new AddressTable(registry, _log, time);
         _ingest = new MessageIngest(_registry, _log, _counters, time, options);
         _removal = new MessageRemoval(_registry, _log, _counters, LogRecords.MaxAckIdsForPage(1 << options.PageSizeBits), logger);
@@ -295,46 +297,14 @@ public sealed class FasterStorage : IRelayStorage
         }
     }
 
+    // Read directly on the reply path (every outbox item asks), not through the shared helper.
     public bool IsDurable(DurabilityTicket ticket) => ticket.Position < _log.CommittedUntil;
 
-    public ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct = default)
-    {
-        _gate.Enter();
-        try
-        {
-            return _log.WaitForCommitAsync(ticket.Position, ct);
-        }
-        finally
-        {
-            _gate.Exit();
-        }
-    }
+    public ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct = default) => _durability.WaitDurableAsync(ticket, ct);
 
-    public void RequestFlush()
-    {
-        _gate.Enter();
-        try
-        {
-            _committer.Request();
-        }
-        finally
-        {
-            _gate.Exit();
-        }
-    }
+    public void RequestFlush() => _durability.RequestFlush();
 
-    public Task FlushAsync()
-    {
-        _gate.Enter();
-        try
-        {
-            return _committer.CommitAsync();
-        }
-        finally
-        {
-            _gate.Exit();
-        }
-    }
+    public Task FlushAsync() => _durability.FlushAsync();
 
     public StorageStatistics GetStatistics()
     {

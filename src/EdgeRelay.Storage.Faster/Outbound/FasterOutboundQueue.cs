@@ -32,6 +32,7 @@ public sealed class FasterOutboundQueue : IOutboundQueue
     private readonly ILogger _logger;
     private readonly OpenLog _open;
     private readonly GroupCommitter _committer;
+    private readonly LogDurability _durability;
     private readonly LogWriter _log;
     private readonly OutboundBook _book;
     private readonly ITimer _maintenance;
@@ -46,6 +47,7 @@ public sealed class FasterOutboundQueue : IOutboundQueue
         _book = book;
         _committer = new GroupCommitter(open.Log, logger);
         _log = new LogWriter(open.Log, options.PageSizeBits, _committer, mirror: null);
+        _durability = new LogDurability(_gate, _log, _committer);
         _maintenance = time.CreateTimer(static s => ((FasterOutboundQueue)s!).RunScheduledMaintenance(), this, options.MaintenanceInterval, options.MaintenanceInterval);
     }
 
@@ -182,46 +184,14 @@ public sealed class FasterOutboundQueue : IOutboundQueue
         }
     }
 
+    // Read directly on the reply path (every outbox item asks), not through the shared helper.
     public bool IsDurable(DurabilityTicket ticket) => ticket.Position < _log.CommittedUntil;
 
-    public ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct = default)
-    {
-        _gate.Enter();
-        try
-        {
-            return _log.WaitForCommitAsync(ticket.Position, ct);
-        }
-        finally
-        {
-            _gate.Exit();
-        }
-    }
+    public ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct = default) => _durability.WaitDurableAsync(ticket, ct);
 
-    public void RequestFlush()
-    {
-        _gate.Enter();
-        try
-        {
-            _committer.Request();
-        }
-        finally
-        {
-            _gate.Exit();
-        }
-    }
+    public void RequestFlush() => _durability.RequestFlush();
 
-    public Task FlushAsync()
-    {
-        _gate.Enter();
-        try
-        {
-            return _committer.CommitAsync();
-        }
-        finally
-        {
-            _gate.Exit();
-        }
-    }
+    public Task FlushAsync() => _durability.FlushAsync();
 
     /// <summary>
     /// Forgets statuses past their retention; when the log spans more than the compaction span, copies the live
