@@ -16,11 +16,15 @@ public sealed class CommitterTests
         using var dir = new TempDirectory();
         var time = Clock();
         var (store, device) = await OpenHeldAsync(dir, time);
-        await using (store)
+        await using (Releasing(store, device))
         {
             var aid = await CreateAddressAsync(store, time);
-            var first = Append(store, aid, Payload(1, 100));
+
+            // Nothing on its way to the disk before the hold: a commit already writing when it began could make
+            // the first record durable on its own, and the first held write would not be that record's commit.
+            await store.FlushAsync().WaitAsync(Timeout());
             device.Hold();
+            var first = Append(store, aid, Payload(1, 100));
             var firstDurable = store.WaitForCommitAsync(first, Timeout()).AsTask();
             await Eventually.Within(device.WriteHeld, "the first commit's write to reach the disk");
 
@@ -45,7 +49,7 @@ public sealed class CommitterTests
         using var dir = new TempDirectory();
         var time = Clock();
         var (store, device) = await OpenHeldAsync(dir, time);
-        await using (store)
+        await using (Releasing(store, device))
         {
             var aid = await CreateAddressAsync(store, time);
             var id = Append(store, aid, Payload(1, 100));
@@ -83,7 +87,7 @@ public sealed class CommitterTests
         using var dir = new TempDirectory();
         var time = Clock();
         var (store, device) = await OpenHeldAsync(dir, time, BackpressureTests.TinyMemory);
-        await using (store)
+        await using (Releasing(store, device))
         {
             var aid = await CreateAddressAsync(store, time);
             var first = Append(store, aid, Payload(0, 1000));
@@ -120,7 +124,7 @@ public sealed class CommitterTests
         var (store, device) = await OpenHeldAsync(dir, time, BackpressureTests.TinyMemory);
         AddressId aid;
         int accepted;
-        await using (store)
+        await using (Releasing(store, device))
         {
             aid = await CreateAddressAsync(store, time);
             device.Hold();
@@ -157,6 +161,8 @@ public sealed class CommitterTests
         return accepted;
     }
 
+    private static ReleasingStore Releasing(FasterStorage store, HeldDevice device) => new(store, device);
+
     private static async Task<(FasterStorage Store, HeldDevice Device)> OpenHeldAsync(TempDirectory dir, TimeProvider time, Action<FasterStorageOptions>? configure = null)
     {
         HeldDevice? device = null;
@@ -166,5 +172,18 @@ public sealed class CommitterTests
             o.CreateLogDevice = prefix => device = new HeldDevice(FASTER.core.Devices.CreateLogDevice(prefix));
         });
         return (store, device!);
+    }
+
+    /// <summary>
+    /// Closes the store after letting the held writes through. The store's close waits for its writes, so a
+    /// test whose assertion fails while they are held would otherwise hang in the close instead of failing.
+    /// </summary>
+    private sealed class ReleasingStore(FasterStorage store, HeldDevice device) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            device.Release();
+            return store.DisposeAsync();
+        }
     }
 }
