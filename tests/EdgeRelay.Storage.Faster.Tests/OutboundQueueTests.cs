@@ -122,21 +122,23 @@ public sealed class OutboundQueueTests : IDisposable
     {
         var clock = TestStore.Clock();
         var options = FasterOutboundBackend.Options(_directory.Path, configure: o => o.CompactionSpanBytes = 1 << 16);
-        var queue = await FasterOutboundQueue.OpenAsync(options, clock);
-        var first = (await queue.EnqueueAsync(OutboundQueueConformance.Request(1, length: 3000))).SendId;
-        await queue.SettleAsync(first, OutboundState.Failed, 23);
+
+        // Each step is bounded and named: a store that stops answering fails the test at that step.
+        var queue = await Eventually.Within(FasterOutboundQueue.OpenAsync(options, clock), "the queue to open");
+        var first = (await Eventually.Within(queue.EnqueueAsync(OutboundQueueConformance.Request(1, length: 3000)).AsTask(), "the first enqueue")).SendId;
+        await Eventually.Within(queue.SettleAsync(first, OutboundState.Failed, 23).AsTask(), "the first settle");
         for (var i = 2; i <= 200; i++)
         {
-            var sent = await queue.EnqueueAsync(OutboundQueueConformance.Request(i, length: 3000));
-            await queue.SettleAsync(sent.SendId, OutboundState.Delivered, 0);
+            var sent = await Eventually.Within(queue.EnqueueAsync(OutboundQueueConformance.Request(i, length: 3000)).AsTask(), $"enqueue {i}");
+            await Eventually.Within(queue.SettleAsync(sent.SendId, OutboundState.Delivered, 0).AsTask(), $"settle {i}");
         }
 
-        await queue.RunMaintenanceAsync();
-        await queue.RunMaintenanceAsync();
+        await Eventually.Within(queue.RunMaintenanceAsync(), "the first maintenance pass");
+        await Eventually.Within(queue.RunMaintenanceAsync(), "the second maintenance pass");
         Assert.True(queue.GetStatistics().StoredBytes < 200 * 3000);
-        await queue.DisposeAsync();
+        await Eventually.Within(queue.DisposeAsync().AsTask(), "the queue to close");
 
-        await using var reopened = await FasterOutboundQueue.OpenAsync(options, clock);
+        await using var reopened = await Eventually.Within(FasterOutboundQueue.OpenAsync(options, clock), "the queue to reopen");
         Assert.True(reopened.TryGetStatus(first, out var status));
         Assert.Equal((OutboundState.Failed, (ushort)23, "token-a"), (status.State, status.Code, status.Owner));
         Assert.Equal(200, reopened.GetStatistics().SettledRetained);
