@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using EdgeRelay.Server;
+using Microsoft.Extensions.Logging;
 
 namespace EdgeRelay.Executable;
 
@@ -8,7 +10,7 @@ namespace EdgeRelay.Executable;
 /// running relay (<see cref="RelayServer.ApplyConfiguration"/>), which applies what can change live, tells
 /// connected RMs, and logs the rest.
 /// </summary>
-internal sealed class ConfigurationReloader : IDisposable
+internal sealed partial class ConfigurationReloader : IDisposable
 {
     // Editors write a file in several steps (truncate, write, rename): wait for them to settle.
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(300);
@@ -20,7 +22,7 @@ internal sealed class ConfigurationReloader : IDisposable
     private readonly Timer _debounce;
     private readonly Lock _lock = new();
 
-    public ConfigurationReloader(string[] args, string? configPath, RelayServer server)
+    public ConfigurationReloader(string[] args, string? configPath, RelayServer server, ILogger logger)
     {
         _args = args;
         _server = server;
@@ -32,6 +34,14 @@ internal sealed class ConfigurationReloader : IDisposable
                 context.Cancel = true; // SIGHUP's default action ends the process
                 Reload();
             });
+
+            // A process started with SIGHUP ignored (nohup, some supervisors) keeps it ignored: the runtime
+            // installs no handler over an inherited SIG_IGN, so the registration above never fires. Say so once,
+            // rather than leave an operator sending signals that do nothing.
+            if (IsHangUpIgnored())
+            {
+                HangUpIgnored(logger);
+            }
         }
 
         if (configPath is not null)
@@ -66,6 +76,33 @@ internal sealed class ConfigurationReloader : IDisposable
             _server.ApplyConfiguration(options, problems);
         }
     }
+
+    /// <summary>
+    /// Whether the kernel delivers SIGHUP to this process as ignored, read from the SigIgn mask of
+    /// /proc/self/status (bit 0 is signal 1, SIGHUP). False where that file does not exist (not Linux).
+    /// </summary>
+    internal static bool IsHangUpIgnored()
+    {
+        const string Status = "/proc/self/status";
+        if (!File.Exists(Status))
+        {
+            return false;
+        }
+
+        foreach (var line in File.ReadLines(Status))
+        {
+            if (line.StartsWith("SigIgn:", StringComparison.Ordinal)
+                && ulong.TryParse(line.AsSpan("SigIgn:".Length).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var ignored))
+            {
+                return (ignored & 1) != 0;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "SIGHUP is ignored by this process (it was started with SIGHUP ignored, as nohup does), so SIGHUP will not reload the configuration; edit the configuration file instead, which is watched, or start the relay without nohup")]
+    private static partial void HangUpIgnored(ILogger logger);
 
     public void Dispose()
     {

@@ -33,6 +33,16 @@ public sealed class ConfigurationReloadTests : IDisposable
         await Eventually.TrueAsync(() => Refusals(relay) >= 1, () => "a refused reload in the log:\n" + relay.Output);
         var refusals = Refusals(relay);
 
+        // The relay inherits this process' disposition of SIGHUP. Started with it ignored (under nohup), it
+        // cannot receive the signal, and must say so instead.
+        if (HangUpIgnoredHere())
+        {
+            await Eventually.TrueAsync(() => relay.Output.Contains("SIGHUP is ignored by this process", StringComparison.Ordinal), () => "the warning that SIGHUP is ignored:\n" + relay.Output);
+            return;
+        }
+
+        Assert.DoesNotContain("SIGHUP is ignored", relay.Output, StringComparison.Ordinal);
+
         // The file does not change again: only SIGHUP can cause the next reload, and it ends nothing.
         using (var kill = Process.Start("kill", ["-HUP", relay.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
@@ -45,6 +55,28 @@ public sealed class ConfigurationReloadTests : IDisposable
         var status = await client.GetStatusAsync();
         Assert.Equal(2u, status.ConfigVersion);
         Assert.Equal(5_000u, status.MaxSendViaCiphertext);
+    }
+
+    [SkippableFact]
+    public async Task A_relay_started_with_SIGHUP_ignored_says_that_SIGHUP_will_not_reload()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists("/usr/bin/nohup"), "needs /proc and nohup");
+        await File.WriteAllTextAsync(ConfigFile, "{ }");
+        await using var relay = await ServerProcess.StartUnderAsync("/usr/bin/nohup", _dir.Combine("data"), "--config", ConfigFile);
+
+        await Eventually.TrueAsync(() => relay.Output.Contains("SIGHUP is ignored by this process", StringComparison.Ordinal), () => "the warning that SIGHUP is ignored:\n" + relay.Output);
+    }
+
+    /// <summary>SIGHUP's bit (signal 1, bit 0) in the SigIgn mask of this process' /proc status; false without /proc.</summary>
+    private static bool HangUpIgnoredHere()
+    {
+        if (!File.Exists("/proc/self/status"))
+        {
+            return false;
+        }
+
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 1) != 0;
     }
 
     private static int Refusals(ServerProcess relay) =>

@@ -18,15 +18,23 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public static async Task<ServerProcess> StartAsync(string dataDir, params string[] extraArgs)
+    public static Task<ServerProcess> StartAsync(string dataDir, params string[] extraArgs) => StartUnderAsync(null, dataDir, extraArgs);
+
+    /// <summary>Starts the relay through <paramref name="launcher"/> (e.g. "nohup"), which runs "dotnet" and the relay's arguments; directly when null.</summary>
+    public static async Task<ServerProcess> StartUnderAsync(string? launcher, string dataDir, params string[] extraArgs)
     {
         var server = Path.Combine(AppContext.BaseDirectory, "edgerelay.dll");
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(launcher ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (launcher is not null)
+        {
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(server);
         info.ArgumentList.Add("--Relay:Endpoint=127.0.0.1:0");
         info.ArgumentList.Add("--Http:Endpoint=127.0.0.1:0");
