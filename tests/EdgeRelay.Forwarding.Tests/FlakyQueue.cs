@@ -14,6 +14,11 @@ internal sealed class FlakyQueue(IOutboundQueue inner) : IOutboundQueue
             ? ValueTask.FromException<WriteResult<SettleStatus>>(new IOException("the outbound log failed"))
             : inner.SettleAsync(sendId, state, code, ct);
 
+    public ValueTask<DurabilityTicket> SettleManyAsync(IReadOnlyList<OutboundSettle> settles, SettleStatus[] results, CancellationToken ct = default) =>
+        Interlocked.Decrement(ref _failures) >= 0
+            ? ValueTask.FromException<DurabilityTicket>(new IOException("the outbound log failed"))
+            : inner.SettleManyAsync(settles, results, ct);
+
     public ValueTask<OutboundEnqueueResult> EnqueueAsync(OutboundRequest request, CancellationToken ct = default) => inner.EnqueueAsync(request, ct);
 
     public IReadOnlyList<OutboundMessage> GetQueued() => inner.GetQueued();

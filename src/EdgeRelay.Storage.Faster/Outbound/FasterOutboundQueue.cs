@@ -19,11 +19,8 @@ namespace EdgeRelay.Storage.Faster;
 /// <para>Opening reuses the message log's verified recovery (<see cref="OpenLog"/>): FASTER recovers to its
 /// last commit, then the segments past it are checked, so a damaged committed record refuses the open.</para>
 /// </remarks>
-public sealed class FasterOutboundQueue : IOutboundQueue
+public sealed partial class FasterOutboundQueue : IOutboundQueue
 {
-    private const string FormatFileName = "outbound.format";
-    private const string Format = "edgerelay-outbound-log 1 (fast commit, per-entry checksums)";
-
     private readonly Lock _sync = new();
     private readonly SemaphoreSlim _maintenanceLock = new(1, 1);
     private readonly StoreGate _gate = new();
@@ -51,36 +48,6 @@ public sealed class FasterOutboundQueue : IOutboundQueue
         _maintenance = time.CreateTimer(static s => ((FasterOutboundQueue)s!).RunScheduledMaintenance(), this, options.MaintenanceInterval, options.MaintenanceInterval);
     }
 
-    /// <summary>Opens (or creates) the queue in <see cref="FasterOutboundQueueOptions.Directory"/> and rebuilds its state from the committed log.</summary>
-    /// <exception cref="IOException">Another process holds the folder.</exception>
-    /// <exception cref="InvalidDataException">The log is damaged, of another format, or holds records this store never wrote.</exception>
-    public static async Task<FasterOutboundQueue> OpenAsync(FasterOutboundQueueOptions options, TimeProvider time, ILogger? logger = null, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(time);
-        options.Validate();
-        logger ??= NullLogger.Instance;
-        var directory = Path.GetFullPath(options.Directory);
-        var logDirectory = FasterLogSetup.LogDirectory(directory);
-        Directory.CreateDirectory(logDirectory);
-        var lockFile = OpenLockFile(directory);
-        OpenLog? open = null;
-        try
-        {
-            CheckFormat(directory, logDirectory);
-            open = await OpenLog.OpenVerifiedAsync(options.LogOptions(), directory, lockFile, logger, ct);
-            var book = Replay(open.Log, directory);
-            OutboundLog.Opened(logger, directory, book.QueuedCount, book.SettledCount, open.Log.BeginAddress, open.Log.CommittedUntilAddress);
-            return new FasterOutboundQueue(options, time, logger, open, book);
-        }
-        catch
-        {
-            open?.DisposeLog();
-            await lockFile.DisposeAsync();
-            throw;
-        }
-    }
-
     public async ValueTask<OutboundEnqueueResult> EnqueueAsync(OutboundRequest request, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -93,6 +60,10 @@ public sealed class FasterOutboundQueue : IOutboundQueue
         _gate.Enter();
         try
         {
+            // Built before the lock, which every connection's SEND_VIA and every settle take: under it only the
+            // admission, the copy into the log page and the book's update. The record is the message's memory.
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var record = OutboundRecords.Queued(0, now, request.Owner, request.Endpoint, request.Pin.Span, request.EphemeralAddress.Span, request.Ciphertext.Span);
             for (var attempt = 1; ; attempt++)
             {
                 lock (_sync)
@@ -103,11 +74,9 @@ public sealed class FasterOutboundQueue : IOutboundQueue
                         return new OutboundEnqueueResult(admitted, 0, DurabilityTicket.None);
                     }
 
-                    var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                    var record = OutboundRecords.Queued(0, now, request.Owner, request.Endpoint, request.Pin.Span, request.EphemeralAddress.Span, request.Ciphertext.Span);
                     if (_log.TryEnqueue(record, out var address))
                     {
-                        _book.Queue(new OutboundMessage(address, request.Owner, request.Endpoint, request.Pin.ToArray(), request.EphemeralAddress.ToArray(), request.Ciphertext.ToArray(), now), address);
+                        _book.Queue(OutboundRecords.Message(record, address, now, request.Owner, request.Endpoint), address);
                         return new OutboundEnqueueResult(OutboundEnqueueStatus.Queued, address, DurabilityTicket.At(address));
                     }
                 }
@@ -141,9 +110,8 @@ public sealed class FasterOutboundQueue : IOutboundQueue
                     }
 
                     var status = new OutboundStatus(sendId, message.Owner, state, state == OutboundState.Failed ? code : (ushort)0, message.QueuedAtUnixMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
-                    if (_log.TryEnqueue(OutboundRecords.Settled(status), out var address))
+                    if (TryAppendSettled(status, out var address))
                     {
-                        _book.Settle(status, address);
                         return new WriteResult<SettleStatus>(SettleStatus.Settled, DurabilityTicket.At(address));
                     }
                 }
@@ -155,6 +123,66 @@ public sealed class FasterOutboundQueue : IOutboundQueue
         {
             _gate.Exit();
         }
+    }
+
+    public async ValueTask<DurabilityTicket> SettleManyAsync(IReadOnlyList<OutboundSettle> settles, SettleStatus[] results, CancellationToken ct = default)
+    {
+        OutboundSettle.Validate(settles, results);
+        _gate.Enter();
+        try
+        {
+            var latest = DurabilityTicket.None;
+            var next = 0;
+            for (var attempt = 1; next < settles.Count; attempt++)
+            {
+                lock (_sync)
+                {
+                    var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                    for (; next < settles.Count; next++)
+                    {
+                        var (sendId, state, code) = settles[next];
+                        if (!_book.TryGetQueued(sendId, out var message))
+                        {
+                            results[next] = SettleStatus.NotQueued;
+                            continue;
+                        }
+
+                        var status = new OutboundStatus(sendId, message.Owner, state, state == OutboundState.Failed ? code : (ushort)0, message.QueuedAtUnixMs, now);
+                        if (!TryAppendSettled(status, out var address))
+                        {
+                            break; // the log's memory is full: wait for a flush outside the lock, then go on from here
+                        }
+
+                        results[next] = SettleStatus.Settled;
+                        latest = DurabilityTicket.At(address);
+                    }
+                }
+
+                if (next < settles.Count)
+                {
+                    await _log.WaitForSpaceAsync(attempt, ct);
+                }
+            }
+
+            return latest;
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    /// <summary>Appends a Settled record and applies it to the book; false when the log has no room. Under <see cref="_sync"/>.</summary>
+    private bool TryAppendSettled(in OutboundStatus status, out long address)
+    {
+        Span<byte> record = stackalloc byte[OutboundRecords.MaxSettledLength];
+        if (!_log.TryEnqueue(record[..OutboundRecords.WriteSettled(record, status)], out address))
+        {
+            return false;
+        }
+
+        _book.Settle(status, address);
+        return true;
     }
 
     public IReadOnlyList<OutboundMessage> GetQueued()
@@ -311,12 +339,11 @@ public sealed class FasterOutboundQueue : IOutboundQueue
 
             foreach (var status in settled)
             {
-                if (!_log.TryEnqueue(OutboundRecords.Settled(status), out var address))
+                if (!TryAppendSettled(status, out _))
                 {
                     return carried;
                 }
 
-                _book.Settle(status, address);
                 carried++;
             }
 
@@ -346,85 +373,5 @@ public sealed class FasterOutboundQueue : IOutboundQueue
                 _maintenanceLock.Release();
             }
         });
-    }
-
-    private static OutboundBook Replay(FasterLog log, string directory)
-    {
-        var book = new OutboundBook();
-        var committed = log.CommittedUntilAddress;
-        using var iterator = log.Scan(log.BeginAddress, committed);
-        while (true)
-        {
-            byte[] entry;
-            int length;
-            long address;
-            try
-            {
-                if (!iterator.GetNext(out entry, out length, out address))
-                {
-                    break;
-                }
-            }
-            catch (FasterException ex)
-            {
-                throw new InvalidDataException($"The outbound log in '{directory}' is damaged near log address {iterator.NextAddress} ({ex.Message}). Those records were acknowledged; refusing to start without them.", ex);
-            }
-
-            var record = entry.AsSpan(0, length);
-            switch (length > 0 ? record[0] : (byte)0)
-            {
-                case OutboundRecords.QueuedKind:
-                    book.Queue(OutboundRecords.ReadQueued(record, address), address);
-                    break;
-                case OutboundRecords.SettledKind:
-                    book.Settle(OutboundRecords.ReadSettled(record, address), address);
-                    break;
-                default:
-                    throw new InvalidDataException($"The outbound log in '{directory}' holds a record of unknown kind at log address {address}. Refusing to open.");
-            }
-        }
-
-        if (iterator.NextAddress < committed)
-        {
-            throw new InvalidDataException($"The outbound log scan stopped at {iterator.NextAddress}, before the committed tail {committed}.");
-        }
-
-        return book;
-    }
-
-    private static void CheckFormat(string directory, string logDirectory)
-    {
-        var path = Path.Combine(directory, FormatFileName);
-        if (File.Exists(path))
-        {
-            var found = File.ReadAllText(path).Trim();
-            if (found != Format)
-            {
-                throw new InvalidDataException($"The outbound folder '{directory}' holds a log in the format '{found}'; this relay reads '{Format}' only.");
-            }
-
-            return;
-        }
-
-        if (Directory.EnumerateFiles(logDirectory, "relay.log.*").Any())
-        {
-            throw new InvalidDataException($"The outbound folder '{directory}' holds log segments but no '{FormatFileName}': refusing to read a log of unknown format.");
-        }
-
-        File.WriteAllText(path, Format + "\n");
-        DirectorySync.Flush(directory);
-    }
-
-    private static FileStream OpenLockFile(string directory)
-    {
-        var path = Path.Combine(directory, "lock");
-        try
-        {
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException ex)
-        {
-            throw new IOException($"The outbound queue folder '{directory}' is in use by another process (cannot lock '{path}').", ex);
-        }
     }
 }

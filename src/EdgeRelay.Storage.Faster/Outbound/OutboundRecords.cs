@@ -25,18 +25,21 @@ internal static class OutboundRecords
     /// <summary>Everything but the ciphertext, at its largest, plus FASTER's entry header and alignment.</summary>
     public const int MaxOverhead = 1 + 8 + 8 + 1 + 255 + 1 + 255 + 1 + 32 + OutboundRequest.EphemeralAddressLength + 4 + LogRecords.FasterEntryHeaderSize + 4;
 
+    /// <summary>Largest Settled record: what a caller's stack buffer for <see cref="WriteSettled"/> must hold.</summary>
+    public const int MaxSettledLength = 1 + 8 + 1 + 2 + 8 + 8 + 1 + OutboundRequest.MaxTextBytes;
+
     public static byte[] Queued(long sendId, long queuedAtUnixMs, string owner, string endpoint, ReadOnlySpan<byte> pin, ReadOnlySpan<byte> ephemeral, ReadOnlySpan<byte> ciphertext)
     {
-        var ownerBytes = Encoding.UTF8.GetBytes(owner);
-        var endpointBytes = Encoding.UTF8.GetBytes(endpoint);
-        var record = new byte[1 + 8 + 8 + 1 + ownerBytes.Length + 1 + endpointBytes.Length + 1 + pin.Length + ephemeral.Length + 4 + ciphertext.Length];
+        var ownerLength = Encoding.UTF8.GetByteCount(owner);
+        var endpointLength = Encoding.UTF8.GetByteCount(endpoint);
+        var record = new byte[1 + 8 + 8 + 1 + ownerLength + 1 + endpointLength + 1 + pin.Length + ephemeral.Length + 4 + ciphertext.Length];
         var span = record.AsSpan();
         span[0] = QueuedKind;
         BinaryPrimitives.WriteInt64BigEndian(span[1..], sendId);
         BinaryPrimitives.WriteInt64BigEndian(span[9..], queuedAtUnixMs);
         var at = 17;
-        at = WriteShort(span, at, ownerBytes);
-        at = WriteShort(span, at, endpointBytes);
+        at = WriteText(span, at, owner, ownerLength);
+        at = WriteText(span, at, endpoint, endpointLength);
         at = WriteShort(span, at, pin);
         ephemeral.CopyTo(span[at..]);
         at += ephemeral.Length;
@@ -45,19 +48,34 @@ internal static class OutboundRecords
         return record;
     }
 
-    public static byte[] Settled(in OutboundStatus status)
+    /// <summary>
+    /// The message a Queued record of <see cref="Queued"/> holds, its pin, address and ciphertext slices of
+    /// <paramref name="record"/>, not copies: the queue keeps the record as the message's memory while it is queued.
+    /// </summary>
+    public static OutboundMessage Message(byte[] record, long sendId, long queuedAtUnixMs, string owner, string endpoint)
     {
-        var ownerBytes = Encoding.UTF8.GetBytes(status.Owner);
-        var record = new byte[1 + 8 + 1 + 2 + 8 + 8 + 1 + ownerBytes.Length];
-        var span = record.AsSpan();
-        span[0] = SettledKind;
-        BinaryPrimitives.WriteInt64BigEndian(span[1..], status.SendId);
-        span[9] = (byte)status.State;
-        BinaryPrimitives.WriteUInt16BigEndian(span[10..], status.Code);
-        BinaryPrimitives.WriteInt64BigEndian(span[12..], status.QueuedAtUnixMs);
-        BinaryPrimitives.WriteInt64BigEndian(span[20..], status.SettledAtUnixMs);
-        WriteShort(span, 28, ownerBytes);
-        return record;
+        var at = 17;
+        at += 1 + record[at]; // owner
+        at += 1 + record[at]; // endpoint
+        var pinLength = record[at];
+        var pin = record.AsMemory(at + 1, pinLength);
+        at += 1 + pinLength;
+        var ephemeral = record.AsMemory(at, OutboundRequest.EphemeralAddressLength);
+        at += OutboundRequest.EphemeralAddressLength;
+        var length = BinaryPrimitives.ReadInt32BigEndian(record.AsSpan(at));
+        return new OutboundMessage(sendId, owner, endpoint, pin, ephemeral, record.AsMemory(at + 4, length), queuedAtUnixMs);
+    }
+
+    /// <summary>Writes a Settled record into <paramref name="into"/> (at least <see cref="MaxSettledLength"/> bytes); returns its length.</summary>
+    public static int WriteSettled(Span<byte> into, in OutboundStatus status)
+    {
+        into[0] = SettledKind;
+        BinaryPrimitives.WriteInt64BigEndian(into[1..], status.SendId);
+        into[9] = (byte)status.State;
+        BinaryPrimitives.WriteUInt16BigEndian(into[10..], status.Code);
+        BinaryPrimitives.WriteInt64BigEndian(into[12..], status.QueuedAtUnixMs);
+        BinaryPrimitives.WriteInt64BigEndian(into[20..], status.SettledAtUnixMs);
+        return WriteText(into, 28, status.Owner, Encoding.UTF8.GetByteCount(status.Owner));
     }
 
     /// <summary>Parses a Queued record read back at <paramref name="address"/>; throws <see cref="InvalidDataException"/> for one this store never wrote.</summary>
@@ -117,6 +135,13 @@ internal static class OutboundRecords
         span[at] = (byte)value.Length;
         value.CopyTo(span[(at + 1)..]);
         return at + 1 + value.Length;
+    }
+
+    private static int WriteText(Span<byte> span, int at, string value, int length)
+    {
+        span[at] = (byte)length;
+        Encoding.UTF8.GetBytes(value, span.Slice(at + 1, length));
+        return at + 1 + length;
     }
 
     private static byte[] ReadShort(ReadOnlySpan<byte> record, ref int at)

@@ -37,6 +37,16 @@ public interface IOutboundQueue : IDurability, IAsyncDisposable
     /// </summary>
     ValueTask<WriteResult<SettleStatus>> SettleAsync(long sendId, OutboundState state, ushort code, CancellationToken ct = default);
 
+    /// <summary>
+    /// Settles several queued messages, each as <see cref="SettleAsync"/> would, in list order:
+    /// <paramref name="results"/>[i] receives what became of <paramref name="settles"/>[i], and the returned
+    /// ticket covers every one that settled (<see cref="DurabilityTicket.None"/> when none did). What a
+    /// forwarding round decides is written in one call, so a backend takes its lock once per round, not once
+    /// per message.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="results"/> is shorter than <paramref name="settles"/>.</exception>
+    ValueTask<DurabilityTicket> SettleManyAsync(IReadOnlyList<OutboundSettle> settles, SettleStatus[] results, CancellationToken ct = default);
+
     /// <summary>The queued (unsettled) messages, in send-id order: what a forwarding engine starts from after a restart.</summary>
     IReadOnlyList<OutboundMessage> GetQueued();
 

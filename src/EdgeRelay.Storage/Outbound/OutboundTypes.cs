@@ -37,6 +37,29 @@ public enum SettleStatus
     NotQueued,
 }
 
+/// <summary>One message to settle (see <see cref="IOutboundQueue.SettleManyAsync"/>): <paramref name="Code"/> is the failure's error code, 0 when delivered.</summary>
+public readonly record struct OutboundSettle(long SendId, OutboundState State, ushort Code)
+{
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> unless every state is delivered or failed, and <see cref="ArgumentException"/> when <paramref name="results"/> cannot hold an outcome for each.</summary>
+    public static void Validate(IReadOnlyList<OutboundSettle> settles, SettleStatus[] results)
+    {
+        ArgumentNullException.ThrowIfNull(settles);
+        ArgumentNullException.ThrowIfNull(results);
+        if (results.Length < settles.Count)
+        {
+            throw new ArgumentException("There must be a result slot for every settle.", nameof(results));
+        }
+
+        foreach (var settle in settles)
+        {
+            if (settle.State is not (OutboundState.Delivered or OutboundState.Failed))
+            {
+                throw new ArgumentOutOfRangeException(nameof(settles), settle.State, "A message settles as delivered or failed.");
+            }
+        }
+    }
+}
+
 /// <summary>A message to queue for forwarding.</summary>
 /// <param name="Owner">Who sent it (the access token's id): only they may read its state. 1 to 255 UTF-8 bytes.</param>
 /// <param name="Endpoint">The receiving relay, "host:port" as address cards carry it. 1 to 255 UTF-8 bytes.</param>

@@ -104,6 +104,57 @@ public abstract class OutboundQueueConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Settling_many_at_once_settles_each_queued_one_once_and_survives_a_crash()
+    {
+        var a = await EnqueueDurableAsync(Request(1));
+        var b = await EnqueueDurableAsync(Request(2, owner: "token-b"));
+        var c = await EnqueueDurableAsync(Request(3));
+        var left = await EnqueueDurableAsync(Request(4));
+        await SettleDurableAsync(b, OutboundState.Delivered, 0);
+        Time.Advance(TimeSpan.FromMinutes(2));
+
+        OutboundSettle[] settles = [new(a, OutboundState.Delivered, 7), new(b, OutboundState.Failed, 22), new(c, OutboundState.Failed, 54), new(left + 1000, OutboundState.Delivered, 0)];
+        var results = new SettleStatus[settles.Length];
+        var ticket = await Queue.SettleManyAsync(settles, results);
+        await Queue.WaitDurableAsync(ticket).AsTask().Within();
+
+        Assert.Equal([SettleStatus.Settled, SettleStatus.NotQueued, SettleStatus.Settled, SettleStatus.NotQueued], results);
+        _queue = await Backend.CrashAndReopenAsync(Queue);
+        Assert.Equal([left], Queue.GetQueued().Select(m => m.SendId));
+        var settledAt = StorageBackend.Start.AddMinutes(2).ToUnixTimeMilliseconds();
+        Assert.True(Queue.TryGetStatus(a, out var sa));
+        Assert.Equal(new OutboundStatus(a, "token-a", OutboundState.Delivered, 0, StorageBackend.Start.ToUnixTimeMilliseconds(), settledAt), sa); // a delivery keeps no code
+        Assert.True(Queue.TryGetStatus(b, out var sb));
+        Assert.Equal((OutboundState.Delivered, (ushort)0, "token-b"), (sb.State, sb.Code, sb.Owner)); // settled before: the batch did not touch it
+        Assert.True(Queue.TryGetStatus(c, out var sc));
+        Assert.Equal((OutboundState.Failed, (ushort)54, settledAt), (sc.State, sc.Code, sc.SettledAtUnixMs));
+    }
+
+    [Fact]
+    public async Task Settling_many_refuses_a_state_that_is_not_final_or_too_few_result_slots_and_writes_nothing()
+    {
+        var id = await EnqueueDurableAsync(Request(1));
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await Queue.SettleManyAsync([new(id, OutboundState.Queued, 0)], new SettleStatus[1]));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Queue.SettleManyAsync([new(id, OutboundState.Delivered, 0)], []));
+        Assert.Equal([id], Queue.GetQueued().Select(m => m.SendId));
+    }
+
+    [Fact]
+    public async Task A_queued_message_does_not_share_memory_with_the_request_it_came_from()
+    {
+        var request = Request(1, pin: true);
+        await EnqueueDurableAsync(request);
+
+        // A session hands the queue a body it reuses once the call returns.
+        Overwrite(request.Ciphertext);
+        Overwrite(request.EphemeralAddress);
+        Overwrite(request.Pin);
+
+        AssertCarries(Request(1, pin: true), Assert.Single(Queue.GetQueued()));
+    }
+
+    [Fact]
     public async Task The_queue_refuses_past_its_limits_and_settling_makes_room()
     {
         await Queue.DisposeAsync();
@@ -200,4 +251,6 @@ public abstract class OutboundQueueConformance : IAsyncLifetime
     }
 
     protected abstract OutboundBackend CreateBackend();
+
+    private static void Overwrite(ReadOnlyMemory<byte> memory) => System.Runtime.InteropServices.MemoryMarshal.AsMemory(memory).Span.Fill(0xEE);
 }

@@ -83,6 +83,21 @@ public sealed class InMemoryOutboundQueue : IOutboundQueue
         }
     }
 
+    public async ValueTask<DurabilityTicket> SettleManyAsync(IReadOnlyList<OutboundSettle> settles, SettleStatus[] results, CancellationToken ct = default)
+    {
+        OutboundSettle.Validate(settles, results);
+        var latest = DurabilityTicket.None;
+        for (var i = 0; i < settles.Count; i++)
+        {
+            var (sendId, state, code) = settles[i];
+            var result = await SettleAsync(sendId, state, code, ct);
+            results[i] = result.Status;
+            latest = DurabilityTicket.Latest(latest, result.Ticket);
+        }
+
+        return latest;
+    }
+
     public IReadOnlyList<OutboundMessage> GetQueued()
     {
         lock (_place.Sync)
