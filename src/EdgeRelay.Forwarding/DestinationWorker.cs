@@ -10,13 +10,19 @@ namespace EdgeRelay.Forwarding;
 /// a message past its maximum age fails as UNDELIVERABLE, at the latest when the clock reaches it.
 /// </summary>
 /// <remarks>
-/// One loop per destination, in rounds: a round's messages are all answered (or timed out) before the next
-/// round starts, so a destination's state (failures, back-off, pool) has a single writer, and waiting is
+/// <para>One loop per destination, in rounds: a round's messages are all answered (or timed out) before the
+/// next round starts, so a destination's state (failures, back-off, pool) has a single writer, and waiting is
 /// always on the engine's <see cref="TimeProvider"/> (tests advance a fake clock past a back-off or a
-/// maximum age instead of sleeping). Connections are closed when the destination has nothing left queued.
+/// maximum age instead of sleeping). Connections are closed when the destination has nothing left queued.</para>
+/// <para>A round's settle records are appended in one call before the next round starts, but waiting for
+/// their commit and telling the senders runs while the next round is sent (at most one settle outstanding):
+/// the receiving relay's commit and this relay's overlap instead of taking turns. A settle that fails puts
+/// its messages back and backs the destination off when the loop next looks at it.</para>
+/// <para>The maximum age is checked against the oldest queued time the loop knows of, so a long backlog is
+/// scanned only when one of its messages may have expired, not on every round.</para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore holds no wait handle (only WaitAsync is used), and Add may still release it while the engine stops.")]
-internal sealed class DestinationWorker
+internal sealed partial class DestinationWorker
 {
     private readonly ForwardingEngine _engine;
     private readonly PeerDestination _destination;
@@ -25,6 +31,9 @@ internal sealed class DestinationWorker
     private readonly SemaphoreSlim _signal = new(0);
     private readonly List<IPeerConnection> _pool = [];
     private int _wakeRequested;
+    private long _oldestQueuedAtUnixMs = long.MaxValue; // at or below the oldest in _ready; under _sync
+    private Task _settling = Task.CompletedTask;
+    private List<(PendingSend Send, OutboundState State, ushort Code)>? _settlingOutcomes;
     private int _failures;
     private DateTimeOffset _retryAt = DateTimeOffset.MinValue;
 
@@ -45,6 +54,7 @@ internal sealed class DestinationWorker
         lock (_sync)
         {
             _ready[send.Message.SendId] = send;
+            _oldestQueuedAtUnixMs = Math.Min(_oldestQueuedAtUnixMs, send.Message.QueuedAtUnixMs);
         }
 
         // One release per wait, not per message: a burst while the loop is busy wakes it once.
@@ -80,12 +90,18 @@ internal sealed class DestinationWorker
         }
         finally
         {
+            await StopSettlingAsync();
             await CloseConnectionsAsync();
         }
     }
 
     private async Task StepAsync(CancellationToken stop, CancellationToken abort)
     {
+        if (_settling.IsCompleted)
+        {
+            await AwaitSettlingAsync(); // a settle that failed backs the destination off before anything else is sent
+        }
+
         var now = _engine.Time.GetUtcNow();
         await ExpireAsync(now);
         List<PendingSend>? round = null;
@@ -114,12 +130,23 @@ internal sealed class DestinationWorker
                     {
                         _ready.Remove(send.Message.SendId);
                     }
+
+                    if (_ready.Count == 0)
+                    {
+                        _oldestQueuedAtUnixMs = long.MaxValue;
+                    }
                 }
             }
         }
 
         if (round is null)
         {
+            if (!_settling.IsCompleted)
+            {
+                await AwaitSettlingAsync(); // nothing to send meanwhile: finish the last round first
+                return;
+            }
+
             if (wakeAt is null)
             {
                 await CloseConnectionsAsync(); // nothing queued: idle connections would only be timed out by the peer
@@ -233,7 +260,9 @@ internal sealed class DestinationWorker
             _retryAt = DateTimeOffset.MinValue;
         }
 
-        await _engine.SettleAsync(outcomes, _destination.Endpoint);
+        await AwaitSettlingAsync();
+        _settlingOutcomes = outcomes;
+        _settling = _engine.SettleAsync(outcomes, _destination.Endpoint);
     }
 
     private static Task SendOneAsync(IPeerConnection connection, OutboundMessage message, CancellationToken ct) =>
@@ -259,35 +288,6 @@ internal sealed class DestinationWorker
         }
 
         return failure;
-    }
-
-    private async Task ExpireAsync(DateTimeOffset now)
-    {
-        var limit = now.Subtract(Options.MaxAge).ToUnixTimeMilliseconds();
-        List<(PendingSend, OutboundState, ushort)>? expired = null;
-        lock (_sync)
-        {
-            foreach (var send in _ready.Values)
-            {
-                if (send.Message.QueuedAtUnixMs <= limit)
-                {
-                    (expired ??= []).Add((send, OutboundState.Failed, ForwardingEngine.UndeliverableCode));
-                }
-            }
-
-            if (expired is not null)
-            {
-                foreach (var (send, _, _) in expired)
-                {
-                    _ready.Remove(send.Message.SendId);
-                }
-            }
-        }
-
-        if (expired is not null)
-        {
-            await _engine.SettleAsync(expired, _destination.Endpoint);
-        }
     }
 
     /// <summary>Waits for a new message, or until <paramref name="wakeAt"/> on the engine's clock.</summary>
@@ -326,6 +326,7 @@ internal sealed class DestinationWorker
             foreach (var send in sends)
             {
                 _ready[send.Message.SendId] = send;
+                _oldestQueuedAtUnixMs = Math.Min(_oldestQueuedAtUnixMs, send.Message.QueuedAtUnixMs);
             }
         }
 
@@ -341,17 +342,6 @@ internal sealed class DestinationWorker
         var delay = Backoff.Delay(_failures, Options.InitialBackoff, Options.MaxBackoff, Random.Shared.NextDouble());
         _retryAt = _engine.Time.GetUtcNow().Add(delay);
         ForwardingLog.DestinationFailing(_engine.Logger, _destination.Endpoint, _failures, code, error.Message, delay);
-    }
-
-    private DateTimeOffset OldestDeadline()
-    {
-        var oldest = long.MaxValue;
-        foreach (var send in _ready.Values)
-        {
-            oldest = Math.Min(oldest, send.Message.QueuedAtUnixMs);
-        }
-
-        return DateTimeOffset.FromUnixTimeMilliseconds(oldest).Add(Options.MaxAge);
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

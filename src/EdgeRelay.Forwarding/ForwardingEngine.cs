@@ -163,7 +163,7 @@ public sealed class ForwardingEngine : IAsyncDisposable
 
     internal void CountRetried(int count) => Interlocked.Add(ref _retried, count);
 
-    /// <summary>Settles messages in the queue, waits until that is durable, then tells their senders.</summary>
+    /// <summary>Settles messages in the queue (one write for all), waits until that is durable, then tells their senders.</summary>
     internal async Task SettleAsync(List<(PendingSend Send, OutboundState State, ushort Code)> outcomes, string destination)
     {
         if (outcomes.Count == 0)
@@ -171,17 +171,24 @@ public sealed class ForwardingEngine : IAsyncDisposable
             return;
         }
 
-        var latest = DurabilityTicket.None;
-        var told = new List<SendSettled>(outcomes.Count);
-        foreach (var (send, state, code) in outcomes)
+        var settles = new OutboundSettle[outcomes.Count];
+        for (var i = 0; i < settles.Length; i++)
         {
-            var result = await Queue.SettleAsync(send.Message.SendId, state, code);
-            if (result.Status != SettleStatus.Settled)
+            var (send, state, code) = outcomes[i];
+            settles[i] = new OutboundSettle(send.Message.SendId, state, code);
+        }
+
+        var results = new SettleStatus[settles.Length];
+        var latest = await Queue.SettleManyAsync(settles, results);
+        var told = new List<SendSettled>(outcomes.Count);
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i] != SettleStatus.Settled)
             {
                 continue; // settled already (cannot happen with one worker per destination; harmless if it does)
             }
 
-            latest = DurabilityTicket.Latest(latest, result.Ticket);
+            var (send, state, code) = outcomes[i];
             told.Add(new SendSettled(send.Message.SendId, send.Message.Owner, state, code, send.Message.Ciphertext.Length));
             if (state == OutboundState.Failed)
             {

@@ -11,12 +11,13 @@ internal sealed class EngineFixture : IAsyncDisposable
 {
     public static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    public EngineFixture(Action<ForwardingOptions>? configure = null, InMemoryOutboundQueue.Place? place = null, OutboundLimits? limits = null)
+    /// <param name="wrap">Stands between the engine and <see cref="Flaky"/> (another test double), when given.</param>
+    public EngineFixture(Action<ForwardingOptions>? configure = null, InMemoryOutboundQueue.Place? place = null, OutboundLimits? limits = null, Func<IOutboundQueue, IOutboundQueue>? wrap = null)
     {
         configure?.Invoke(Options);
         Queue = new InMemoryOutboundQueue(place, limits, Clock);
         Flaky = new FlakyQueue(Queue);
-        Engine = new ForwardingEngine(Flaky, Peers, Options, Clock, NullLogger.Instance, s => Told.Enqueue(s));
+        Engine = new ForwardingEngine(wrap is null ? Flaky : wrap(Flaky), Peers, Options, Clock, NullLogger.Instance, s => Told.Enqueue(s));
     }
 
     public ObservableClock Clock { get; } = new(Start);
