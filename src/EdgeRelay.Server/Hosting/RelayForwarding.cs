@@ -118,14 +118,8 @@ public sealed class RelayForwarding : IAsyncDisposable
 
     private void OnSettled(SendSettled settled)
     {
-        foreach (var token in _tokens.List())
-        {
-            if (token.Id == settled.Owner)
-            {
-                token.ReleaseQueued(settled.Length);
-                break;
-            }
-        }
+        // Once per forwarded message: a lookup by id, not a sorted copy of every token.
+        _tokens.FindById(settled.Owner)?.ReleaseQueued(settled.Length);
 
         RelaySession[] sessions;
         lock (_watchersLock)
