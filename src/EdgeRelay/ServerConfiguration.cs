@@ -70,12 +70,14 @@ internal static class ServerConfiguration
 
             if (property.GetValue(target) is Dictionary<string, string> map)
             {
-                // A map option (Forwarding:PeerTokens): its keys are data, e.g. endpoints, not option names.
-                foreach (var entry in child.GetChildren())
+                // A map option (Forwarding:PeerTokens): its keys are data, e.g. endpoints, not option names. An
+                // endpoint's "host:port" is split at its colon like any configuration path, so the key is the
+                // whole path below the map, not its first segment.
+                foreach (var (key, value) in child.AsEnumerable(makePathsRelative: true))
                 {
-                    if (entry.Value is not null)
+                    if (value is not null)
                     {
-                        map[entry.Key] = entry.Value;
+                        map[key] = value;
                     }
                 }
 
