@@ -247,11 +247,6 @@ internal sealed record RunSettings
             {
                 problems.Add("--endpoint: edgerelay-forward starts both of its relays for the run.");
             }
-
-            if (FreshRatio != 0)
-            {
-                problems.Add("--fresh-ratio: edgerelay-forward sends on each address's kept ephemeral address; fresh ones would be budgeted per connection of the sending relay at the receiving one.");
-            }
         }
 
         problems.AddRange(ScenarioProblems(target));

@@ -34,10 +34,9 @@ public sealed class TrafficTests : IDisposable
     [InlineData(0.0)]
     [InlineData(0.5)]
     [InlineData(1.0)]
-    public void A_fresh_ratio_from_0_to_1_at_100000_addresses_is_valid_for_every_target_but_forwarding(double ratio)
+    public void A_fresh_ratio_from_0_to_1_at_100000_addresses_is_valid_for_every_target(double ratio)
     {
-        // edgerelay-forward sends on kept addresses only (ForwardingTests): fresh ones are budgeted at the receiving relay.
-        foreach (var target in TargetCatalog.Names.Where(t => t != TargetCatalog.EdgeRelayForward || ratio == 0))
+        foreach (var target in TargetCatalog.Names)
         {
             Assert.Empty(new RunSettings { Target = target, Addresses = 100_000, FreshRatio = ratio }.Validate());
         }

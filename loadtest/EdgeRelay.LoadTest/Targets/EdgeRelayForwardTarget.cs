@@ -19,10 +19,12 @@ namespace EdgeRelay.LoadTest.Targets;
 /// when the owner has the message from B. Every SEND_QUEUED is counted, so a push run reports both A's
 /// acknowledgements per second and arrivals at the owner.
 /// The SEND_VIAs carry the queue's kept ephemeral address, which B resolves once and then from its cache
-/// (primed before the warm-up): fresh addresses would be budgeted per connection of A at B
-/// (Relay:ResolveMissesPerSecond), and A retries a RATE_LIMITED with backoff, unseen by the generator.
+/// (primed before the warm-up); with <c>--fresh-ratio</c> above 0, that share carries a fresh address from B's
+/// pool, and A holds B's peer token in <c>Forwarding:PeerTokens</c>, as an operator would configure it: A's
+/// connections then spend B's peer budget of resolution misses, not an anonymous sender's (whose RATE_LIMITED
+/// A would retry with back-off, unseen by the generator).
 /// </remarks>
-internal sealed class EdgeRelayForwardTarget : ILoadTarget, IServerUsage, IPushDelivery, IPollDelivery
+internal sealed class EdgeRelayForwardTarget : ILoadTarget, IServerUsage, IPushDelivery, IPollDelivery, IFreshAddressSource
 {
     /// <summary>Whole-run sizes of A's outbound queue and the RM token's quotas: a throughput run, not a quota test.</summary>
     internal const int QueuedMessagesBudget = 50_000_000;
@@ -52,6 +54,8 @@ internal sealed class EdgeRelayForwardTarget : ILoadTarget, IServerUsage, IPushD
 
     public string Description { get; private set; } = TargetCatalog.EdgeRelayForward;
 
+    public FreshAddressStats? FreshAddresses => _receiving.FreshAddresses;
+
     /// <summary>SEND_QUEUED replies from A so far, whichever scenario.</summary>
     public long Acked => Interlocked.Read(ref _acked);
 
@@ -75,10 +79,12 @@ internal sealed class EdgeRelayForwardTarget : ILoadTarget, IServerUsage, IPushD
             _token = store.Create("loadtest-rm", TokenRole.Rm, Limits()).Secret;
         }
 
+        var peerToken = _receiving.PeerToken;
         string[] sending = [.. SendingArguments(settings, tokensFile), .. RelaySettings.Arguments(settings.RelaySettings)];
         if (settings.RelayHost == EdgeRelayTarget.HostProcess)
         {
-            _process = await RelayProcess.StartAsync(EdgeRelayTarget.StartedRelayOptions, cancellationToken, sending);
+            string[] withPeerToken = peerToken is null ? sending : [.. sending, PeerTokenArgument(_destination, peerToken)];
+            _process = await RelayProcess.StartAsync(EdgeRelayTarget.StartedRelayOptions, cancellationToken, withPeerToken);
             _endPoint = _process.EndPoint;
             _metrics = new RelayMetricsScraper(RelayProcess.MetricsUrl(_process));
             Description = $"edgerelay A (sending) pid {_process.ProcessId} on {_endPoint} forwarding to B: {_receiving.Description}";
@@ -96,13 +102,19 @@ internal sealed class EdgeRelayForwardTarget : ILoadTarget, IServerUsage, IPushD
                 }
             }
 
+            if (peerToken is not null)
+            {
+                options.Forwarding.PeerTokens[_destination] = peerToken;
+            }
+
             _host = await RelayHost.StartAsync(options, cancellationToken: cancellationToken);
             _endPoint = _host.RelayEndPoint;
             Description = $"edgerelay A (sending) in-process on {_endPoint} forwarding to B: {_receiving.Description}";
         }
 
         await RelayClientConnection.CheckServerAsync(_endPoint, settings.PayloadBytes, cancellationToken);
-        log($"{Description}; RM token with {TokenRate:N0} requests/s, SEND_VIA to {_destination}, {_receiving.EphemeralAddresses.Length} cached address(es)");
+        log($"{Description}; RM token with {TokenRate:N0} requests/s, SEND_VIA to {_destination}, {_receiving.EphemeralAddresses.Length} cached address(es)"
+            + (peerToken is null ? "" : ", fresh addresses from B's pool; A presents B's peer token"));
     }
 
     /// <summary>
@@ -126,6 +138,9 @@ internal sealed class EdgeRelayForwardTarget : ILoadTarget, IServerUsage, IPushD
         yield return "--Forwarding:MaxInFlightPerDestination=" + inFlight.ToString(c);
         yield return "--Forwarding:MaxConnectionsPerDestination=" + Math.Clamp(settings.Connections, 4, 64).ToString(c);
     }
+
+    /// <summary>A's option holding B's peer token: the key is B's card endpoint, as an operator writes it.</summary>
+    internal static string PeerTokenArgument(string destination, string token) => $"--Forwarding:PeerTokens:{destination}={token}";
 
     private static TokenLimits Limits() => new()
     {
@@ -207,9 +222,29 @@ internal sealed class EdgeRelayForwardTarget : ILoadTarget, IServerUsage, IPushD
     /// <summary>One RM connection to A, presenting the token; each send is a SEND_VIA to B's card endpoint, plain TCP (no pin).</summary>
     private sealed class ForwardConnection(EdgeRelayForwardTarget target, RelayClient client) : ILoadConnection
     {
-        public async ValueTask SendAsync(int queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+        public ValueTask SendAsync(int queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+            SendViaAsync(target._receiving.EphemeralAddresses[queue], payload, cancellationToken);
+
+        public ValueTask SendFreshAsync(int queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+            target._receiving.FreshPool is { } pool ? SendFromPoolAsync(pool, payload, cancellationToken) : SendAsync(queue, payload, cancellationToken);
+
+        /// <summary>A's queue copies the address before SEND_QUEUED, so the slot goes back at once; B opens it when A forwards.</summary>
+        private async ValueTask SendFromPoolAsync(FreshAddressPool pool, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
         {
-            var state = await client.SendViaAsync(target._destination, ReadOnlyMemory<byte>.Empty, target._receiving.EphemeralAddresses[queue], payload, cancellationToken);
+            int slot = await pool.TakeAsync(cancellationToken);
+            try
+            {
+                await SendViaAsync(pool.Address(slot), payload, cancellationToken);
+            }
+            finally
+            {
+                pool.Return(slot, unused: false);
+            }
+        }
+
+        private async ValueTask SendViaAsync(ReadOnlyMemory<byte> ephemeralAddress, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+        {
+            var state = await client.SendViaAsync(target._destination, ReadOnlyMemory<byte>.Empty, ephemeralAddress, payload, cancellationToken);
             if (state.State != SendStateKind.Queued)
             {
                 throw new LoadTestException($"SEND_VIA answered {state.State}, not queued: {target._destination} was taken for A's own endpoint.");

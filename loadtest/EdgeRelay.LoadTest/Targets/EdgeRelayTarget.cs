@@ -181,6 +181,12 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     /// <summary>The endpoint this relay writes into its cards: where a sending relay forwards to.</summary>
     internal string CardEndpoint => _cardEndpoint ?? throw new InvalidOperationException("Not started.");
 
+    /// <summary>The fresh ephemeral addresses of the run (null with <c>--fresh-ratio 0</c>).</summary>
+    internal FreshAddressPool? FreshPool => _fresh;
+
+    /// <summary>The peer token this relay issued for the run's fresh addresses (null with <c>--fresh-ratio 0</c>).</summary>
+    internal string? PeerToken => _peerToken;
+
     /// <summary>The kept ephemeral address of each queue (none with every SEND fresh).</summary>
     internal ReadOnlyMemory<byte>[] EphemeralAddresses => _ephemeralAddresses;
 
