@@ -5,7 +5,7 @@ using System.Text;
 
 namespace EdgeRelay.Protocol;
 
-/// <summary>The sending service's bodies (docs/PROTOCOL.md 4.13, 4.14): SEND_VIA, SEND_STATUS, and the send-state replies.</summary>
+/// <summary>The sending service's bodies (docs/PROTOCOL.md 4.13, 4.14, 4.17): SEND_VIA, SEND_VIA_MODE, SEND_STATUS, and the send-state replies.</summary>
 public static partial class BodyReader
 {
     /// <summary>
@@ -64,6 +64,24 @@ public static partial class BodyReader
 
         request = new SendViaRequest(endpoint, pin, ephemeral, reader.UnreadSequence.ToArray());
         return BodyStatus.Ok;
+    }
+
+    /// <summary>
+    /// SEND_VIA_MODE: <c>mode</c> u8 then exactly a SEND_VIA body, refused as <see cref="ReadSendVia"/> refuses it
+    /// (an empty body, with no mode, is malformed). Any mode value parses: whether the relay offers it is not a
+    /// question of layout (MODE_UNAVAILABLE, not MALFORMED_FRAME).
+    /// </summary>
+    public static BodyStatus ReadSendViaMode(in ReadOnlySequence<byte> body, out SendingMode mode, out SendViaRequest request)
+    {
+        request = null!;
+        mode = default;
+        if (body.IsEmpty)
+        {
+            return BodyStatus.Malformed;
+        }
+
+        mode = (SendingMode)body.FirstSpan[0];
+        return ReadSendVia(body.Slice(1), out request);
     }
 
     /// <summary>SEND_STATUS: <c>count</c> u16 (1..256) then that many send ids (u64). A count out of range is <see cref="BodyStatus.OutOfRange"/>; a length that disagrees, malformed.</summary>

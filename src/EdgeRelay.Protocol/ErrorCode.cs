@@ -100,6 +100,9 @@ public enum ErrorCode : ushort
     /// <summary>A forwarded message reached its maximum age without the receiving service taking it (a send state, never an ERROR frame's reply to SEND_VIA).</summary>
     Undeliverable = 54,
 
+    /// <summary>SEND_VIA_MODE with a sending mode this relay does not offer now (unknown, or turned off by its operator). Nothing queued; the connection stays open.</summary>
+    ModeUnavailable = 55,
+
     /// <summary>An upload's declared size exceeds the maximum attachment size. The connection stays open.</summary>
     AttachmentTooLarge = 60,
 
@@ -161,6 +164,7 @@ public static class ErrorCodes
         ErrorCode.NotAuthorised => "NOT_AUTHORISED",
         ErrorCode.QueueFull => "QUEUE_FULL",
         ErrorCode.Undeliverable => "UNDELIVERABLE",
+        ErrorCode.ModeUnavailable => "MODE_UNAVAILABLE",
         ErrorCode.AttachmentTooLarge => "ATTACHMENT_TOO_LARGE",
         ErrorCode.QuotaAttachments => "QUOTA_ATTACHMENTS",
         ErrorCode.UploadUnknown => "UPLOAD_UNKNOWN",

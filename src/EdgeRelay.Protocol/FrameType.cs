@@ -30,6 +30,9 @@ public enum FrameType : byte
     UploadCommit = 0x16,
     Status = 0x17,
 
+    /// <summary>SEND_VIA with a sending mode first (docs/PROTOCOL.md 4.17); SEND_VIA is this with mode 1.</summary>
+    SendViaMode = 0x18,
+
     Ok = 0x80,
     HelloReply = 0x81,
     AddressCreated = 0x82,

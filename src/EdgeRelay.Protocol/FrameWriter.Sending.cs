@@ -4,11 +4,18 @@ using System.Text;
 
 namespace EdgeRelay.Protocol;
 
-/// <summary>The sending service's frames (docs/PROTOCOL.md 4.13, 4.14).</summary>
+/// <summary>The sending service's frames (docs/PROTOCOL.md 4.13, 4.14, 4.17).</summary>
 public static partial class FrameWriter
 {
     /// <summary>SEND_VIA, written as given (lengths are checked, the endpoint's form is not: tests send bad ones on purpose).</summary>
-    public static void WriteSendVia(IBufferWriter<byte> output, uint requestId, string endpoint, ReadOnlySpan<byte> pin, ReadOnlySpan<byte> ephemeralAddress, ReadOnlySpan<byte> ciphertext)
+    public static void WriteSendVia(IBufferWriter<byte> output, uint requestId, string endpoint, ReadOnlySpan<byte> pin, ReadOnlySpan<byte> ephemeralAddress, ReadOnlySpan<byte> ciphertext) =>
+        WriteSendVia(output, FrameType.SendVia, requestId, null, endpoint, pin, ephemeralAddress, ciphertext);
+
+    /// <summary>SEND_VIA_MODE: <paramref name="mode"/> (written as given, an unknown one too), then a SEND_VIA body as <see cref="WriteSendVia(IBufferWriter{byte}, uint, string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> writes it.</summary>
+    public static void WriteSendViaMode(IBufferWriter<byte> output, uint requestId, SendingMode mode, string endpoint, ReadOnlySpan<byte> pin, ReadOnlySpan<byte> ephemeralAddress, ReadOnlySpan<byte> ciphertext) =>
+        WriteSendVia(output, FrameType.SendViaMode, requestId, (byte)mode, endpoint, pin, ephemeralAddress, ciphertext);
+
+    private static void WriteSendVia(IBufferWriter<byte> output, FrameType type, uint requestId, byte? mode, string endpoint, ReadOnlySpan<byte> pin, ReadOnlySpan<byte> ephemeralAddress, ReadOnlySpan<byte> ciphertext)
     {
         var endpointBytes = Encoding.UTF8.GetBytes(endpoint);
         if (endpointBytes.Length > SendViaRequest.MaxEndpointBytes)
@@ -22,8 +29,15 @@ public static partial class FrameWriter
         }
 
         CheckLength(ephemeralAddress, ProtocolConstants.EphemeralAddressLength, nameof(ephemeralAddress));
-        var length = 1 + endpointBytes.Length + 1 + pin.Length + ephemeralAddress.Length + ciphertext.Length;
-        var span = Begin(output, FrameType.SendVia, requestId, length);
+        var prefix = mode is null ? 0 : 1;
+        var length = prefix + 1 + endpointBytes.Length + 1 + pin.Length + ephemeralAddress.Length + ciphertext.Length;
+        var frame = Begin(output, type, requestId, length);
+        if (mode is { } value)
+        {
+            frame[0] = value;
+        }
+
+        var span = frame[prefix..];
         span[0] = (byte)endpointBytes.Length;
         endpointBytes.CopyTo(span[1..]);
         var at = 1 + endpointBytes.Length;

@@ -29,11 +29,17 @@ public enum ServiceRoles : byte
     Sending = 2,
 }
 
-/// <summary>How a sending service may forward a message. Values other than these are reserved for options a later relay may offer (clients ignore them).</summary>
+/// <summary>How a sending service may forward a message (SEND_VIA_MODE). Values other than these are reserved for options a later relay may offer (clients ignore them).</summary>
 public enum SendingMode : byte
 {
     /// <summary>Forwarded as soon as it is durably queued.</summary>
     Immediate = 1,
+
+    /// <summary>
+    /// Held until the next multiple of the option's delay since the Unix epoch, then forwarded with every other
+    /// message released at that instant, in a random order: latency traded for timing privacy.
+    /// </summary>
+    Batched = 2,
 }
 
 /// <summary>A sending option the relay offers; <see cref="DelayMilliseconds"/> is the longest a message of that mode waits (0 for immediate).</summary>

@@ -23,6 +23,44 @@ public class SendingFrameTests
     }
 
     [Theory]
+    [InlineData(false, SendingMode.Batched)]
+    [InlineData(true, SendingMode.Batched)]
+    [InlineData(false, (SendingMode)200)] // a mode no relay offers still parses: refusing it is MODE_UNAVAILABLE, not a layout error
+    public void SEND_VIA_MODE_roundtrips(bool bytewise, SendingMode mode)
+    {
+        var ephemeral = Enumerable.Range(0, 73).Select(i => (byte)(i + 1)).ToArray();
+        var body = Body(w => FrameWriter.WriteSendViaMode(w, 5, mode, "relay-b.example:7400", Pin, ephemeral, [1, 2, 3]), FrameType.SendViaMode, bytewise);
+
+        Assert.Equal(BodyStatus.Ok, BodyReader.ReadSendViaMode(body, out var readMode, out var request));
+        Assert.Equal(mode, readMode);
+        Assert.Equal("relay-b.example:7400", request.Endpoint);
+        Assert.Equal(Pin, request.Pin);
+        Assert.Equal(ephemeral, request.EphemeralAddress);
+        Assert.Equal(new byte[] { 1, 2, 3 }, request.Ciphertext);
+    }
+
+    [Fact]
+    public void A_SEND_VIA_MODE_body_is_the_mode_then_exactly_a_SEND_VIA_body()
+    {
+        var ephemeral = new byte[73];
+        var via = new ArrayBufferWriter<byte>();
+        FrameWriter.WriteSendVia(via, 5, "b:1", [], ephemeral, [9]);
+        var withMode = new ArrayBufferWriter<byte>();
+        FrameWriter.WriteSendViaMode(withMode, 5, SendingMode.Batched, "b:1", [], ephemeral, [9]);
+
+        var viaBody = via.WrittenSpan[ProtocolConstants.HeaderLength..].ToArray();
+        Assert.Equal([2, .. viaBody], withMode.WrittenSpan[ProtocolConstants.HeaderLength..].ToArray());
+        Assert.Equal((byte)0x18, withMode.WrittenSpan[4]);
+    }
+
+    [Theory]
+    [InlineData(new byte[0], BodyStatus.Malformed)] // no mode
+    [InlineData(new byte[] { 2 }, BodyStatus.Malformed)] // a mode and no SEND_VIA body: no endpoint length
+    [InlineData(new byte[] { 2, 0 }, BodyStatus.OutOfRange)] // endpoint_len 0, as SEND_VIA refuses it
+    public void A_SEND_VIA_MODE_body_is_refused_as_SEND_VIA_refuses_the_rest(byte[] body, BodyStatus expected) =>
+        Assert.Equal(expected, BodyReader.ReadSendViaMode(new ReadOnlySequence<byte>(body), out _, out _));
+
+    [Theory]
     [InlineData("relay.example:7400", true)]
     [InlineData("[2001:db8::1]:7400", true)]
     [InlineData("127.0.0.1:1", true)]

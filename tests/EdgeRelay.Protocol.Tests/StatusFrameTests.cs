@@ -17,7 +17,7 @@ public class StatusFrameTests
         OutboundBytes = 12_345,
         DiskHeadroom = RelayStatus.Unlimited,
         AttachmentHeadroom = 1L << 40,
-        SendingOptions = [new SendingOption(SendingMode.Immediate, 0), new SendingOption((SendingMode)2, 5_000)],
+        SendingOptions = [new SendingOption(SendingMode.Immediate, 0), new SendingOption(SendingMode.Batched, 5_000)],
     };
 
     [Theory]
