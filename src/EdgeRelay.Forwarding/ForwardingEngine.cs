@@ -94,7 +94,8 @@ public sealed class ForwardingEngine : IAsyncDisposable
         var result = await Queue.EnqueueAsync(request, cancellationToken);
         if (result.Status == OutboundEnqueueStatus.Queued && Volatile.Read(ref _stopped) == 0)
         {
-            var message = new OutboundMessage(result.SendId, request.Owner, request.Endpoint, request.Pin, request.EphemeralAddress, request.Ciphertext, Time.GetUtcNow().ToUnixTimeMilliseconds());
+            // The queue's own copy: its queue and release times are what a restart would list.
+            var message = result.Message ?? throw new InvalidOperationException("The outbound queue queued a message without returning it.");
             Worker(new PeerDestination(request.Endpoint, request.Pin)).Add(new PendingSend(message, result.Ticket));
         }
 

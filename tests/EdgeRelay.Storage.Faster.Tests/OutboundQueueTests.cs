@@ -93,6 +93,7 @@ public sealed class OutboundQueueTests : IDisposable
         var options = FasterOutboundBackend.Options(_directory.Path, l => l.SettledRetention = TimeSpan.FromHours(1), o => o.CompactionSpanBytes = 1 << 16);
         var queue = await FasterOutboundQueue.OpenAsync(options, clock);
         var stuck = (await queue.EnqueueAsync(OutboundQueueConformance.Request(0, endpoint: "down.test:1", length: 2000))).SendId;
+        var held = (await queue.EnqueueAsync(OutboundQueueConformance.Request(0, endpoint: "down.test:1", length: 2000) with { BatchIntervalMs = 3_600_000 })).SendId;
         for (var i = 1; i <= 400; i++)
         {
             var sent = await queue.EnqueueAsync(OutboundQueueConformance.Request(i, length: 2000));
@@ -110,11 +111,18 @@ public sealed class OutboundQueueTests : IDisposable
         await queue.DisposeAsync();
 
         await using var reopened = await FasterOutboundQueue.OpenAsync(options, clock);
-        var message = Assert.Single(reopened.GetQueued());
-        Assert.Equal(stuck, message.SendId);
-        Assert.Equal("down.test:1", message.Endpoint);
-        Assert.Equal(OutboundQueueConformance.Request(0, length: 2000).Ciphertext.ToArray(), message.Ciphertext.ToArray());
-        Assert.Equal(TestStore.Start.ToUnixTimeMilliseconds(), message.QueuedAtUnixMs); // the copy keeps its age
+        Assert.Equal([stuck, held], reopened.GetQueued().Select(m => m.SendId));
+        foreach (var message in reopened.GetQueued())
+        {
+            Assert.Equal("down.test:1", message.Endpoint);
+            Assert.Equal(OutboundQueueConformance.Request(0, length: 2000).Ciphertext.ToArray(), message.Ciphertext.ToArray());
+            Assert.Equal(TestStore.Start.ToUnixTimeMilliseconds(), message.QueuedAtUnixMs); // the copy keeps its age
+        }
+
+        // ... and its release time: a held copy is still held until the hour it was queued for.
+        Assert.Equal(
+            [TestStore.Start.ToUnixTimeMilliseconds(), TestStore.Start.AddHours(1).ToUnixTimeMilliseconds()],
+            reopened.GetQueued().Select(m => m.ReleaseAtUnixMs));
     }
 
     [Fact]
@@ -142,6 +150,38 @@ public sealed class OutboundQueueTests : IDisposable
         Assert.True(reopened.TryGetStatus(first, out var status));
         Assert.Equal((OutboundState.Failed, (ushort)23, "token-a"), (status.State, status.Code, status.Owner));
         Assert.Equal(200, reopened.GetStatistics().SettledRetained);
+    }
+
+    [Fact]
+    public void A_message_forwarded_at_once_is_written_in_the_original_layout_and_a_held_one_with_its_release_time()
+    {
+        byte[] pin = [];
+        var ephemeral = Enumerable.Repeat((byte)7, OutboundRequest.EphemeralAddressLength).ToArray();
+        byte[] ciphertext = [0xC1, 0xC2];
+        byte[] tail = [1, (byte)'o', 3, (byte)'b', (byte)':', (byte)'1', 0, .. ephemeral, 0, 0, 0, 2, 0xC1, 0xC2];
+        byte[] idAndQueuedAt = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0xE8]; // send id 0 (the record's address), queued at 1000 ms
+
+        // Kind 1, as every earlier version wrote it: logs written before the batched mode still replay.
+        var immediate = OutboundRecords.Queued(0, 1000, 1000, "o", "b:1", pin, ephemeral, ciphertext);
+        Assert.Equal([OutboundRecords.QueuedKind, .. idAndQueuedAt, .. tail], immediate);
+        Assert.Equal((4096L, 1000L, 1000L), Read(immediate));
+
+        // Kind 3: the release time right after the queue time.
+        var held = OutboundRecords.Queued(0, 1000, 30_000, "o", "b:1", pin, ephemeral, ciphertext);
+        Assert.Equal([OutboundRecords.HeldKind, .. idAndQueuedAt, 0, 0, 0, 0, 0, 0, 0x75, 0x30, .. tail], held);
+        Assert.Equal((4096L, 1000L, 30_000L), Read(held));
+
+        // A held record released no later than it was queued was not written by this store.
+        held[23] = 0x03;
+        held[24] = 0x00; // release 0x0300: 768 ms, before the 1000 ms it was queued at
+        Assert.Throws<InvalidDataException>(() => OutboundRecords.ReadQueued(held, 4096));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OutboundRecords.Queued(0, 1000, 999, "o", "b:1", pin, ephemeral, ciphertext));
+
+        static (long, long, long) Read(byte[] record)
+        {
+            var message = OutboundRecords.ReadQueued(record, 4096);
+            return (message.SendId, message.QueuedAtUnixMs, message.ReleaseAtUnixMs);
+        }
     }
 
     [Fact]

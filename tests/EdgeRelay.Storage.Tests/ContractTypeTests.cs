@@ -78,4 +78,26 @@ public sealed class ContractTypeTests
         Assert.All(new[] { revoked, renewed, policy, notify }, changed => Assert.NotSame(info, changed));
         Assert.Equal((20L, DeliveryPolicy.Immediate, (string?)null), (info.ExpiresAt, info.Policy, info.NotifyEndpoint));
     }
+
+    [Theory]
+    [InlineData(0, 1_767_225_612_345, 1_767_225_612_345)] // no interval: at once
+    [InlineData(30_000, 1_767_225_612_345, 1_767_225_630_000)] // within an interval: its end
+    [InlineData(30_000, 1_767_225_600_000, 1_767_225_630_000)] // on a boundary: the next one, never the same instant
+    [InlineData(30_000, 1_767_225_629_999, 1_767_225_630_000)] // a millisecond before a boundary: that boundary
+    [InlineData(3_600_000, 1, 3_600_000)]
+    public void A_batched_message_is_released_at_the_first_multiple_of_its_interval_after_its_queue_time(long interval, long queuedAt, long releaseAt)
+    {
+        var request = new OutboundRequest("rm", "b.test:1", ReadOnlyMemory<byte>.Empty, new byte[73], new byte[] { 1 }, interval);
+
+        Assert.Equal(releaseAt, request.ReleaseAt(queuedAt));
+        Assert.InRange(request.ReleaseAt(queuedAt) - queuedAt, interval == 0 ? 0 : 1, interval);
+    }
+
+    [Fact]
+    public void A_negative_batch_interval_is_refused()
+    {
+        var request = new OutboundRequest("rm", "b.test:1", ReadOnlyMemory<byte>.Empty, new byte[73], new byte[] { 1 }, -1);
+
+        Assert.Equal("BatchIntervalMs", Assert.Throws<ArgumentException>(request.Validate).ParamName);
+    }
 }

@@ -66,6 +66,7 @@ public sealed partial class FasterOutboundQueue
             switch (length > 0 ? record[0] : (byte)0)
             {
                 case OutboundRecords.QueuedKind:
+                case OutboundRecords.HeldKind:
                     book.Queue(OutboundRecords.ReadQueued(record, address), address);
                     break;
                 case OutboundRecords.SettledKind:

@@ -63,7 +63,8 @@ public sealed partial class FasterOutboundQueue : IOutboundQueue
             // Built before the lock, which every connection's SEND_VIA and every settle take: under it only the
             // admission, the copy into the log page and the book's update. The record is the message's memory.
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var record = OutboundRecords.Queued(0, now, request.Owner, request.Endpoint, request.Pin.Span, request.EphemeralAddress.Span, request.Ciphertext.Span);
+            var release = request.ReleaseAt(now);
+            var record = OutboundRecords.Queued(0, now, release, request.Owner, request.Endpoint, request.Pin.Span, request.EphemeralAddress.Span, request.Ciphertext.Span);
             for (var attempt = 1; ; attempt++)
             {
                 lock (_sync)
@@ -76,8 +77,9 @@ public sealed partial class FasterOutboundQueue : IOutboundQueue
 
                     if (_log.TryEnqueue(record, out var address))
                     {
-                        _book.Queue(OutboundRecords.Message(record, address, now, request.Owner, request.Endpoint), address);
-                        return new OutboundEnqueueResult(OutboundEnqueueStatus.Queued, address, DurabilityTicket.At(address));
+                        var message = OutboundRecords.Message(record, address, now, release, request.Owner, request.Endpoint);
+                        _book.Queue(message, address);
+                        return new OutboundEnqueueResult(OutboundEnqueueStatus.Queued, address, DurabilityTicket.At(address), message);
                     }
                 }
 
@@ -327,7 +329,7 @@ public sealed partial class FasterOutboundQueue : IOutboundQueue
             var carried = 0;
             foreach (var message in queued)
             {
-                var record = OutboundRecords.Queued(message.SendId, message.QueuedAtUnixMs, message.Owner, message.Endpoint, message.Pin.Span, message.EphemeralAddress.Span, message.Ciphertext.Span);
+                var record = OutboundRecords.Queued(message.SendId, message.QueuedAtUnixMs, message.ReleaseAtUnixMs, message.Owner, message.Endpoint, message.Pin.Span, message.EphemeralAddress.Span, message.Ciphertext.Span);
                 if (!_log.TryEnqueue(record, out var address))
                 {
                     return carried; // the log buffer is full: the rest waits for the next pass

@@ -15,6 +15,8 @@ namespace EdgeRelay.Storage;
 /// <see cref="OutboundState.Failed"/> exactly once; its ticket, once durable, means the message will not be
 /// listed as queued again after a crash. A crash before that leaves it queued (it is forwarded again: at
 /// least once).</item>
+/// <item>A message's release time (<see cref="OutboundMessage.ReleaseAtUnixMs"/>) is computed once, with
+/// <see cref="OutboundRequest.ReleaseAt"/> from the queue time, and listed unchanged after a restart or a crash.</item>
 /// <item>A settled status stays readable for at least <see cref="OutboundLimits.SettledRetention"/> after it
 /// settled and is dropped by the first maintenance pass after that.</item>
 /// <item>Tickets of one queue become durable in the order they were handed out (as for <see cref="IDurability"/>);

@@ -66,7 +66,13 @@ public readonly record struct OutboundSettle(long SendId, OutboundState State, u
 /// <param name="Pin">The receiving relay's TLS pin (32 bytes), or empty for plain TCP.</param>
 /// <param name="EphemeralAddress">The ephemeral address sealed to the receiving relay (73 bytes).</param>
 /// <param name="Ciphertext">What to deliver (at least one byte).</param>
-public sealed record OutboundRequest(string Owner, string Endpoint, ReadOnlyMemory<byte> Pin, ReadOnlyMemory<byte> EphemeralAddress, ReadOnlyMemory<byte> Ciphertext)
+/// <param name="BatchIntervalMs">
+/// 0: forwarded as soon as it is queued. Otherwise it is held until <see cref="ReleaseAt"/>, the first multiple of
+/// this many milliseconds since the Unix epoch after its queue time: every message of one interval leaves at the
+/// same instant (the batched sending mode, PROTOCOL.md 4.17). The queue fixes the release time when it queues the
+/// message and keeps it across restarts.
+/// </param>
+public sealed record OutboundRequest(string Owner, string Endpoint, ReadOnlyMemory<byte> Pin, ReadOnlyMemory<byte> EphemeralAddress, ReadOnlyMemory<byte> Ciphertext, long BatchIntervalMs = 0)
 {
     public const int MaxTextBytes = 255;
 
@@ -93,6 +99,27 @@ public sealed record OutboundRequest(string Owner, string Endpoint, ReadOnlyMemo
         {
             throw new ArgumentException("The ciphertext is empty.", nameof(Ciphertext));
         }
+
+        if (BatchIntervalMs < 0)
+        {
+            throw new ArgumentException("A batch interval is 0 (none) or positive.", nameof(BatchIntervalMs));
+        }
+    }
+
+    /// <summary>
+    /// When a message queued at <paramref name="queuedAtUnixMs"/> may be forwarded: then, without a batch
+    /// interval; otherwise the first multiple of <see cref="BatchIntervalMs"/> strictly after it, so it waits less
+    /// than one interval. Every backend computes it here, from its own queue time.
+    /// </summary>
+    public long ReleaseAt(long queuedAtUnixMs)
+    {
+        if (BatchIntervalMs == 0)
+        {
+            return queuedAtUnixMs;
+        }
+
+        var intoInterval = ((queuedAtUnixMs % BatchIntervalMs) + BatchIntervalMs) % BatchIntervalMs;
+        return queuedAtUnixMs - intoInterval + BatchIntervalMs;
     }
 
     private static void CheckText(string value, string name)
@@ -109,7 +136,15 @@ public sealed record OutboundRequest(string Owner, string Endpoint, ReadOnlyMemo
 /// <summary>A queued message, as the queue lists it for forwarding.</summary>
 /// <param name="SendId">Its id (see <see cref="IOutboundQueue"/> for what ids guarantee).</param>
 /// <param name="QueuedAtUnixMs">When it was queued, on the queue's clock: the maximum age counts from here.</param>
-public sealed record OutboundMessage(long SendId, string Owner, string Endpoint, ReadOnlyMemory<byte> Pin, ReadOnlyMemory<byte> EphemeralAddress, ReadOnlyMemory<byte> Ciphertext, long QueuedAtUnixMs);
+/// <param name="ReleaseAtUnixMs">
+/// Not forwarded before this (<see cref="OutboundRequest.ReleaseAt"/>, fixed when it was queued): equal to
+/// <see cref="QueuedAtUnixMs"/> for a message forwarded at once, later for a batched one (<see cref="IsHeld"/>).
+/// </param>
+public sealed record OutboundMessage(long SendId, string Owner, string Endpoint, ReadOnlyMemory<byte> Pin, ReadOnlyMemory<byte> EphemeralAddress, ReadOnlyMemory<byte> Ciphertext, long QueuedAtUnixMs, long ReleaseAtUnixMs)
+{
+    /// <summary>Whether it was queued to wait for a release time (batched) rather than to go at once.</summary>
+    public bool IsHeld => ReleaseAtUnixMs > QueuedAtUnixMs;
+}
 
 /// <summary>The state of one send.</summary>
 /// <param name="Code">For <see cref="OutboundState.Failed"/>: the error code of the failure; otherwise 0.</param>
@@ -117,7 +152,8 @@ public sealed record OutboundMessage(long SendId, string Owner, string Endpoint,
 public readonly record struct OutboundStatus(long SendId, string Owner, OutboundState State, ushort Code, long QueuedAtUnixMs, long SettledAtUnixMs);
 
 /// <summary>The result of an enqueue: the send id and the ticket to wait for before acknowledging it (both default when refused).</summary>
-public readonly record struct OutboundEnqueueResult(OutboundEnqueueStatus Status, long SendId, DurabilityTicket Ticket);
+/// <param name="Message">The message as queued (its queue and release times are the queue's), what <see cref="IOutboundQueue.GetQueued"/> lists after a restart; null when refused.</param>
+public readonly record struct OutboundEnqueueResult(OutboundEnqueueStatus Status, long SendId, DurabilityTicket Ticket, OutboundMessage? Message = null);
 
 /// <summary>A point-in-time reading of an outbound queue.</summary>
 /// <param name="QueuedMessages">Messages queued and not settled (the queue depth).</param>

@@ -226,6 +226,33 @@ public abstract class OutboundQueueConformance : IAsyncLifetime
         Assert.True(next > queued, $"id {next} handed out again after {queued}");
     }
 
+    [Fact]
+    public async Task A_batched_message_keeps_the_release_time_it_was_queued_with_across_a_crash()
+    {
+        // 12.345 s into a 30-second interval (the epoch's multiples: Start is one): released at its end.
+        Time.Advance(TimeSpan.FromMilliseconds(12_345));
+        var queuedAt = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        var releaseAt = StorageBackend.Start.AddSeconds(30).ToUnixTimeMilliseconds();
+        var batched = await Queue.EnqueueAsync(Request(1) with { BatchIntervalMs = 30_000 });
+        var immediate = await Queue.EnqueueAsync(Request(2));
+        await Queue.WaitDurableAsync(DurabilityTicket.Latest(batched.Ticket, immediate.Ticket)).AsTask().Within();
+
+        Assert.Equal((queuedAt, releaseAt, true), (batched.Message!.QueuedAtUnixMs, batched.Message.ReleaseAtUnixMs, batched.Message.IsHeld));
+        Assert.Equal((queuedAt, queuedAt, false), (immediate.Message!.QueuedAtUnixMs, immediate.Message.ReleaseAtUnixMs, immediate.Message.IsHeld));
+        Assert.Equal(batched.SendId, batched.Message.SendId);
+        AssertCarries(Request(1), batched.Message);
+
+        // The clock moves past the release; what the queue lists after a crash still says when each was due.
+        Time.Advance(TimeSpan.FromMinutes(5));
+        _queue = await Backend.CrashAndReopenAsync(Queue);
+
+        var queued = Queue.GetQueued();
+        Assert.Equal([(batched.SendId, queuedAt, releaseAt), (immediate.SendId, queuedAt, queuedAt)], queued.Select(m => (m.SendId, m.QueuedAtUnixMs, m.ReleaseAtUnixMs)));
+        AssertCarries(Request(1), queued[0]);
+        Assert.True(Queue.TryGetStatus(batched.SendId, out var status));
+        Assert.Equal(OutboundState.Queued, status.State);
+    }
+
     protected async Task<long> EnqueueDurableAsync(OutboundRequest request)
     {
         var result = await Queue.EnqueueAsync(request);

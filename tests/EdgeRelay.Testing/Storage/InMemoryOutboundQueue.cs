@@ -56,8 +56,10 @@ public sealed class InMemoryOutboundQueue : IOutboundQueue
             }
 
             var id = ++_place.LastId;
-            _place.Queued.Add(id, new OutboundMessage(id, request.Owner, request.Endpoint, request.Pin.ToArray(), request.EphemeralAddress.ToArray(), request.Ciphertext.ToArray(), _time.GetUtcNow().ToUnixTimeMilliseconds()));
-            return new(new OutboundEnqueueResult(OutboundEnqueueStatus.Queued, id, DurabilityTicket.At(id)));
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var message = new OutboundMessage(id, request.Owner, request.Endpoint, request.Pin.ToArray(), request.EphemeralAddress.ToArray(), request.Ciphertext.ToArray(), now, request.ReleaseAt(now));
+            _place.Queued.Add(id, message);
+            return new(new OutboundEnqueueResult(OutboundEnqueueStatus.Queued, id, DurabilityTicket.At(id), message));
         }
     }
 
