@@ -67,7 +67,7 @@ internal sealed partial class DestinationWorker
             {
                 foreach (var (send, _, _) in expired)
                 {
-                    _ready.Remove(send.Message.SendId);
+                    _ready.Remove(send.Order);
                 }
             }
         }

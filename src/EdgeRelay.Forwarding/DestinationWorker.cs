@@ -4,16 +4,18 @@ namespace EdgeRelay.Forwarding;
 
 /// <summary>
 /// Forwards the queued messages of one destination: takes up to
-/// <see cref="ForwardingOptions.MaxInFlightPerDestination"/> of them, oldest first, spreads them over at most
-/// <see cref="ForwardingOptions.MaxConnectionsPerDestination"/> pooled connections (pipelined), and settles
+/// <see cref="ForwardingOptions.MaxInFlightPerDestination"/> of those whose release time has come, oldest release
+/// first (a batched message waits for its release time; those of one release go in a random order), spreads them
+/// over at most <see cref="ForwardingOptions.MaxConnectionsPerDestination"/> pooled connections (pipelined), and settles
 /// what each answer decides. A transient failure puts the rest back and backs the whole destination off;
 /// a message past its maximum age fails as UNDELIVERABLE, at the latest when the clock reaches it.
 /// </summary>
 /// <remarks>
 /// <para>One loop per destination, in rounds: a round's messages are all answered (or timed out) before the
 /// next round starts, so a destination's state (failures, back-off, pool) has a single writer, and waiting is
-/// always on the engine's <see cref="TimeProvider"/> (tests advance a fake clock past a back-off or a
-/// maximum age instead of sleeping). Connections are closed when the destination has nothing left queued.</para>
+/// always on the engine's <see cref="TimeProvider"/> (tests advance a fake clock past a back-off, a release time
+/// or a maximum age instead of sleeping). Connections are closed when the destination has nothing to send now
+/// (nothing queued, or only messages waiting for their release time).</para>
 /// <para>A round's settle records are appended in one call before the next round starts, but waiting for
 /// their commit and telling the senders runs while the next round is sent (at most one settle outstanding):
 /// the receiving relay's commit and this relay's overlap instead of taking turns. A settle that fails puts
@@ -27,7 +29,7 @@ internal sealed partial class DestinationWorker
     private readonly ForwardingEngine _engine;
     private readonly PeerDestination _destination;
     private readonly Lock _sync = new();
-    private readonly SortedDictionary<long, PendingSend> _ready = [];
+    private readonly SortedDictionary<(long ReleaseAtUnixMs, int Shuffle, long SendId), PendingSend> _ready = []; // by PendingSend.Order
     private readonly SemaphoreSlim _signal = new(0);
     private readonly List<IPeerConnection> _pool = [];
     private int _wakeRequested;
@@ -53,7 +55,7 @@ internal sealed partial class DestinationWorker
     {
         lock (_sync)
         {
-            _ready[send.Message.SendId] = send;
+            _ready[send.Order] = send;
             _oldestQueuedAtUnixMs = Math.Min(_oldestQueuedAtUnixMs, send.Message.QueuedAtUnixMs);
         }
 
@@ -106,32 +108,24 @@ internal sealed partial class DestinationWorker
         await ExpireAsync(now);
         List<PendingSend>? round = null;
         DateTimeOffset? wakeAt = null;
+        var backingOff = false;
         lock (_sync)
         {
             if (_ready.Count > 0)
             {
                 if (now < _retryAt)
                 {
+                    backingOff = true;
                     wakeAt = Min(_retryAt, OldestDeadline());
                 }
                 else
                 {
-                    round = new List<PendingSend>(Math.Min(_ready.Count, Options.MaxInFlightPerDestination));
-                    foreach (var send in _ready.Values)
+                    round = TakeReleased(now, out var nextRelease);
+                    if (round is null)
                     {
-                        round.Add(send);
-                        if (round.Count == Options.MaxInFlightPerDestination)
-                        {
-                            break;
-                        }
+                        wakeAt = Min(nextRelease!.Value, OldestDeadline());
                     }
-
-                    foreach (var send in round)
-                    {
-                        _ready.Remove(send.Message.SendId);
-                    }
-
-                    if (_ready.Count == 0)
+                    else if (_ready.Count == 0)
                     {
                         _oldestQueuedAtUnixMs = long.MaxValue;
                     }
@@ -147,9 +141,11 @@ internal sealed partial class DestinationWorker
                 return;
             }
 
-            if (wakeAt is null)
+            if (!backingOff)
             {
-                await CloseConnectionsAsync(); // nothing queued: idle connections would only be timed out by the peer
+                // Nothing to send before a new message or a release time: idle connections would only be timed out
+                // by the peer, and a release opens its own.
+                await CloseConnectionsAsync();
             }
 
             await WaitAsync(wakeAt, stop);
@@ -325,7 +321,7 @@ internal sealed partial class DestinationWorker
         {
             foreach (var send in sends)
             {
-                _ready[send.Message.SendId] = send;
+                _ready[send.Order] = send;
                 _oldestQueuedAtUnixMs = Math.Min(_oldestQueuedAtUnixMs, send.Message.QueuedAtUnixMs);
             }
         }

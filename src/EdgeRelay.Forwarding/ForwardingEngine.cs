@@ -52,6 +52,19 @@ public sealed class ForwardingEngine : IAsyncDisposable
     /// <summary>Messages settled as failed, by error code (UNDELIVERABLE for those past their maximum age).</summary>
     public IReadOnlyDictionary<ushort, long> FailedByCode => _failedByCode;
 
+    /// <summary>Batched messages queued and waiting for their release time (PROTOCOL.md 4.17): a reading for metrics.</summary>
+    public long HeldMessages
+    {
+        get
+        {
+            var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+            lock (_workersLock)
+            {
+                return _workers.Values.Sum(w => (long)w.CountHeld(now));
+            }
+        }
+    }
+
     internal IPeerConnector Connector { get; }
 
     internal ForwardingOptions Options { get; }
@@ -224,4 +237,16 @@ public sealed class ForwardingEngine : IAsyncDisposable
 }
 
 /// <summary>A queued message on its way, with the ticket of its enqueue (none for one recovered from the log: it is durable).</summary>
-internal sealed record PendingSend(OutboundMessage Message, DurabilityTicket Ticket);
+internal sealed record PendingSend(OutboundMessage Message, DurabilityTicket Ticket)
+{
+    /// <summary>
+    /// Its place in its destination's queue: by release time (a message forwarded at once is released when
+    /// queued), then by send id for those, and by a random draw for batched ones, so that the messages of one
+    /// release leave in an order that says nothing of the order they came in (PROTOCOL.md 4.17). Unique, since the
+    /// send id is; drawn once, so that a message put back after a failed attempt keeps its place. The draw comes from
+    /// the system's CSPRNG, not a seeded generator: the order is what the batched mode hides, so it must not be
+    /// predictable from other draws.
+    /// </summary>
+    public (long ReleaseAtUnixMs, int Shuffle, long SendId) Order { get; } =
+        (Message.ReleaseAtUnixMs, Message.IsHeld ? System.Security.Cryptography.RandomNumberGenerator.GetInt32(1, int.MaxValue) : 0, Message.SendId);
+}

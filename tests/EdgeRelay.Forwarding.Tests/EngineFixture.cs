@@ -35,16 +35,17 @@ internal sealed class EngineFixture : IAsyncDisposable
 
     public ConcurrentQueue<SendSettled> Told { get; } = new();
 
-    public static OutboundRequest Request(int seed, string endpoint = "b.test:7400", string owner = "rm-1", byte[]? pin = null)
+    /// <param name="batchMs">The batch interval (the batched sending mode), 0 for a message forwarded at once.</param>
+    public static OutboundRequest Request(int seed, string endpoint = "b.test:7400", string owner = "rm-1", byte[]? pin = null, long batchMs = 0)
     {
         var ephemeral = new byte[OutboundRequest.EphemeralAddressLength];
         ephemeral[0] = 1;
-        return new OutboundRequest(owner, endpoint, pin ?? ReadOnlyMemory<byte>.Empty, ephemeral, BitConverter.GetBytes(seed));
+        return new OutboundRequest(owner, endpoint, pin ?? ReadOnlyMemory<byte>.Empty, ephemeral, BitConverter.GetBytes(seed), batchMs);
     }
 
-    public async Task<long> SubmitAsync(int seed, string endpoint = "b.test:7400")
+    public async Task<long> SubmitAsync(int seed, string endpoint = "b.test:7400", long batchMs = 0)
     {
-        var result = await Engine.SubmitAsync(Request(seed, endpoint));
+        var result = await Engine.SubmitAsync(Request(seed, endpoint, batchMs: batchMs));
         Assert.Equal(OutboundEnqueueStatus.Queued, result.Status);
         return result.SendId;
     }
