@@ -5,7 +5,7 @@ using EdgeRelay.Protocol;
 
 namespace EdgeRelay.Client;
 
-// The sending service (PROTOCOL.md 4.13, 4.14): needs AuthenticateTokenAsync with an RM token first.
+// The sending service (PROTOCOL.md 4.13, 4.14, 4.17): needs AuthenticateTokenAsync with an RM token first.
 public sealed partial class RelayClient
 {
     private readonly Channel<SendState> _sendStates = Channel.CreateUnbounded<SendState>(new UnboundedChannelOptions { SingleWriter = true });
@@ -21,7 +21,18 @@ public sealed partial class RelayClient
     /// <paramref name="pin"/> when given). Returns once it is durably queued here (<see cref="SendStateKind.Queued"/>
     /// with its send id), or, for this relay's own endpoint, once stored (<see cref="SendStateKind.Delivered"/>, id 0).
     /// </summary>
-    public async Task<SendState> SendViaAsync(string endpoint, ReadOnlyMemory<byte> pin, ReadOnlyMemory<byte> ephemeralAddress, ReadOnlyMemory<byte> ciphertext, CancellationToken cancellationToken = default)
+    public Task<SendState> SendViaAsync(string endpoint, ReadOnlyMemory<byte> pin, ReadOnlyMemory<byte> ephemeralAddress, ReadOnlyMemory<byte> ciphertext, CancellationToken cancellationToken = default) =>
+        SendViaAsync(endpoint, pin, ephemeralAddress, ciphertext, SendingMode.Immediate, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="SendViaAsync(string, ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, CancellationToken)"/>,
+    /// forwarded in <paramref name="mode"/> (PROTOCOL.md 4.17): <see cref="SendingMode.Batched"/> holds the message
+    /// until the relay's next batch boundary (at most the option's delay, <see cref="RelayStatus.SendingOptions"/>)
+    /// and sends it with the others of that boundary in a random order. A mode the relay does not offer now throws
+    /// <see cref="RelayException"/> with <see cref="ErrorCode.ModeUnavailable"/>; nothing is queued then.
+    /// <see cref="SendingMode.Immediate"/> goes as a plain SEND_VIA, which every sending relay knows.
+    /// </summary>
+    public async Task<SendState> SendViaAsync(string endpoint, ReadOnlyMemory<byte> pin, ReadOnlyMemory<byte> ephemeralAddress, ReadOnlyMemory<byte> ciphertext, SendingMode mode, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(endpoint);
         if (ephemeralAddress.Length != EphemeralAddress.Length)
@@ -30,8 +41,18 @@ public sealed partial class RelayClient
         }
 
         var reply = await RequestAsync(
-            static (w, id, s) => FrameWriter.WriteSendVia(w, id, s.endpoint, s.pin.Span, s.ephemeralAddress.Span, s.ciphertext.Span),
-            (endpoint, pin, ephemeralAddress, ciphertext),
+            static (w, id, s) =>
+            {
+                if (s.mode == SendingMode.Immediate)
+                {
+                    FrameWriter.WriteSendVia(w, id, s.endpoint, s.pin.Span, s.ephemeralAddress.Span, s.ciphertext.Span);
+                }
+                else
+                {
+                    FrameWriter.WriteSendViaMode(w, id, s.mode, s.endpoint, s.pin.Span, s.ephemeralAddress.Span, s.ciphertext.Span);
+                }
+            },
+            (endpoint, pin, ephemeralAddress, ciphertext, mode),
             cancellationToken);
         if (reply.Type != FrameType.SendQueued || !BodyReader.TryReadSendState(new ReadOnlySequence<byte>(reply.Body), out var entry))
         {
@@ -42,10 +63,15 @@ public sealed partial class RelayClient
     }
 
     /// <summary>Sends to a card's owner through this relay: a fresh ephemeral address, the card's endpoint and pin.</summary>
-    public Task<SendState> SendViaAsync(AddressCard card, ReadOnlyMemory<byte> ciphertext, TimeSpan? validFor = null, CancellationToken cancellationToken = default)
+    public Task<SendState> SendViaAsync(AddressCard card, ReadOnlyMemory<byte> ciphertext, TimeSpan? validFor = null, CancellationToken cancellationToken = default) =>
+        SendViaAsync(card, ciphertext, SendingMode.Immediate, validFor, cancellationToken);
+
+    /// <summary>Sends to a card's owner through this relay in <paramref name="mode"/>: a fresh ephemeral address, the card's endpoint and pin.</summary>
+    /// <remarks>A batched message waits up to the relay's delay before it leaves: give <paramref name="validFor"/> room for it.</remarks>
+    public Task<SendState> SendViaAsync(AddressCard card, ReadOnlyMemory<byte> ciphertext, SendingMode mode, TimeSpan? validFor = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(card);
-        return SendViaAsync(card.Endpoint, RelayTlsOptions.PinOf(card), DeriveEphemeralAddress(card, validFor), ciphertext, cancellationToken);
+        return SendViaAsync(card.Endpoint, RelayTlsOptions.PinOf(card), DeriveEphemeralAddress(card, validFor), ciphertext, mode, cancellationToken);
     }
 
     /// <summary>The states of sends of this connection's token, in the order asked (256 ids per request; more are split).</summary>

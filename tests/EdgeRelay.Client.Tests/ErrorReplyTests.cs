@@ -36,6 +36,7 @@ public class ErrorReplyTests
         (ErrorCode.TokenRevoked, false),
         (ErrorCode.NotAuthorised, false),
         (ErrorCode.QueueFull, false),
+        (ErrorCode.ModeUnavailable, false),
         (ErrorCode.AttachmentTooLarge, false),
         (ErrorCode.QuotaAttachments, false),
         (ErrorCode.UploadUnknown, false),

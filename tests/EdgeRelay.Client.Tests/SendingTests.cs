@@ -29,6 +29,37 @@ public class SendingTests
     }
 
     [Fact]
+    public async Task A_batched_send_goes_as_SEND_VIA_MODE_and_an_immediate_one_as_plain_SEND_VIA()
+    {
+        await using var relay = new FakeRelay();
+        var (client, server) = await relay.ConnectAsync();
+        var ephemeral = new byte[73];
+        ephemeral[0] = 1;
+
+        var batched = client.SendViaAsync("relay-b.test:7400", ReadOnlyMemory<byte>.Empty, ephemeral, new byte[] { 3 }, SendingMode.Batched);
+        var request = await server.ReadFrameAsync();
+        Assert.Equal(FrameType.SendViaMode, request.Header.Type);
+        Assert.Equal(BodyStatus.Ok, BodyReader.ReadSendViaMode(new ReadOnlySequence<byte>(request.Body), out var mode, out var parsed));
+        Assert.Equal((SendingMode.Batched, "relay-b.test:7400"), (mode, parsed.Endpoint));
+        Assert.Equal(new byte[] { 3 }, parsed.Ciphertext);
+        await server.SendAsync(w => FrameWriter.WriteSendState(w, FrameType.SendQueued, request.Header.RequestId, new SendStateEntry(43, SendStateEntry.Queued, 0)));
+        Assert.Equal(new SendState(43, SendStateKind.Queued, ErrorCode.None), await batched.Within());
+
+        // Mode 1 is SEND_VIA itself: it reaches a relay that predates SEND_VIA_MODE too.
+        var immediate = client.SendViaAsync("relay-b.test:7400", ReadOnlyMemory<byte>.Empty, ephemeral, new byte[] { 4 }, SendingMode.Immediate);
+        request = await server.ReadFrameAsync();
+        Assert.Equal(FrameType.SendVia, request.Header.Type);
+        await server.SendAsync(w => FrameWriter.WriteSendState(w, FrameType.SendQueued, request.Header.RequestId, new SendStateEntry(44, SendStateEntry.Queued, 0)));
+        Assert.Equal(44, (await immediate.Within()).SendId);
+
+        // A mode the relay does not offer: its refusal, with its code (ErrorReplyTests: the connection stays open).
+        var unavailable = client.SendViaAsync("relay-b.test:7400", ReadOnlyMemory<byte>.Empty, ephemeral, new byte[] { 5 }, SendingMode.Batched);
+        request = await server.ReadFrameAsync();
+        await server.SendAsync(w => FrameWriter.WriteError(w, request.Header.RequestId, ErrorCode.ModeUnavailable, "not offered"));
+        Assert.Equal(ErrorCode.ModeUnavailable, (await Assert.ThrowsAsync<RelayException>(() => unavailable.Within())).Code);
+    }
+
+    [Fact]
     public async Task A_SEND_STATE_that_overtakes_the_reply_to_its_SEND_VIA_reaches_the_watcher()
     {
         await using var relay = new FakeRelay();
