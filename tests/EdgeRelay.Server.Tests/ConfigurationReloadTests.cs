@@ -23,10 +23,11 @@ public sealed class ConfigurationReloadTests : IDisposable
         await using var client = await RelayClient.ConnectAsync(relay.RelayEndPoint);
         Assert.Equal(1u, (await client.GetStatusAsync()).ConfigVersion);
 
-        await File.WriteAllTextAsync(ConfigFile, """{ "Sending": { "MaxCiphertextBytes": 5000 } }""");
+        await File.WriteAllTextAsync(ConfigFile, """{ "Sending": { "MaxCiphertextBytes": 5000, "BatchedDelay": "00:00:10" } }""");
         var pushed = await client.ConfigUpdates.ReadAsync(Eventually.Deadline(TimeSpan.FromSeconds(30)));
         Assert.Equal(2u, pushed.ConfigVersion);
         Assert.Equal(5_000u, pushed.MaxSendViaCiphertext);
+        Assert.Equal([new SendingOption(SendingMode.Immediate, 0), new SendingOption(SendingMode.Batched, 10_000)], pushed.SendingOptions);
 
         // An invalid file is refused and logged; the relay keeps its configuration and keeps serving.
         await File.WriteAllTextAsync(ConfigFile, """{ "Sending": { "MaxCiphertextBytes": "lots" } }""");

@@ -30,7 +30,7 @@ public sealed class StatusTests
         Assert.Equal(12_000u, status.MaxCiphertext);
         Assert.Equal(9_000u, status.MaxSendViaCiphertext);
         Assert.InRange(status.DiskHeadroom, (1UL << 30) - (64UL << 20), 1UL << 30); // the log's first segment or so is in use
-        Assert.Equal([new SendingOption(SendingMode.Immediate, 0)], status.SendingOptions);
+        Assert.Equal([new SendingOption(SendingMode.Immediate, 0), new SendingOption(SendingMode.Batched, 30_000)], status.SendingOptions); // Sending:BatchedDelay's default
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class StatusTests
             var pushed = await client.ConfigUpdates.ReadAsync(Soon);
             Assert.Equal(2u, pushed.ConfigVersion);
             Assert.Equal(4_000u, pushed.MaxSendViaCiphertext);
-            Assert.Equal([new SendingOption(SendingMode.Immediate, 0)], pushed.SendingOptions);
+            Assert.Equal([new SendingOption(SendingMode.Immediate, 0), new SendingOption(SendingMode.Batched, 30_000)], pushed.SendingOptions);
         }
 
         // The new limit applies at once: SEND_VIA one byte over it is refused, at it is queued.

@@ -62,7 +62,7 @@ public sealed partial class RelayServer
             AttachmentHeadroom = attachmentHeadroom,
             OutboundMessages = (ulong)outbound.QueuedMessages,
             OutboundBytes = (ulong)outbound.QueuedBytes,
-            SendingOptions = sending ? SendingOptions.Offered() : [],
+            SendingOptions = sending ? Sending.Offered() : [],
         };
     }
 
@@ -140,7 +140,7 @@ public sealed partial class RelayServer
         Roles = options.Roles.ToFlags();
     }
 
-    private static SendingOptions Copy(SendingOptions source) => new() { MaxCiphertextBytes = source.MaxCiphertextBytes };
+    private static SendingOptions Copy(SendingOptions source) => new() { MaxCiphertextBytes = source.MaxCiphertextBytes, BatchedDelay = source.BatchedDelay };
 
     /// <summary>"Section:Option" for each option whose value differs.</summary>
     private static List<string> Differences(string section, object before, object after)

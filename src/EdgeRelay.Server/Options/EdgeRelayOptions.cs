@@ -39,7 +39,7 @@ public sealed class EdgeRelayOptions
         Tls.Validate(problems);
         Access.Validate(problems);
         Roles.Validate(problems);
-        Sending.Validate(Relay, problems);
+        Sending.Validate(Relay, Forwarding, problems);
         Attachments.Validate(problems);
         Forwarding.Validate(problems);
         if (problems.Count == 0 && Relay.Endpoint == Http.Endpoint && !Relay.Endpoint.EndsWith(":0", StringComparison.Ordinal))
