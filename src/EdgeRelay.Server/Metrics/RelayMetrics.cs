@@ -162,6 +162,7 @@ public sealed partial class RelayMetrics
         Forwarded = factory.CreateCounter("edgerelay_forwarded_total", "Messages another relay acknowledged as stored.");
         ForwardRetries = factory.CreateCounter("edgerelay_forward_retries_total", "Forwarding attempts that failed in a way worth retrying (each message once per failed attempt).");
         ForwardFailed = factory.CreateCounter("edgerelay_forward_failed_total", "Forwarded messages given up, by error code: the receiving relay's refusal, or UNDELIVERABLE past the maximum age.", "code");
+        CreateBatchedMetrics(factory);
 
         // DotNetStats has the CPU but not the bytes allocated; a load generator in another process needs
         // both to put a cost per message on the relay alone.
@@ -364,6 +365,7 @@ public sealed partial class RelayMetrics
         var engine = forwarding.Engine;
         Forwarded.IncTo(engine.Forwarded);
         ForwardRetries.IncTo(engine.Retried);
+        CollectBatched(engine);
         foreach (var (code, count) in engine.FailedByCode)
         {
             ForwardFailed.WithLabels(ErrorCodes.Name((ErrorCode)code)).IncTo(count);
