@@ -54,6 +54,8 @@ public sealed class StatusTests
             await raw.SendAsync(w => FrameWriter.WriteEmpty(w, FrameType.SendVia, 7));
             var (id, code) = await raw.ReadErrorWithIdAsync();
             Assert.Equal((7u, ErrorCode.UnknownCommand), (id, code));
+            await raw.SendAsync(w => FrameWriter.WriteEmpty(w, FrameType.SendViaMode, 8));
+            Assert.Equal((8u, ErrorCode.UnknownCommand), await raw.ReadErrorWithIdAsync());
             await raw.AssertStillOpenAsync();
         }
 
@@ -125,6 +127,46 @@ public sealed class StatusTests
     }
 
     [Fact]
+    public async Task A_change_of_the_batched_delay_is_pushed_and_applies_to_SEND_VIA_MODE_at_once()
+    {
+        await using var relay = await TestRelay.StartAsync(o => o.Sending.BatchedDelay = TimeSpan.FromSeconds(5));
+        var server = relay.Host.Server;
+        await using var rm = await relay.ConnectAsync();
+        await rm.AuthenticateTokenAsync(server.Tokens.Create("alice", TokenRole.Rm).Secret);
+        var down = Forwarding.ForwardingTests.UnusedEndpoint();
+        Assert.Equal(SendStateKind.Queued, (await rm.SendViaAsync(down, ReadOnlyMemory<byte>.Empty, Forwarding.ForwardingTests.Ephemeral(), new byte[] { 1 }, SendingMode.Batched)).State);
+
+        // A longer interval: announced with its new delay.
+        var reloaded = Reloaded(relay);
+        reloaded.Sending.BatchedDelay = TimeSpan.FromMinutes(2);
+        Assert.Equal(["Sending:BatchedDelay"], server.ApplyConfiguration(reloaded).Applied);
+        var pushed = await rm.ConfigUpdates.ReadAsync(Soon);
+        Assert.Equal(2u, pushed.ConfigVersion);
+        Assert.Equal([new SendingOption(SendingMode.Immediate, 0), new SendingOption(SendingMode.Batched, 120_000)], pushed.SendingOptions);
+
+        // Turned off: the option disappears, and batched sends are refused from now on; immediate ones are not.
+        reloaded = Reloaded(relay);
+        reloaded.Sending.BatchedDelay = TimeSpan.Zero;
+        Assert.Equal(["Sending:BatchedDelay"], server.ApplyConfiguration(reloaded).Applied);
+        pushed = await rm.ConfigUpdates.ReadAsync(Soon);
+        Assert.Equal(3u, pushed.ConfigVersion);
+        Assert.Equal([new SendingOption(SendingMode.Immediate, 0)], pushed.SendingOptions);
+        Assert.Equal([new SendingOption(SendingMode.Immediate, 0)], (await rm.GetStatusAsync()).SendingOptions);
+        var refused = await Assert.ThrowsAsync<RelayException>(() => rm.SendViaAsync(down, ReadOnlyMemory<byte>.Empty, Forwarding.ForwardingTests.Ephemeral(), new byte[] { 2 }, SendingMode.Batched));
+        Assert.Equal(ErrorCode.ModeUnavailable, refused.Code);
+        Assert.Equal(SendStateKind.Queued, (await rm.SendViaAsync(down, ReadOnlyMemory<byte>.Empty, Forwarding.ForwardingTests.Ephemeral(), new byte[] { 3 }, SendingMode.Immediate)).State);
+        Assert.Equal(2, server.Forwarding.Queue.GetStatistics().QueuedMessages); // the refused one was not queued
+
+        // An interval the relay cannot offer (not below Forwarding:MaxAge) is refused and changes nothing.
+        reloaded = Reloaded(relay);
+        reloaded.Forwarding.MaxAge = TimeSpan.FromMinutes(1);
+        reloaded.Sending.BatchedDelay = TimeSpan.FromMinutes(1);
+        Assert.Contains(server.ApplyConfiguration(reloaded).Problems, p => p.StartsWith("Sending:BatchedDelay", StringComparison.Ordinal));
+        await rm.PingAsync();
+        Assert.False(rm.ConfigUpdates.TryRead(out _));
+    }
+
+    [Fact]
     public async Task A_change_outside_the_sending_section_needs_a_restart_and_an_invalid_one_changes_nothing()
     {
         await using var relay = await TestRelay.StartAsync();
@@ -151,5 +193,14 @@ public sealed class StatusTests
         await client.PingAsync();
         Assert.False(client.ConfigUpdates.TryRead(out _));
         Assert.Equal(1u, (await client.GetStatusAsync()).ConfigVersion);
+    }
+
+    /// <summary>The relay's own options as a reloaded file would give them: the same endpoints (bound to port 0 at start).</summary>
+    private static EdgeRelayOptions Reloaded(TestRelay relay)
+    {
+        var options = TestRelay.Options(relay.DataDir);
+        options.Relay.Endpoint = relay.Host.Server.Options.Relay.Endpoint;
+        options.Http.Endpoint = relay.Host.Server.Options.Http.Endpoint;
+        return options;
     }
 }

@@ -9,9 +9,10 @@ namespace EdgeRelay.Server;
 
 public sealed partial class RelaySession
 {
-    // The sending service's forwarding (PROTOCOL.md 4.13, 4.14): SEND_VIA queues a message for another relay (or
-    // delivers it here when the endpoint is this relay's), SEND_STATUS and WATCH_SENDS report what became of it.
-    // Every one needs an RM token. Not the SEND path: these copy their bodies and allocate per request.
+    // The sending service's forwarding (PROTOCOL.md 4.13, 4.14, 4.17): SEND_VIA queues a message for another relay
+    // (or delivers it here when the endpoint is this relay's), SEND_VIA_MODE does the same in a sending mode of the
+    // RM's choice, SEND_STATUS and WATCH_SENDS report what became of it. Every one needs an RM token. Not the SEND
+    // path: these copy their bodies and allocate per request.
 
     /// <summary>The token whose settled sends this connection is told about (WATCH_SENDS); null when it is not watching.</summary>
     private string? _watchedOwner;
@@ -24,15 +25,37 @@ public sealed partial class RelaySession
         }
 
         var parsed = BodyReader.ReadSendVia(body, out var request);
-        if (parsed != BodyStatus.Ok)
+        return parsed == BodyStatus.Ok ? SendViaInMode(requestId, 0, request) : FailSendViaBody(requestId, parsed);
+    }
+
+    private ValueTask HandleSendViaMode(uint requestId, in ReadOnlySequence<byte> body)
+    {
+        if (!TryAuthorise(requestId, TokenRole.Rm, out var refusal))
         {
-            return FailBody(
-                requestId,
-                parsed,
-                "SEND_VIA body is endpoint_len, endpoint (UTF-8), pin_len, pin, a 73-byte ephemeral address and the ciphertext",
-                "SEND_VIA needs a host:port endpoint, a pin of 0 or 32 bytes and a non-empty ciphertext");
+            return refusal;
         }
 
+        var parsed = BodyReader.ReadSendViaMode(body, out var mode, out var request);
+        if (parsed != BodyStatus.Ok)
+        {
+            return FailSendViaBody(requestId, parsed);
+        }
+
+        // One reading of the reloadable options: the mode offered and its interval are those of the same configuration.
+        return _server.Sending.TryGetBatchInterval(mode, out var intervalMs)
+            ? SendViaInMode(requestId, intervalMs, request)
+            : Fail(requestId, ErrorCode.ModeUnavailable, $"sending mode {(byte)mode} is not offered by this relay now; STATUS lists the modes it offers");
+    }
+
+    private ValueTask FailSendViaBody(uint requestId, BodyStatus parsed) => FailBody(
+        requestId,
+        parsed,
+        "SEND_VIA body is endpoint_len, endpoint (UTF-8), pin_len, pin, a 73-byte ephemeral address and the ciphertext (after the mode, for SEND_VIA_MODE)",
+        "SEND_VIA needs a host:port endpoint, a pin of 0 or 32 bytes and a non-empty ciphertext");
+
+    /// <summary>What SEND_VIA and SEND_VIA_MODE share once the body and the mode are accepted; <paramref name="batchIntervalMs"/> 0 forwards at once.</summary>
+    private ValueTask SendViaInMode(uint requestId, long batchIntervalMs, SendViaRequest request)
+    {
         if (request.Ciphertext.Length > _server.MaxSendViaCiphertext) // Sending:MaxCiphertextBytes, reloadable
         {
             return Fail(requestId, ErrorCode.CiphertextTooLarge, "ciphertext exceeds the advertised maximum");
@@ -43,12 +66,13 @@ public sealed partial class RelaySession
             return Fail(requestId, ErrorCode.AddressMalformed, "ephemeral address has an unknown format version");
         }
 
+        // A local delivery ignores the mode: nothing leaves the relay, so there is no timing on the way out to blur.
         return string.Equals(request.Endpoint, _server.CardEndpoint, StringComparison.OrdinalIgnoreCase)
             ? SendViaLocally(requestId, request)
-            : QueueForForwardingAsync(requestId, request, _token!);
+            : QueueForForwardingAsync(requestId, request, batchIntervalMs, _token!);
     }
 
-    private async ValueTask QueueForForwardingAsync(uint requestId, SendViaRequest request, AccessToken token)
+    private async ValueTask QueueForForwardingAsync(uint requestId, SendViaRequest request, long batchIntervalMs, AccessToken token)
     {
         var length = request.Ciphertext.Length;
         if (!token.TryReserveQueued(length))
@@ -60,7 +84,7 @@ public sealed partial class RelaySession
         OutboundEnqueueResult queued;
         try
         {
-            queued = await _server.Forwarding.Engine.SubmitAsync(new OutboundRequest(token.Id, request.Endpoint, request.Pin, request.EphemeralAddress, request.Ciphertext), _aborted.Token);
+            queued = await _server.Forwarding.Engine.SubmitAsync(new OutboundRequest(token.Id, request.Endpoint, request.Pin, request.EphemeralAddress, request.Ciphertext, batchIntervalMs), _aborted.Token);
         }
         catch
         {

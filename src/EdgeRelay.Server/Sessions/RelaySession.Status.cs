@@ -38,7 +38,7 @@ public sealed partial class RelaySession
         FrameType.CreateAddress or FrameType.RevokeAddress or FrameType.Send or FrameType.Auth or FrameType.Pull
             or FrameType.Ack or FrameType.Subscribe or FrameType.Credit or FrameType.Unsubscribe
             or FrameType.SetPolicy or FrameType.SetNotify or FrameType.RenewAddress => ServiceRoles.Receiving,
-        FrameType.SendVia or FrameType.SendStatus or FrameType.WatchSends or FrameType.UploadBegin
+        FrameType.SendVia or FrameType.SendViaMode or FrameType.SendStatus or FrameType.WatchSends or FrameType.UploadBegin
             or FrameType.UploadChunk or FrameType.UploadResume or FrameType.UploadCommit => ServiceRoles.Sending,
         _ => ServiceRoles.Receiving | ServiceRoles.Sending,
     };

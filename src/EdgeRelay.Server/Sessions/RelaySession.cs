@@ -231,6 +231,7 @@ public sealed partial class RelaySession : IDeliveryTarget
             FrameType.UploadResume => HandleUploadResume(header.RequestId, body),
             FrameType.UploadCommit => HandleUploadCommit(header.RequestId, body),
             FrameType.SendVia => HandleSendVia(header.RequestId, body),
+            FrameType.SendViaMode => HandleSendViaMode(header.RequestId, body),
             FrameType.SendStatus => HandleSendStatus(header.RequestId, body),
             FrameType.WatchSends => HandleWatchSends(header.RequestId, body),
             _ => ReplyAsync(OutboxItem.Failure(header.RequestId, ErrorCode.UnknownCommand, "unknown command")),

@@ -129,6 +129,49 @@ public sealed class ForwardingProcessTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_batched_message_acknowledged_before_a_SIGKILL_of_A_reaches_B_once_and_not_before_its_release_time()
+    {
+        using var owner = new Owner();
+        var token = await CreateRmTokenAsync();
+        string[] batched = ["--Sending:BatchedDelay=00:00:10"];
+        await using var b = await StartBAsync();
+        await using var onB = await RelayClient.ConnectAsync(b.RelayEndPoint);
+        var card = (await owner.CreateAddressAsync(onB)).Card;
+        await onB.AuthenticateAsync(card.Aid, owner.Key);
+
+        long sentAt;
+        await using (var a = await ServerProcess.StartAsync(_a.Path, batched))
+        {
+            await using var rm = await ConnectRmAsync(a, token);
+            sentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var state = await rm.SendViaAsync(card, BitConverter.GetBytes(7), Protocol.SendingMode.Batched);
+            Assert.Equal(SendStateKind.Queued, state.State);
+            await a.KillAsync(); // well within the 10 s the message is held for, on any machine that runs this test at all
+        }
+
+        // A queued it after sentAt, so its release time is at least the first 10-second boundary after sentAt:
+        // a restart that forgot the release time would let it reach B as soon as A is back.
+        var releasedNoSoonerThan = sentAt - (sentAt % 10_000) + 10_000;
+        await using (var a = await ServerProcess.StartAsync(_a.Path, batched))
+        {
+            var pulled = new List<ReceivedMessage>();
+            await Eventually.TrueAsync(
+                async () =>
+                {
+                    pulled = [.. (await onB.PullAsync(card.Aid)).Messages];
+                    return pulled.Count > 0;
+                },
+                "the batched message to reach B after A's restart",
+                TimeSpan.FromSeconds(60),
+                TimeSpan.FromMilliseconds(100));
+
+            var message = Assert.Single(pulled);
+            Assert.Equal(7, BitConverter.ToInt32(message.Ciphertext.Span));
+            Assert.True(message.ReceivedAt.ToUnixTimeMilliseconds() >= releasedNoSoonerThan, $"B stored it at {message.ReceivedAt:O}, before its release time {DateTimeOffset.FromUnixTimeMilliseconds(releasedNoSoonerThan):O}");
+        }
+    }
+
     private Task<ServerProcess> StartBAsync() => ServerProcess.StartAsync(_b.Path, "--Relay:Endpoint=" + _bEndpoint);
 
     private async Task<string> CreateRmTokenAsync()

@@ -47,6 +47,7 @@ public sealed class ForwardingTests
         foreach (var (client, code) in new[] { (none, ErrorCode.NotAuthorised), (peer, ErrorCode.NotAuthorised), (late, ErrorCode.TokenRevoked) })
         {
             Assert.Equal(code, (await Assert.ThrowsAsync<RelayException>(() => client.SendViaAsync("127.0.0.1:9", ReadOnlyMemory<byte>.Empty, Ephemeral(), new byte[] { 1 }))).Code);
+            Assert.Equal(code, (await Assert.ThrowsAsync<RelayException>(() => client.SendViaAsync("127.0.0.1:9", ReadOnlyMemory<byte>.Empty, Ephemeral(), new byte[] { 1 }, SendingMode.Batched))).Code);
             Assert.Equal(code, (await Assert.ThrowsAsync<RelayException>(() => client.GetSendStatesAsync([1]))).Code);
             Assert.Equal(code, (await Assert.ThrowsAsync<RelayException>(() => client.WatchSendsAsync())).Code);
             await client.PingAsync(); // the connection stays usable

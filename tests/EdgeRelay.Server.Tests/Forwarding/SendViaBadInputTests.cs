@@ -64,6 +64,53 @@ public sealed class SendViaBadInputTests : IAsyncLifetime
         await AssertRefusedAsync(FrameType.SendVia, body, expected);
     }
 
+    public static TheoryData<string, byte[], ErrorCode> SendViaModeBodies => new()
+    {
+        // No mode.
+        { "empty", [], ErrorCode.MalformedFrame },
+
+        // A mode, then a SEND_VIA body that does not parse: the layout is checked before the mode, whatever it is.
+        { "batched, short address", [2, .. Body(14, "relay.b.x:7400", 0, 40, 0)], ErrorCode.MalformedFrame },
+        { "mode 9, no endpoint", [9, .. Body(0, "", 0, 73, 1)], ErrorCode.InvalidArgument },
+
+        // Modes this relay does not offer (0, and 3 to 255 are none), checked before the ciphertext and the address.
+        { "mode 0", [0, .. Body(14, "relay.b.x:7400", 0, 73, 1)], ErrorCode.ModeUnavailable },
+        { "mode 3, too large", [3, .. Body(14, "relay.b.x:7400", 0, 73, ProtocolConstants.DefaultMaxCiphertext + 1)], ErrorCode.ModeUnavailable },
+        { "mode 255, version 2", [255, .. Body(14, "relay.b.x:7400", 0, 73, 1, version: 2)], ErrorCode.ModeUnavailable },
+
+        // An offered mode, then SEND_VIA's own refusals.
+        { "batched, too large", [2, .. Body(14, "relay.b.x:7400", 0, 73, ProtocolConstants.DefaultMaxCiphertext + 1)], ErrorCode.CiphertextTooLarge },
+        { "batched, version 2", [2, .. Body(14, "relay.b.x:7400", 0, 73, 1, version: 2)], ErrorCode.AddressMalformed },
+    };
+
+    [Theory]
+    [MemberData(nameof(SendViaModeBodies))]
+    public async Task A_bad_SEND_VIA_MODE_is_refused_with_its_code(string what, byte[] body, ErrorCode expected)
+    {
+        _ = what;
+        await AssertRefusedAsync(FrameType.SendViaMode, body, expected);
+    }
+
+    [Fact]
+    public async Task With_the_batched_mode_off_SEND_VIA_MODE_2_is_unavailable_and_mode_1_is_queued()
+    {
+        await using var relay = await TestRelay.StartAsync(o => o.Sending.BatchedDelay = TimeSpan.Zero);
+        using var raw = await RawConnection.ConnectAsync(relay.Host.RelayEndPoint);
+        var token = System.Text.Encoding.ASCII.GetBytes(relay.Host.Server.Tokens.Create("rm", TokenRole.Rm).Secret);
+        await raw.SendAsync(w => FrameWriter.WriteAuthToken(w, 2, token));
+        Assert.Equal(FrameType.Ok, (await raw.ReadFrameAsync()).Header.Type);
+        var body = Body(14, "relay.b.x:7400", 0, 73, 1);
+
+        await raw.SendRawAsync(Frame(FrameType.SendViaMode, 3, [2, .. body]));
+        Assert.Equal((3u, ErrorCode.ModeUnavailable), await raw.ReadErrorWithIdAsync());
+        Assert.Equal(0, relay.Host.Server.Forwarding.Queue.GetStatistics().QueuedMessages);
+
+        await raw.SendRawAsync(Frame(FrameType.SendViaMode, 4, [1, .. body]));
+        var queued = await raw.ReadFrameAsync();
+        Assert.Equal((FrameType.SendQueued, 4u), (queued.Header.Type, queued.Header.RequestId));
+        Assert.Equal(1, relay.Host.Server.Forwarding.Queue.GetStatistics().QueuedMessages);
+    }
+
     [Theory]
     [InlineData(new byte[] { 0, 0 }, ErrorCode.InvalidArgument)] // count 0
     [InlineData(new byte[] { 1, 1 }, ErrorCode.InvalidArgument)] // count 257
