@@ -4,7 +4,7 @@ using EdgeRelay.Testing;
 
 namespace EdgeRelay.Protocol.Tests;
 
-// AUTH_TOKEN, SEND_VIA, SEND_STATUS, WATCH_SENDS and the SEND_STATE pushes (PROTOCOL.md 4.12 to 4.14).
+// AUTH_TOKEN, SEND_VIA, SEND_VIA_MODE, SEND_STATUS, WATCH_SENDS and the SEND_STATE pushes (PROTOCOL.md 4.12 to 4.14, 4.17).
 public sealed partial class SendingServiceVectorTests
 {
     // The request ids the file's header gives each group.
@@ -12,12 +12,16 @@ public sealed partial class SendingServiceVectorTests
     private const uint SendViaId = 4;
     private const uint SendStatusId = 5;
     private const uint WatchSendsId = 6;
+    private const uint SendViaModeId = 13;
 
     [Fact]
     public void AUTH_TOKEN_its_OK_and_TOKEN_UNKNOWN() => CheckAuthToken(ProtocolVectors.Load());
 
     [Fact]
     public void SEND_VIA_both_SEND_QUEUED_and_its_refusals() => CheckSendVia(ProtocolVectors.Load());
+
+    [Fact]
+    public void SEND_VIA_MODE_its_SEND_QUEUED_and_MODE_UNAVAILABLE() => CheckSendViaMode(ProtocolVectors.Load());
 
     [Fact]
     public void SEND_STATUS_and_SEND_STATES_with_every_state() => CheckSendStatus(ProtocolVectors.Load());
@@ -70,6 +74,29 @@ public sealed partial class SendingServiceVectorTests
         AssertSendState(v, "send_via.local_frame", FrameType.SendQueued, SendViaId, new(0, SendStateEntry.Delivered, 0));
         AssertError(v, "send_via.not_authorised_frame", SendViaId, ErrorCode.NotAuthorised);
         AssertError(v, "send_via.queue_full_frame", SendViaId, ErrorCode.QueueFull);
+    }
+
+    private static void CheckSendViaMode(ProtocolVectors v)
+    {
+        // Mode 2, then exactly SEND_VIA's body (4.17): the same destination, address and ciphertext.
+        var endpoint = v.Text("hello_reply.endpoint");
+        var pin = v.Bytes("hello_reply.tls_pin");
+        var address = v.Bytes("ephemeral.address");
+        var ciphertext = v.Bytes("send.ciphertext");
+        Assert.Equal(v.Bytes("send_via.frame")[ProtocolConstants.HeaderLength..], v.Bytes("send_via_mode.frame")[(ProtocolConstants.HeaderLength + 1)..]);
+        AssertWrites(v, "send_via_mode.frame", w => FrameWriter.WriteSendViaMode(w, SendViaModeId, SendingMode.Batched, endpoint, pin, address, ciphertext));
+        AssertReads(v, "send_via_mode.frame", FrameType.SendViaMode, SendViaModeId, body =>
+        {
+            Assert.Equal(BodyStatus.Ok, BodyReader.ReadSendViaMode(body, out var mode, out var request));
+            Assert.Equal(SendingMode.Batched, mode);
+            Assert.Equal(endpoint, request.Endpoint);
+            Assert.Equal(pin, request.Pin);
+            Assert.Equal(address, request.EphemeralAddress);
+            Assert.Equal(ciphertext, request.Ciphertext);
+        });
+
+        AssertSendState(v, "send_via_mode.queued_frame", FrameType.SendQueued, SendViaModeId, new(v.Number("send_via_mode.send_id"), SendStateEntry.Queued, 0));
+        AssertError(v, "send_via_mode.mode_unavailable_frame", SendViaModeId, ErrorCode.ModeUnavailable);
     }
 
     private static void CheckSendStatus(ProtocolVectors v)

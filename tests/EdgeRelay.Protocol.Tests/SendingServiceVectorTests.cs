@@ -4,7 +4,7 @@ using EdgeRelay.Testing;
 namespace EdgeRelay.Protocol.Tests;
 
 /// <summary>
-/// The sending service's groups of docs/vectors/protocol-v1.txt (PROTOCOL.md 4.12 to 4.16). The expected bytes
+/// The sending service's groups of docs/vectors/protocol-v1.txt (PROTOCOL.md 4.12 to 4.17). The expected bytes
 /// were written from PROTOCOL.md's tables, not produced by this code: the codec must write every frame of
 /// them, request or reply, byte for byte from the fields the file names, and read every one of them back
 /// to those fields, whole and from one-byte segments.
@@ -15,7 +15,7 @@ public sealed partial class SendingServiceVectorTests
     private static readonly string[] AddressingGroups = ["hello", "hello_reply", "card", "ephemeral", "send"];
 
     private static readonly string[] Groups =
-        ["auth_token", "send_via", "send_status", "watch_sends", "send_state", "upload", "status", "status_reply", "config"];
+        ["auth_token", "send_via", "send_via_mode", "send_status", "watch_sends", "send_state", "upload", "status", "status_reply", "config"];
 
     [Fact]
     public void Every_vector_in_the_file_is_checked_here_or_by_the_addressing_tests()
@@ -23,6 +23,7 @@ public sealed partial class SendingServiceVectorTests
         var v = ProtocolVectors.Load();
         CheckAuthToken(v);
         CheckSendVia(v);
+        CheckSendViaMode(v);
         CheckSendStatus(v);
         CheckWatchSends(v);
         CheckSendStatePushes(v);

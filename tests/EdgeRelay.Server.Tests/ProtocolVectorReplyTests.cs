@@ -21,8 +21,13 @@ public sealed class ProtocolVectorReplyTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // An outbound queue of one byte cannot take the vector's 12-byte ciphertext: SEND_VIA is refused with
-        // QUEUE_FULL before anything is queued, so nothing tries to reach the example endpoint.
-        _relay = await TestRelay.StartAsync(o => o.Forwarding.MaxQueuedBytes = 1);
+        // QUEUE_FULL before anything is queued, so nothing tries to reach the example endpoint. The batched mode
+        // is off, as the vectors' MODE_UNAVAILABLE says.
+        _relay = await TestRelay.StartAsync(o =>
+        {
+            o.Forwarding.MaxQueuedBytes = 1;
+            o.Sending.BatchedDelay = TimeSpan.Zero;
+        });
         _witness = await BadInputWitness.StoreAsync(_relay.Host.RelayEndPoint);
     }
 
@@ -53,6 +58,7 @@ public sealed class ProtocolVectorReplyTests : IAsyncLifetime
         Assert.Equal(_vectors.Text("auth_token.ok_frame"), await ExchangeAsync(raw, "auth_token.frame"));
         Assert.Equal(_vectors.Text("watch_sends.ok_frame"), await ExchangeAsync(raw, "watch_sends.frame"));
         Assert.Equal(_vectors.Text("send_via.queue_full_frame"), await ExchangeAsync(raw, "send_via.frame"));
+        Assert.Equal(_vectors.Text("send_via_mode.mode_unavailable_frame"), await ExchangeAsync(raw, "send_via_mode.frame"));
         // No upload of that id is in progress here: what a commit gets once it has happened.
         Assert.Equal(_vectors.Text("upload.commit_unknown_frame"), await ExchangeAsync(raw, "upload.commit_frame"));
 
