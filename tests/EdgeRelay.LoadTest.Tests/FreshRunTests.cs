@@ -76,7 +76,7 @@ public sealed class FreshRunTests : IDisposable
             "compare", "--targets", "edgerelay", "--relay-host", "in-process", "--fresh-ratio", "1", "--fresh-pool", "1024",
             // A relay the run starts is sent fresh addresses by connections with a peer token: hold its peer budget.
             "--relay-setting", "Relay:PeerResolveMissesPerSecond=1", "--relay-setting", "Relay:PeerResolveMissBurst=1",
-            "--connections", "1", "--in-flight", "4", "--payload", "64", "--duration", "1s", "--warmup", "0s", "--markdown", markdown,
+            "--connections", "1", "--in-flight", "4", "--payload", "64", "--duration", "1s", "--warmup", "0s", "--also", "none", "--markdown", markdown,
         ]);
 
         Assert.Equal(LoadTestCommandLine.ErrorDominatedExitCode, exit);

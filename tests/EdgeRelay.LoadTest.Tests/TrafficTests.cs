@@ -92,6 +92,18 @@ public sealed class TrafficTests : IDisposable
         Assert.Equal(LoadTestCommandLine.UsageExitCode, await LoadTestCommandLine.InvokeAsync(args));
     }
 
+    [Fact]
+    public void An_ingest_comparison_also_runs_the_realistic_traffic_unless_told_otherwise()
+    {
+        Assert.Equal(["100000:1"], CompareCommand.AlsoOrDefault(null, ScenarioCatalog.Ingest));
+        Assert.Equal(["100000:1"], CompareCommand.AlsoOrDefault([], ScenarioCatalog.Ingest));
+        Assert.Empty(CompareCommand.AlsoOrDefault(["none"], ScenarioCatalog.Ingest));
+        Assert.Equal(["1000:0.5"], CompareCommand.AlsoOrDefault(["1000:0.5"], ScenarioCatalog.Ingest));
+        Assert.Empty(CompareCommand.AlsoOrDefault(null, ScenarioCatalog.Push)); // queues per connection: no address count to vary
+        Assert.True(TrafficMix.TryParse(CompareCommand.RealisticTraffic, out var mix));
+        Assert.Equal((100_000, 1.0), (mix.Addresses, mix.FreshRatio));
+    }
+
     [Theory]
     [InlineData("100000:1", 100_000, 1.0)]
     [InlineData("1:0", 1, 0.0)]

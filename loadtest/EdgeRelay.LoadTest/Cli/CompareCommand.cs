@@ -23,7 +23,7 @@ internal static class CompareCommand
         };
         var also = new Option<string[]>("--also")
         {
-            Description = "Run every row again with this traffic, ADDRESSES:FRESH (e.g. 100000:1 = 100,000 addresses, every SEND on a newly derived address), after the rows of --addresses and --fresh-ratio; repeatable. Default: none.",
+            Description = $"Run every row again with this traffic, ADDRESSES:FRESH (e.g. 100000:1 = 100,000 addresses, every SEND on a newly derived address), after the rows of --addresses and --fresh-ratio; repeatable; 'none' for no second traffic. Default: {RealisticTraffic} for the ingest scenario (the load a sending service brings), none for the others.",
             HelpName = "ADDRESSES:FRESH",
             AllowMultipleArgumentsPerToken = true,
         };
@@ -46,10 +46,26 @@ internal static class CompareCommand
         compare.SetAction((result, cancellationToken) =>
         {
             var ids = result.GetValue(targets) is { Length: > 0 } given ? given : [.. CompareRow.Default.Select(r => r.Id)];
-            return RunAsync(o.Bind(result), ids, result.GetValue(also) ?? [], result.GetValue(json), result.GetValue(markdown), cancellationToken);
+            var settings = o.Bind(result);
+            return RunAsync(settings, ids, AlsoOrDefault(result.GetValue(also), settings.Scenario), result.GetValue(json), result.GetValue(markdown), cancellationToken);
         });
         return compare;
     }
+
+    /// <summary>The traffic every ingest comparison also runs unless told otherwise: the realistic case beside the kindest.</summary>
+    internal const string RealisticTraffic = "100000:1";
+
+    /// <summary>
+    /// What --also asks for: as given; nothing for "none"; by default the realistic traffic for ingest, so that
+    /// an ingest table never shows only the kindest case (one cached address), and nothing for the other
+    /// scenarios, whose queues are per connection.
+    /// </summary>
+    internal static string[] AlsoOrDefault(string[]? given, string scenario) => given switch
+    {
+        ["none"] => [],
+        { Length: > 0 } => given,
+        _ => scenario == Scenarios.ScenarioCatalog.Ingest ? [RealisticTraffic] : [],
+    };
 
     private static async Task<int> RunAsync(RunSettings settings, string[] ids, string[] alsoText, string? jsonPath, string? markdownPath, CancellationToken stop)
     {
