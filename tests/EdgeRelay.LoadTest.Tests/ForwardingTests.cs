@@ -30,38 +30,15 @@ public sealed class ForwardingTests : IDisposable
             RelayHost = EdgeRelayTarget.HostInProcess,
         };
         Assert.Empty(settings.Validate());
-        var sink = new CountingSink();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await using var target = new EdgeRelayForwardTarget();
-        await target.StartAsync(settings, _ => { }, timeout.Token);
-        var receivers = new List<IAsyncDisposable>();
-        for (int queue = 0; queue < settings.Queues; queue++)
-        {
-            receivers.Add(await target.StartPushReceiverAsync(queue, sink, timeout.Token));
-        }
+        await using var run = await ForwardRun.StartAsync(settings);
+        await run.SendAsync(Messages, fresh: false);
 
-        await using (var connection = await target.ConnectAsync(0, timeout.Token))
-        {
-            await Parallel.ForAsync(0, Messages, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = timeout.Token }, async (i, token) =>
-            {
-                var payload = new byte[64];
-                BinaryPrimitives.WriteInt64LittleEndian(payload, i);
-                await connection.SendAsync(i % settings.Queues, payload, token);
-            });
-        }
-
-        Assert.Equal(Messages, target.Acked);
-        await Eventually.TrueAsync(() => sink.Total >= Messages, "every acknowledged message at the owner", TimeSpan.FromSeconds(30));
-        foreach (var receiver in receivers)
-        {
-            await receiver.DisposeAsync();
-        }
-
+        Assert.Equal(Messages, run.Target.Acked);
+        var sink = await run.DrainAsync(Messages, "every acknowledged message at the owner", TimeSpan.FromSeconds(30));
         Assert.Null(sink.Failure);
         Assert.Equal(Enumerable.Range(0, Messages).Select(i => (long)i), sink.Seen.Keys.Order());
         Assert.All(sink.Seen.Values, count => Assert.Equal(1, count));
     }
-
     [Fact]
     public async Task Fresh_addresses_are_forwarded_with_B_s_peer_token_so_B_s_anonymous_budget_does_not_apply()
     {
@@ -82,35 +59,13 @@ public sealed class ForwardingTests : IDisposable
             RelaySettings = ["Relay:ResolveMissesPerSecond=1", "Relay:ResolveMissBurst=1"],
         };
         Assert.Empty(settings.Validate());
-        var sink = new CountingSink();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await using var target = new EdgeRelayForwardTarget();
-        await target.StartAsync(settings, _ => { }, timeout.Token);
-        var receivers = new List<IAsyncDisposable>();
-        for (int queue = 0; queue < settings.Queues; queue++)
-        {
-            receivers.Add(await target.StartPushReceiverAsync(queue, sink, timeout.Token));
-        }
+        await using var run = await ForwardRun.StartAsync(settings);
+        await run.SendAsync(Messages, fresh: true);
 
-        await using (var connection = await target.ConnectAsync(0, timeout.Token))
-        {
-            await Parallel.ForAsync(0, Messages, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = timeout.Token }, async (i, token) =>
-            {
-                var payload = new byte[64];
-                BinaryPrimitives.WriteInt64LittleEndian(payload, i);
-                await connection.SendFreshAsync(i % settings.Queues, payload, token);
-            });
-        }
-
-        await Eventually.TrueAsync(() => sink.Total >= Messages, "every fresh-address message at the owner", TimeSpan.FromSeconds(20));
-        foreach (var receiver in receivers)
-        {
-            await receiver.DisposeAsync();
-        }
-
+        var sink = await run.DrainAsync(Messages, "every fresh-address message at the owner", TimeSpan.FromSeconds(20));
         Assert.Null(sink.Failure);
         Assert.Equal(Enumerable.Range(0, Messages).Select(i => (long)i), sink.Seen.Keys.Order());
-        Assert.NotNull(target.FreshAddresses);
+        Assert.NotNull(run.Target.FreshAddresses);
     }
 
     [Fact]
@@ -189,6 +144,81 @@ public sealed class ForwardingTests : IDisposable
         }
         catch (IOException)
         {
+        }
+    }
+
+    /// <summary>An <c>edgerelay-forward</c> target with a push receiver per owner queue, driven message by message.</summary>
+    private sealed class ForwardRun : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(1));
+        private readonly List<IAsyncDisposable> _receivers = [];
+        private readonly RunSettings _settings;
+        private bool _drained;
+
+        private ForwardRun(RunSettings settings) => _settings = settings;
+
+        public EdgeRelayForwardTarget Target { get; } = new();
+
+        public CountingSink Sink { get; } = new();
+
+        public static async Task<ForwardRun> StartAsync(RunSettings settings)
+        {
+            var run = new ForwardRun(settings);
+            await run.Target.StartAsync(settings, _ => { }, run._timeout.Token);
+            for (int queue = 0; queue < settings.Queues; queue++)
+            {
+                run._receivers.Add(await run.Target.StartPushReceiverAsync(queue, run.Sink, run._timeout.Token));
+            }
+
+            return run;
+        }
+
+        /// <summary>Sends messages 0..count-1 (each carrying its number) through A, 16 at a time, on a cached or a fresh address.</summary>
+        public async Task SendAsync(int count, bool fresh)
+        {
+            await using var connection = await Target.ConnectAsync(0, _timeout.Token);
+            await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = _timeout.Token }, async (i, token) =>
+            {
+                var payload = new byte[64];
+                BinaryPrimitives.WriteInt64LittleEndian(payload, i);
+                if (fresh)
+                {
+                    await connection.SendFreshAsync(i % _settings.Queues, payload, token);
+                }
+                else
+                {
+                    await connection.SendAsync(i % _settings.Queues, payload, token);
+                }
+            });
+        }
+
+        /// <summary>Waits until the owner has <paramref name="count"/> messages, then stops the receivers.</summary>
+        public async Task<CountingSink> DrainAsync(int count, string what, TimeSpan deadline)
+        {
+            await Eventually.TrueAsync(() => Sink.Total >= count, what, deadline);
+            await StopReceiversAsync();
+            return Sink;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopReceiversAsync();
+            await Target.DisposeAsync();
+            _timeout.Dispose();
+        }
+
+        private async Task StopReceiversAsync()
+        {
+            if (_drained)
+            {
+                return;
+            }
+
+            _drained = true;
+            foreach (var receiver in _receivers)
+            {
+                await receiver.DisposeAsync();
+            }
         }
     }
 
