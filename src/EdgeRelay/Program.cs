@@ -94,8 +94,7 @@ catch (InvalidDataException ex)
 await using (host)
 {
     // SIGHUP or an edit of the configuration file reloads it: the Sending section applies at once.
-    using var reloaderLogging = LoggerFactory.Create(ConfigureLogging);
-    using var reloader = new ConfigurationReloader(args, configPath, host.Server, reloaderLogging.CreateLogger("EdgeRelay.Relay"));
+    using var reloader = new ConfigurationReloader(args, configPath, host.Server, host.CreateLogger("EdgeRelay.Relay"));
     await host.WaitForShutdownAsync();
 }
 

@@ -37,6 +37,9 @@ public sealed class RelayHost : IAsyncDisposable
     /// <summary>The relay's shared state: storage, push hub, metrics, sessions.</summary>
     public RelayServer Server { get; }
 
+    /// <summary>A logger on the relay's own logging (same sinks and format), for parts the executable adds around the host.</summary>
+    public ILogger CreateLogger(string categoryName) => _loggerFactory.CreateLogger(categoryName);
+
     /// <summary>The bound relay endpoint (the real port when the configuration said 0).</summary>
     public IPEndPoint RelayEndPoint => (IPEndPoint)_relayListen.EndPoint;
 

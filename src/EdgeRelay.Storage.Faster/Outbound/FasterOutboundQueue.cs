@@ -99,32 +99,10 @@ public sealed partial class FasterOutboundQueue : IOutboundQueue
             throw new ArgumentOutOfRangeException(nameof(state), state, "A message settles as delivered or failed.");
         }
 
-        _gate.Enter();
-        try
-        {
-            for (var attempt = 1; ; attempt++)
-            {
-                lock (_sync)
-                {
-                    if (!_book.TryGetQueued(sendId, out var message))
-                    {
-                        return new WriteResult<SettleStatus>(SettleStatus.NotQueued, DurabilityTicket.None);
-                    }
-
-                    var status = new OutboundStatus(sendId, message.Owner, state, state == OutboundState.Failed ? code : (ushort)0, message.QueuedAtUnixMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
-                    if (TryAppendSettled(status, out var address))
-                    {
-                        return new WriteResult<SettleStatus>(SettleStatus.Settled, DurabilityTicket.At(address));
-                    }
-                }
-
-                await _log.WaitForSpaceAsync(attempt, ct);
-            }
-        }
-        finally
-        {
-            _gate.Exit();
-        }
+        // A list of one: the same admission, record and wait for log space as a forwarding round's settles.
+        var result = new SettleStatus[1];
+        var ticket = await SettleManyAsync([new OutboundSettle(sendId, state, code)], result, ct);
+        return new WriteResult<SettleStatus>(result[0], ticket);
     }
 
     public async ValueTask<DurabilityTicket> SettleManyAsync(IReadOnlyList<OutboundSettle> settles, SettleStatus[] results, CancellationToken ct = default)
