@@ -26,6 +26,7 @@ public sealed class ArchitectureTests
         ["EdgeRelay.Server"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Addressing", "EdgeRelay.Storage", "EdgeRelay.Storage.Faster", "EdgeRelay.Delivery", "EdgeRelay.Attachments", "EdgeRelay.Forwarding"],
         ["EdgeRelay"] = ["EdgeRelay.Server"],
         ["EdgeRelay.Client"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Addressing"],
+        ["EdgeRelay.RelationshipManager"] = ["EdgeRelay.Core", "EdgeRelay.Addressing", "EdgeRelay.Client"],
     };
 
     public static TheoryData<string> Projects => new(AllowedProjectReferences.Keys);
