@@ -1,0 +1,112 @@
+using EdgeRelay.RelationshipManager.Identity;
+using Microsoft.Data.Sqlite;
+
+namespace EdgeRelay.RelationshipManager.State;
+
+internal sealed partial class RmDatabase
+{
+    private const string RelationshipColumns = "id, name, identity, verified, state, our_aid, ratchet, policy, read_receipts, created_at";
+
+    private const string AddressColumns = "aid, card, service_id, owner_key, expires_at, state";
+
+    public (string Name, PublicIdentity Identity)? GetProfile()
+    {
+        // Not Single: a missing row must come back as null, not as a default tuple.
+        var rows = Query("SELECT name, identity FROM profile WHERE id = 1", r => (r.GetString(0), Columns.Identity(r, 1)));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public IReadOnlyList<ServiceRecord> GetServices() =>
+        Query("SELECT id, endpoint, pin, roles, token FROM services ORDER BY id", ReadService);
+
+    public ServiceRecord? GetService(long id) =>
+        Single("SELECT id, endpoint, pin, roles, token FROM services WHERE id = $id", ReadService, ("$id", id));
+
+    public IReadOnlyList<OwnAddressRecord> GetAddresses(OwnAddressState? state = null) =>
+        state is { } s
+            ? Query($"SELECT {AddressColumns} FROM addresses WHERE state = $state ORDER BY created_at", ReadAddress, ("$state", (long)s))
+            : Query($"SELECT {AddressColumns} FROM addresses ORDER BY created_at", ReadAddress);
+
+    public OwnAddressRecord? GetAddress(AddressId aid) =>
+        Single($"SELECT {AddressColumns} FROM addresses WHERE aid = $aid", ReadAddress, ("$aid", Columns.Aid(aid)));
+
+    public InvitationRecord? GetInvitation(byte[] id) =>
+        Single(
+            "SELECT id, aid, secrets, created_at, expires_at, relationship_id FROM invitations WHERE id = $id",
+            r => new InvitationRecord(Columns.Blob(r, 0), Columns.Aid(r, 1), Columns.Blob(r, 2), Columns.Time(r, 3), Columns.Time(r, 4), r.IsDBNull(5) ? null : r.GetInt64(5)),
+            ("$id", id));
+
+    public IReadOnlyList<RelationshipRecord> GetRelationships() =>
+        Query($"SELECT {RelationshipColumns} FROM relationships ORDER BY id", ReadRelationship);
+
+    public RelationshipRecord? GetRelationship(long id) =>
+        Single($"SELECT {RelationshipColumns} FROM relationships WHERE id = $id", ReadRelationship, ("$id", id));
+
+    public IReadOnlyList<RelationshipRecord> GetRelationshipsAt(AddressId ourAddress) =>
+        Query($"SELECT {RelationshipColumns} FROM relationships WHERE our_aid = $aid ORDER BY id", ReadRelationship, ("$aid", Columns.Aid(ourAddress)));
+
+    public IReadOnlyList<TheirCardRecord> GetTheirCards(long relationshipId) =>
+        Query(
+            "SELECT position, aid, card, expires_at FROM their_cards WHERE relationship_id = $id ORDER BY position",
+            r => new TheirCardRecord(r.GetInt32(0), Columns.Aid(r, 1), Columns.Blob(r, 2), Columns.Time(r, 3)),
+            ("$id", relationshipId));
+
+    public IReadOnlyList<MessageRecord> GetMessages(long relationshipId, int limit) =>
+        Query(
+            "SELECT id, relationship_id, command_id, direction, text, sent_at, at, status FROM (SELECT * FROM messages WHERE relationship_id = $id ORDER BY id DESC LIMIT $limit) ORDER BY id",
+            ReadMessage,
+            ("$id", relationshipId),
+            ("$limit", (long)limit));
+
+    public IReadOnlyList<OutboxRecord> GetOutbox() =>
+        Query(
+            "SELECT id, relationship_id, envelope, card, command_id, created_at, attempts FROM outbox ORDER BY id",
+            r => new OutboxRecord(r.GetInt64(0), r.GetInt64(1), Columns.Blob(r, 2), Columns.Blob(r, 3), Columns.Blob(r, 4), Columns.Time(r, 5), r.GetInt32(6)));
+
+    private static ServiceRecord ReadService(SqliteDataReader r) =>
+        new(r.GetInt64(0), r.GetString(1), Columns.NullableBlob(r, 2), (ServiceRoles)r.GetInt64(3), Columns.NullableBlob(r, 4));
+
+    private static OwnAddressRecord ReadAddress(SqliteDataReader r) =>
+        new(Columns.Aid(r, 0), Columns.Blob(r, 1), r.GetInt64(2), Columns.Blob(r, 3), Columns.Time(r, 4), (OwnAddressState)r.GetInt64(5));
+
+    private static RelationshipRecord ReadRelationship(SqliteDataReader r) =>
+        new(
+            r.GetInt64(0),
+            r.GetString(1),
+            Columns.Identity(r, 2),
+            r.GetInt64(3) != 0,
+            (RelationshipState)r.GetInt64(4),
+            Columns.Aid(r, 5),
+            Columns.Blob(r, 6),
+            Columns.Policy(r.GetInt64(7)),
+            r.GetInt64(8) != 0,
+            Columns.Time(r, 9));
+
+    private static MessageRecord ReadMessage(SqliteDataReader r) =>
+        new(r.GetInt64(0), r.GetInt64(1), Columns.Blob(r, 2), (MessageDirection)r.GetInt64(3), r.GetString(4), Columns.Time(r, 5), Columns.Time(r, 6), r.GetInt32(7));
+
+    private List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object Value)[] parameters)
+    {
+        using var command = Command(sql);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    private T? Single<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object Value)[] parameters)
+        where T : class
+    {
+        var rows = Query(sql, read, parameters);
+        return rows.Count == 0 ? default : rows[0];
+    }
+}

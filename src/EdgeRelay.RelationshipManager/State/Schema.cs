@@ -1,0 +1,112 @@
+namespace EdgeRelay.RelationshipManager.State;
+
+/// <summary>
+/// The SQLite schema, as the ordered list of migrations that build it. Version n is reached by applying
+/// migrations 1..n; the version is SQLite's <c>user_version</c>, written in the same transaction as the
+/// migration, so a crash mid-migration leaves the previous version whole.
+/// </summary>
+/// <remarks>
+/// Never edit a migration that has shipped: append the next one. Secrets (owner keys, invitation secrets,
+/// ratchet state, tokens) are stored sealed with the key store's state key (<c>Identity/StateSealer.cs</c>),
+/// with the row's identity as associated data, so that a sealed value cannot be moved to another row.
+/// </remarks>
+internal static class Schema
+{
+    public static IReadOnlyList<string> Migrations { get; } =
+    [
+        // 1: the first schema.
+        """
+        CREATE TABLE profile (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            name TEXT NOT NULL,
+            identity BLOB NOT NULL,
+            created_at INTEGER NOT NULL);
+
+        -- Relays this RM uses. roles: 1 receiving, 2 sending (flags). token: sealed, for SEND_VIA.
+        CREATE TABLE services (
+            id INTEGER PRIMARY KEY,
+            endpoint TEXT NOT NULL UNIQUE,
+            pin BLOB,
+            roles INTEGER NOT NULL,
+            token BLOB,
+            added_at INTEGER NOT NULL);
+
+        -- Our own long-term addresses. state: 0 unused, 1 in an invitation, 2 a relationship's, 3 revoked.
+        CREATE TABLE addresses (
+            aid BLOB PRIMARY KEY,
+            card BLOB NOT NULL,
+            service_id INTEGER NOT NULL REFERENCES services(id),
+            owner_key BLOB NOT NULL,
+            expires_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            state INTEGER NOT NULL);
+
+        CREATE TABLE invitations (
+            id BLOB PRIMARY KEY,
+            aid BLOB NOT NULL REFERENCES addresses(aid),
+            secrets BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            relationship_id INTEGER REFERENCES relationships(id));
+
+        -- state: 0 awaiting their first message, 1 established, 2 terminated by us, 3 terminated by them,
+        -- 4 key change (same name, new keys) not yet accepted by the user.
+        CREATE TABLE relationships (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            identity BLOB NOT NULL,
+            verified INTEGER NOT NULL,
+            state INTEGER NOT NULL,
+            our_aid BLOB NOT NULL REFERENCES addresses(aid),
+            ratchet BLOB NOT NULL,
+            policy INTEGER NOT NULL,
+            read_receipts INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL);
+        CREATE INDEX relationships_by_address ON relationships(our_aid);
+
+        -- The cards they gave us, in the order they want them tried.
+        CREATE TABLE their_cards (
+            relationship_id INTEGER NOT NULL REFERENCES relationships(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            aid BLOB NOT NULL,
+            card BLOB NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (relationship_id, position));
+
+        -- direction: 0 in, 1 out. status: out 0 queued, 1 sent, 2 delivered, 3 read; in 0 new, 1 shown.
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+            command_id BLOB NOT NULL,
+            direction INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            UNIQUE (relationship_id, direction, command_id));
+
+        -- Every command id received, so that a redelivered command is recognised even when its message
+        -- number is still open (the relay delivers at least once).
+        CREATE TABLE seen (
+            relationship_id INTEGER NOT NULL,
+            command_id BLOB NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (relationship_id, command_id));
+
+        -- Envelopes sealed (their ratchet step is committed) but not yet accepted by a relay: written in the
+        -- same transaction as the ratchet state, so a crash never loses a sealed message nor reuses a key.
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+            envelope BLOB NOT NULL,
+            card BLOB NOT NULL,
+            command_id BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL,
+            last_error TEXT);
+        """,
+    ];
+
+    public static int LatestVersion => Migrations.Count;
+}

@@ -1,0 +1,168 @@
+using EdgeRelay.Addressing;
+using EdgeRelay.RelationshipManager.Identity;
+using EdgeRelay.RelationshipManager.State;
+
+namespace EdgeRelay.RelationshipManager.Tests.State;
+
+public sealed class RmDatabaseTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
+    private readonly TempDirectory _directory = new("edgerelay-rm-state");
+
+    private string Path => _directory.Combine("state.db");
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public void A_new_database_is_migrated_to_the_latest_schema()
+    {
+        using var database = RmDatabase.Open(Path);
+
+        Assert.Equal(Schema.LatestVersion, database.Version);
+    }
+
+    [Fact]
+    public void A_database_from_a_newer_library_is_refused_untouched()
+    {
+        using (var database = RmDatabase.Open(Path, [.. Schema.Migrations, "CREATE TABLE later (x INTEGER);"]))
+        {
+            Assert.Equal(Schema.LatestVersion + 1, database.Version);
+        }
+
+        var error = Assert.Throws<StateException>(() => RmDatabase.Open(Path));
+
+        Assert.Equal(StateError.NewerSchema, error.Error);
+    }
+
+    [Fact]
+    public void An_upgrade_keeps_the_rows_of_the_version_before()
+    {
+        long id;
+        using (var database = RmDatabase.Open(Path))
+        {
+            id = AddRelationship(database, "alice");
+        }
+
+        using (var upgraded = RmDatabase.Open(Path, [.. Schema.Migrations, "ALTER TABLE relationships ADD COLUMN note TEXT;"]))
+        {
+            Assert.Equal(Schema.LatestVersion + 1, upgraded.Version);
+            Assert.Equal("alice", upgraded.GetRelationship(id)!.Name);
+        }
+    }
+
+    [Fact]
+    public void A_failing_migration_leaves_the_database_at_the_version_it_had()
+    {
+        using (RmDatabase.Open(Path))
+        {
+        }
+
+        // The first statement of the broken migration succeeds, the second fails: neither may remain.
+        var error = Assert.Throws<StateException>(() => RmDatabase.Open(Path, [.. Schema.Migrations, "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;"]));
+
+        Assert.Equal(StateError.MigrationFailed, error.Error);
+        using var database = RmDatabase.Open(Path);
+        Assert.Equal(Schema.LatestVersion, database.Version);
+        using var upgraded = RmDatabase.Open(Path, [.. Schema.Migrations, "CREATE TABLE half (x INTEGER);"]);
+        Assert.Equal(Schema.LatestVersion + 1, upgraded.Version); // "half" did not exist: the failed attempt left nothing
+    }
+
+    [Fact]
+    public void A_transaction_not_committed_leaves_nothing_behind()
+    {
+        using var database = RmDatabase.Open(Path);
+        var aid = AddAddress(database);
+        using (var writer = database.BeginWrite())
+        {
+            var id = writer.AddRelationship(Relationship("bob", aid), Now);
+            writer.SetTheirCards(id, [new TheirCardRecord(0, AddressId.NewRandom(), [1, 2, 3], Now)]);
+            writer.SetAddressState(aid, OwnAddressState.Relationship);
+
+            // Disposed without Commit, as a crash between these writes would leave it.
+        }
+
+        Assert.Empty(database.GetRelationships());
+        Assert.Equal(OwnAddressState.Unused, database.GetAddress(aid)!.State);
+    }
+
+    [Fact]
+    public void A_copy_of_the_files_taken_mid_transaction_opens_without_half_a_relationship()
+    {
+        using var database = RmDatabase.Open(Path);
+        var aid = AddAddress(database);
+        using var writer = database.BeginWrite();
+        var id = writer.AddRelationship(Relationship("bob", aid), Now);
+        writer.SetTheirCards(id, [new TheirCardRecord(0, AddressId.NewRandom(), [1, 2, 3], Now)]);
+
+        // What a process killed at this instant leaves on disk (the WAL may hold uncommitted pages).
+        using var copy = _directory.CopyAsIs("edgerelay-rm-state-copy");
+        using var recovered = RmDatabase.Open(copy.Combine("state.db"));
+
+        Assert.Empty(recovered.GetRelationships());
+        Assert.Empty(recovered.GetTheirCards(id));
+        Assert.Single(recovered.GetAddresses(OwnAddressState.Unused));
+    }
+
+    [Fact]
+    public void A_command_id_is_seen_once_and_an_invitation_used_once()
+    {
+        using var database = RmDatabase.Open(Path);
+        var id = AddRelationship(database, "carol");
+        var aid = database.GetRelationship(id)!.OurAddress;
+        using var writer = database.BeginWrite();
+        writer.AddInvitation(new InvitationRecord([7, 7], aid, [1], Now, Now.AddDays(1), null));
+
+        Assert.True(writer.MarkSeen(id, [1, 2, 3], Now));
+        Assert.False(writer.MarkSeen(id, [1, 2, 3], Now));
+        Assert.True(writer.MarkInvitationUsed([7, 7], id));
+        Assert.False(writer.MarkInvitationUsed([7, 7], id));
+    }
+
+    [Fact]
+    public void A_receipt_raises_an_outgoing_status_and_never_lowers_it()
+    {
+        using var database = RmDatabase.Open(Path);
+        var id = AddRelationship(database, "dave");
+        using var writer = database.BeginWrite();
+        writer.AddMessage(new MessageRecord(0, id, [9], MessageDirection.Out, "hi", Now, Now, 1));
+
+        Assert.True(writer.RaiseOutgoingStatus(id, [9], 3));
+        Assert.False(writer.RaiseOutgoingStatus(id, [9], 2));
+        writer.Commit();
+        Assert.Equal(3, database.GetMessages(id, 10).Single().Status);
+    }
+
+    [Fact]
+    public void A_policy_survives_the_round_trip_and_an_invalid_one_is_corrupt()
+    {
+        var batched = DeliveryPolicy.Batched(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(batched, Columns.Policy(Columns.Policy(batched)));
+        Assert.Equal(DeliveryPolicy.PullOnly, Columns.Policy(Columns.Policy(DeliveryPolicy.PullOnly)));
+        Assert.Equal(StateError.Corrupt, Assert.Throws<StateException>(() => Columns.Policy(1L << 32)).Error); // batched without a window
+    }
+
+    private static RelationshipRecord Relationship(string name, AddressId aid) =>
+        new(0, name, new PublicIdentity(new byte[32], Enumerable.Repeat((byte)1, 32).ToArray()), false, RelationshipState.Established, aid, [4, 5, 6], DeliveryPolicy.Immediate, false, Now);
+
+    private static AddressId AddAddress(RmDatabase database)
+    {
+        var aid = AddressId.NewRandom();
+        var card = new AddressCard(aid, Now.AddDays(30).ToUnixTimeSeconds(), new byte[32], "127.0.0.1:7400");
+        using var writer = database.BeginWrite();
+        var services = database.GetServices();
+        var service = services.Count > 0 ? services[0].Id : writer.AddService("127.0.0.1:7400", null, ServiceRoles.Receiving | ServiceRoles.Sending, null, Now);
+        writer.AddAddress(new OwnAddressRecord(aid, card.ToArray(), service, [1], Now.AddDays(30), OwnAddressState.Unused), Now);
+        writer.Commit();
+        return aid;
+    }
+
+    private static long AddRelationship(RmDatabase database, string name)
+    {
+        var aid = AddAddress(database);
+        using var writer = database.BeginWrite();
+        var id = writer.AddRelationship(Relationship(name, aid), Now);
+        writer.Commit();
+        return id;
+    }
+}
