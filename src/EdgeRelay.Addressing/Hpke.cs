@@ -5,8 +5,10 @@ using EdgeRelay.Addressing.Interop;
 namespace EdgeRelay.Addressing;
 
 /// <summary>
-/// RFC 9180 HPKE, mode base, for the one suite EdgeRelay uses: DHKEM(X25519, HKDF-SHA256) (0x0020),
-/// HKDF-SHA256 (0x0001), ChaCha20-Poly1305 (0x0003). Single-shot seal and open only.
+/// RFC 9180 HPKE for the one suite EdgeRelay uses: DHKEM(X25519, HKDF-SHA256) (0x0020),
+/// HKDF-SHA256 (0x0001), ChaCha20-Poly1305 (0x0003). Single-shot seal and open only, in mode base
+/// (ephemeral addresses) and mode psk with an export from the same context (Hpke.Psk.cs, the
+/// relationship manager's envelopes).
 /// </summary>
 /// <remarks>
 /// Everything works on caller-provided spans and stack buffers and allocates nothing: an open runs
@@ -14,7 +16,7 @@ namespace EdgeRelay.Addressing;
 /// ordinary input there, so opening reports <c>false</c> rather than throwing; exceptions are kept
 /// for caller bugs (wrong buffer sizes). Secret intermediates are zeroed before every return.
 /// </remarks>
-public static class Hpke
+public static partial class Hpke
 {
     /// <summary>Length of an encapsulated key (the sender's ephemeral X25519 public key).</summary>
     public const int EncapsulatedKeyLength = 32;
@@ -33,6 +35,7 @@ public static class Hpke
     internal const int KeyScheduleContextLength = 1 + HashLength + HashLength;
 
     private const byte ModeBase = 0x00;
+    private const byte ModePsk = 0x01;
 
     // Longest labeled_info we build: I2OSP(L, 2) || "HPKE-v1" || suite_id || label || info with
     // the longest label ("shared_secret") and the longest info (key_schedule_context, 65 bytes).
@@ -134,43 +137,7 @@ public static class Hpke
         ReadOnlySpan<byte> ciphertext,
         Span<byte> plaintext)
     {
-        CheckLength(recipientPrivateKey, PrivateKeyLength, nameof(recipientPrivateKey));
-        CheckLength(recipientPublicKey, PublicKeyLength, nameof(recipientPublicKey));
-        if (encapsulatedKey.Length != EncapsulatedKeyLength || ciphertext.Length < TagLength)
-        {
-            plaintext.Clear();
-            return false;
-        }
-
-        CheckLength(plaintext, ciphertext.Length - TagLength, nameof(plaintext));
-
-        Span<byte> sharedSecret = stackalloc byte[SharedSecretLength];
-        Span<byte> key = stackalloc byte[KeyLength];
-        Span<byte> baseNonce = stackalloc byte[NonceLength];
-        try
-        {
-            if (!Decap(encapsulatedKey, recipientPrivateKey, recipientPublicKey, sharedSecret))
-            {
-                plaintext.Clear();
-                return false;
-            }
-
-            KeySchedule(sharedSecret, info, key, baseNonce, exporterSecret: []);
-            // Single-shot: sequence number 0, so the nonce is base_nonce itself.
-            if (!Sodium.AeadDecrypt(plaintext, ciphertext, aad, baseNonce, key))
-            {
-                plaintext.Clear();
-                return false;
-            }
-
-            return true;
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(sharedSecret);
-            CryptographicOperations.ZeroMemory(key);
-            CryptographicOperations.ZeroMemory(baseNonce);
-        }
+        return OpenCore(recipientPrivateKey, recipientPublicKey, encapsulatedKey, info, aad, psk: [], pskId: [], ciphertext, plaintext, exporterContext: [], exported: []);
     }
 
     /// <summary>Seal with a given ephemeral secret key: for the RFC test vectors, never for real traffic.</summary>
@@ -183,218 +150,6 @@ public static class Hpke
         Span<byte> encapsulatedKey,
         Span<byte> ciphertext)
     {
-        CheckLength(ephemeralPrivateKey, PrivateKeyLength, nameof(ephemeralPrivateKey));
-        CheckLength(recipientPublicKey, PublicKeyLength, nameof(recipientPublicKey));
-        CheckLength(encapsulatedKey, EncapsulatedKeyLength, nameof(encapsulatedKey));
-        CheckLength(ciphertext, plaintext.Length + TagLength, nameof(ciphertext));
-
-        Span<byte> sharedSecret = stackalloc byte[SharedSecretLength];
-        Span<byte> key = stackalloc byte[KeyLength];
-        Span<byte> baseNonce = stackalloc byte[NonceLength];
-        try
-        {
-            if (!Encap(ephemeralPrivateKey, recipientPublicKey, sharedSecret, encapsulatedKey))
-            {
-                encapsulatedKey.Clear();
-                return false;
-            }
-
-            KeySchedule(sharedSecret, info, key, baseNonce, exporterSecret: []);
-            Sodium.AeadEncrypt(ciphertext, plaintext, aad, baseNonce, key);
-            return true;
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(sharedSecret);
-            CryptographicOperations.ZeroMemory(key);
-            CryptographicOperations.ZeroMemory(baseNonce);
-        }
+        return SealCore(ephemeralPrivateKey, recipientPublicKey, info, aad, psk: [], pskId: [], plaintext, encapsulatedKey, ciphertext, exporterContext: [], exported: []);
     }
-
-    /// <summary>RFC 9180 §4.1 Encap with the ephemeral key given. False if DH(skE, pkR) is all zeros.</summary>
-    internal static bool Encap(
-        ReadOnlySpan<byte> ephemeralPrivateKey,
-        ReadOnlySpan<byte> recipientPublicKey,
-        Span<byte> sharedSecret,
-        Span<byte> encapsulatedKey)
-    {
-        CheckLength(sharedSecret, SharedSecretLength, nameof(sharedSecret));
-        CheckLength(encapsulatedKey, EncapsulatedKeyLength, nameof(encapsulatedKey));
-        Span<byte> dh = stackalloc byte[Sodium.PointBytes];
-        try
-        {
-            if (!Sodium.ScalarMult(dh, ephemeralPrivateKey, recipientPublicKey)
-                || !Sodium.ScalarMultBase(encapsulatedKey, ephemeralPrivateKey))
-            {
-                sharedSecret.Clear();
-                return false;
-            }
-
-            ExtractAndExpand(dh, encapsulatedKey, recipientPublicKey, sharedSecret);
-            return true;
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(dh);
-        }
-    }
-
-    /// <summary>RFC 9180 §4.1 Decap. False if DH(skR, pkE) is all zeros (pkE of low order).</summary>
-    internal static bool Decap(
-        ReadOnlySpan<byte> encapsulatedKey,
-        ReadOnlySpan<byte> recipientPrivateKey,
-        ReadOnlySpan<byte> recipientPublicKey,
-        Span<byte> sharedSecret)
-    {
-        CheckLength(sharedSecret, SharedSecretLength, nameof(sharedSecret));
-        Span<byte> dh = stackalloc byte[Sodium.PointBytes];
-        try
-        {
-            if (!Sodium.ScalarMult(dh, recipientPrivateKey, encapsulatedKey))
-            {
-                sharedSecret.Clear();
-                return false;
-            }
-
-            ExtractAndExpand(dh, encapsulatedKey, recipientPublicKey, sharedSecret);
-            return true;
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(dh);
-        }
-    }
-
-    /// <summary>
-    /// RFC 9180 §5.1 KeyScheduleS/R for mode base (psk and psk_id empty). Optional outputs are
-    /// computed only when their span is not empty; the last two exist for the test vectors.
-    /// </summary>
-    internal static void KeySchedule(
-        ReadOnlySpan<byte> sharedSecret,
-        ReadOnlySpan<byte> info,
-        Span<byte> key,
-        Span<byte> baseNonce,
-        Span<byte> exporterSecret,
-        Span<byte> keyScheduleContextOut = default,
-        Span<byte> secretOut = default)
-    {
-        CheckLength(sharedSecret, SharedSecretLength, nameof(sharedSecret));
-        CheckLength(key, KeyLength, nameof(key));
-        CheckLength(baseNonce, NonceLength, nameof(baseNonce));
-
-        Span<byte> context = stackalloc byte[KeyScheduleContextLength];
-        Span<byte> secret = stackalloc byte[HashLength];
-        try
-        {
-            context[0] = ModeBase;
-            LabeledExtract(HpkeSuiteId, [], "psk_id_hash"u8, [], context.Slice(1, HashLength));
-            LabeledExtract(HpkeSuiteId, [], "info_hash"u8, info, context.Slice(1 + HashLength, HashLength));
-            LabeledExtract(HpkeSuiteId, sharedSecret, "secret"u8, [], secret);
-
-            LabeledExpand(HpkeSuiteId, secret, "key"u8, context, key);
-            LabeledExpand(HpkeSuiteId, secret, "base_nonce"u8, context, baseNonce);
-            if (!exporterSecret.IsEmpty)
-            {
-                CheckLength(exporterSecret, HashLength, nameof(exporterSecret));
-                LabeledExpand(HpkeSuiteId, secret, "exp"u8, context, exporterSecret);
-            }
-
-            if (!keyScheduleContextOut.IsEmpty)
-            {
-                context.CopyTo(keyScheduleContextOut);
-            }
-
-            if (!secretOut.IsEmpty)
-            {
-                secret.CopyTo(secretOut);
-            }
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(secret);
-            CryptographicOperations.ZeroMemory(context);
-        }
-    }
-
-    /// <summary>RFC 9180 §5.2: base_nonce XOR I2OSP(seq, Nn).</summary>
-    internal static void ComputeNonce(ReadOnlySpan<byte> baseNonce, ulong sequenceNumber, Span<byte> nonce)
-    {
-        CheckLength(baseNonce, NonceLength, nameof(baseNonce));
-        CheckLength(nonce, NonceLength, nameof(nonce));
-        baseNonce.CopyTo(nonce);
-        // I2OSP(seq, 12) is four zero bytes then the u64 big-endian; XOR only touches the tail.
-        var tail = nonce[(NonceLength - sizeof(ulong))..];
-        BinaryPrimitives.WriteUInt64BigEndian(tail, BinaryPrimitives.ReadUInt64BigEndian(tail) ^ sequenceNumber);
-    }
-
-    /// <summary>The suite's AEAD, exposed for the multi-message RFC vectors.</summary>
-    internal static void AeadSeal(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext) =>
-        Sodium.AeadEncrypt(ciphertext, plaintext, aad, nonce, key);
-
-    internal static bool AeadOpen(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ciphertext, Span<byte> plaintext) =>
-        Sodium.AeadDecrypt(plaintext, ciphertext, aad, nonce, key);
-
-    // DHKEM ExtractAndExpand(dh, kem_context) with kem_context = enc || pkR, passed in two parts.
-    private static void ExtractAndExpand(ReadOnlySpan<byte> dh, ReadOnlySpan<byte> encapsulatedKey, ReadOnlySpan<byte> recipientPublicKey, Span<byte> sharedSecret)
-    {
-        Span<byte> kemContext = stackalloc byte[EncapsulatedKeyLength + PublicKeyLength];
-        Span<byte> eaePrk = stackalloc byte[HashLength];
-        try
-        {
-            encapsulatedKey.CopyTo(kemContext);
-            recipientPublicKey.CopyTo(kemContext[EncapsulatedKeyLength..]);
-            LabeledExtract(KemSuiteId, [], "eae_prk"u8, dh, eaePrk);
-            LabeledExpand(KemSuiteId, eaePrk, "shared_secret"u8, kemContext, sharedSecret);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(eaePrk);
-        }
-    }
-
-    // labeled_ikm = "HPKE-v1" || suite_id || label || ikm, hashed in parts (no length limit on ikm).
-    private static void LabeledExtract(ReadOnlySpan<byte> suiteId, ReadOnlySpan<byte> salt, ReadOnlySpan<byte> label, ReadOnlySpan<byte> ikm, Span<byte> prk) =>
-        Sodium.HkdfExtract(prk, salt, Version, suiteId, label, ikm);
-
-    // labeled_info = I2OSP(L, 2) || "HPKE-v1" || suite_id || label || info
-    private static void LabeledExpand(ReadOnlySpan<byte> suiteId, ReadOnlySpan<byte> prk, ReadOnlySpan<byte> label, ReadOnlySpan<byte> info, Span<byte> output)
-    {
-        var length = 2 + Version.Length + suiteId.Length + label.Length + info.Length;
-        if (length > MaxLabeledInfoLength)
-        {
-            throw new ArgumentException("labeled_info is longer than any this suite builds.", nameof(info));
-        }
-
-        Span<byte> labeledInfo = stackalloc byte[MaxLabeledInfoLength];
-        labeledInfo = labeledInfo[..length];
-        try
-        {
-            BinaryPrimitives.WriteUInt16BigEndian(labeledInfo, checked((ushort)output.Length));
-            var rest = labeledInfo[2..];
-            Version.CopyTo(rest);
-            rest = rest[Version.Length..];
-            suiteId.CopyTo(rest);
-            rest = rest[suiteId.Length..];
-            label.CopyTo(rest);
-            info.CopyTo(rest[label.Length..]);
-            Sodium.HkdfExpand(output, labeledInfo, prk);
-        }
-        finally
-        {
-            // kem_context and key_schedule_context are not secret, but cheap to clear.
-            CryptographicOperations.ZeroMemory(labeledInfo);
-        }
-    }
-
-    private static void CheckLength(ReadOnlySpan<byte> span, int expected, string name)
-    {
-        if (span.Length != expected)
-        {
-            ThrowLength(expected, span.Length, name);
-        }
-    }
-
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private static void ThrowLength(int expected, int actual, string name) =>
-        throw new ArgumentException($"Expected {expected} bytes, got {actual}.", name);
 }

@@ -61,7 +61,7 @@ public class HpkeVectorTests
         var exporterSecret = new byte[Hpke.HashLength];
         var context = new byte[Hpke.KeyScheduleContextLength];
         var secret = new byte[Hpke.HashLength];
-        Hpke.KeySchedule(_v.SetupBytes("shared_secret"), _v.SetupBytes("info"), key, baseNonce, exporterSecret, context, secret);
+        Hpke.KeySchedule(_v.SetupBytes("shared_secret"), _v.SetupBytes("info"), [], [], key, baseNonce, exporterSecret, context, secret);
         Assert.Equal(_v.Setup["key_schedule_context"], Hex.Of(context));
         Assert.Equal(_v.Setup["secret"], Hex.Of(secret));
         Assert.Equal(_v.Setup["key"], Hex.Of(key));

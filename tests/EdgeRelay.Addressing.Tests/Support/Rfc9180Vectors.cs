@@ -1,26 +1,35 @@
 namespace EdgeRelay.Addressing.Tests.Support;
 
 /// <summary>
-/// Reads the RFC 9180 A.2.1 vector file as published: "name: hex" lines inside ~~~ blocks, where
-/// long hex values continue on the following lines, and "sequence number:" starts an encryption.
+/// Reads an RFC 9180 vector file as published (A.2.1 base, A.2.2 psk): "name: hex" lines inside ~~~
+/// blocks, where long hex values continue on the following lines, "sequence number:" starts an
+/// encryption and "exporter_context:" an exported value.
 /// </summary>
 internal sealed class Rfc9180Vectors
 {
-    private Rfc9180Vectors(Dictionary<string, string> setup, List<Dictionary<string, string>> encryptions)
+    public const string Base = "rfc9180-A.2.1-base.txt";
+    public const string Psk = "rfc9180-A.2.2-psk.txt";
+
+    private Rfc9180Vectors(Dictionary<string, string> setup, List<Dictionary<string, string>> encryptions, List<Dictionary<string, string>> exports)
     {
         Setup = setup;
         Encryptions = encryptions;
+        Exports = exports;
     }
 
     public Dictionary<string, string> Setup { get; }
 
     public List<Dictionary<string, string>> Encryptions { get; }
 
-    public static Rfc9180Vectors Load()
+    /// <summary>Each with "exporter_context", "L" and "exported_value".</summary>
+    public List<Dictionary<string, string>> Exports { get; }
+
+    public static Rfc9180Vectors Load(string file = Base)
     {
-        var path = Path.Combine(AppContext.BaseDirectory, "Vectors", "rfc9180-A.2.1-base.txt");
+        var path = Path.Combine(AppContext.BaseDirectory, "Vectors", file);
         var setup = new Dictionary<string, string>(StringComparer.Ordinal);
         var encryptions = new List<Dictionary<string, string>>();
+        var exports = new List<Dictionary<string, string>>();
         var current = setup;
         string? lastKey = null;
         foreach (var raw in File.ReadLines(path))
@@ -51,12 +60,17 @@ internal sealed class Rfc9180Vectors
                 current = new Dictionary<string, string>(StringComparer.Ordinal);
                 encryptions.Add(current);
             }
+            else if (key == "exporter_context")
+            {
+                current = new Dictionary<string, string>(StringComparer.Ordinal);
+                exports.Add(current);
+            }
 
             current.Add(key, value);
             lastKey = key;
         }
 
-        return new Rfc9180Vectors(setup, encryptions);
+        return new Rfc9180Vectors(setup, encryptions, exports);
     }
 
     public byte[] SetupBytes(string name) => Convert.FromHexString(Setup[name]);
