@@ -45,7 +45,7 @@ internal static partial class CommandCodec
     public static byte[] Encode(Command command)
     {
         var writer = new CborWriter(Mode, convertIndefiniteLengthEncodings: false, allowMultipleRootLevelValues: false);
-        writer.WriteStartMap(null);
+        writer.WriteStartMap(5 + TypeFieldCount(command));
         writer.WriteUInt32(TypeKey);
         writer.WriteUInt32((uint)command.Type);
         writer.WriteUInt32(IdKey);
@@ -88,6 +88,14 @@ internal static partial class CommandCodec
         writer.WriteEndMap();
         return writer.Encode();
     }
+
+    private static int TypeFieldCount(Command command) => command switch
+    {
+        Introduce => 4,
+        Message or Received or Read => 1,
+        Update u => (u.Name is null ? 0 : 1) + (u.Cards is null ? 0 : 1) + (u.Services is null ? 0 : 1) + (u.Refresh is null ? 0 : 1),
+        _ => 0,
+    };
 
     private static void WriteUpdate(CborWriter writer, Update update)
     {
