@@ -28,6 +28,7 @@ public sealed partial class RelayClient
                 uint id = ++_nextRequestId == 0 ? ++_nextRequestId : _nextRequestId; // 0 is the server's "no request"
                 write(_outgoing.Writer, id, state);
                 _inFlight.Enqueue((id, completion));
+                Volatile.Write(ref _lastSent, _time.GetTimestamp());
                 Publish(_outgoing.Writer.FlushAsync(CancellationToken.None));
             }
 

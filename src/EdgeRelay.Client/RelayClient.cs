@@ -20,7 +20,8 @@ namespace EdgeRelay.Client;
 /// unanswered requests is bounded by a window (the smaller of <see cref="RelayClientOptions.MaxInFlight"/>
 /// and the server's advertised limit).
 /// <para>Files: this one connects and disposes; <c>RelayClient.Commands.cs</c> has one method per command;
-/// <c>RelayClient.Connection.cs</c> the request pipeline, the read and write loops and failure handling.</para>
+/// <c>RelayClient.Connection.cs</c> the request pipeline, the read and write loops and failure handling;
+/// <c>RelayClient.KeepAlive.cs</c> the PING sent when the connection has been quiet, and the dead-peer check.</para>
 /// </remarks>
 public sealed partial class RelayClient : IAsyncDisposable
 {
@@ -32,18 +33,23 @@ public sealed partial class RelayClient : IAsyncDisposable
     private readonly Queue<(uint Id, TaskCompletionSource<Reply> Completion)> _inFlight = new();
     private readonly CancellationTokenSource _closed = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<AddressId, PushSubscription> _subscriptions = new();
+    private readonly TimeProvider _time;
     private SemaphoreSlim _window;
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
+    private Task _keepAlive = Task.CompletedTask;
+    private long _lastSent;
     private int _maxReplyBody = 16 * 1024 * 1024;
     private uint _nextRequestId;
     private int _disposed;
     private Exception? _failure;
 
-    private RelayClient(Socket socket, Stream stream, int window)
+    private RelayClient(Socket socket, Stream stream, int window, TimeProvider time)
     {
         _socket = socket;
         _stream = stream;
+        _time = time;
+        _lastSent = time.GetTimestamp();
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
         _window = new SemaphoreSlim(window, window);
     }
@@ -80,7 +86,7 @@ public sealed partial class RelayClient : IAsyncDisposable
             var stream = options.Tls is null
                 ? new NetworkStream(socket, ownsSocket: true)
                 : await AuthenticateTlsAsync(socket, options.Tls, host, timeout.Token);
-            client = new RelayClient(socket, stream, options.MaxInFlight);
+            client = new RelayClient(socket, stream, options.MaxInFlight, options.TimeProvider);
             client._readLoop = client.ReadLoopAsync();
             client._writeLoop = client.WriteLoopAsync();
             var reply = await client.RequestAsync(static (w, id, _) => FrameWriter.WriteHello(w, id), 0, timeout.Token);
@@ -96,6 +102,11 @@ public sealed partial class RelayClient : IAsyncDisposable
             {
                 // Shrink the window to what the server allows; only HELLO has been sent, so nothing is held.
                 client._window = new SemaphoreSlim(window, window);
+            }
+
+            if (options.KeepsAlive)
+            {
+                client._keepAlive = client.KeepAliveLoopAsync(options.KeepAliveInterval!.Value, options.KeepAliveTimeout);
             }
 
             return client;
@@ -180,6 +191,7 @@ public sealed partial class RelayClient : IAsyncDisposable
 
         await _closed.CancelAsync();
         await _readLoop;
+        await _keepAlive;
         await _input.CompleteAsync();
         await _stream.DisposeAsync();
         _closed.Dispose();

@@ -1,0 +1,75 @@
+using System.Net;
+using EdgeRelay.Server;
+
+namespace EdgeRelay.Client.Tests;
+
+/// <summary>
+/// The real relay in this process, on loopback, with its FASTER log in a temporary folder; it can be stopped
+/// and started again on the same port and folder, as a restarted relay is found by its clients.
+/// </summary>
+internal sealed class LocalRelay : IAsyncDisposable
+{
+    private readonly TempDirectory _data = new();
+    private readonly Action<EdgeRelayOptions>? _configure;
+    private readonly TimeProvider? _time;
+    private RelayHost? _host;
+
+    private LocalRelay(Action<EdgeRelayOptions>? configure, TimeProvider? time)
+    {
+        _configure = configure;
+        _time = time;
+    }
+
+    public IPEndPoint EndPoint { get; private set; } = null!;
+
+    public string Endpoint => EndPoint.ToString();
+
+    public RelayHost Host => _host ?? throw new InvalidOperationException("The relay is stopped.");
+
+    public static async Task<LocalRelay> StartAsync(Action<EdgeRelayOptions>? configure = null, TimeProvider? time = null)
+    {
+        var relay = new LocalRelay(configure, time);
+        try
+        {
+            await relay.StartOnAsync("127.0.0.1:0");
+            return relay;
+        }
+        catch
+        {
+            await relay.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A graceful stop: its connections get SHUTTING_DOWN and close.</summary>
+    public async Task StopAsync()
+    {
+        if (_host is { } host)
+        {
+            _host = null;
+            await host.DisposeAsync();
+        }
+    }
+
+    /// <summary>Starts it again on the port it had and on its log, which it recovers.</summary>
+    public Task StartAgainAsync() => StartOnAsync(Endpoint);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _data.Dispose();
+    }
+
+    private async Task StartOnAsync(string endpoint)
+    {
+        var options = new EdgeRelayOptions
+        {
+            Relay = { Endpoint = endpoint },
+            Http = { Endpoint = "127.0.0.1:0" },
+            Storage = { DataDir = _data.Path, MemorySizeBits = 24, PageSizeBits = 20, SegmentSizeBits = 24 },
+        };
+        _configure?.Invoke(options);
+        _host = await RelayHost.StartAsync(options, time: _time);
+        EndPoint = _host.RelayEndPoint;
+    }
+}
