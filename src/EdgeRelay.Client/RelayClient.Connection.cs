@@ -231,6 +231,7 @@ public sealed partial class RelayClient
         }
 
         Interlocked.CompareExchange(ref _failure, error, null);
+        _failed.TrySetResult(_failure!);
         foreach (var subscription in _subscriptions.Values)
         {
             subscription.Complete(error);

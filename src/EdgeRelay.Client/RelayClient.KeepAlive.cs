@@ -5,6 +5,12 @@ namespace EdgeRelay.Client;
 public sealed partial class RelayClient
 {
     /// <summary>
+    /// Completes, with the error that ended it, when the connection fails or is disposed: for owners of a
+    /// connection (<see cref="RelaySubscriber"/>) that must notice its end with no request in flight.
+    /// </summary>
+    internal Task<Exception> Failed => _failed.Task;
+
+    /// <summary>
     /// The keepalive rule: whenever this client has sent no frame for <paramref name="interval"/> it sends PING;
     /// a PING without PONG within <paramref name="timeout"/> fails the connection. Only the client's own
     /// sending counts as activity, because the relay's idle timer counts only the frames it receives

@@ -33,6 +33,7 @@ public sealed partial class RelayClient : IAsyncDisposable
     private readonly Queue<(uint Id, TaskCompletionSource<Reply> Completion)> _inFlight = new();
     private readonly CancellationTokenSource _closed = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<AddressId, PushSubscription> _subscriptions = new();
+    private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeProvider _time;
     private SemaphoreSlim _window;
     private Task _readLoop = Task.CompletedTask;

@@ -66,7 +66,7 @@ public sealed class RelayClientOptions
     }
 
     /// <summary>
-    /// The clock of keepalive; default
+    /// The clock of keepalive (and of <see cref="RelaySubscriber"/>'s back-off); default
     /// <see cref="TimeProvider.System"/>. Tests pass a fake one to move time without waiting.
     /// </summary>
     public TimeProvider TimeProvider

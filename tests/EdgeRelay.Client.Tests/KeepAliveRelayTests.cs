@@ -1,3 +1,5 @@
+using NSec.Cryptography;
+
 namespace EdgeRelay.Client.Tests;
 
 /// <remarks>
@@ -36,5 +38,45 @@ public class KeepAliveRelayTests
         await kept.PingAsync().Within();
         var closed = await Assert.ThrowsAsync<RelayException>(() => bare.PingAsync().Within());
         Assert.True(closed.ConnectionClosed);
+    }
+
+    [Fact]
+    public async Task A_subscriber_on_a_quiet_connection_still_gets_a_message_after_three_idle_timeouts_without_reconnecting()
+    {
+        var clock = new ObservableClock(DateTimeOffset.UtcNow);
+        await using var relay = await LocalRelay.StartAsync(o => o.Relay.IdleTimeout = IdleTimeout, clock);
+        using var owner = Key.Create(SignatureAlgorithm.Ed25519);
+        Addressing.AddressCard card;
+        await using (var admin = await RelayClient.ConnectAsync(relay.EndPoint, new RelayClientOptions { TimeProvider = clock }))
+        {
+            card = (await admin.CreateAddressAsync(owner.PublicKey)).Card;
+        }
+
+        await using var subscriber = new RelaySubscriber(relay.Endpoint, new RelaySubscriberOptions
+        {
+            Client = { KeepAliveInterval = Interval, KeepAliveTimeout = TimeSpan.FromSeconds(5), TimeProvider = clock },
+        });
+        await subscriber.AddAsync(card.Aid, owner);
+        var parked = clock.WhenTimerCreated(Interval, Interval);
+        subscriber.Start();
+        await RelaySubscriberTests.NextEventAsync<SubscriberConnected>(subscriber);
+        await parked.Within();
+
+        for (var round = 0; round < 10; round++)
+        {
+            var pinged = clock.WhenTimerCreated(Interval, Interval);
+            clock.Advance(Interval);
+            await pinged.Within();
+        }
+
+        await using (var sender = await RelayClient.ConnectAsync(relay.EndPoint, new RelayClientOptions { KeepAliveInterval = null }))
+        {
+            await sender.SendAsync(card, "after the quiet"u8.ToArray());
+        }
+
+        var delivered = await subscriber.Deliveries.ReadAsync().AsTask().Within();
+        Assert.Equal("after the quiet"u8.ToArray(), delivered.Message.Ciphertext.ToArray());
+        Assert.False(subscriber.Events.TryRead(out var e), $"the subscriber should have kept its connection, but: {e}");
+        Assert.Equal(SubscriberState.Connected, subscriber.State);
     }
 }
