@@ -82,9 +82,15 @@ public sealed class RelayClientOptions
     /// Options to reach the relay that issued <paramref name="card"/>: TLS pinned to the key the card
     /// names, when it names one (otherwise plain TCP), and the rest copied from <paramref name="template"/>.
     /// </summary>
-    public static RelayClientOptions ForCard(Addressing.AddressCard card, RelayClientOptions? template = null)
+    public static RelayClientOptions ForCard(Addressing.AddressCard card, RelayClientOptions? template = null) =>
+        ForPin(RelayTlsOptions.PinOf(card), template);
+
+    /// <summary>
+    /// Options to reach a relay whose TLS key is pinned to <paramref name="pin"/> (the SHA-256 of its public key);
+    /// an empty pin keeps <paramref name="template"/>'s TLS (plain TCP without one). The rest is copied from it.
+    /// </summary>
+    public static RelayClientOptions ForPin(ReadOnlyMemory<byte> pin, RelayClientOptions? template = null)
     {
-        var pin = RelayTlsOptions.PinOf(card);
         var options = template?.Clone() ?? new RelayClientOptions();
         options.Tls = pin.IsEmpty ? template?.Tls : new RelayTlsOptions { PinnedPublicKeySha256 = pin };
         return options;
