@@ -199,7 +199,7 @@ internal static partial class CommandCodec
             case CborReaderState.Null:
                 reader.ReadNull();
                 return;
-            case CborReaderState.StartArray or CborReaderState.StartMap when depth >= MaxDepth:
+            case CborReaderState.StartArray or CborReaderState.StartMap when depth > MaxDepth:
                 Malformed($"nesting deeper than {MaxDepth}.");
                 return;
             case CborReaderState.StartArray:
