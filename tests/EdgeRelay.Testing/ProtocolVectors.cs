@@ -3,8 +3,8 @@ using System.Globalization;
 namespace EdgeRelay.Testing;
 
 /// <summary>
-/// docs/vectors/protocol-v1.txt, read the way its header tells a third party to read it: one "name = value" a
-/// line, '#' starting a comment, hex unless the name holds a number or text. It notes which names a test
+/// docs/vectors/protocol-v1.txt (or another vector file in its format, such as rm-protocol-v1.txt), read the
+/// way its header tells a third party to read it: one "name = value" a line, '#' starting a comment, hex unless the name holds a number or text. It notes which names a test
 /// read, so that a test can prove no vector in the file goes unchecked.
 /// </summary>
 /// <remarks>
@@ -17,8 +17,11 @@ public sealed class ProtocolVectors
     private readonly Dictionary<string, string> _byName = new(StringComparer.Ordinal);
     private readonly HashSet<string> _read = new(StringComparer.Ordinal);
 
-    private ProtocolVectors(IEnumerable<string> lines)
+    private readonly string _file;
+
+    private ProtocolVectors(string file, IEnumerable<string> lines)
     {
+        _file = file;
         foreach (var line in lines)
         {
             if (line.Length == 0 || line[0] == '#')
@@ -29,7 +32,7 @@ public sealed class ProtocolVectors
             var parts = line.Split(" = ", 2);
             if (parts.Length != 2 || !_byName.TryAdd(parts[0], parts[1]))
             {
-                throw new InvalidDataException($"protocol-v1.txt: '{line}' is not a new \"name = value\" line.");
+                throw new InvalidDataException($"{file}: '{line}' is not a new \"name = value\" line.");
             }
 
             _entries.Add(new(parts[0], parts[1]));
@@ -40,8 +43,11 @@ public sealed class ProtocolVectors
     public IReadOnlyList<KeyValuePair<string, string>> Entries => _entries;
 
     /// <summary>The file as copied next to the test assembly (each test project links docs/vectors/protocol-v1.txt into Vectors/).</summary>
-    public static ProtocolVectors Load() =>
-        new(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Vectors", "protocol-v1.txt")));
+    public static ProtocolVectors Load() => Load("protocol-v1.txt");
+
+    /// <summary>A vector file of docs/vectors/ that the test project links into Vectors/.</summary>
+    public static ProtocolVectors Load(string file) =>
+        new(file, File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Vectors", file)));
 
     /// <summary>The group of a name: what precedes its first dot ("send_via" for "send_via.frame").</summary>
     public static string GroupOf(string name) => name[..name.IndexOf('.', StringComparison.Ordinal)];
@@ -53,7 +59,7 @@ public sealed class ProtocolVectors
     {
         if (!_byName.TryGetValue(name, out var value))
         {
-            throw new KeyNotFoundException($"protocol-v1.txt has no '{name}'.");
+            throw new KeyNotFoundException($"{_file} has no '{name}'.");
         }
 
         _read.Add(name);
