@@ -49,13 +49,33 @@ internal static class Forge
         return envelope;
     }
 
+    /// <summary>An introduction built by hand from §4 and §5.2, signed by <paramref name="signer"/>.</summary>
+    public static byte[] Introduction(Pair p, IdentityKeyPair signer, byte[] body)
+    {
+        var envelope = new byte[1024];
+        byte[] header = [1, 1, 1, .. p.InvitationId];
+        header.CopyTo(envelope, 0);
+        var enc = envelope.AsSpan(19, 32);
+        var inner = new byte[1024 - 19 - 32 - 16];
+        BinaryPrimitives.WriteUInt32BigEndian(inner, (uint)body.Length);
+        body.CopyTo(inner, 4);
+        var ephemeral = new byte[32];
+        Hpke.DeriveKeyPair(Guid.NewGuid().ToByteArray(), ephemeral, enc);
+        signer.Sign([.. "EdgeRelay-RM-v1 signature"u8, .. p.Alice.Public.SigningKey, .. header, .. enc, .. inner.AsSpan(0, inner.Length - 64)], inner.AsSpan(inner.Length - 64));
+        byte[] info = [.. "EdgeRelay-RM-v1 introduction"u8, .. p.Alice.Public.SigningKey];
+        Assert.True(Hpke.SealPskWithEphemeralKey(ephemeral, p.InvitationKey, info, header, p.InvitationSecret, p.InvitationId, inner, enc, envelope.AsSpan(51)));
+        return envelope;
+    }
+
     /// <summary>A body as the sender would write it, with its current ratchet key.</summary>
-    public static byte[] Body(RatchetState sender, Command command) =>
+    public static byte[] Body(RatchetState sender, Command command) => Body(command, sender.Newest.Id, sender.Newest.Public);
+
+    public static byte[] Body(Command command, uint ratchetKeyId, byte[] ratchetKey) =>
         CommandCodec.Encode(command with
         {
             Id = new CommandId(7, 7),
             SentAt = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000),
-            RatchetKeyId = sender.Newest.Id,
-            RatchetKey = sender.Newest.Public,
+            RatchetKeyId = ratchetKeyId,
+            RatchetKey = ratchetKey,
         });
 }

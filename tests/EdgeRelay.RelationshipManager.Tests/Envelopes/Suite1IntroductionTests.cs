@@ -79,6 +79,24 @@ public sealed class Suite1IntroductionTests : IDisposable
         Assert.Equal(EnvelopeError.TooLarge, e.Error);
     }
 
+    [Fact]
+    public void An_introduction_is_checked_against_the_identity_and_ratchet_key_in_its_own_body()
+    {
+        using var carol = IdentityKeyPair.Generate();
+        var key0 = _p.BobState.Newest.Public;
+        var bobs = Forge.Body(new Introduce(_p.Bob.Public, "Bob", [Pair.Card()]), 0, key0);
+
+        // The forge follows the specification: Bob's own hand-made introduction opens.
+        Assert.Equal("Bob", Suite1.OpenIntroduction(_p.Alice, _p.InvitationId, _p.InvitationPrivateKey, _p.InvitationSecret, Forge.Introduction(_p, _p.Bob, bobs)).Command.Name);
+
+        Assert.Equal(EnvelopeError.BadSignature, Refusal(Forge.Introduction(_p, carol, bobs)));
+        Assert.Equal(EnvelopeError.BadRatchetKey, Refusal(Forge.Introduction(_p, _p.Bob, Forge.Body(new Introduce(_p.Bob.Public, "Bob", [Pair.Card()]), 1, key0))));
+        Assert.Equal(EnvelopeError.BadRatchetKey, Refusal(Forge.Introduction(_p, _p.Bob, Forge.Body(new Introduce(_p.Bob.Public, "Bob", [Pair.Card()]), 0, new byte[32]))));
+        Assert.Equal(EnvelopeError.Malformed, Refusal(Forge.Introduction(_p, _p.Bob, Forge.Body(new Message("not an introduce"), 0, key0))));
+    }
+
+    private EnvelopeError Refusal(byte[] envelope) => Refusal(_p.InvitationId, _p.InvitationPrivateKey, _p.InvitationSecret, envelope);
+
     private EnvelopeError Refusal(byte[] invitationId, byte[] privateKey, byte[] secret, byte[] envelope) =>
         Assert.Throws<EnvelopeException>(() => Suite1.OpenIntroduction(_p.Alice, invitationId, privateKey, secret, envelope)).Error;
 }

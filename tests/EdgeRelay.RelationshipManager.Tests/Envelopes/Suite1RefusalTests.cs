@@ -139,6 +139,7 @@ public sealed class Suite1RefusalTests : IDisposable
         AssertRefused(EnvelopeError.WrongLength, () => _p.BobOpens(envelope[..^1]));
         AssertRefused(EnvelopeError.WrongLength, () => _p.BobOpens([.. envelope, 0]));
         AssertRefused(EnvelopeError.WrongKind, () => _p.BobOpens(_p.Introduction.Bytes.ToArray()));
+        AssertRefused(EnvelopeError.Malformed, () => _p.BobOpens([.. envelope[..7], 0xff, 0xff, 0xff, 0xff, .. envelope[11..]]));
         Assert.False(Envelope.TryReadHeader([2, .. envelope[1..]], out _));
         Assert.IsType<Message>(_p.BobOpens(envelope));
     }
