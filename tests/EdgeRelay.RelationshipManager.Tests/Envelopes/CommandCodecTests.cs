@@ -39,7 +39,8 @@ public sealed class CommandCodecTests
             w.WriteUInt32(1);
             w.WriteByteString([1, 2]);
             w.WriteEndMap();
-        }), (1000, w => w.WriteTextString("later")));
+        }
+        ), (1000, w => w.WriteTextString("later")));
         Assert.Equal("text", Assert.IsType<Message>(CommandCodec.Decode(body)).Text);
     }
 
