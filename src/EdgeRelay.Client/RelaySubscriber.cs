@@ -19,7 +19,7 @@ namespace EdgeRelay.Client;
 /// it all again. <see cref="Events"/> says so each time.</para>
 /// <para><b>At least once.</b> A message pushed but not acknowledged before a connection ended is pushed again
 /// on the next one, with the same id, and <see cref="Deliveries"/> passes it on again: callers de-duplicate by
-/// <c>(address, id)</c>. Acknowledge with <see cref="AckAsync"/> once a message is stored.</para>
+/// <c>(address, id)</c>. Acknowledge with <see cref="AckAsync(AddressId, IReadOnlyCollection{long}, CancellationToken)"/> once a message is stored.</para>
 /// <para><b>Errors.</b> A refusal that concerns one address (AUTH, SET_POLICY or SUBSCRIBE answered with an
 /// error that keeps the connection open) drops that address and is reported as a
 /// <see cref="SubscriberAddressFaulted"/>; it is not retried. An error no retry can fix (an unsupported protocol
