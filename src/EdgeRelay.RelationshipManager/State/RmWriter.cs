@@ -60,6 +60,13 @@ internal sealed class RmWriter : IDisposable
     public void SetAddressState(AddressId aid, OwnAddressState state) =>
         ExecuteOne("UPDATE addresses SET state = $state WHERE aid = $aid", ("$aid", Columns.Aid(aid)), ("$state", (long)state));
 
+    public void RenewAddress(AddressId aid, byte[] card, DateTimeOffset expiresAt) =>
+        ExecuteOne(
+            "UPDATE addresses SET card = $card, expires_at = $expires WHERE aid = $aid",
+            ("$aid", Columns.Aid(aid)),
+            ("$card", card),
+            ("$expires", expiresAt.ToUnixTimeMilliseconds()));
+
     public void AddInvitation(InvitationRecord invitation) =>
         Execute(
             "INSERT INTO invitations (id, aid, secrets, created_at, expires_at) VALUES ($id, $aid, $secrets, $created, $expires)",

@@ -1,0 +1,132 @@
+using EdgeRelay.RelationshipManager.Envelopes;
+using EdgeRelay.RelationshipManager.State;
+
+namespace EdgeRelay.RelationshipManager;
+
+public sealed partial class RelationshipManager
+{
+    // Relationships whose correspondent asked for a fresh card (an update with a refresh request), answered
+    // after the transaction that recorded the request: the answer needs the relay, and a transaction must not
+    // wait on the network.
+    private readonly HashSet<long> _refreshRequested = [];
+
+    /// <summary>Applies one opened command to its relationship, inside the transaction that moved the ratchet.</summary>
+    private void Apply(RmWriter writer, ref RelationshipRecord relationship, Command opened, DateTimeOffset now, List<RmEvent> events)
+    {
+        // Held relationships (a key change not yet accepted) record what arrives but show nothing.
+        var held = relationship.State == RelationshipState.KeyChangePending;
+        if (relationship.State == RelationshipState.AwaitingReply)
+        {
+            relationship = relationship with { State = RelationshipState.Established };
+            writer.UpdateRelationship(relationship, now);
+            events.Add(new ContactEstablished(ToContact(relationship), now));
+        }
+
+        switch (opened)
+        {
+            case Message message:
+                writer.AddMessage(new MessageRecord(0, relationship.Id, opened.Id.ToArray(), MessageDirection.In, message.Text, opened.SentAt, now, 0));
+                if (relationship.State is not (RelationshipState.TerminatedByUs or RelationshipState.TerminatedByThem))
+                {
+                    Seal(writer, ref relationship, new Received([opened.Id]), now);
+                }
+
+                if (!held)
+                {
+                    events.Add(new MessageReceived(ToContact(relationship), MessageId.From(opened.Id), message.Text, opened.SentAt, now));
+                }
+
+                break;
+
+            case Received received:
+                AddReceipt(writer, relationship, received.Ids, ReceiptKind.Delivered, now, events, held);
+                break;
+
+            case Read read:
+                AddReceipt(writer, relationship, read.Ids, ReceiptKind.Read, now, events, held);
+                break;
+
+            case Update update:
+                relationship = relationship with { Name = update.Name ?? relationship.Name };
+                writer.UpdateRelationship(relationship, now);
+                if (update.Cards is { Count: > 0 } cards)
+                {
+                    writer.SetTheirCards(relationship.Id, [.. cards.Select((card, i) => TheirCard(i, card))]);
+                }
+
+                if (update.Refresh is { Count: > 0 })
+                {
+                    _refreshRequested.Add(relationship.Id);
+                }
+
+                if (!held)
+                {
+                    events.Add(new ContactUpdated(ToContact(relationship), now));
+                }
+
+                break;
+
+            case Terminated:
+                relationship = relationship with { State = RelationshipState.TerminatedByThem };
+                writer.UpdateRelationship(relationship, now);
+                events.Add(new ContactTerminated(ToContact(relationship), now));
+                break;
+
+            case Introduce:
+                // Only ever valid as the body of an introduction envelope; inside a message it is a peer's bug.
+                events.Add(new EnvelopeRefused(ToContact(relationship), "UnexpectedIntroduce", "An introduction arrived inside an established relationship and was ignored.", now));
+                break;
+        }
+    }
+
+    private static void AddReceipt(RmWriter writer, RelationshipRecord relationship, IReadOnlyList<CommandId> ids, ReceiptKind kind, DateTimeOffset now, List<RmEvent> events, bool held)
+    {
+        var raised = ids.Where(id => writer.RaiseOutgoingStatus(relationship.Id, id.ToArray(), (int)kind)).Select(MessageId.From).ToList();
+        if (raised.Count > 0 && !held)
+        {
+            events.Add(new ReceiptReceived(ToContact(relationship), raised, kind, now));
+        }
+    }
+
+    /// <summary>
+    /// Answers refresh requests: our address for that relationship is renewed at the relay (same address,
+    /// later expiry) and the new card announced in an update. Rotation to a new address is the portability
+    /// layer's; renewing keeps every message in flight deliverable.
+    /// </summary>
+    private async Task AnswerRefreshRequestsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var id in _refreshRequested.ToList())
+        {
+            var relationship = _database.GetRelationship(id);
+            var address = relationship is null ? null : _database.GetAddress(relationship.OurAddress);
+            if (relationship is null || address is null || relationship.State is not (RelationshipState.Established or RelationshipState.AwaitingReply))
+            {
+                _refreshRequested.Remove(id);
+                continue;
+            }
+
+            var service = _database.GetService(address.ServiceId)!;
+            var renewed = await _connections.RunAsync(
+                service.Endpoint,
+                _connections.ForService(service.Pin),
+                async client =>
+                {
+                    using var owner = OwnerKey(address);
+                    await client.AuthenticateAsync(address.Aid, owner, cancellationToken);
+                    return await client.RenewAddressAsync(address.Aid, _options.AddressLifetime, cancellationToken);
+                },
+                cancellationToken);
+            using (var writer = _database.BeginWrite())
+            {
+                var now = Time.GetUtcNow();
+                writer.RenewAddress(address.Aid, renewed.Card.ToArray(), renewed.ExpiresAt);
+                Seal(writer, ref relationship, new Update(Name: null, Cards: [renewed.Card], Services: null, Refresh: null), now);
+                writer.Commit();
+            }
+
+            _refreshRequested.Remove(id);
+        }
+
+        await FlushOutboxAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,238 @@
+using EdgeRelay.Addressing;
+using EdgeRelay.Client;
+using EdgeRelay.RelationshipManager.Envelopes;
+using EdgeRelay.RelationshipManager.Identity;
+using EdgeRelay.RelationshipManager.State;
+
+namespace EdgeRelay.RelationshipManager;
+
+public sealed partial class RelationshipManager
+{
+    /// <summary>
+    /// Collects everything waiting on our addresses (PULL), processes it, acknowledges it to the relays once
+    /// it is stored, and returns what happened, oldest first. Sends any queued envelopes too.
+    /// </summary>
+    public Task<IReadOnlyList<RmEvent>> ReceiveAsync(CancellationToken cancellationToken = default) =>
+        SerialisedAsync<IReadOnlyList<RmEvent>>(
+            async () =>
+            {
+                var events = new List<RmEvent>();
+                foreach (var group in LiveAddresses().GroupBy(a => a.ServiceId))
+                {
+                    var service = _database.GetService(group.Key) ?? throw new StateException(StateError.Corrupt, "An address names a service that is not recorded.");
+                    await _connections.RunAsync(
+                        service.Endpoint,
+                        _connections.ForService(service.Pin),
+                        async client =>
+                        {
+                            await AuthenticateAsync(client, group, cancellationToken);
+                            foreach (var address in group)
+                            {
+                                await DrainAsync(client, address, events, cancellationToken);
+                            }
+
+                            return true;
+                        },
+                        cancellationToken);
+                }
+
+                await FlushOutboxAsync(cancellationToken);
+                await AnswerRefreshRequestsAsync(cancellationToken);
+                return events;
+            },
+            cancellationToken);
+
+    private async Task AuthenticateAsync(RelayClient client, IEnumerable<OwnAddressRecord> addresses, CancellationToken cancellationToken)
+    {
+        var claims = addresses.Select(a => (a.Aid, OwnerKey(a))).ToList();
+        try
+        {
+            await client.AuthenticateAsync(claims, cancellationToken);
+        }
+        finally
+        {
+            foreach (var (_, key) in claims)
+            {
+                key.Dispose();
+            }
+        }
+    }
+
+    private async Task DrainAsync(RelayClient client, OwnAddressRecord address, List<RmEvent> events, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var batch = await client.PullAsync(address.Aid, 100, cancellationToken);
+            if (batch.Messages.Count > 0)
+            {
+                foreach (var message in batch.Messages)
+                {
+                    Process(address, message, events);
+                }
+
+                // Only now, with every one of them committed to the state database, may the relay forget them.
+                await client.AckAsync(address.Aid, [.. batch.Messages.Select(m => m.Id)], cancellationToken);
+            }
+
+            if (!batch.More || batch.Messages.Count == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Processes one ciphertext that arrived on <paramref name="address"/>. Whatever the outcome — a command
+    /// applied, a duplicate dropped, a forgery refused — it is final: the caller acknowledges it after this.
+    /// </summary>
+    private void Process(OwnAddressRecord address, ReceivedMessage message, List<RmEvent> events)
+    {
+        var envelope = message.Ciphertext;
+        if (!Envelope.TryReadHeader(envelope.Span, out var header))
+        {
+            events.Add(new EnvelopeRefused(null, nameof(EnvelopeError.Malformed), "A ciphertext that is not an envelope of a known version, suite and kind arrived.", Time.GetUtcNow()));
+            return;
+        }
+
+        if (header.Kind == EnvelopeKind.Introduction)
+        {
+            ProcessIntroduction(address, header.InvitationId!, envelope, events);
+        }
+        else
+        {
+            ProcessMessage(address, envelope, events);
+        }
+    }
+
+    private void ProcessMessage(OwnAddressRecord address, ReadOnlyMemory<byte> envelope, List<RmEvent> events)
+    {
+        EnvelopeException? refusal = null;
+        RelationshipRecord? candidate = null;
+        foreach (var listed in _database.GetRelationshipsAt(address.Aid))
+        {
+            if (listed.State == RelationshipState.TerminatedByUs)
+            {
+                continue;
+            }
+
+            using var writer = _database.BeginWrite();
+            // Read again inside the transaction: another process sharing the home may have moved the ratchet.
+            var relationship = _database.GetRelationship(listed.Id)!;
+            candidate = relationship;
+            using var ratchet = OpenRatchet(relationship);
+            Command opened;
+            try
+            {
+                opened = Suite1.Open(ratchet, relationship.Identity, _keys.Identity, envelope.Span);
+            }
+            catch (EnvelopeException e) when (e.Error == EnvelopeError.Replay)
+            {
+                return; // already processed (the relay delivers at least once): acknowledged again, shown once
+            }
+            catch (EnvelopeException e)
+            {
+                refusal = e;
+                continue;
+            }
+
+            var now = Time.GetUtcNow();
+            relationship = relationship with { SealedRatchet = SealRatchet(ratchet, relationship.Identity) };
+            writer.UpdateRelationship(relationship, now);
+            if (writer.MarkSeen(relationship.Id, opened.Id.ToArray(), now))
+            {
+                Apply(writer, ref relationship, opened, now, events);
+            }
+
+            writer.Commit();
+            return;
+        }
+
+        events.Add(new EnvelopeRefused(
+            candidate is null ? null : ToContact(candidate),
+            refusal?.Error.ToString() ?? "UnknownAddress",
+            refusal?.Message ?? "A message arrived on an address that belongs to no relationship.",
+            Time.GetUtcNow()));
+    }
+
+    private void ProcessIntroduction(OwnAddressRecord address, byte[] invitationId, ReadOnlyMemory<byte> envelope, List<RmEvent> events)
+    {
+        var now = Time.GetUtcNow();
+        var invitation = _database.GetInvitation(invitationId);
+        if (invitation is null || !invitation.Aid.Equals(address.Aid))
+        {
+            events.Add(new EnvelopeRefused(null, nameof(EnvelopeError.UnknownInvitation), "An introduction names an invitation we did not issue on this address.", now));
+            return;
+        }
+
+        OpenedIntroduction opened;
+        using (var secrets = InvitationSecrets.Unseal(_keys.StateSealer, invitation.SealedSecrets, Sealing.InvitationSecrets(invitationId)))
+        {
+            try
+            {
+                opened = Suite1.OpenIntroduction(_keys.Identity, invitationId, secrets.InvitationPrivateKey, secrets.Secret, envelope.Span);
+            }
+            catch (EnvelopeException e)
+            {
+                events.Add(new EnvelopeRefused(null, e.Error.ToString(), e.Message, now));
+                return;
+            }
+        }
+
+        using var ratchet = opened.State;
+        var relationships = _database.GetRelationships();
+        if (invitation.RelationshipId is { } used)
+        {
+            // The same introduction delivered again is a duplicate; another person's is a second use.
+            if (relationships.FirstOrDefault(r => r.Id == used) is not { } first || !first.Identity.Equals(opened.Acceptor))
+            {
+                events.Add(new EnvelopeRefused(null, "InvitationUsed", "A second person tried an invitation that was already accepted.", now));
+            }
+
+            return;
+        }
+
+        if (invitation.ExpiresAt <= now)
+        {
+            events.Add(new EnvelopeRefused(null, "InvitationExpired", "An introduction arrived after its invitation expired.", now));
+            return;
+        }
+
+        if (relationships.Any(r => r.Identity.Equals(opened.Acceptor)))
+        {
+            events.Add(new EnvelopeRefused(null, nameof(RmError.AlreadyAContact), $"{opened.Command.Name} accepted a second invitation; the existing relationship is kept.", now));
+            return;
+        }
+
+        var clash = NameClash(relationships, opened.Command.Name, opened.Acceptor);
+        var record = new RelationshipRecord(
+            0,
+            opened.Command.Name,
+            opened.Acceptor,
+            Verified: false,
+            clash is null ? RelationshipState.Established : RelationshipState.KeyChangePending,
+            address.Aid,
+            SealRatchet(ratchet, opened.Acceptor),
+            DeliveryPolicy.Immediate,
+            ReadReceipts: false,
+            now);
+        using var writer = _database.BeginWrite();
+        var id = writer.AddRelationship(record, now);
+        record = record with { Id = id };
+        writer.MarkInvitationUsed(invitationId, id);
+        writer.SetAddressState(address.Aid, OwnAddressState.Relationship);
+        writer.SetTheirCards(id, [.. opened.Command.Cards.Select((card, i) => TheirCard(i, card))]);
+        writer.MarkSeen(id, opened.Command.Id.ToArray(), now);
+        if (clash is null)
+        {
+            // The receipt is how the acceptor learns the relationship is established.
+            Seal(writer, ref record, new Received([opened.Command.Id]), now);
+            events.Add(new ContactEstablished(ToContact(record), now));
+        }
+        else
+        {
+            events.Add(new KeyChangeDetected(ToContact(record), ToContact(clash), now));
+        }
+
+        writer.Commit();
+    }
+}

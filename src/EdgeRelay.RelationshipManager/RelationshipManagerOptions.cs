@@ -1,0 +1,35 @@
+using EdgeRelay.Client;
+
+namespace EdgeRelay.RelationshipManager;
+
+/// <summary>Where an RM keeps its state and how it behaves. Every default is the one the CLI uses.</summary>
+public sealed class RelationshipManagerOptions
+{
+    /// <summary>The RM's home directory: <c>keys.sealed</c> (the passphrase-sealed key store) and <c>state.db</c> (SQLite).</summary>
+    public required string Home { get; init; }
+
+    /// <summary>Clock for expiries, timestamps and retry delays. Default: the system clock.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Lifetime asked for each new address. Default 30 days (a relay may cap it).</summary>
+    public TimeSpan AddressLifetime { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>How long an invitation can be accepted. Default 7 days.</summary>
+    public TimeSpan InvitationLifetime { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>Template for every relay connection (timeouts, keepalive); TLS pins come from cards and services.</summary>
+    public RelayClientOptions? Client { get; init; }
+
+    /// <summary>How often a following inbox looks for addresses added by another process (an invite or accept). Default 5 s.</summary>
+    public TimeSpan AddressRescanInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Cost of the passphrase's key derivation (Argon2id) when a key store is created; null for the library's
+    /// default (<see cref="Identity.KeyStoreOptions.Default"/>). Read from the file when it is opened.
+    /// </summary>
+    public Identity.KeyStoreOptions? KeyStore { get; init; }
+
+    internal string KeyStorePath => Path.Combine(Home, "keys.sealed");
+
+    internal string DatabasePath => Path.Combine(Home, "state.db");
+}

@@ -1,0 +1,59 @@
+namespace EdgeRelay.RelationshipManager;
+
+/// <summary>Something the relationship manager received: what an inbox shows.</summary>
+/// <param name="Contact">Whom it concerns, when it concerns a known contact (the events below that always do say so with a non-null <c>Contact</c>).</param>
+public abstract record RmEvent(Contact? Contact, DateTimeOffset At);
+
+/// <summary>A relationship now works both ways: they accepted our invitation, or answered after we accepted theirs.</summary>
+public sealed record ContactEstablished(Contact Contact, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}
+
+public sealed record MessageReceived(Contact Contact, MessageId Id, string Text, DateTimeOffset SentAt, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}
+
+public enum ReceiptKind
+{
+    Delivered = 2,
+    Read = 3,
+}
+
+/// <summary>Their RM received (or they read) messages we sent.</summary>
+public sealed record ReceiptReceived(Contact Contact, IReadOnlyList<MessageId> Messages, ReceiptKind Kind, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}
+
+/// <summary>They changed their name, addresses or services.</summary>
+public sealed record ContactUpdated(Contact Contact, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}
+
+/// <summary>They ended the relationship; we no longer send to them.</summary>
+public sealed record ContactTerminated(Contact Contact, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}
+
+/// <summary>
+/// Someone with an existing contact's name but other keys: held until the user compares safety numbers
+/// and accepts the change (<see cref="RelationshipManager.ConfirmVerified"/>).
+/// </summary>
+public sealed record KeyChangeDetected(Contact Contact, Contact Existing, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}
+
+/// <summary>
+/// A ciphertext that was not accepted: tampered, for a wrong key, replayed out of bounds, or malformed.
+/// Never shown as a message; reported so that an app can log it.
+/// </summary>
+/// <param name="Code">The stable code of the refusal (an envelope or invitation error's name).</param>
+public sealed record EnvelopeRefused(Contact? Contact, string Code, string Reason, DateTimeOffset At) : RmEvent(Contact, At);
+
+/// <summary>A following inbox connected to a relay, or lost its connection and will retry after <see cref="RetryIn"/>.</summary>
+public sealed record ConnectionChanged(string Endpoint, bool Connected, TimeSpan? RetryIn, string? Error, DateTimeOffset At) : RmEvent(null, At);

@@ -1,0 +1,67 @@
+namespace EdgeRelay.RelationshipManager;
+
+/// <summary>Why the relationship manager refused an operation. Values are stable: apps and scripts switch on them.</summary>
+public enum RmError
+{
+    /// <summary>No contact has that name or id.</summary>
+    UnknownContact = 1,
+
+    /// <summary>More than one contact has that name: use the contact's id.</summary>
+    AmbiguousContact = 2,
+
+    /// <summary>The relationship was terminated (by either side): nothing more is sent.</summary>
+    RelationshipTerminated = 3,
+
+    /// <summary>Someone with this contact's name presented other keys; compare safety numbers and accept the change first.</summary>
+    KeyChangeNotAccepted = 4,
+
+    /// <summary>The number the other person read out is not this relationship's safety number.</summary>
+    SafetyNumberMismatch = 5,
+
+    /// <summary>The text does not fit the largest envelope (docs/RM-PROTOCOL.md §4.1).</summary>
+    MessageTooLarge = 6,
+
+    /// <summary>The invitation is our own.</summary>
+    OwnInvitation = 7,
+
+    /// <summary>We already have a relationship with this identity.</summary>
+    AlreadyAContact = 8,
+
+    /// <summary>The home directory already holds an RM (init refuses to overwrite it).</summary>
+    AlreadyInitialized = 9,
+
+    /// <summary>The home directory holds no RM: run init first.</summary>
+    NotInitialized = 10,
+
+    /// <summary>No relay could be reached or none accepted the request; the message stays queued and is retried.</summary>
+    ServiceUnavailable = 11,
+
+    /// <summary>A name that is empty, too long, or not valid UTF-8 text.</summary>
+    InvalidName = 12,
+}
+
+/// <summary>A refusal by the relationship manager, with a stable <see cref="Error"/> code.</summary>
+public sealed class RmException : Exception
+{
+    public RmException(RmError error, string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Error = error;
+    }
+
+    public RmException()
+    {
+    }
+
+    public RmException(string message)
+        : base(message)
+    {
+    }
+
+    public RmException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public RmError Error { get; }
+}
