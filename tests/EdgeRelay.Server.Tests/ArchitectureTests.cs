@@ -27,6 +27,7 @@ public sealed class ArchitectureTests
         ["EdgeRelay"] = ["EdgeRelay.Server"],
         ["EdgeRelay.Client"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Addressing"],
         ["EdgeRelay.RelationshipManager"] = ["EdgeRelay.Core", "EdgeRelay.Addressing", "EdgeRelay.Client"],
+        ["EdgeRelay.Cli"] = ["EdgeRelay.RelationshipManager"],
     };
 
     public static TheoryData<string> Projects => new(AllowedProjectReferences.Keys);

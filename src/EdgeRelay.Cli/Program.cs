@@ -1,0 +1,3 @@
+using EdgeRelay.Cli;
+
+return await RmCommandLine.Build().Parse(args).InvokeAsync();

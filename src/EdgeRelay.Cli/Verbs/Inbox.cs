@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Globalization;
+using EdgeRelay.RelationshipManager;
+using Rm = EdgeRelay.RelationshipManager.RelationshipManager;
+
+namespace EdgeRelay.Cli.Verbs;
+
+/// <summary><c>inbox [--follow] [--count N]</c>.</summary>
+internal static class Inbox
+{
+    public static Command Build(GlobalOptions g)
+    {
+        var follow = new Option<bool>("--follow") { Description = "Stay subscribed and print messages and receipts as they arrive (reconnecting after idle periods, dropped connections and relay restarts) until Ctrl+C." };
+        var count = new Option<int?>("--count") { Description = "With --follow: exit after this many messages. Default: never.", HelpName = "N" };
+        var command = new Command("inbox", "Collect what has arrived (messages, receipts, new contacts) and print it; messages shown are marked read (and a read receipt sent to contacts you enabled it for).") { follow, count };
+        command.SetAction((result, cancellationToken) => RmCommandLine.WithRmAsync(g, result, async (rm, output) =>
+        {
+            if (!result.GetValue(follow))
+            {
+                var events = await rm.ReceiveAsync(cancellationToken);
+                foreach (var e in events)
+                {
+                    Print(output, e);
+                }
+
+                await MarkReadAsync(rm, events.OfType<MessageReceived>(), cancellationToken);
+                if (events.Count == 0 && !output.Json)
+                {
+                    output.Result(new { }, "Nothing new.");
+                }
+
+                return ExitCodes.Ok;
+            }
+
+            var limit = result.GetValue(count);
+            var messages = 0;
+            try
+            {
+                await foreach (var e in rm.FollowAsync(cancellationToken))
+                {
+                    Print(output, e);
+                    if (e is MessageReceived received)
+                    {
+                        await MarkReadAsync(rm, [received], cancellationToken);
+                        if (++messages >= limit)
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl+C: everything printed was stored and acknowledged; nothing is lost by stopping here.
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static async Task MarkReadAsync(Rm rm, IEnumerable<MessageReceived> received, CancellationToken cancellationToken)
+    {
+        foreach (var group in received.GroupBy(m => m.Contact.Id))
+        {
+            await rm.MarkReadAsync(group.First().Contact, [.. group.Select(m => m.Id)], cancellationToken);
+        }
+    }
+
+    private static void Print(Output output, RmEvent e)
+    {
+        var at = e.At.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+        var name = e.Contact?.Name ?? "?";
+        switch (e)
+        {
+            case MessageReceived m:
+                output.Result(new { type = "message", contact = name, contactId = m.Contact.Id, id = m.Id.Value, text = m.Text, sentAt = m.SentAt, at = m.At }, $"[{at}] {name}: {m.Text}");
+                break;
+            case ReceiptReceived r:
+                output.Result(
+                    new { type = r.Kind == ReceiptKind.Read ? "read" : "received", contact = name, contactId = r.Contact.Id, ids = r.Messages.Select(id => id.Value), at = r.At },
+                    $"[{at}] {name} {(r.Kind == ReceiptKind.Read ? "read" : "received")} {string.Join(", ", r.Messages)}");
+                break;
+            case ContactEstablished c:
+                output.Result(new { type = "contact", contact = name, contactId = c.Contact.Id, at = c.At }, $"[{at}] {name} is now a contact (id {c.Contact.Id}); compare safety numbers with 'edgerelay-rm verify {c.Contact.Id}'.");
+                break;
+            case ContactUpdated u:
+                output.Result(new { type = "updated", contact = name, contactId = u.Contact.Id, at = u.At }, $"[{at}] {name} updated their details.");
+                break;
+            case ContactTerminated t:
+                output.Result(new { type = "terminated", contact = name, contactId = t.Contact.Id, at = t.At }, $"[{at}] {name} ended the relationship; nothing more will be sent to them.");
+                break;
+            case KeyChangeDetected k:
+                output.Result(
+                    new { type = "key-change", contact = name, contactId = k.Contact.Id, existingId = k.Existing.Id, at = k.At },
+                    $"[{at}] WARNING: someone presenting as {name} uses keys other than your contact {k.Existing.Id}'s. Held: nothing is shown or sent until you compare safety numbers ('edgerelay-rm verify {k.Contact.Id}').");
+                break;
+            case EnvelopeRefused x:
+                output.Result(new { type = "refused", code = RmCommandLine.Code(x.Code), contact = e.Contact?.Name, reason = x.Reason, at = x.At }, $"[{at}] refused a ciphertext ({RmCommandLine.Code(x.Code)}): {x.Reason}");
+                break;
+            case ConnectionChanged s:
+                Output.Progress(s.Connected ? $"[{at}] connected to {s.Endpoint}" : $"[{at}] {s.Endpoint}: {s.Error}; reconnecting in {s.RetryIn?.TotalSeconds:0.#} s");
+                break;
+        }
+    }
+}
