@@ -82,7 +82,9 @@ internal static class Inbox
                     $"[{at}] {name} {(r.Kind == ReceiptKind.Read ? "read" : "received")} {string.Join(", ", r.Messages)}");
                 break;
             case ContactEstablished c:
-                output.Result(new { type = "contact", contact = name, contactId = c.Contact.Id, at = c.At }, $"[{at}] {name} is now a contact (id {c.Contact.Id}); compare safety numbers with 'edgerelay-rm verify {c.Contact.Id}'.");
+                output.Result(new { type = "contact", contact = name, contactId = c.Contact.Id, at = c.At }, c.Contact.Verified
+                        ? $"[{at}] {name} answered: the relationship is established."
+                        : $"[{at}] {name} is now a contact (id {c.Contact.Id}); compare safety numbers with 'edgerelay-rm verify {c.Contact.Id}'.");
                 break;
             case ContactUpdated u:
                 output.Result(new { type = "updated", contact = name, contactId = u.Contact.Id, at = u.At }, $"[{at}] {name} updated their details.");
