@@ -50,15 +50,20 @@ public sealed partial class RelayClient
 
     /// <summary>Sends to a card through a freshly derived ephemeral address (valid for <paramref name="validFor"/>, default 1 hour).</summary>
     public Task SendAsync(AddressCard card, ReadOnlyMemory<byte> ciphertext, TimeSpan? validFor = null, CancellationToken cancellationToken = default) =>
-        SendAsync(DeriveEphemeralAddress(card, validFor), ciphertext, cancellationToken);
+        SendAsync(DeriveEphemeralAddress(card, _time.GetUtcNow(), validFor), ciphertext, cancellationToken);
 
     /// <summary>
     /// Derives a fresh ephemeral address for a card, locally: no call to anyone. Each result looks random
     /// to everyone but the relay that issued the card.
     /// </summary>
-    public static byte[] DeriveEphemeralAddress(AddressCard card, TimeSpan? validFor = null)
+    public static byte[] DeriveEphemeralAddress(AddressCard card, TimeSpan? validFor = null) =>
+        DeriveEphemeralAddress(card, DateTimeOffset.UtcNow, validFor);
+
+    /// <summary>As <see cref="DeriveEphemeralAddress(AddressCard, TimeSpan?)"/>, valid from <paramref name="now"/>.</summary>
+    public static byte[] DeriveEphemeralAddress(AddressCard card, DateTimeOffset now, TimeSpan? validFor = null)
     {
-        var notAfter = DateTimeOffset.UtcNow.Add(validFor ?? TimeSpan.FromHours(1)).ToUnixTimeSeconds();
+        ArgumentNullException.ThrowIfNull(card);
+        var notAfter = now.Add(validFor ?? TimeSpan.FromHours(1)).ToUnixTimeSeconds();
         notAfter = Math.Min(notAfter, card.ExpiresAtUnixSeconds);
         var address = new byte[EphemeralAddress.Length];
         EphemeralAddress.Derive(card, notAfter, address);

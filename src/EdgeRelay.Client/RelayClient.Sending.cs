@@ -71,7 +71,7 @@ public sealed partial class RelayClient
     public Task<SendState> SendViaAsync(AddressCard card, ReadOnlyMemory<byte> ciphertext, SendingMode mode, TimeSpan? validFor = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(card);
-        return SendViaAsync(card.Endpoint, RelayTlsOptions.PinOf(card), DeriveEphemeralAddress(card, validFor), ciphertext, mode, cancellationToken);
+        return SendViaAsync(card.Endpoint, RelayTlsOptions.PinOf(card), DeriveEphemeralAddress(card, _time.GetUtcNow(), validFor), ciphertext, mode, cancellationToken);
     }
 
     /// <summary>The states of sends of this connection's token, in the order asked (256 ids per request; more are split).</summary>
