@@ -5,11 +5,6 @@ namespace EdgeRelay.RelationshipManager;
 
 public sealed partial class RelationshipManager
 {
-    // Relationships whose correspondent asked for a fresh card (an update with a refresh request), answered
-    // after the transaction that recorded the request: the answer needs the relay, and a transaction must not
-    // wait on the network.
-    private readonly HashSet<long> _refreshRequested = [];
-
     /// <summary>Applies one opened command to its relationship, inside the transaction that moved the ratchet.</summary>
     private void Apply(RmWriter writer, ref RelationshipRecord relationship, Command opened, DateTimeOffset now, List<RmEvent> events)
     {
@@ -59,7 +54,8 @@ public sealed partial class RelationshipManager
                     _refreshRequested.Add(relationship.Id);
                 }
 
-                if (!held)
+                // A refresh request alone changes nothing the user sees: it is answered, not shown.
+                if (!held && (update.Name is not null || update.Cards is { Count: > 0 } || update.Services is not null))
                 {
                     events.Add(new ContactUpdated(ToContact(relationship), now));
                 }
@@ -86,47 +82,5 @@ public sealed partial class RelationshipManager
         {
             events.Add(new ReceiptReceived(ToContact(relationship), raised, kind, now));
         }
-    }
-
-    /// <summary>
-    /// Answers refresh requests: our address for that relationship is renewed at the relay (same address,
-    /// later expiry) and the new card announced in an update. Rotation to a new address is the portability
-    /// layer's; renewing keeps every message in flight deliverable.
-    /// </summary>
-    private async Task AnswerRefreshRequestsAsync(CancellationToken cancellationToken)
-    {
-        foreach (var id in _refreshRequested.ToList())
-        {
-            var relationship = _database.GetRelationship(id);
-            var address = relationship is null ? null : _database.GetAddress(relationship.OurAddress);
-            if (relationship is null || address is null || relationship.State is not (RelationshipState.Established or RelationshipState.AwaitingReply))
-            {
-                _refreshRequested.Remove(id);
-                continue;
-            }
-
-            var service = _database.GetService(address.ServiceId)!;
-            var renewed = await _connections.RunAsync(
-                service.Endpoint,
-                _connections.ForService(service.Pin),
-                async client =>
-                {
-                    using var owner = OwnerKey(address);
-                    await client.AuthenticateAsync(address.Aid, owner, cancellationToken);
-                    return await client.RenewAddressAsync(address.Aid, _options.AddressLifetime, cancellationToken);
-                },
-                cancellationToken);
-            using (var writer = _database.BeginWrite())
-            {
-                var now = Time.GetUtcNow();
-                writer.RenewAddress(address.Aid, renewed.Card.ToArray(), renewed.ExpiresAt);
-                Seal(writer, ref relationship, new Update(Name: null, Cards: [renewed.Card], Services: null, Refresh: null), now);
-                writer.Commit();
-            }
-
-            _refreshRequested.Remove(id);
-        }
-
-        await FlushOutboxAsync(cancellationToken);
     }
 }

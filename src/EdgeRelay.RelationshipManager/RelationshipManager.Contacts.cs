@@ -11,8 +11,8 @@ public sealed partial class RelationshipManager
     public IReadOnlyList<Contact> GetContacts() => Serialised(() => _database.GetRelationships().Select(ToContact).ToList());
 
     /// <summary>
-    /// Finds a contact by local id or by name. A name shared by a live contact and ended ones means the live
-    /// one; a name shared by several live contacts is ambiguous.
+    /// Finds a contact by local id or by name. A name shared by a working relationship and others (held by a key
+    /// change, or ended) means the working one; a name shared by several of the same standing is ambiguous.
     /// </summary>
     public Contact FindContact(string nameOrId)
     {
@@ -25,9 +25,18 @@ public sealed partial class RelationshipManager
                 return ToContact(byId);
             }
 
+            // Working relationships first, then one held by a key change, then ended ones: the name means the
+            // relationship the user would mean, and is ambiguous only among equals.
             var named = all.Where(r => string.Equals(r.Name, nameOrId, StringComparison.OrdinalIgnoreCase)).ToList();
-            var live = named.Where(r => r.State is not (RelationshipState.TerminatedByUs or RelationshipState.TerminatedByThem)).ToList();
-            var pick = live.Count > 0 ? live : named;
+            var pick = named.GroupBy(r => r.State switch
+                {
+                    RelationshipState.Established or RelationshipState.AwaitingReply => 0,
+                    RelationshipState.KeyChangePending => 1,
+                    _ => 2,
+                })
+                .OrderBy(g => g.Key)
+                .Select(g => g.ToList())
+                .FirstOrDefault() ?? [];
             return pick.Count switch
             {
                 0 => throw new RmException(RmError.UnknownContact, $"No contact is called \"{nameOrId}\"."),

@@ -71,6 +71,11 @@ public sealed partial class RelationshipManager
         var cards = _database.GetTheirCards(relationship.Id);
         var commandId = sealedEnvelope.Command.Id.ToArray();
         writer.AddOutbox(relationship.Id, sealedEnvelope.Bytes.ToArray(), cards.Count > 0 ? cards[0].Card : [], commandId, now);
+        if (command is not Update { Refresh: not null })
+        {
+            RequestRefreshIfDue(writer, ref relationship, now);
+        }
+
         return commandId;
     }
 

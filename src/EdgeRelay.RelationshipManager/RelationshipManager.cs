@@ -49,7 +49,7 @@ public sealed partial class RelationshipManager : IAsyncDisposable
     }
 
     /// <summary>Our preferred name, as correspondents see it.</summary>
-    public string Name { get; }
+    public string Name { get; private set; }
 
     /// <summary>Our identity's public keys.</summary>
     public PublicIdentity Identity => _keys.Identity.Public;

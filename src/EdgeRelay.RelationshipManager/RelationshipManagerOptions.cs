@@ -20,6 +20,12 @@ public sealed class RelationshipManagerOptions
     /// <summary>Template for every relay connection (timeouts, keepalive); TLS pins come from cards and services.</summary>
     public RelayClientOptions? Client { get; init; }
 
+    /// <summary>
+    /// When a contact's card expires sooner than this, the next message to them carries a request to refresh it
+    /// (docs/RM-PROTOCOL.md §6, update key 15), once per card. Default 7 days.
+    /// </summary>
+    public TimeSpan RefreshBefore { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>How often a following inbox looks for addresses added by another process (an invite or accept). Default 5 s.</summary>
     public TimeSpan AddressRescanInterval { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -29,6 +29,19 @@ public sealed class CliConversationTests
     }
 
     [Fact]
+    public async Task Two_people_each_on_their_own_relay()
+    {
+        await using var aliceRelay = await LoopbackRelay.StartAsync();
+        await using var bobRelay = await LoopbackRelay.StartAsync();
+        using var alice = new RmCli("alice");
+        using var bob = new RmCli("bob");
+        await IntroduceAsync(aliceRelay, alice, bob, bobRelay);
+
+        await ExchangeAsync(alice, bob, "from alice's relay to bob's");
+        await ExchangeAsync(bob, alice, "and back");
+    }
+
+    [Fact]
     public async Task A_following_inbox_outlasts_the_relay_idle_timeout_and_a_relay_restart()
     {
         // The relay's clock is fake: advancing it past the idle timeout makes the relay close the inbox's quiet
@@ -70,10 +83,10 @@ public sealed class CliConversationTests
         Assert.Equal(0, await inbox.ExitAsync());
     }
 
-    internal static async Task IntroduceAsync(LoopbackRelay relay, RmCli inviter, RmCli acceptor)
+    internal static async Task IntroduceAsync(LoopbackRelay relay, RmCli inviter, RmCli acceptor, LoopbackRelay? acceptorRelay = null)
     {
         Assert.Equal(0, (await inviter.InitAsync(relay.Endpoint)).ExitCode);
-        Assert.Equal(0, (await acceptor.InitAsync(relay.Endpoint)).ExitCode);
+        Assert.Equal(0, (await acceptor.InitAsync((acceptorRelay ?? relay).Endpoint)).ExitCode);
 
         var invitation = Assert.Single(await inviter.JsonAsync("invite")).GetProperty("invitation").GetString()!;
         Assert.StartsWith("edgerelay-invite1:", invitation, StringComparison.Ordinal);

@@ -39,7 +39,7 @@ internal sealed record RelationshipRecord(
     bool ReadReceipts,
     DateTimeOffset CreatedAt);
 
-internal sealed record TheirCardRecord(int Position, AddressId Aid, byte[] Card, DateTimeOffset ExpiresAt);
+internal sealed record TheirCardRecord(int Position, AddressId Aid, byte[] Card, DateTimeOffset ExpiresAt, DateTimeOffset? RefreshRequestedAt = null);
 
 internal enum MessageDirection
 {

@@ -47,8 +47,8 @@ internal sealed partial class RmDatabase
 
     public IReadOnlyList<TheirCardRecord> GetTheirCards(long relationshipId) =>
         Query(
-            "SELECT position, aid, card, expires_at FROM their_cards WHERE relationship_id = $id ORDER BY position",
-            r => new TheirCardRecord(r.GetInt32(0), Columns.Aid(r, 1), Columns.Blob(r, 2), Columns.Time(r, 3)),
+            "SELECT position, aid, card, expires_at, refresh_requested_at FROM their_cards WHERE relationship_id = $id ORDER BY position",
+            r => new TheirCardRecord(r.GetInt32(0), Columns.Aid(r, 1), Columns.Blob(r, 2), Columns.Time(r, 3), r.IsDBNull(4) ? null : Columns.Time(r, 4)),
             ("$id", relationshipId));
 
     public IReadOnlyList<MessageRecord> GetMessages(long relationshipId, int limit) =>

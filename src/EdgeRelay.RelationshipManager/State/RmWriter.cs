@@ -129,6 +129,15 @@ internal sealed class RmWriter : IDisposable
         }
     }
 
+    public void MarkRefreshRequested(long relationshipId, AddressId aid, DateTimeOffset now) =>
+        ExecuteOne(
+            "UPDATE their_cards SET refresh_requested_at = $now WHERE relationship_id = $id AND aid = $aid",
+            ("$id", relationshipId),
+            ("$aid", Columns.Aid(aid)),
+            ("$now", now.ToUnixTimeMilliseconds()));
+
+    public void SetProfileName(string name) => ExecuteOne("UPDATE profile SET name = $name WHERE id = 1", ("$name", name));
+
     /// <summary>Records a command id as received. False if it was already: a duplicate to drop.</summary>
     public bool MarkSeen(long relationshipId, byte[] commandId, DateTimeOffset now) =>
         Execute(

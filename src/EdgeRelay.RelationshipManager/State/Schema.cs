@@ -106,6 +106,11 @@ internal static class Schema
             attempts INTEGER NOT NULL,
             last_error TEXT);
         """,
+
+        // 2: when we asked a contact to refresh a card about to expire, so that we ask once per card.
+        """
+        ALTER TABLE their_cards ADD COLUMN refresh_requested_at INTEGER;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

@@ -25,13 +25,18 @@ internal sealed class Person : IAsyncDisposable
 
     public string Name { get; }
 
-    public RelationshipManagerOptions Options { get; }
+    public RelationshipManagerOptions Options { get; private set; }
 
     public RelationshipManager Rm { get; private set; } = null!;
 
-    public static async Task<Person> InitializeAsync(string name, LoopbackRelay relay, TimeProvider? time = null)
+    public static async Task<Person> InitializeAsync(string name, LoopbackRelay relay, TimeProvider? time = null, Func<RelationshipManagerOptions, RelationshipManagerOptions>? configure = null)
     {
         var person = new Person(name, time);
+        if (configure is not null)
+        {
+            person.Options = configure(person.Options);
+        }
+
         person.Rm = await RelationshipManager.InitializeAsync(person.Options, Passphrase, name, relay.Endpoint);
         return person;
     }

@@ -51,6 +51,27 @@ public sealed class RmDatabaseTests : IDisposable
     }
 
     [Fact]
+    public void Version_1_databases_are_upgraded_to_version_2_with_their_cards_kept()
+    {
+        long id;
+        using (var version1 = RmDatabase.Open(Path, [.. Schema.Migrations.Take(1)]))
+        {
+            Assert.Equal(1, version1.Version);
+            id = AddRelationship(version1, "erin");
+            using var writer = version1.BeginWrite();
+            writer.SetTheirCards(id, [new TheirCardRecord(0, AddressId.NewRandom(), [1, 2, 3], Now)]);
+            writer.Commit();
+        }
+
+        using var upgraded = RmDatabase.Open(Path);
+
+        Assert.Equal(2, upgraded.Version);
+        var card = Assert.Single(upgraded.GetTheirCards(id));
+        Assert.Equal([1, 2, 3], card.Card);
+        Assert.Null(card.RefreshRequestedAt);
+    }
+
+    [Fact]
     public void A_failing_migration_leaves_the_database_at_the_version_it_had()
     {
         using (RmDatabase.Open(Path))
