@@ -23,5 +23,8 @@ internal static class ExitCodes
     /// <summary>No relay could be reached or none accepted: for send, the message is stored and queued for retry.</summary>
     public const int Unavailable = 6;
 
-    public const string Help = "Exit codes: 0 ok, 1 usage, 2 refused, 3 wrong passphrase, 4 no RM in the home (or init over an existing one), 5 safety number mismatch, 6 relay unavailable (send: queued for retry).";
+    /// <summary>Anything else: the home's files unreadable or busy, a failure not foreseen. The message says which.</summary>
+    public const int Failure = 7;
+
+    public const string Help = "Exit codes: 0 ok, 1 usage, 2 refused, 3 wrong passphrase, 4 no RM in the home (or init over an existing one), 5 safety number mismatch, 6 relay unavailable (send: queued for retry), 7 any other failure.";
 }

@@ -9,18 +9,18 @@ internal static class Passphrase
 
     /// <summary>The passphrase, or null (with the reason on stderr) when none can be had.</summary>
     /// <param name="confirm">Ask twice on a prompt (init: a typo would lock the user out).</param>
-    public static string? Read(FileInfo? file, bool confirm)
+    public static string? Read(FileInfo? file, bool confirm, Output output)
     {
         if (file is not null)
         {
             if (!file.Exists)
             {
-                Console.Error.WriteLine($"error: passphrase file {file.FullName} does not exist.");
+                output.Error("no-passphrase", $"passphrase file {file.FullName} does not exist.");
                 return null;
             }
 
             using var reader = file.OpenText();
-            return NonEmpty(reader.ReadLine());
+            return NonEmpty(reader.ReadLine(), output);
         }
 
         if (Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } fromEnvironment)
@@ -30,32 +30,32 @@ internal static class Passphrase
 
         if (Console.IsInputRedirected)
         {
-            Console.Error.WriteLine($"error: no passphrase: give --passphrase-file or set {Variable} (there is no terminal to prompt on).");
+            output.Error("no-passphrase", $"no passphrase: give --passphrase-file or set {Variable} (there is no terminal to prompt on).");
             return null;
         }
 
-        var first = Prompt("Passphrase: ");
-        if (confirm && first is not null && Prompt("Again: ") != first)
+        var first = Prompt("Passphrase: ", output);
+        if (confirm && first is not null && Prompt("Again: ", output) != first)
         {
-            Console.Error.WriteLine("error: the two passphrases differ.");
+            output.Error("no-passphrase", "the two passphrases differ.");
             return null;
         }
 
         return first;
     }
 
-    private static string? NonEmpty(string? passphrase)
+    private static string? NonEmpty(string? passphrase, Output output)
     {
         if (string.IsNullOrEmpty(passphrase))
         {
-            Console.Error.WriteLine("error: the passphrase is empty.");
+            output.Error("no-passphrase", "the passphrase is empty.");
             return null;
         }
 
         return passphrase;
     }
 
-    private static string? Prompt(string label)
+    private static string? Prompt(string label, Output output)
     {
         Console.Error.Write(label);
         var text = new StringBuilder();
@@ -84,6 +84,6 @@ internal static class Passphrase
         }
 
         Console.Error.WriteLine();
-        return NonEmpty(text.ToString());
+        return NonEmpty(text.ToString(), output);
     }
 }

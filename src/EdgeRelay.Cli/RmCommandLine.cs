@@ -45,7 +45,7 @@ internal static class RmCommandLine
     public static async Task<int> WithRmAsync(GlobalOptions g, ParseResult result, Func<Rm, Output, Task<int>> verb)
     {
         var output = new Output(result.GetValue(g.Json));
-        var passphrase = Passphrase.Read(result.GetValue(g.PassphraseFile), confirm: false);
+        var passphrase = Passphrase.Read(result.GetValue(g.PassphraseFile), confirm: false, output);
         if (passphrase is null)
         {
             return ExitCodes.Usage;
@@ -90,10 +90,15 @@ internal static class RmCommandLine
             output.Error("state-" + Code(e.Error.ToString()), e.Message);
             return ExitCodes.Refused;
         }
-        catch (Exception e) when (e is RelayException or SocketException or TimeoutException || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException))
+        catch (Exception e) when (e is RelayException or SocketException or TimeoutException || e is IOException { InnerException: SocketException })
         {
             output.Error("relay-unavailable", $"The relay could not be reached or refused: {e.Message}");
             return ExitCodes.Unavailable;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            output.Error("failure", $"{e.GetType().Name}: {e.Message}");
+            return ExitCodes.Failure;
         }
     }
 

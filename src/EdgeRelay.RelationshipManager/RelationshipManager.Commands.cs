@@ -14,14 +14,15 @@ public sealed partial class RelationshipManager
         {
             relationship = relationship with { State = RelationshipState.Established };
             writer.UpdateRelationship(relationship, now);
-            events.Add(new ContactEstablished(ToContact(relationship), now));
+            events.Add(new ContactEstablished(ToContact(relationship), TheyAccepted: false, now));
         }
 
         switch (opened)
         {
             case Message message:
                 writer.AddMessage(new MessageRecord(0, relationship.Id, opened.Id.ToArray(), MessageDirection.In, message.Text, opened.SentAt, now, 0));
-                if (relationship.State is not (RelationshipState.TerminatedByUs or RelationshipState.TerminatedByThem))
+                // A held relationship gets nothing back, not even a receipt, until the user accepts the new keys.
+                if (relationship.State is RelationshipState.Established or RelationshipState.AwaitingReply)
                 {
                     Seal(writer, ref relationship, new Received([opened.Id]), now);
                 }
@@ -42,8 +43,22 @@ public sealed partial class RelationshipManager
                 break;
 
             case Update update:
-                relationship = relationship with { Name = update.Name ?? relationship.Name };
-                writer.UpdateRelationship(relationship, now);
+                var changed = update.Cards is { Count: > 0 } || update.Services is not null;
+                if (update.Name is { } name && name != relationship.Name)
+                {
+                    // Taking another working contact's name would dress one person as another without a key change.
+                    var current = relationship;
+                    if (!IsValidName(name) || _database.GetRelationships().Any(r => r.Id != current.Id && IsWorking(r.State) && string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase)))
+                    {
+                        events.Add(new EnvelopeRefused(ToContact(relationship), nameof(RefusalCode.BadName), $"{relationship.Name} asked to be called a name that is invalid or another contact's; the name is kept.", now));
+                    }
+                    else
+                    {
+                        relationship = relationship with { Name = name };
+                        writer.UpdateRelationship(relationship, now);
+                        changed = true;
+                    }
+                }
                 if (update.Cards is { Count: > 0 } cards)
                 {
                     writer.SetTheirCards(relationship.Id, [.. cards.Select((card, i) => TheirCard(i, card))]);
@@ -51,11 +66,11 @@ public sealed partial class RelationshipManager
 
                 if (update.Refresh is { Count: > 0 })
                 {
-                    _refreshRequested.Add(relationship.Id);
+                    writer.SetRefreshAsked(relationship.Id, now); // answered after the commit: it needs the relay
                 }
 
                 // A refresh request alone changes nothing the user sees: it is answered, not shown.
-                if (!held && (update.Name is not null || update.Cards is { Count: > 0 } || update.Services is not null))
+                if (!held && changed)
                 {
                     events.Add(new ContactUpdated(ToContact(relationship), now));
                 }
@@ -70,7 +85,7 @@ public sealed partial class RelationshipManager
 
             case Introduce:
                 // Only ever valid as the body of an introduction envelope; inside a message it is a peer's bug.
-                events.Add(new EnvelopeRefused(ToContact(relationship), "UnexpectedIntroduce", "An introduction arrived inside an established relationship and was ignored.", now));
+                events.Add(new EnvelopeRefused(ToContact(relationship), nameof(RefusalCode.UnexpectedIntroduce), "An introduction arrived inside an established relationship and was ignored.", now));
                 break;
         }
     }

@@ -64,6 +64,7 @@ public sealed partial class RelationshipManager
         ArgumentNullException.ThrowIfNull(contact);
         return Serialised(() =>
         {
+            using var writer = _database.BeginWrite();
             var relationship = _database.GetRelationship(contact.Id) ?? throw new RmException(RmError.UnknownContact, $"No contact has id {contact.Id}.");
             if (spokenNumber is not null && !SafetyNumber.Matches(SafetyNumber.Compute(Identity, relationship.Identity), spokenNumber))
             {
@@ -71,7 +72,6 @@ public sealed partial class RelationshipManager
             }
 
             var now = Time.GetUtcNow();
-            using var writer = _database.BeginWrite();
             if (relationship.State == RelationshipState.KeyChangePending)
             {
                 foreach (var old in _database.GetRelationships().Where(r => r.Id != relationship.Id && string.Equals(r.Name, relationship.Name, StringComparison.Ordinal)
@@ -111,8 +111,8 @@ public sealed partial class RelationshipManager
                         return true;
                     },
                     cancellationToken);
-                relationship = relationship with { Policy = policy };
                 using var writer = _database.BeginWrite();
+                relationship = _database.GetRelationship(contact.Id)! with { Policy = policy };
                 writer.UpdateRelationship(relationship, Time.GetUtcNow());
                 writer.Commit();
                 return ToContact(relationship);
@@ -126,8 +126,8 @@ public sealed partial class RelationshipManager
         ArgumentNullException.ThrowIfNull(contact);
         return Serialised(() =>
         {
-            var relationship = (_database.GetRelationship(contact.Id) ?? throw new RmException(RmError.UnknownContact, $"No contact has id {contact.Id}.")) with { ReadReceipts = enabled };
             using var writer = _database.BeginWrite();
+            var relationship = (_database.GetRelationship(contact.Id) ?? throw new RmException(RmError.UnknownContact, $"No contact has id {contact.Id}.")) with { ReadReceipts = enabled };
             writer.UpdateRelationship(relationship, Time.GetUtcNow());
             writer.Commit();
             return ToContact(relationship);

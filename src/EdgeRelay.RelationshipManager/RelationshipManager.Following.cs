@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using EdgeRelay.Client;
+using EdgeRelay.RelationshipManager.Services;
 using EdgeRelay.RelationshipManager.State;
 using NSec.Cryptography;
 
@@ -59,9 +60,17 @@ public sealed partial class RelationshipManager
                     Process(address, pushed.Message, events);
                 }
 
-                await subscriber.AckAsync(pushed.Address, [pushed.Message.Id], cancellationToken);
-                await FlushOutboxAsync(cancellationToken);
-                await AnswerRefreshRequestsAsync(cancellationToken);
+                try
+                {
+                    await subscriber.AckAsync(pushed.Address, [pushed.Message.Id], cancellationToken);
+                }
+                catch (Exception e) when (e is RelayException or InvalidOperationException || ServiceConnections.IsConnectionFailure(e))
+                {
+                    // The connection dropped (or the address was just dropped) between push and ack: the relay pushes
+                    // it again and it is recognised as a duplicate. What it did is committed: its events still go out.
+                }
+
+                await SendWhatProcessingQueuedAsync(cancellationToken);
                 return events;
             },
             cancellationToken);
@@ -111,11 +120,21 @@ public sealed partial class RelationshipManager
 
         private async Task SyncAddressesAsync()
         {
-            var live = await rm.SerialisedAsync(() => Task.FromResult(rm.LiveAddresses()), stop);
-            foreach (var address in live.Where(a => !_owners.ContainsKey(a.Aid)))
+            // Everything that reads the database or the state key runs under the gate: the connection and the
+            // sealer are the instance's, shared with the processing of pushes.
+            var (live, added) = await rm.SerialisedAsync(
+                () =>
+                {
+                    var live = rm.LiveAddresses();
+                    var added = live.Where(a => !_owners.ContainsKey(a.Aid))
+                        .Select(a => (Address: a, Owner: rm.OwnerKey(a), Service: rm._database.GetService(a.ServiceId) ?? throw new StateException(StateError.Corrupt, "An address names a service that is not recorded.")))
+                        .ToList();
+                    return Task.FromResult((live, added));
+                },
+                stop);
+            foreach (var (address, owner, service) in added)
             {
-                var subscriber = SubscriberFor(address.ServiceId);
-                var owner = rm.OwnerKey(address);
+                var subscriber = SubscriberFor(service);
                 _owners[address.Aid] = owner;
                 try
                 {
@@ -140,16 +159,15 @@ public sealed partial class RelationshipManager
             }
         }
 
-        private RelaySubscriber SubscriberFor(long serviceId)
+        private RelaySubscriber SubscriberFor(ServiceRecord service)
         {
-            if (_subscribers.TryGetValue(serviceId, out var existing))
+            if (_subscribers.TryGetValue(service.Id, out var existing))
             {
                 return existing;
             }
 
-            var service = rm._database.GetService(serviceId) ?? throw new StateException(StateError.Corrupt, "An address names a service that is not recorded.");
             var subscriber = new RelaySubscriber(service.Endpoint, new RelaySubscriberOptions { Client = rm._connections.ForService(service.Pin) });
-            _subscribers[serviceId] = subscriber;
+            _subscribers[service.Id] = subscriber;
             subscriber.Start();
             _pumps.Add(PumpDeliveriesAsync(subscriber));
             _pumps.Add(PumpEventsAsync(subscriber, service.Endpoint));

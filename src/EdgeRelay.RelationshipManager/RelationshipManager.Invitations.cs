@@ -71,7 +71,7 @@ public sealed partial class RelationshipManager
                         Verified: false,
                         state,
                         address.Aid,
-                        _keys.StateSealer.Seal(ratchet.ToBytes(), Sealing.Ratchet(invitation.Inviter)),
+                        SealRatchet(ratchet, invitation.Inviter),
                         DeliveryPolicy.Immediate,
                         ReadReceipts: false,
                         now);
@@ -91,8 +91,11 @@ public sealed partial class RelationshipManager
             },
             cancellationToken);
 
+    // A card may claim any expiry up to 2^63 s; what DateTimeOffset cannot hold is as good as never.
+    private static readonly long MaxUnixSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
+
     private static TheirCardRecord TheirCard(int position, AddressCard card) =>
-        new(position, card.Aid, card.ToArray(), DateTimeOffset.FromUnixTimeSeconds(card.ExpiresAtUnixSeconds));
+        new(position, card.Aid, card.ToArray(), DateTimeOffset.FromUnixTimeSeconds(Math.Min(card.ExpiresAtUnixSeconds, MaxUnixSeconds)));
 
     /// <summary>A live contact with this name but another identity: the case a key change must not pass silently.</summary>
     private static RelationshipRecord? NameClash(IEnumerable<RelationshipRecord> relationships, string name, PublicIdentity identity) =>

@@ -2,7 +2,9 @@ using EdgeRelay.Addressing;
 using EdgeRelay.Client;
 using EdgeRelay.RelationshipManager.Envelopes;
 using EdgeRelay.RelationshipManager.Identity;
+using EdgeRelay.RelationshipManager.Services;
 using EdgeRelay.RelationshipManager.State;
+using Microsoft.Data.Sqlite;
 
 namespace EdgeRelay.RelationshipManager;
 
@@ -17,10 +19,13 @@ public sealed partial class RelationshipManager
             async () =>
             {
                 var events = new List<RmEvent>();
+                Exception? unreachable = null;
                 foreach (var group in LiveAddresses().GroupBy(a => a.ServiceId))
                 {
                     var service = _database.GetService(group.Key) ?? throw new StateException(StateError.Corrupt, "An address names a service that is not recorded.");
-                    await _connections.RunAsync(
+                    try
+                    {
+                        await _connections.RunAsync(
                         service.Endpoint,
                         _connections.ForService(service.Pin),
                         async client =>
@@ -34,10 +39,22 @@ public sealed partial class RelationshipManager
                             return true;
                         },
                         cancellationToken);
+                    }
+                    catch (Exception e) when (e is RelayException || ServiceConnections.IsConnectionFailure(e))
+                    {
+                        // Another relay's messages may already be stored and acknowledged: their events must not
+                        // be lost with this one's failure, which is reported among them instead.
+                        unreachable ??= e;
+                        events.Add(new ConnectionChanged(service.Endpoint, false, null, e.Message, Time.GetUtcNow()));
+                    }
                 }
 
-                await FlushOutboxAsync(cancellationToken);
-                await AnswerRefreshRequestsAsync(cancellationToken);
+                if (unreachable is not null && events.All(e => e is ConnectionChanged))
+                {
+                    throw unreachable; // nothing arrived at all: the caller learns the relay is unavailable
+                }
+
+                await SendWhatProcessingQueuedAsync(cancellationToken);
                 return events;
             },
             cancellationToken);
@@ -94,14 +111,34 @@ public sealed partial class RelationshipManager
             return;
         }
 
-        if (header.Kind == EnvelopeKind.Introduction)
+        try
         {
-            ProcessIntroduction(address, header.InvitationId!, envelope, events);
+            if (header.Kind == EnvelopeKind.Introduction)
+            {
+                ProcessIntroduction(address, header.InvitationId!, envelope, events);
+            }
+            else
+            {
+                ProcessMessage(address, envelope, events);
+            }
         }
-        else
+        catch (Exception e) when (e is not (SqliteException or ObjectDisposedException or OperationCanceledException))
         {
-            ProcessMessage(address, envelope, events);
+            // Whatever this ciphertext makes fail would fail again at every redelivery: its transaction is rolled
+            // back, and it is refused and acknowledged rather than left to block the address for good. Storage
+            // errors, which a retry may not meet, propagate and leave it unacknowledged.
+            events.Add(new EnvelopeRefused(null, nameof(RefusalCode.Unprocessable), $"A ciphertext could not be processed and was dropped: {e.Message}", Time.GetUtcNow()));
         }
+    }
+
+    /// <summary>
+    /// After processing: answers refresh requests and sends what was sealed (receipts, updates). Best effort:
+    /// what no relay accepts now stays queued, and an unanswered request stays recorded, for the next call.
+    /// </summary>
+    private async Task SendWhatProcessingQueuedAsync(CancellationToken cancellationToken)
+    {
+        await AnswerRefreshRequestsAsync(cancellationToken);
+        await FlushOutboxAsync(cancellationToken);
     }
 
     private void ProcessMessage(OwnAddressRecord address, ReadOnlyMemory<byte> envelope, List<RmEvent> events)
@@ -137,7 +174,7 @@ public sealed partial class RelationshipManager
 
             var now = Time.GetUtcNow();
             relationship = relationship with { SealedRatchet = SealRatchet(ratchet, relationship.Identity) };
-            writer.UpdateRelationship(relationship, now);
+            writer.SetRatchet(relationship.Id, relationship.SealedRatchet);
             if (writer.MarkSeen(relationship.Id, opened.Id.ToArray(), now))
             {
                 Apply(writer, ref relationship, opened, now, events);
@@ -149,7 +186,7 @@ public sealed partial class RelationshipManager
 
         events.Add(new EnvelopeRefused(
             candidate is null ? null : ToContact(candidate),
-            refusal?.Error.ToString() ?? "UnknownAddress",
+            refusal?.Error.ToString() ?? nameof(RefusalCode.UnknownAddress),
             refusal?.Message ?? "A message arrived on an address that belongs to no relationship.",
             Time.GetUtcNow()));
     }
@@ -179,13 +216,16 @@ public sealed partial class RelationshipManager
         }
 
         using var ratchet = opened.State;
+        // Decided inside the write transaction: another process sharing the home may be handling the same
+        // delivery, and an invitation is used once.
+        using var writer = _database.BeginWrite();
         var relationships = _database.GetRelationships();
-        if (invitation.RelationshipId is { } used)
+        if (_database.GetInvitation(invitationId)!.RelationshipId is { } used)
         {
             // The same introduction delivered again is a duplicate; another person's is a second use.
             if (relationships.FirstOrDefault(r => r.Id == used) is not { } first || !first.Identity.Equals(opened.Acceptor))
             {
-                events.Add(new EnvelopeRefused(null, "InvitationUsed", "A second person tried an invitation that was already accepted.", now));
+                events.Add(new EnvelopeRefused(null, nameof(RefusalCode.InvitationUsed), "A second person tried an invitation that was already accepted.", now));
             }
 
             return;
@@ -193,13 +233,19 @@ public sealed partial class RelationshipManager
 
         if (invitation.ExpiresAt <= now)
         {
-            events.Add(new EnvelopeRefused(null, "InvitationExpired", "An introduction arrived after its invitation expired.", now));
+            events.Add(new EnvelopeRefused(null, nameof(RefusalCode.InvitationExpired), "An introduction arrived after its invitation expired.", now));
             return;
         }
 
-        if (relationships.Any(r => r.Identity.Equals(opened.Acceptor)))
+        if (relationships.Any(r => r.Identity.Equals(opened.Acceptor) && IsWorking(r.State)))
         {
-            events.Add(new EnvelopeRefused(null, nameof(RmError.AlreadyAContact), $"{opened.Command.Name} accepted a second invitation; the existing relationship is kept.", now));
+            events.Add(new EnvelopeRefused(null, nameof(RefusalCode.AlreadyAContact), "Someone who is already a contact accepted a second invitation; the existing relationship is kept.", now));
+            return;
+        }
+
+        if (!IsValidName(opened.Command.Name))
+        {
+            events.Add(new EnvelopeRefused(null, nameof(RefusalCode.BadName), "An introduction carried a name with control characters.", now));
             return;
         }
 
@@ -215,7 +261,6 @@ public sealed partial class RelationshipManager
             DeliveryPolicy.Immediate,
             ReadReceipts: false,
             now);
-        using var writer = _database.BeginWrite();
         var id = writer.AddRelationship(record, now);
         record = record with { Id = id };
         writer.MarkInvitationUsed(invitationId, id);
@@ -226,7 +271,7 @@ public sealed partial class RelationshipManager
         {
             // The receipt is how the acceptor learns the relationship is established.
             Seal(writer, ref record, new Received([opened.Command.Id]), now);
-            events.Add(new ContactEstablished(ToContact(record), now));
+            events.Add(new ContactEstablished(ToContact(record), TheyAccepted: true, now));
         }
         else
         {
@@ -235,4 +280,10 @@ public sealed partial class RelationshipManager
 
         writer.Commit();
     }
+
+    private static bool IsWorking(RelationshipState state) =>
+        state is RelationshipState.Established or RelationshipState.AwaitingReply or RelationshipState.KeyChangePending;
+
+    // Names arrive from others and are shown on terminals: control characters could rewrite the display.
+    private static bool IsValidName(string name) => !string.IsNullOrWhiteSpace(name) && !name.Any(char.IsControl);
 }

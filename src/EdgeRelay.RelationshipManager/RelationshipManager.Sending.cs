@@ -67,7 +67,7 @@ public sealed partial class RelationshipManager
         }
 
         relationship = relationship with { SealedRatchet = SealRatchet(ratchet, relationship.Identity) };
-        writer.UpdateRelationship(relationship, now);
+        writer.SetRatchet(relationship.Id, relationship.SealedRatchet);
         var cards = _database.GetTheirCards(relationship.Id);
         var commandId = sealedEnvelope.Command.Id.ToArray();
         writer.AddOutbox(relationship.Id, sealedEnvelope.Bytes.ToArray(), cards.Count > 0 ? cards[0].Card : [], commandId, now);
@@ -188,5 +188,16 @@ public sealed partial class RelationshipManager
         }
     }
 
-    private byte[] SealRatchet(RatchetState ratchet, Identity.PublicIdentity theirs) => _keys.StateSealer.Seal(ratchet.ToBytes(), Sealing.Ratchet(theirs));
+    private byte[] SealRatchet(RatchetState ratchet, Identity.PublicIdentity theirs)
+    {
+        var bytes = ratchet.ToBytes();
+        try
+        {
+            return _keys.StateSealer.Seal(bytes, Sealing.Ratchet(theirs));
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
+        }
+    }
 }

@@ -1,15 +1,12 @@
+using EdgeRelay.Client;
 using EdgeRelay.RelationshipManager.Envelopes;
+using EdgeRelay.RelationshipManager.Services;
 using EdgeRelay.RelationshipManager.State;
 
 namespace EdgeRelay.RelationshipManager;
 
 public sealed partial class RelationshipManager
 {
-    // Relationships whose correspondent asked for a fresh card (an update with a refresh request), answered
-    // after the transaction that recorded the request: the answer needs the relay, and a transaction must not
-    // wait on the network.
-    private readonly HashSet<long> _refreshRequested = [];
-
     /// <summary>Changes our preferred name and tells every contact (an associated-data update).</summary>
     /// <exception cref="RmException"><see cref="RmError.InvalidName"/>.</exception>
     public Task SetNameAsync(string name, CancellationToken cancellationToken = default)
@@ -62,42 +59,50 @@ public sealed partial class RelationshipManager
     /// <summary>
     /// Answers refresh requests: our address for that relationship is renewed at the relay (same address,
     /// later expiry) and the new card announced in an update. Rotation to a new address is the portability
-    /// layer's; renewing keeps every message in flight deliverable.
+    /// layer's; renewing keeps every message in flight deliverable. A request stays recorded until answered:
+    /// one the relay cannot serve now is answered by a later call.
     /// </summary>
     private async Task AnswerRefreshRequestsAsync(CancellationToken cancellationToken)
     {
-        foreach (var id in _refreshRequested.ToList())
+        foreach (var id in _database.GetRelationshipsAskingRefresh())
         {
-            var relationship = _database.GetRelationship(id);
-            var address = relationship is null ? null : _database.GetAddress(relationship.OurAddress);
-            if (relationship is null || address is null || relationship.State is not (RelationshipState.Established or RelationshipState.AwaitingReply))
+            var relationship = _database.GetRelationship(id)!;
+            var address = _database.GetAddress(relationship.OurAddress);
+            if (address is null || relationship.State is not (RelationshipState.Established or RelationshipState.AwaitingReply))
             {
-                _refreshRequested.Remove(id);
+                using var clear = _database.BeginWrite();
+                clear.SetRefreshAsked(id, null);
+                clear.Commit();
                 continue;
             }
 
-            var service = _database.GetService(address.ServiceId)!;
-            var renewed = await _connections.RunAsync(
-                service.Endpoint,
-                _connections.ForService(service.Pin),
-                async client =>
-                {
-                    using var owner = OwnerKey(address);
-                    await client.AuthenticateAsync(address.Aid, owner, cancellationToken);
-                    return await client.RenewAddressAsync(address.Aid, _options.AddressLifetime, cancellationToken);
-                },
-                cancellationToken);
-            using (var writer = _database.BeginWrite())
+            CreatedAddress renewed;
+            try
             {
-                var now = Time.GetUtcNow();
-                writer.RenewAddress(address.Aid, renewed.Card.ToArray(), renewed.ExpiresAt);
-                Seal(writer, ref relationship, new Update(Name: null, Cards: [renewed.Card], Services: null, Refresh: null), now);
-                writer.Commit();
+                var service = _database.GetService(address.ServiceId)!;
+                renewed = await _connections.RunAsync(
+                    service.Endpoint,
+                    _connections.ForService(service.Pin),
+                    async client =>
+                    {
+                        using var owner = OwnerKey(address);
+                        await client.AuthenticateAsync(address.Aid, owner, cancellationToken);
+                        return await client.RenewAddressAsync(address.Aid, _options.AddressLifetime, cancellationToken);
+                    },
+                    cancellationToken);
+            }
+            catch (Exception e) when (e is RelayException || ServiceConnections.IsConnectionFailure(e))
+            {
+                continue; // still recorded: answered by a later receive
             }
 
-            _refreshRequested.Remove(id);
+            using var writer = _database.BeginWrite();
+            var now = Time.GetUtcNow();
+            var current = _database.GetRelationship(id)!; // read again in the transaction: its ratchet may have moved
+            writer.RenewAddress(address.Aid, renewed.Card.ToArray(), renewed.ExpiresAt);
+            Seal(writer, ref current, new Update(Cards: [renewed.Card]), now);
+            writer.SetRefreshAsked(id, null);
+            writer.Commit();
         }
-
-        await FlushOutboxAsync(cancellationToken);
     }
 }

@@ -4,8 +4,9 @@ namespace EdgeRelay.RelationshipManager;
 /// <param name="Contact">Whom it concerns, when it concerns a known contact (the events below that always do say so with a non-null <c>Contact</c>).</param>
 public abstract record RmEvent(Contact? Contact, DateTimeOffset At);
 
-/// <summary>A relationship now works both ways: they accepted our invitation, or answered after we accepted theirs.</summary>
-public sealed record ContactEstablished(Contact Contact, DateTimeOffset At) : RmEvent(Contact, At)
+/// <summary>A relationship now works both ways.</summary>
+/// <param name="TheyAccepted">True when they accepted our invitation; false when they answered after we accepted theirs.</param>
+public sealed record ContactEstablished(Contact Contact, bool TheyAccepted, DateTimeOffset At) : RmEvent(Contact, At)
 {
     public new Contact Contact { get; init; } = Contact;
 }
@@ -52,8 +53,33 @@ public sealed record KeyChangeDetected(Contact Contact, Contact Existing, DateTi
 /// A ciphertext that was not accepted: tampered, for a wrong key, replayed out of bounds, or malformed.
 /// Never shown as a message; reported so that an app can log it.
 /// </summary>
-/// <param name="Code">The stable code of the refusal (an envelope or invitation error's name).</param>
+/// <param name="Code">The stable code of the refusal: an <see cref="Envelopes.EnvelopeError"/> or a <see cref="RefusalCode"/> name.</param>
 public sealed record EnvelopeRefused(Contact? Contact, string Code, string Reason, DateTimeOffset At) : RmEvent(Contact, At);
 
 /// <summary>A following inbox connected to a relay, or lost its connection and will retry after <see cref="RetryIn"/>.</summary>
 public sealed record ConnectionChanged(string Endpoint, bool Connected, TimeSpan? RetryIn, string? Error, DateTimeOffset At) : RmEvent(null, At);
+
+/// <summary>Why the relationship manager refused a ciphertext that opened (or could not be placed), beside the envelope's own errors.</summary>
+public enum RefusalCode
+{
+    /// <summary>A message on an address that belongs to no relationship.</summary>
+    UnknownAddress = 1,
+
+    /// <summary>A second introduction to an invitation already accepted, by someone else.</summary>
+    InvitationUsed = 2,
+
+    /// <summary>An introduction after its invitation expired.</summary>
+    InvitationExpired = 3,
+
+    /// <summary>An introduction from someone who is already a contact.</summary>
+    AlreadyAContact = 4,
+
+    /// <summary>An introduction inside an established relationship.</summary>
+    UnexpectedIntroduce = 5,
+
+    /// <summary>A name with control characters, or a rename to the name of another contact.</summary>
+    BadName = 6,
+
+    /// <summary>A ciphertext whose processing failed for a reason its redelivery would meet again.</summary>
+    Unprocessable = 7,
+}

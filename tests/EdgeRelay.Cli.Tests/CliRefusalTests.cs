@@ -99,7 +99,7 @@ public sealed class CliRefusalTests
         Assert.Equal(6, queued.ExitCode);
         Assert.Equal("queued", Assert.Single(queued.JsonLines()).GetProperty("status").GetString());
 
-        await relay.RestartAsync();
+        await relay.StartAgainAsync();
         await alice.JsonAsync("inbox"); // any run that reaches the relay sends what is queued
         var message = Assert.Single(await bob.JsonAsync("inbox"));
         Assert.Equal("while the relay is down", message.GetProperty("text").GetString());

@@ -18,10 +18,10 @@ public class KeepAliveRelayTests
     public async Task Keepalive_holds_a_quiet_connection_open_past_the_relays_idle_timeout_which_closes_one_without()
     {
         var clock = new ObservableClock(DateTimeOffset.UtcNow);
-        await using var relay = await LocalRelay.StartAsync(o => o.Relay.IdleTimeout = IdleTimeout, clock);
+        await using var relay = await LoopbackRelay.StartAsync(o => o.Relay.IdleTimeout = IdleTimeout, clock);
         var parked = clock.WhenTimerCreated(Interval, Interval);
-        await using var kept = await RelayClient.ConnectAsync(relay.EndPoint, new RelayClientOptions { KeepAliveInterval = Interval, KeepAliveTimeout = TimeSpan.FromSeconds(5), TimeProvider = clock });
-        await using var bare = await RelayClient.ConnectAsync(relay.EndPoint, new RelayClientOptions { KeepAliveInterval = null, TimeProvider = clock });
+        await using var kept = await RelayClient.ConnectAsync(relay.SocketEndPoint, new RelayClientOptions { KeepAliveInterval = Interval, KeepAliveTimeout = TimeSpan.FromSeconds(5), TimeProvider = clock });
+        await using var bare = await RelayClient.ConnectAsync(relay.SocketEndPoint, new RelayClientOptions { KeepAliveInterval = null, TimeProvider = clock });
         await parked.Within();
 
         // 30 s of the relay's time, three idle timeouts; the kept connection PINGs every 3 s of it.
@@ -44,10 +44,10 @@ public class KeepAliveRelayTests
     public async Task A_subscriber_on_a_quiet_connection_still_gets_a_message_after_three_idle_timeouts_without_reconnecting()
     {
         var clock = new ObservableClock(DateTimeOffset.UtcNow);
-        await using var relay = await LocalRelay.StartAsync(o => o.Relay.IdleTimeout = IdleTimeout, clock);
+        await using var relay = await LoopbackRelay.StartAsync(o => o.Relay.IdleTimeout = IdleTimeout, clock);
         using var owner = Key.Create(SignatureAlgorithm.Ed25519);
         Addressing.AddressCard card;
-        await using (var admin = await RelayClient.ConnectAsync(relay.EndPoint, new RelayClientOptions { TimeProvider = clock }))
+        await using (var admin = await RelayClient.ConnectAsync(relay.SocketEndPoint, new RelayClientOptions { TimeProvider = clock }))
         {
             card = (await admin.CreateAddressAsync(owner.PublicKey)).Card;
         }
@@ -69,7 +69,7 @@ public class KeepAliveRelayTests
             await pinged.Within();
         }
 
-        await using (var sender = await RelayClient.ConnectAsync(relay.EndPoint, new RelayClientOptions { KeepAliveInterval = null }))
+        await using (var sender = await RelayClient.ConnectAsync(relay.SocketEndPoint, new RelayClientOptions { KeepAliveInterval = null }))
         {
             await sender.SendAsync(card, "after the quiet"u8.ToArray());
         }

@@ -12,9 +12,9 @@ public sealed class RelaySubscriberTests : IAsyncLifetime
 {
     private readonly ObservableClock _clock = new(DateTimeOffset.UtcNow);
     private readonly List<Key> _keys = [];
-    private LocalRelay _relay = null!;
+    private LoopbackRelay _relay = null!;
 
-    public async Task InitializeAsync() => _relay = await LocalRelay.StartAsync();
+    public async Task InitializeAsync() => _relay = await LoopbackRelay.StartAsync();
 
     public async Task DisposeAsync()
     {
@@ -126,7 +126,7 @@ public sealed class RelaySubscriberTests : IAsyncLifetime
         await Assert.ThrowsAsync<InvalidOperationException>(() => subscriber.AckAsync(first.Aid, [inFlight.Message.Id]));
 
         // Unsubscribed: the message it had in flight is pending again, so a PULL elsewhere gets it.
-        await using var other = await RelayClient.ConnectAsync(_relay.EndPoint);
+        await using var other = await RelayClient.ConnectAsync(_relay.SocketEndPoint);
         await other.AuthenticateAsync(first.Aid, firstOwner);
         var pulled = await other.PullAsync(first.Aid);
         Assert.Equal([inFlight.Message.Id], pulled.Messages.Select(m => m.Id));
@@ -164,13 +164,13 @@ public sealed class RelaySubscriberTests : IAsyncLifetime
     private async Task<(Addressing.AddressCard Card, Key Owner)> CreateAddressAsync()
     {
         var owner = NewKey();
-        await using var client = await RelayClient.ConnectAsync(_relay.EndPoint);
+        await using var client = await RelayClient.ConnectAsync(_relay.SocketEndPoint);
         return ((await client.CreateAddressAsync(owner.PublicKey)).Card, owner);
     }
 
     private async Task SendAsync(Addressing.AddressCard card, params string[] texts)
     {
-        await using var client = await RelayClient.ConnectAsync(_relay.EndPoint);
+        await using var client = await RelayClient.ConnectAsync(_relay.SocketEndPoint);
         foreach (var text in texts)
         {
             await client.SendAsync(card, Encoding.UTF8.GetBytes(text));
@@ -179,7 +179,7 @@ public sealed class RelaySubscriberTests : IAsyncLifetime
 
     private async Task AssertNothingPendingAsync(AddressId address, Key owner)
     {
-        await using var client = await RelayClient.ConnectAsync(_relay.EndPoint);
+        await using var client = await RelayClient.ConnectAsync(_relay.SocketEndPoint);
         await client.AuthenticateAsync(address, owner);
         Assert.Empty((await client.PullAsync(address)).Messages);
     }

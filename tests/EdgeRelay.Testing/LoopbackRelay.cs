@@ -1,18 +1,18 @@
+using System.Net;
 using EdgeRelay.Server;
 
 namespace EdgeRelay.Testing;
 
 /// <summary>
-/// A relay in this process on loopback, with its FASTER log in its own folder; it can be restarted on the
-/// same port and data, as a crashed and restarted relay would come back.
+/// The real relay in this process, on loopback, with its FASTER log in its own temporary folder; it can be
+/// stopped and started again on the same port and folder, as a restarted relay is found by its clients.
 /// </summary>
 public sealed class LoopbackRelay : IAsyncDisposable
 {
-    private readonly TempDirectory _data = new("edgerelay-rm-relay");
+    private readonly TempDirectory _data = new("edgerelay-loopback-relay");
     private readonly Action<EdgeRelayOptions>? _configure;
     private readonly TimeProvider? _time;
     private RelayHost? _host;
-    private int _port;
 
     private LoopbackRelay(Action<EdgeRelayOptions>? configure, TimeProvider? time)
     {
@@ -20,32 +20,46 @@ public sealed class LoopbackRelay : IAsyncDisposable
         _time = time;
     }
 
-    public string Endpoint => $"127.0.0.1:{_port}";
+    public IPEndPoint SocketEndPoint { get; private set; } = null!;
 
-    /// <summary>The running host (null while stopped), for tests that look inside.</summary>
-    public RelayHost? Host => _host;
+    /// <summary>"127.0.0.1:port", as a card or a command line names it.</summary>
+    public string Endpoint => SocketEndPoint.ToString();
+
+    public RelayHost Host => _host ?? throw new InvalidOperationException("The relay is stopped.");
 
     public static async Task<LoopbackRelay> StartAsync(Action<EdgeRelayOptions>? configure = null, TimeProvider? time = null)
     {
         var relay = new LoopbackRelay(configure, time);
-        await relay.StartHostAsync();
-        return relay;
+        try
+        {
+            await relay.StartOnAsync("127.0.0.1:0");
+            return relay;
+        }
+        catch
+        {
+            await relay.DisposeAsync();
+            throw;
+        }
     }
 
-    /// <summary>Stops the relay (its connections drop) and starts it again on the same port with the same data.</summary>
+    /// <summary>A graceful stop: its connections get SHUTTING_DOWN and close.</summary>
+    public async Task StopAsync()
+    {
+        if (_host is { } host)
+        {
+            _host = null;
+            await host.DisposeAsync();
+        }
+    }
+
+    /// <summary>Starts it again on the port it had and on its log, which it recovers.</summary>
+    public Task StartAgainAsync() => StartOnAsync(Endpoint);
+
+    /// <summary>Stops it (its connections drop) and starts it again on the same port and data.</summary>
     public async Task RestartAsync()
     {
         await StopAsync();
-        await StartHostAsync();
-    }
-
-    public async Task StopAsync()
-    {
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-            _host = null;
-        }
+        await StartAgainAsync();
     }
 
     public async ValueTask DisposeAsync()
@@ -54,16 +68,16 @@ public sealed class LoopbackRelay : IAsyncDisposable
         _data.Dispose();
     }
 
-    private async Task StartHostAsync()
+    private async Task StartOnAsync(string endpoint)
     {
         var options = new EdgeRelayOptions
         {
-            Relay = { Endpoint = $"127.0.0.1:{_port}" },
+            Relay = { Endpoint = endpoint },
             Http = { Endpoint = "127.0.0.1:0" },
             Storage = { DataDir = _data.Path, MemorySizeBits = 24, PageSizeBits = 20, SegmentSizeBits = 24 },
         };
         _configure?.Invoke(options);
         _host = await RelayHost.StartAsync(options, time: _time);
-        _port = _host.RelayEndPoint.Port;
+        SocketEndPoint = _host.RelayEndPoint;
     }
 }

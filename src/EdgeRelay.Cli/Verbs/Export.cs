@@ -25,7 +25,14 @@ internal static class Export
                 return ExitCodes.Usage;
             }
 
-            await using (var file = new FileStream(target.FullName, FileMode.CreateNew, FileAccess.Write))
+            // Owner-only: the export holds every message.
+            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            await using (var file = new FileStream(target.FullName, create))
             {
                 await rm.ExportAsync(file, cancellationToken);
             }

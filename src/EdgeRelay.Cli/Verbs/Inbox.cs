@@ -67,14 +67,25 @@ internal static class Inbox
         }
     }
 
+    /// <summary>Text from others, made safe for a terminal: control characters (escape sequences) shown as U+FFFD, newlines kept.</summary>
+    internal static string Printable(string text) =>
+        string.Create(text.Length, text, static (span, source) =>
+        {
+            for (int i = 0; i < source.Length; i++)
+            {
+                var c = source[i];
+                span[i] = char.IsControl(c) && c != '\n' ? '\uFFFD' : c;
+            }
+        });
+
     private static void Print(Output output, RmEvent e)
     {
         var at = e.At.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-        var name = e.Contact?.Name ?? "?";
+        var name = Printable(e.Contact?.Name ?? "?");
         switch (e)
         {
             case MessageReceived m:
-                output.Result(new { type = "message", contact = name, contactId = m.Contact.Id, id = m.Id.Value, text = m.Text, sentAt = m.SentAt, at = m.At }, $"[{at}] {name}: {m.Text}");
+                output.Result(new { type = "message", contact = name, contactId = m.Contact.Id, id = m.Id.Value, text = m.Text, sentAt = m.SentAt, at = m.At }, $"[{at}] {name}: {Printable(m.Text)}");
                 break;
             case ReceiptReceived r:
                 output.Result(
@@ -82,9 +93,11 @@ internal static class Inbox
                     $"[{at}] {name} {(r.Kind == ReceiptKind.Read ? "read" : "received")} {string.Join(", ", r.Messages)}");
                 break;
             case ContactEstablished c:
-                output.Result(new { type = "contact", contact = name, contactId = c.Contact.Id, at = c.At }, c.Contact.Verified
-                        ? $"[{at}] {name} answered: the relationship is established."
-                        : $"[{at}] {name} is now a contact (id {c.Contact.Id}); compare safety numbers with 'edgerelay-rm verify {c.Contact.Id}'.");
+                output.Result(
+                    new { type = "contact", contact = name, contactId = c.Contact.Id, theyAccepted = c.TheyAccepted, at = c.At },
+                    c.TheyAccepted
+                        ? $"[{at}] {name} accepted your invitation: now a contact (id {c.Contact.Id}); compare safety numbers with 'edgerelay-rm verify {c.Contact.Id}'."
+                        : $"[{at}] {name} answered: the relationship is established.");
                 break;
             case ContactUpdated u:
                 output.Result(new { type = "updated", contact = name, contactId = u.Contact.Id, at = u.At }, $"[{at}] {name} updated their details.");

@@ -49,7 +49,7 @@ internal static class Init
                 Iterations = result.GetValue(kdfIterations) ?? KeyStoreOptions.Default.Iterations,
             };
             var home = g.ResolveHome(result);
-            var passphrase = Passphrase.Read(result.GetValue(g.PassphraseFile), confirm: true);
+            var passphrase = Passphrase.Read(result.GetValue(g.PassphraseFile), confirm: true, output);
             if (passphrase is null)
             {
                 return ExitCodes.Usage;

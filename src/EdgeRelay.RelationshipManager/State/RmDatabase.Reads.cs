@@ -45,6 +45,9 @@ internal sealed partial class RmDatabase
     public IReadOnlyList<RelationshipRecord> GetRelationshipsAt(AddressId ourAddress) =>
         Query($"SELECT {RelationshipColumns} FROM relationships WHERE our_aid = $aid ORDER BY id", ReadRelationship, ("$aid", Columns.Aid(ourAddress)));
 
+    public IReadOnlyList<long> GetRelationshipsAskingRefresh() =>
+        Query("SELECT id FROM relationships WHERE refresh_asked_at IS NOT NULL ORDER BY id", r => r.GetInt64(0));
+
     public IReadOnlyList<TheirCardRecord> GetTheirCards(long relationshipId) =>
         Query(
             "SELECT position, aid, card, expires_at, refresh_requested_at FROM their_cards WHERE relationship_id = $id ORDER BY position",

@@ -92,18 +92,28 @@ internal sealed partial class RmDatabase : IDisposable
 
         for (var next = version + 1; next <= migrations.Count; next++)
         {
+            // BEGIN IMMEDIATE: another process opening the same file waits here, then finds the version moved on.
             using var transaction = _connection.BeginTransaction();
+            _current = transaction;
             try
             {
-                Execute(migrations[next - 1], transaction);
-                // PRAGMA takes no parameters; next is an integer we produced.
-                Execute($"PRAGMA user_version = {next};", transaction);
+                if (Version < next)
+                {
+                    Execute(migrations[next - 1], transaction);
+                    // PRAGMA takes no parameters; next is an integer we produced.
+                    Execute($"PRAGMA user_version = {next};", transaction);
+                }
+
                 transaction.Commit();
             }
             catch (SqliteException e)
             {
                 transaction.Rollback();
                 throw new StateException(StateError.MigrationFailed, $"Migrating the state database to version {next} failed; it is still at version {next - 1}: {e.Message}", e);
+            }
+            finally
+            {
+                _current = null;
             }
         }
     }

@@ -96,22 +96,34 @@ internal sealed class RmWriter : IDisposable
             ("$receipts", relationship.ReadReceipts ? 1L : 0L),
             ("$now", now.ToUnixTimeMilliseconds()))!;
 
+    /// <summary>
+    /// Writes what the user and the commands change (name, verified, state, policy, read receipts), never the
+    /// ratchet: that column is written only by <see cref="SetRatchet"/>, with the state read in the same
+    /// transaction, so an operation that read the row earlier cannot put an old ratchet back.
+    /// </summary>
     public void UpdateRelationship(RelationshipRecord relationship, DateTimeOffset now) =>
         ExecuteOne(
             """
-            UPDATE relationships SET name = $name, identity = $identity, verified = $verified, state = $state, our_aid = $aid,
-                ratchet = $ratchet, policy = $policy, read_receipts = $receipts, updated_at = $now WHERE id = $id
+            UPDATE relationships SET name = $name, verified = $verified, state = $state, policy = $policy,
+                read_receipts = $receipts, updated_at = $now WHERE id = $id
             """,
             ("$id", relationship.Id),
             ("$name", relationship.Name),
-            ("$identity", relationship.Identity.Bytes.ToArray()),
             ("$verified", relationship.Verified ? 1L : 0L),
             ("$state", (long)relationship.State),
-            ("$aid", Columns.Aid(relationship.OurAddress)),
-            ("$ratchet", relationship.SealedRatchet),
             ("$policy", Columns.Policy(relationship.Policy)),
             ("$receipts", relationship.ReadReceipts ? 1L : 0L),
             ("$now", now.ToUnixTimeMilliseconds()));
+
+    public void SetRatchet(long relationshipId, byte[] sealedRatchet) =>
+        ExecuteOne("UPDATE relationships SET ratchet = $ratchet WHERE id = $id", ("$id", relationshipId), ("$ratchet", sealedRatchet));
+
+    /// <summary>Records (or, with null, clears) that the contact asked us to refresh our card: answered after the commit, retried until done.</summary>
+    public void SetRefreshAsked(long relationshipId, DateTimeOffset? at) =>
+        ExecuteOne(
+            "UPDATE relationships SET refresh_asked_at = $at WHERE id = $id",
+            ("$id", relationshipId),
+            ("$at", at?.ToUnixTimeMilliseconds()));
 
     /// <summary>Replaces the cards they gave us, in their order of preference.</summary>
     public void SetTheirCards(long relationshipId, IReadOnlyList<TheirCardRecord> cards)

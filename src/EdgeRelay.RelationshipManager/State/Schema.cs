@@ -111,6 +111,13 @@ internal static class Schema
         """
         ALTER TABLE their_cards ADD COLUMN refresh_requested_at INTEGER;
         """,
+
+        // 3: a contact's request that we refresh our card, kept until answered (the answer needs the relay),
+        // and at most one working relationship per identity.
+        """
+        ALTER TABLE relationships ADD COLUMN refresh_asked_at INTEGER;
+        CREATE UNIQUE INDEX relationships_one_working_per_identity ON relationships(identity) WHERE state IN (0, 1, 4);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

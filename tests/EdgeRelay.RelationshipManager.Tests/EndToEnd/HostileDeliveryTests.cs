@@ -93,7 +93,7 @@ public sealed class HostileDeliveryTests
             Assert.Equal(MessageStatus.Queued, (await sender.Rm.SendAsync(sender.Contact(to), text)).Status);
         }
 
-        await relay.RestartAsync();
+        await relay.StartAgainAsync();
         using var database = RmDatabase.Open(sender.Options.DatabasePath);
         var envelopes = database.GetOutbox().Select(o => o.Envelope).ToList();
         using (var writer = database.BeginWrite())

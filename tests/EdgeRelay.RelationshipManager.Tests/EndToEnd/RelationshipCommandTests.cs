@@ -22,6 +22,61 @@ public sealed class RelationshipCommandTests
     }
 
     [Fact]
+    public async Task A_rename_to_another_contacts_name_is_refused_and_the_name_kept()
+    {
+        await using var relay = await LoopbackRelay.StartAsync();
+        await using var alice = await Person.InitializeAsync("alice", relay);
+        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var carol = await Person.InitializeAsync("carol", relay);
+        await ConversationTests.Introduce(alice, bob);
+        await ConversationTests.Introduce(alice, carol);
+
+        await bob.Rm.SetNameAsync("carol");
+
+        var refused = Assert.IsType<EnvelopeRefused>(Assert.Single(await alice.Rm.ReceiveAsync()));
+        Assert.Equal(nameof(RefusalCode.BadName), refused.Code);
+        Assert.Equal(bob.Rm.Identity, alice.Contact("bob").Identity);
+        Assert.Equal(carol.Rm.Identity, alice.Contact("carol").Identity);
+    }
+
+    [Fact]
+    public async Task Two_instances_sharing_a_home_keep_one_ratchet()
+    {
+        // What two processes on one home do (a following inbox and a send): every ratchet step is read and
+        // written in one transaction, so neither puts back a state the other has moved on from.
+        await using var relay = await LoopbackRelay.StartAsync();
+        await using var alice = await Person.InitializeAsync("alice", relay);
+        await using var bob = await Person.InitializeAsync("bob", relay);
+        await ConversationTests.Introduce(alice, bob);
+        await using var second = RelationshipManager.Open(alice.Options, Person.Passphrase);
+
+        var sends = Task.Run(async () =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await second.SendAsync(second.FindContact("bob"), $"from the second instance {i}");
+            }
+        });
+        for (var i = 0; i < 10; i++)
+        {
+            await alice.Rm.SendAsync(alice.Contact("bob"), $"from the first instance {i}");
+            await alice.Rm.SetPolicyAsync(alice.Contact("bob"), i % 2 == 0 ? DeliveryPolicy.PullOnly : DeliveryPolicy.Immediate);
+            await alice.Rm.ReceiveAsync();
+        }
+
+        await sends;
+        var texts = new List<string>();
+        for (var round = 0; round < 3; round++)
+        {
+            texts.AddRange((await bob.Rm.ReceiveAsync()).OfType<MessageReceived>().Select(m => m.Text));
+        }
+
+        Assert.Equal(20, texts.Distinct().Count());
+        Assert.Equal(20, (await alice.Rm.ReceiveAsync()).OfType<ReceiptReceived>().Sum(r => r.Messages.Count));
+        await ConversationTests.Exchange(bob, alice, "and the relationship still works");
+    }
+
+    [Fact]
     public async Task A_card_about_to_expire_is_refreshed_by_its_owner_on_request()
     {
         // One fake clock for the relay and both RMs: the cards' expiries, the relay's and the RMs' views agree.
