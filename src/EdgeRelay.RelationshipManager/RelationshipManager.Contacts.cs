@@ -142,6 +142,20 @@ public sealed partial class RelationshipManager
     }
 
     /// <summary>
+    /// Every incoming message stored but not yet marked read (<see cref="MarkReadAsync"/>), oldest first: what an
+    /// app shows after a crash that came between storing a message and showing it. Messages of a relationship
+    /// held by a key change are not included.
+    /// </summary>
+    public IReadOnlyList<MessageReceived> GetUnreadMessages() => Serialised(() =>
+    {
+        var relationships = _database.GetRelationships().ToDictionary(r => r.Id);
+        return _database.GetUnshownMessages()
+            .Where(m => relationships[m.RelationshipId].State != RelationshipState.KeyChangePending)
+            .Select(m => new MessageReceived(ToContact(relationships[m.RelationshipId]), MessageId.From(m.CommandId), m.Text, m.SentAt, m.At))
+            .ToList();
+    });
+
+    /// <summary>
     /// Records that the user has seen these incoming messages, and tells the contact so if read receipts are
     /// on for them.
     /// </summary>

@@ -69,6 +69,38 @@ public sealed class CliConversationTests
     }
 
     [Fact]
+    public async Task A_following_inbox_killed_again_and_again_loses_no_message()
+    {
+        await using var relay = await LoopbackRelay.StartAsync();
+        using var alice = new RmCli("alice");
+        using var bob = new RmCli("bob");
+        await IntroduceAsync(relay, alice, bob);
+        var sent = new HashSet<string>();
+        var shown = new List<string>();
+
+        for (var round = 0; round < 3; round++)
+        {
+            await using var inbox = alice.Follow("inbox", "--follow");
+            for (var i = 0; i < 4; i++)
+            {
+                var result = await bob.RunAsync(["send", "alice", $"round {round} message {i}", "--json"]);
+                Assert.Equal(0, result.ExitCode);
+                sent.Add(Assert.Single(result.JsonLines()).GetProperty("id").GetString()!);
+            }
+
+            // Killed (SIGKILL) after the first message of the round: the rest may be stored, acknowledged,
+            // printed or none of these when it dies.
+            shown.Add((await inbox.NextAsync("message")).GetProperty("id").GetString()!);
+            shown.AddRange((await inbox.KillAsync("message")).Select(m => m.GetProperty("id").GetString()!));
+        }
+
+        shown.AddRange((await alice.JsonAsync("inbox")).Where(e => e.GetProperty("type").GetString() == "message").Select(m => m.GetProperty("id").GetString()!));
+
+        // Every message shown at least once (one stored but not yet shown when its run died is shown by the next).
+        Assert.Equal(sent.Order(), shown.Distinct().Order());
+    }
+
+    [Fact]
     public async Task Inbox_follow_exits_after_count_messages()
     {
         await using var relay = await LoopbackRelay.StartAsync();

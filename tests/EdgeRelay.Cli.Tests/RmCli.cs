@@ -171,6 +171,31 @@ internal sealed class RmCli : IDisposable
             return _process.ExitCode;
         }
 
+        /// <summary>
+        /// SIGKILL, as a crash or the OOM killer ends it; then everything it printed before dying that the test has
+        /// not read yet, of <paramref name="type"/>.
+        /// </summary>
+        public async Task<List<JsonElement>> KillAsync(string type)
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+
+            await _reader;
+            var rest = new List<JsonElement>();
+            while (_lines.Reader.TryRead(out var line))
+            {
+                if (line.TryGetProperty("type", out var t) && t.GetString() == type)
+                {
+                    rest.Add(line);
+                }
+            }
+
+            return rest;
+        }
+
         public async ValueTask DisposeAsync()
         {
             if (!_process.HasExited)

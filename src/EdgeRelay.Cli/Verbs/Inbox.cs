@@ -15,6 +15,15 @@ internal static class Inbox
         var command = new Command("inbox", "Collect what has arrived (messages, receipts, new contacts) and print it; messages shown are marked read (and a read receipt sent to contacts you enabled it for).") { follow, count };
         command.SetAction((result, cancellationToken) => RmCommandLine.WithRmAsync(g, result, async (rm, output) =>
         {
+            // Messages stored by an earlier run that ended before showing them (killed, or the terminal closed)
+            // come first: a message is shown at least once, whatever stops a run.
+            var earlier = rm.GetUnreadMessages();
+            foreach (var e in earlier)
+            {
+                Print(output, e);
+            }
+
+            await MarkReadAsync(rm, earlier, cancellationToken);
             if (!result.GetValue(follow))
             {
                 var events = await rm.ReceiveAsync(cancellationToken);
@@ -24,7 +33,7 @@ internal static class Inbox
                 }
 
                 await MarkReadAsync(rm, events.OfType<MessageReceived>(), cancellationToken);
-                if (events.Count == 0 && !output.Json)
+                if (events.Count == 0 && earlier.Count == 0 && !output.Json)
                 {
                     output.Result(new { }, "Nothing new.");
                 }

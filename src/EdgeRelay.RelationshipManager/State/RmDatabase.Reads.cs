@@ -61,6 +61,12 @@ internal sealed partial class RmDatabase
             ("$id", relationshipId),
             ("$limit", (long)limit));
 
+    /// <summary>Incoming messages not yet marked shown, oldest first, across relationships.</summary>
+    public IReadOnlyList<MessageRecord> GetUnshownMessages() =>
+        Query(
+            "SELECT id, relationship_id, command_id, direction, text, sent_at, at, status FROM messages WHERE direction = 0 AND status = 0 ORDER BY id",
+            ReadMessage);
+
     public IReadOnlyList<OutboxRecord> GetOutbox() =>
         Query(
             "SELECT id, relationship_id, envelope, card, command_id, created_at, attempts FROM outbox ORDER BY id",

@@ -41,6 +41,24 @@ public sealed class ConversationTests
         await Converse(alice, bob);
     }
 
+    [Fact]
+    public async Task A_message_stored_but_not_yet_read_is_listed_until_marked_read()
+    {
+        await using var relay = await LoopbackRelay.StartAsync();
+        await using var alice = await Person.InitializeAsync("alice", relay);
+        await using var bob = await Person.InitializeAsync("bob", relay);
+        await Introduce(alice, bob);
+        await bob.Rm.SendAsync(bob.Contact("alice"), "show me after a crash");
+        await alice.Rm.ReceiveAsync(); // stored; the app died before showing it
+
+        await alice.ReopenAsync();
+        var unread = Assert.Single(alice.Rm.GetUnreadMessages());
+        Assert.Equal("show me after a crash", unread.Text);
+        await alice.Rm.MarkReadAsync(unread.Contact, [unread.Id]);
+
+        Assert.Empty(alice.Rm.GetUnreadMessages());
+    }
+
     internal static async Task Introduce(Person inviter, Person acceptor)
     {
         var invitation = await inviter.Rm.CreateInvitationAsync();
