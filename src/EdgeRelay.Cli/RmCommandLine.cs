@@ -102,6 +102,9 @@ internal static class RmCommandLine
         }
     }
 
+    /// <summary>The CONTACT argument of the verbs that act on one relationship (<see cref="Rm.FindContact"/> resolves it).</summary>
+    public static Argument<string> ContactArgument() => new("CONTACT") { Description = "The contact's id or name." };
+
     /// <summary>"SafetyNumberMismatch" → "safety-number-mismatch": the codes scripts see in --json errors.</summary>
     public static string Code(string name) => System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(name);
 

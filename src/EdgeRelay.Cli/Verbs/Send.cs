@@ -8,7 +8,7 @@ internal static class Send
 {
     public static Command Build(GlobalOptions g)
     {
-        var contactArgument = new Argument<string>("CONTACT") { Description = "The contact's id or name." };
+        var contactArgument = RmCommandLine.ContactArgument();
         var text = new Argument<string>("TEXT") { Description = "The message, or - to read it from stdin." };
         var command = new Command("send", "Send a message, end-to-end encrypted. It is stored first: if no relay accepts it now (exit 6), the next send or inbox retries it.") { contactArgument, text };
         command.SetAction((result, cancellationToken) => RmCommandLine.WithRmAsync(g, result, async (rm, output) =>

@@ -8,7 +8,7 @@ internal static class Settings
 {
     public static Command Build(GlobalOptions g)
     {
-        var contactArgument = new Argument<string>("CONTACT") { Description = "The contact's id or name." };
+        var contactArgument = RmCommandLine.ContactArgument();
         var policy = new Option<string?>("--policy")
         {
             Description = "How your relay delivers this contact's messages: 'immediate' (pushed at once), 'batched:SECONDS' (at most once per window: fewer wake-ups, blurred timing) or 'pull-only' (only when you run inbox).",

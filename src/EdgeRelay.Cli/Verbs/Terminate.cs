@@ -7,7 +7,7 @@ internal static class Terminate
 {
     public static Command Build(GlobalOptions g)
     {
-        var contactArgument = new Argument<string>("CONTACT") { Description = "The contact's id or name." };
+        var contactArgument = RmCommandLine.ContactArgument();
         var command = new Command("terminate", "End a relationship: they are told (their RM stops sending), your address for them is revoked, and nothing more is sent or shown.") { contactArgument };
         command.SetAction((result, cancellationToken) => RmCommandLine.WithRmAsync(g, result, async (rm, output) =>
         {

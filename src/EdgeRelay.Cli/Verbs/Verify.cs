@@ -7,7 +7,7 @@ internal static class Verify
 {
     public static Command Build(GlobalOptions g)
     {
-        var contactArgument = new Argument<string>("CONTACT") { Description = "The contact's id or name." };
+        var contactArgument = RmCommandLine.ContactArgument();
         var confirm = new Option<bool>("--confirm") { Description = "You compared the numbers (in person or on a call you trust) and they match: mark the contact verified. For a key change, this accepts the new keys." };
         var number = new Option<string?>("--number") { Description = "The number the other person read out: compared here; verified on a match, refused (exit 5) on a mismatch.", HelpName = "DIGITS" };
         var command = new Command("verify", "Show the safety number of a relationship, to compare with the other person's; mark it verified once they match.") { contactArgument, confirm, number };
