@@ -29,7 +29,7 @@ internal sealed class Person : IAsyncDisposable
 
     public RelationshipManager Rm { get; private set; } = null!;
 
-    public static async Task<Person> InitializeAsync(string name, LoopbackRelay relay, TimeProvider? time = null, Func<RelationshipManagerOptions, RelationshipManagerOptions>? configure = null)
+    public static async Task<Person> InitializeAsync(string name, LoopbackRelay relay, TimeProvider? time = null, Func<RelationshipManagerOptions, RelationshipManagerOptions>? configure = null, string? sendingToken = null)
     {
         var person = new Person(name, time);
         if (configure is not null)
@@ -37,7 +37,7 @@ internal sealed class Person : IAsyncDisposable
             person.Options = configure(person.Options);
         }
 
-        person.Rm = await RelationshipManager.InitializeAsync(person.Options, Passphrase, name, relay.Endpoint);
+        person.Rm = await RelationshipManager.InitializeAsync(person.Options, Passphrase, name, relay.Endpoint, sendingToken: sendingToken);
         return person;
     }
 
