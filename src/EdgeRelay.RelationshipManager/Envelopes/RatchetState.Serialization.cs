@@ -20,7 +20,7 @@ public sealed partial class RatchetState
         + Chain.KeyLength + sizeof(uint) + Chain.KeyLength + sizeof(uint) + sizeof(ushort);
 
     /// <summary>The state as bytes for storage (secret: seal them; zero the array after use).</summary>
-    public byte[] ToBytes()
+    internal byte[] ToBytes()
     {
         ThrowIfDisposed();
         var bytes = new byte[FixedLength + (OwnKeys.Count * OwnKeyLength) + (Skipped.Count * SkippedLength)];
@@ -57,7 +57,7 @@ public sealed partial class RatchetState
 
     /// <summary>Restores a state written by <see cref="ToBytes"/>.</summary>
     /// <exception cref="EnvelopeException">BadState: another format, a wrong length or an inconsistent field.</exception>
-    public static RatchetState FromBytes(ReadOnlySpan<byte> bytes)
+    internal static RatchetState FromBytes(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length < 2 || bytes[0] != FormatVersion)
         {
