@@ -192,10 +192,12 @@ internal sealed class RmWriter : IDisposable
             ("$command", commandId),
             ("$now", now.ToUnixTimeMilliseconds()))!;
 
-    public void RemoveOutbox(long id) => ExecuteOne("DELETE FROM outbox WHERE id = $id", ("$id", id));
+    // Not ExecuteOne: another process sharing the home may have sent (and removed) the same envelope meanwhile;
+    // both sending it is harmless, the recipient drops the second as a replay.
+    public void RemoveOutbox(long id) => Execute("DELETE FROM outbox WHERE id = $id", ("$id", id));
 
     public void RecordOutboxFailure(long id, string error) =>
-        ExecuteOne("UPDATE outbox SET attempts = attempts + 1, last_error = $error WHERE id = $id", ("$id", id), ("$error", error));
+        Execute("UPDATE outbox SET attempts = attempts + 1, last_error = $error WHERE id = $id", ("$id", id), ("$error", error));
 
     private int Execute(string sql, params (string Name, object? Value)[] parameters)
     {
