@@ -13,7 +13,12 @@ public sealed class SendingServiceTests
         var token = aliceRelay.Host.Server.Tokens.Create("alice", TokenRole.Rm);
         await using var alice = await Person.InitializeAsync("alice", aliceRelay, sendingToken: token.Secret);
         await using var bob = await Person.InitializeAsync("bob", bobRelay);
-        await ConversationTests.Introduce(bob, alice);
+        // Alice's introduction goes through her relay, which forwards it on its own time: bob waits for it.
+        await alice.Rm.AcceptInvitationAsync(await bob.Rm.CreateInvitationAsync());
+        await Eventually.TrueAsync(
+            async () => (await bob.Rm.ReceiveAsync()).OfType<ContactEstablished>().Any(c => c.Contact.Name == "alice"),
+            "bob to receive the introduction alice's relay forwarded");
+        Assert.IsType<ContactEstablished>(Assert.Single(await alice.Rm.ReceiveAsync())); // bob's receipt, sent directly
 
         var sent = await alice.Rm.SendAsync(alice.Contact("bob"), "forwarded by my relay");
         Assert.Equal(MessageStatus.Sent, sent.Status);
