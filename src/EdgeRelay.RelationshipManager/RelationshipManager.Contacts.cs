@@ -170,8 +170,9 @@ public sealed partial class RelationshipManager
                 {
                     var relationship = _database.GetRelationship(contact.Id) ?? throw new RmException(RmError.UnknownContact, $"No contact has id {contact.Id}.");
                     var ids = messages.Select(m => m.ToBytes()).ToList();
-                    var unread = _database.GetMessages(relationship.Id, int.MaxValue)
-                        .Where(m => m.Direction == MessageDirection.In && m.Status == 0 && ids.Any(id => id.AsSpan().SequenceEqual(m.CommandId)))
+                    // Only the unshown ones are candidates: not the whole conversation, at every message shown.
+                    var unread = _database.GetUnshownMessages()
+                        .Where(m => m.RelationshipId == relationship.Id && ids.Any(id => id.AsSpan().SequenceEqual(m.CommandId)))
                         .ToList();
                     foreach (var message in unread)
                     {

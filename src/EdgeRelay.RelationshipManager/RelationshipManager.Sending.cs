@@ -38,7 +38,7 @@ public sealed partial class RelationshipManager
                 }
 
                 await FlushOutboxAsync(cancellationToken);
-                return ToStoredMessage(_database.GetMessages(contact.Id, int.MaxValue).First(m => m.Id == messageRow));
+                return ToStoredMessage(_database.GetMessage(messageRow)!);
             },
             cancellationToken);
     }

@@ -61,6 +61,9 @@ internal sealed partial class RmDatabase
             ("$id", relationshipId),
             ("$limit", (long)limit));
 
+    public MessageRecord? GetMessage(long id) =>
+        Single("SELECT id, relationship_id, command_id, direction, text, sent_at, at, status FROM messages WHERE id = $id", ReadMessage, ("$id", id));
+
     /// <summary>Incoming messages not yet marked shown, oldest first, across relationships.</summary>
     public IReadOnlyList<MessageRecord> GetUnshownMessages() =>
         Query(
