@@ -7,7 +7,7 @@ namespace EdgeRelay.RelationshipManager.State;
 /// One transaction on the state database. Nothing is visible to readers, nor survives a crash, until
 /// <see cref="Commit"/>; disposing without committing rolls everything back.
 /// </summary>
-internal sealed class RmWriter : IDisposable
+internal sealed partial class RmWriter : IDisposable
 {
     private readonly RmDatabase _database;
     private readonly SqliteTransaction _transaction;
