@@ -8,12 +8,11 @@ namespace EdgeRelay.RelationshipManager;
 public sealed partial class RelationshipManager
 {
     /// <summary>
-    /// Creates an address on our receiving service, owned by a fresh Ed25519 key (one per address, so the
-    /// relay cannot link our relationships by owner), and records it with its owner key sealed.
+    /// Creates an address on one of our receiving services, owned by a fresh Ed25519 key (one per address, so
+    /// the relay cannot link our relationships by owner), and records it with its owner key sealed.
     /// </summary>
-    private async Task<OwnAddressRecord> CreateAddressAsync(OwnAddressState state, CancellationToken cancellationToken)
+    private async Task<OwnAddressRecord> CreateAddressAsync(OwnAddressState state, ServiceRecord service, CancellationToken cancellationToken)
     {
-        var service = ReceivingService();
         using var owner = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextArchiving });
         var created = await _connections.RunAsync(
             service.Endpoint,
@@ -43,15 +42,49 @@ public sealed partial class RelationshipManager
     {
         // An address about to expire would make a poor invitation: the invitee might answer after it lapsed.
         var threshold = Time.GetUtcNow() + _options.InvitationLifetime;
-        var unused = _database.GetAddresses(OwnAddressState.Unused).FirstOrDefault(a => a.ExpiresAt > threshold);
-        return unused ?? await CreateAddressAsync(OwnAddressState.Unused, cancellationToken);
+        var active = ActiveReceivingServices();
+        var unused = _database.GetAddresses(OwnAddressState.Unused)
+            .Where(a => a.ExpiresAt > threshold && active.Any(s => s.Id == a.ServiceId))
+            .OrderBy(a => active.FindIndex(s => s.Id == a.ServiceId))
+            .FirstOrDefault();
+        return unused ?? (await CreateAddressesAsync(active, firstOnly: true, cancellationToken))[0];
     }
 
-    private ServiceRecord ReceivingService() =>
-        _database.GetServices().FirstOrDefault(s => s.Roles.HasFlag(ServiceRoles.Receiving))
-        ?? throw new StateException(StateError.Corrupt, "No receiving service is recorded.");
+    /// <summary>
+    /// A new address on each of <paramref name="services"/> that can be reached (or on the first that can, with
+    /// <paramref name="firstOnly"/>), in their order. At least one, or the last failure is thrown.
+    /// </summary>
+    private async Task<List<OwnAddressRecord>> CreateAddressesAsync(IReadOnlyList<ServiceRecord> services, bool firstOnly, CancellationToken cancellationToken)
+    {
+        var created = new List<OwnAddressRecord>();
+        Exception? failure = null;
+        foreach (var service in services)
+        {
+            try
+            {
+                created.Add(await CreateAddressAsync(OwnAddressState.Unused, service, cancellationToken));
+                if (firstOnly)
+                {
+                    break;
+                }
+            }
+            catch (Exception e) when (e is RelayException || Services.ServiceConnections.IsConnectionFailure(e))
+            {
+                _connections.HealthOf(service.Endpoint).Failed(e.Message, Time.GetUtcNow());
+                failure = e;
+            }
+        }
 
-    private ServiceRecord? SendingService() => _database.GetServices().FirstOrDefault(s => s.Roles.HasFlag(ServiceRoles.Sending));
+        if (created.Count == 0)
+        {
+            throw failure ?? new RmException(RmError.LastReceivingService, "No receiving service is active: add one.");
+        }
+
+        return created;
+    }
+
+    /// <summary>Receiving services that issue our new addresses, in their order.</summary>
+    private List<ServiceRecord> ActiveReceivingServices() => [.. _database.GetServices().Where(s => s.IsActiveReceiving)];
 
     /// <summary>The owner key of one of our addresses, unsealed for an AUTH or a revoke.</summary>
     private Key OwnerKey(OwnAddressRecord address)

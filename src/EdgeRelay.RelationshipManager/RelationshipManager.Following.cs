@@ -123,13 +123,19 @@ public sealed partial class RelationshipManager
             // Everything that reads the database or the state key runs under the gate: the connection and the
             // sealer are the instance's, shared with the processing of pushes.
             var (live, added) = await rm.SerialisedAsync(
-                () =>
+                async () =>
                 {
+                    // An idle inbox still rotates its addresses: nothing else would run the maintenance.
+                    if (await rm.MaintainAddressesIfDueAsync(stop))
+                    {
+                        await rm.FlushOutboxAsync(stop);
+                    }
+
                     var live = rm.LiveAddresses();
                     var added = live.Where(a => !_owners.ContainsKey(a.Aid))
                         .Select(a => (Address: a, Owner: rm.OwnerKey(a), Service: rm._database.GetService(a.ServiceId) ?? throw new StateException(StateError.Corrupt, "An address names a service that is not recorded.")))
                         .ToList();
-                    return Task.FromResult((live, added));
+                    return (live, added);
                 },
                 stop);
             foreach (var (address, owner, service) in added)

@@ -58,8 +58,10 @@ public sealed partial class RelationshipManager
                     throw new RmException(RmError.AlreadyAContact, $"{invitation.Name} is already a contact.");
                 }
 
-                var address = await CreateAddressAsync(OwnAddressState.Unused, cancellationToken);
-                var sealedIntroduction = _suite.SealIntroduction(_keys.Identity, invitation.Inviter, invitation.Id, invitation.InvitationKey, invitation.Secret, Name, [Card(address.Card)]);
+                // An address on each receiving service we can reach, so that the relationship survives the loss of one.
+                var addresses = await CreateAddressesAsync(ActiveReceivingServices(), firstOnly: false, cancellationToken);
+                var address = addresses[0];
+                var sealedIntroduction = _suite.SealIntroduction(_keys.Identity, invitation.Inviter, invitation.Id, invitation.InvitationKey, invitation.Secret, Name, [.. addresses.Select(a => Card(a.Card))]);
                 using (var ratchet = sealedIntroduction.State)
                 {
                     var now = Time.GetUtcNow();
@@ -80,7 +82,12 @@ public sealed partial class RelationshipManager
                     {
                         id = writer.AddRelationship(record, now);
                         writer.SetTheirCards(id, [TheirCard(0, invitation.Card)]);
-                        writer.SetAddressState(address.Aid, OwnAddressState.Relationship);
+                        foreach (var ours in addresses)
+                        {
+                            writer.SetAddressState(ours.Aid, OwnAddressState.Relationship);
+                            writer.AddOurCard(id, ours.Aid, now);
+                        }
+
                         writer.AddOutbox(id, sealedIntroduction.Bytes.ToArray(), invitation.Card.ToArray(), sealedIntroduction.Command.Id.ToArray(), now);
                         writer.Commit();
                     }

@@ -132,12 +132,13 @@ public sealed partial class RelationshipManager
     }
 
     /// <summary>
-    /// After processing: answers refresh requests and sends what was sealed (receipts, updates). Best effort:
-    /// what no relay accepts now stays queued, and an unanswered request stays recorded, for the next call.
+    /// After processing: keeps our cards current (refresh requests answered, rotation, services changed) and
+    /// sends what was sealed (receipts, updates). Best effort: what no relay accepts now stays queued, and an
+    /// unanswered request stays recorded, for the next call.
     /// </summary>
     private async Task SendWhatProcessingQueuedAsync(CancellationToken cancellationToken)
     {
-        await AnswerRefreshRequestsAsync(cancellationToken);
+        await MaintainAddressesIfDueAsync(cancellationToken);
         await FlushOutboxAsync(cancellationToken);
     }
 
@@ -272,6 +273,7 @@ public sealed partial class RelationshipManager
             // The receipt is how the acceptor learns the relationship is established.
             Seal(writer, ref record, new Received([opened.Command.Id]), now);
             events.Add(new ContactEstablished(ToContact(record), TheyAccepted: true, now));
+            _maintainedAt = null; // its addresses on our other receiving services are added and announced next
         }
         else
         {

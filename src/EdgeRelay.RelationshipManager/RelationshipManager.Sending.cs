@@ -1,6 +1,6 @@
-using System.Text;
 using EdgeRelay.Addressing;
 using EdgeRelay.Client;
+using EdgeRelay.Protocol;
 using EdgeRelay.RelationshipManager.Envelopes;
 using EdgeRelay.RelationshipManager.Services;
 using EdgeRelay.RelationshipManager.State;
@@ -80,45 +80,42 @@ public sealed partial class RelationshipManager
     }
 
     /// <summary>
-    /// Sends what the outbox holds, oldest first, each to the first of the contact's cards whose relay
-    /// accepts it. A failure leaves the envelope queued (with its error recorded) for the next attempt.
+    /// Sends what the outbox holds, oldest first, through a sending service or straight to the contact's relays
+    /// (<see cref="SendEnvelopeAsync"/>). A failure leaves the envelope queued (with its error recorded) for the
+    /// next attempt.
     /// </summary>
     private async Task<int> FlushOutboxAsync(CancellationToken cancellationToken)
     {
         var waiting = 0;
         foreach (var entry in _database.GetOutbox())
         {
-            var cards = _database.GetTheirCards(entry.RelationshipId).Select(c => Card(c.Card)).ToList();
+            var now = Time.GetUtcNow();
+            // Their cards in the order they announced them, those already expired left out: their relays refuse them.
+            var cards = _database.GetTheirCards(entry.RelationshipId).Where(c => c.ExpiresAt > now).Select(c => Card(c.Card)).ToList();
             if (cards.Count == 0 && entry.Card.Length > 0)
             {
                 cards.Add(Card(entry.Card));
             }
 
             string? error = null;
-            var sent = false;
-            foreach (var card in cards)
+            try
             {
-                try
-                {
-                    await SendEnvelopeAsync(card, entry.Envelope, cancellationToken);
-                    sent = true;
-                    break;
-                }
-                catch (Exception e) when (e is RelayException || ServiceConnections.IsConnectionFailure(e))
-                {
-                    error = e.Message;
-                }
+                await SendEnvelopeAsync(cards, entry.Envelope, cancellationToken);
+            }
+            catch (Exception e) when (IsSendFailure(e))
+            {
+                error = e.Message;
             }
 
             using var writer = _database.BeginWrite();
-            if (sent)
+            if (error is null)
             {
                 writer.RemoveOutbox(entry.Id);
                 writer.RaiseOutgoingStatus(entry.RelationshipId, entry.CommandId, (int)MessageStatus.Sent);
             }
             else
             {
-                writer.RecordOutboxFailure(entry.Id, error ?? "The contact has no address card.");
+                writer.RecordOutboxFailure(entry.Id, error);
                 waiting++;
             }
 
@@ -128,38 +125,107 @@ public sealed partial class RelationshipManager
         return waiting;
     }
 
-    /// <summary>Through our sending service when we have one (SEND_VIA), else straight to the card's relay.</summary>
-    private async Task SendEnvelopeAsync(AddressCard card, byte[] envelope, CancellationToken cancellationToken)
-    {
-        if (SendingService() is { SealedToken: { } sealedToken } service)
-        {
-            var token = Encoding.UTF8.GetString(_keys.StateSealer.Open(sealedToken, Sealing.ServiceToken(service.Endpoint)));
-            var state = await _connections.RunAsync(
-                service.Endpoint,
-                _connections.ForService(service.Pin),
-                async client =>
-                {
-                    await client.AuthenticateTokenAsync(token, cancellationToken);
-                    return await client.SendViaAsync(card, envelope, EphemeralValidity, cancellationToken);
-                },
-                cancellationToken);
-            if (state.State == SendStateKind.Failed)
-            {
-                throw new RelayException(state.Code, "The sending service could not deliver the message.");
-            }
+    private static bool IsSendFailure(Exception e) => e is RelayException or ServiceUnsuitableException || ServiceConnections.IsConnectionFailure(e);
 
-            return;
+    /// <summary>
+    /// Hands one envelope on. With sending services: through the first that takes it, those that work before
+    /// those degraded, draining or recently failed, each in the user's order; one that refuses, is down, or whose
+    /// current limit (CONFIG) is below the envelope's size is passed over for the next. The recipient drops a
+    /// second copy as a replay, so a service that queued it but failed to say so costs nothing but bandwidth.
+    /// Without one: straight to the contact's cards in the order they announced, until one relay stores it.
+    /// </summary>
+    private async Task SendEnvelopeAsync(List<AddressCard> cards, byte[] envelope, CancellationToken cancellationToken)
+    {
+        if (cards.Count == 0)
+        {
+            throw new ServiceUnsuitableException("The contact has no unexpired address card.");
         }
 
-        await _connections.RunAsync(
-            card.Endpoint,
-            _connections.ForCard(card),
+        var now = Time.GetUtcNow();
+        var senders = _database.GetServices().Where(s => s.IsSending).OrderBy(s => _connections.HealthOf(s.Endpoint).Rank(now)).ToList();
+        Exception? failure = null;
+        foreach (var service in senders)
+        {
+            var health = _connections.HealthOf(service.Endpoint);
+            try
+            {
+                await SendThroughAsync(service, cards[0], envelope, cancellationToken);
+                health.Succeeded();
+                return;
+            }
+            catch (ServiceUnsuitableException e)
+            {
+                failure = e; // not a fault of the service: no back-off
+            }
+            catch (Exception e) when (IsSendFailure(e))
+            {
+                health.Failed(e.Message, now);
+                failure = e;
+            }
+        }
+
+        if (senders.Count > 0)
+        {
+            throw failure!;
+        }
+
+        foreach (var card in cards)
+        {
+            try
+            {
+                await _connections.RunAsync(
+                    card.Endpoint,
+                    _connections.ForCard(card),
+                    async client =>
+                    {
+                        await client.SendAsync(card, envelope, EphemeralValidity, cancellationToken);
+                        return true;
+                    },
+                    cancellationToken);
+                return;
+            }
+            catch (Exception e) when (IsSendFailure(e))
+            {
+                failure = e;
+            }
+        }
+
+        throw failure!;
+    }
+
+    /// <summary>One SEND_VIA through one sending service, within what its current status allows.</summary>
+    private async Task SendThroughAsync(ServiceRecord service, AddressCard card, byte[] envelope, CancellationToken cancellationToken)
+    {
+        var token = OpenToken(service);
+        var state = await _connections.RunAsync(
+            service.Endpoint,
+            _connections.ForService(service.Pin),
             async client =>
             {
-                await client.SendAsync(card, envelope, EphemeralValidity, cancellationToken);
-                return true;
+                var status = await _connections.StatusAsync(service.Endpoint, client, cancellationToken);
+                if (status.Availability == Availability.Draining)
+                {
+                    throw new RelayException(ErrorCode.ShuttingDown, $"{service.Endpoint} is draining: {status.Reason}");
+                }
+
+                if ((uint)envelope.Length > status.MaxSendViaCiphertext)
+                {
+                    throw new ServiceUnsuitableException($"{service.Endpoint} forwards at most {status.MaxSendViaCiphertext} bytes now; the envelope is {envelope.Length}.");
+                }
+
+                // Batched where the service offers it now; when its operator turns batching off, the conversation
+                // still flows, immediately.
+                var mode = service.SendingMode == (byte)SendingMode.Batched && status.SendingOptions.Any(o => o.Mode == SendingMode.Batched)
+                    ? SendingMode.Batched
+                    : SendingMode.Immediate;
+                await client.AuthenticateTokenAsync(token, cancellationToken);
+                return await client.SendViaAsync(card, envelope, mode, EphemeralValidity, cancellationToken);
             },
             cancellationToken);
+        if (state.State == SendStateKind.Failed)
+        {
+            throw new RelayException(state.Code, $"{service.Endpoint} could not deliver the message.");
+        }
     }
 
     private RelationshipRecord Sendable(long contactId)

@@ -38,7 +38,7 @@ public sealed partial class RelationshipManager : IAsyncDisposable
         _options = options;
         _keys = keys;
         _database = database;
-        _connections = new ServiceConnections(options.Client);
+        _connections = new ServiceConnections(options.Client, options.Time);
         _suite = new Envelopes.Suite1(options.Time);
         var profile = database.GetProfile() ?? throw new StateException(StateError.Corrupt, "The state database has no profile.");
         Name = profile.Name;
@@ -107,7 +107,7 @@ public sealed partial class RelationshipManager : IAsyncDisposable
             }
 
             rm = new RelationshipManager(options, keys, database);
-            await rm.CreateAddressAsync(OwnAddressState.Unused, cancellationToken);
+            await rm.CreateAddressesAsync(rm.ActiveReceivingServices(), firstOnly: true, cancellationToken);
             return rm;
         }
         catch

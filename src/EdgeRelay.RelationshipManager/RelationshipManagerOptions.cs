@@ -26,6 +26,13 @@ public sealed class RelationshipManagerOptions
     /// </summary>
     public TimeSpan RefreshBefore { get; init; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// When one of our addresses expires sooner than this, a fresh one replaces it (on the same service) and is
+    /// announced to the contact; the old one is collected until it expires and not renewed. Null (the default)
+    /// is a third of <see cref="AddressLifetime"/>: 10 days of 30, time for every message already on its way.
+    /// </summary>
+    public TimeSpan? RotateBefore { get; init; }
+
     /// <summary>How often a following inbox looks for addresses added by another process (an invite or accept). Default 5 s.</summary>
     public TimeSpan AddressRescanInterval { get; init; } = TimeSpan.FromSeconds(5);
 

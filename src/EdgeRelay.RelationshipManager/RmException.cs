@@ -38,6 +38,18 @@ public enum RmError
 
     /// <summary>A name that is empty, too long, or not valid UTF-8 text.</summary>
     InvalidName = 12,
+
+    /// <summary>No service is recorded at that endpoint.</summary>
+    UnknownService = 13,
+
+    /// <summary>The change would leave no receiving service to issue addresses: add another first.</summary>
+    LastReceivingService = 14,
+
+    /// <summary>Addresses handed out there may still receive: sunset it and wait until they have expired.</summary>
+    ServiceInUse = 15,
+
+    /// <summary>The service's endpoint, roles, pin or token is not usable (the message says which).</summary>
+    InvalidService = 16,
 }
 
 /// <summary>A refusal by the relationship manager, with a stable <see cref="Error"/> code.</summary>

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using EdgeRelay.Addressing;
 using EdgeRelay.Client;
+using EdgeRelay.Protocol;
 
 namespace EdgeRelay.RelationshipManager.Services;
 
@@ -10,12 +11,59 @@ namespace EdgeRelay.RelationshipManager.Services;
 /// </summary>
 internal sealed class ServiceConnections : IAsyncDisposable
 {
-    private readonly Dictionary<string, RelayClient> _clients = new(StringComparer.Ordinal);
-    private readonly RelayClientOptions? _template;
+    // How long a STATUS reply is trusted before it is asked again: CONFIG pushes keep the limits current on a
+    // live connection, but availability (degraded, draining) is only learned by asking.
+    private static readonly TimeSpan StatusLifetime = TimeSpan.FromMinutes(1);
 
-    public ServiceConnections(RelayClientOptions? template)
+    private readonly Dictionary<string, RelayClient> _clients = new(StringComparer.Ordinal);
+    private readonly Dictionary<RelayClient, (RelayStatus Status, DateTimeOffset At)> _status = [];
+    private readonly Dictionary<string, ServiceHealth> _health = new(StringComparer.Ordinal);
+    private readonly RelayClientOptions? _template;
+    private readonly TimeProvider _time;
+
+    public ServiceConnections(RelayClientOptions? template, TimeProvider time)
     {
         _template = template;
+        _time = time;
+    }
+
+    /// <summary>What this process has learned of a service: its last status and its recent failures.</summary>
+    public ServiceHealth HealthOf(string endpoint)
+    {
+        if (!_health.TryGetValue(endpoint, out var health))
+        {
+            health = new ServiceHealth();
+            _health[endpoint] = health;
+        }
+
+        return health;
+    }
+
+    /// <summary>
+    /// The relay's status as this connection knows it: asked once per connection (and again when stale), then
+    /// kept current by the CONFIG frames the relay pushes when its operator changes sizes or sending options,
+    /// so a change applies to the next message without a restart of either side.
+    /// </summary>
+    public async Task<RelayStatus> StatusAsync(string endpoint, RelayClient client, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (!_status.TryGetValue(client, out var known) || now - known.At > StatusLifetime)
+        {
+            known = (await client.GetStatusAsync(cancellationToken), now);
+        }
+
+        while (client.ConfigUpdates.TryRead(out var pushed))
+        {
+            // A STATUS reply computed just before a change can arrive after the CONFIG announcing it: the highest version wins.
+            if (pushed.ConfigVersion >= known.Status.ConfigVersion)
+            {
+                known = (pushed with { Availability = known.Status.Availability, Reason = known.Status.Reason }, known.At);
+            }
+        }
+
+        _status[client] = known;
+        HealthOf(endpoint).Observed(known.Status);
+        return known.Status;
     }
 
     /// <summary>Options for one of our own services: TLS pinned to its recorded key when it has one.</summary>
@@ -57,6 +105,7 @@ internal sealed class ServiceConnections : IAsyncDisposable
         }
 
         _clients.Clear();
+        _status.Clear();
     }
 
     internal static bool IsConnectionFailure(Exception e) =>
@@ -80,6 +129,7 @@ internal sealed class ServiceConnections : IAsyncDisposable
             _clients.Remove(endpoint);
         }
 
+        _status.Remove(client);
         await client.DisposeAsync();
     }
 }

@@ -13,7 +13,15 @@ internal enum ServiceRoles
     Sending = 2,
 }
 
-internal sealed record ServiceRecord(long Id, string Endpoint, byte[]? Pin, ServiceRoles Roles, byte[]? SealedToken);
+/// <param name="Position">Order among services: sending services are tried in it, our cards announced in it.</param>
+/// <param name="SendingMode">The mode asked of a sending service (1 immediate, 2 batched), where it offers it.</param>
+/// <param name="SunsetAt">When the user retired it as a receiving service: no new address there from then on.</param>
+internal sealed record ServiceRecord(long Id, string Endpoint, byte[]? Pin, ServiceRoles Roles, byte[]? SealedToken, long Position = 0, byte SendingMode = 1, DateTimeOffset? SunsetAt = null)
+{
+    public bool IsActiveReceiving => Roles.HasFlag(ServiceRoles.Receiving) && SunsetAt is null;
+
+    public bool IsSending => Roles.HasFlag(ServiceRoles.Sending) && SealedToken is not null;
+}
 
 internal enum OwnAddressState
 {
@@ -50,3 +58,6 @@ internal enum MessageDirection
 internal sealed record MessageRecord(long Id, long RelationshipId, byte[] CommandId, MessageDirection Direction, string Text, DateTimeOffset SentAt, DateTimeOffset At, int Status);
 
 internal sealed record OutboxRecord(long Id, long RelationshipId, byte[] Envelope, byte[] Card, byte[] CommandId, DateTimeOffset CreatedAt, int Attempts);
+
+/// <summary>One of our addresses as a relationship's: announced to the contact until <see cref="ReplacedAt"/>, collected until it expires.</summary>
+internal sealed record OurCardRecord(long RelationshipId, OwnAddressRecord Address, DateTimeOffset AddedAt, DateTimeOffset? ReplacedAt);

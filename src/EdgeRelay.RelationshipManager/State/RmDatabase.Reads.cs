@@ -7,6 +7,8 @@ internal sealed partial class RmDatabase
 {
     private const string RelationshipColumns = "id, name, identity, verified, state, our_aid, ratchet, policy, read_receipts, created_at";
 
+    private const string ServiceColumns = "id, endpoint, pin, roles, token, position, sending_mode, sunset_at";
+
     private const string AddressColumns = "aid, card, service_id, owner_key, expires_at, state";
 
     public (string Name, PublicIdentity Identity)? GetProfile()
@@ -17,10 +19,13 @@ internal sealed partial class RmDatabase
     }
 
     public IReadOnlyList<ServiceRecord> GetServices() =>
-        Query("SELECT id, endpoint, pin, roles, token FROM services ORDER BY id", ReadService);
+        Query($"SELECT {ServiceColumns} FROM services ORDER BY position, id", ReadService);
 
     public ServiceRecord? GetService(long id) =>
-        Single("SELECT id, endpoint, pin, roles, token FROM services WHERE id = $id", ReadService, ("$id", id));
+        Single($"SELECT {ServiceColumns} FROM services WHERE id = $id", ReadService, ("$id", id));
+
+    public ServiceRecord? GetService(string endpoint) =>
+        Single($"SELECT {ServiceColumns} FROM services WHERE endpoint = $endpoint", ReadService, ("$endpoint", endpoint));
 
     public IReadOnlyList<OwnAddressRecord> GetAddresses(OwnAddressState? state = null) =>
         state is { } s
@@ -43,7 +48,10 @@ internal sealed partial class RmDatabase
         Single($"SELECT {RelationshipColumns} FROM relationships WHERE id = $id", ReadRelationship, ("$id", id));
 
     public IReadOnlyList<RelationshipRecord> GetRelationshipsAt(AddressId ourAddress) =>
-        Query($"SELECT {RelationshipColumns} FROM relationships WHERE our_aid = $aid ORDER BY id", ReadRelationship, ("$aid", Columns.Aid(ourAddress)));
+        Query(
+            $"SELECT {RelationshipColumns} FROM relationships WHERE id IN (SELECT relationship_id FROM our_cards WHERE aid = $aid) ORDER BY id",
+            ReadRelationship,
+            ("$aid", Columns.Aid(ourAddress)));
 
     public IReadOnlyList<long> GetRelationshipsAskingRefresh() =>
         Query("SELECT id FROM relationships WHERE refresh_asked_at IS NOT NULL ORDER BY id", r => r.GetInt64(0));
@@ -76,7 +84,7 @@ internal sealed partial class RmDatabase
             r => new OutboxRecord(r.GetInt64(0), r.GetInt64(1), Columns.Blob(r, 2), Columns.Blob(r, 3), Columns.Blob(r, 4), Columns.Time(r, 5), r.GetInt32(6)));
 
     private static ServiceRecord ReadService(SqliteDataReader r) =>
-        new(r.GetInt64(0), r.GetString(1), Columns.NullableBlob(r, 2), (ServiceRoles)r.GetInt64(3), Columns.NullableBlob(r, 4));
+        new(r.GetInt64(0), r.GetString(1), Columns.NullableBlob(r, 2), (ServiceRoles)r.GetInt64(3), Columns.NullableBlob(r, 4), r.GetInt64(5), (byte)r.GetInt64(6), r.IsDBNull(7) ? null : Columns.Time(r, 7));
 
     private static OwnAddressRecord ReadAddress(SqliteDataReader r) =>
         new(Columns.Aid(r, 0), Columns.Blob(r, 1), r.GetInt64(2), Columns.Blob(r, 3), Columns.Time(r, 4), (OwnAddressState)r.GetInt64(5));

@@ -37,15 +37,6 @@ internal sealed partial class RmWriter : IDisposable
             ("$identity", identity.Bytes.ToArray()),
             ("$now", now.ToUnixTimeMilliseconds()));
 
-    public long AddService(string endpoint, byte[]? pin, ServiceRoles roles, byte[]? sealedToken, DateTimeOffset now) =>
-        (long)Scalar(
-            "INSERT INTO services (endpoint, pin, roles, token, added_at) VALUES ($endpoint, $pin, $roles, $token, $now) RETURNING id",
-            ("$endpoint", endpoint),
-            ("$pin", pin),
-            ("$roles", (long)roles),
-            ("$token", sealedToken),
-            ("$now", now.ToUnixTimeMilliseconds()))!;
-
     public void AddAddress(OwnAddressRecord address, DateTimeOffset now) =>
         Execute(
             "INSERT INTO addresses (aid, card, service_id, owner_key, expires_at, created_at, state) VALUES ($aid, $card, $service, $key, $expires, $now, $state)",
@@ -80,8 +71,9 @@ internal sealed partial class RmWriter : IDisposable
     public bool MarkInvitationUsed(byte[] invitationId, long relationshipId) =>
         Execute("UPDATE invitations SET relationship_id = $relationship WHERE id = $id AND relationship_id IS NULL", ("$id", invitationId), ("$relationship", relationshipId)) == 1;
 
-    public long AddRelationship(RelationshipRecord relationship, DateTimeOffset now) =>
-        (long)Scalar(
+    public long AddRelationship(RelationshipRecord relationship, DateTimeOffset now)
+    {
+        var id = (long)Scalar(
             """
             INSERT INTO relationships (name, identity, verified, state, our_aid, ratchet, policy, read_receipts, created_at, updated_at)
             VALUES ($name, $identity, $verified, $state, $aid, $ratchet, $policy, $receipts, $now, $now) RETURNING id
@@ -95,6 +87,9 @@ internal sealed partial class RmWriter : IDisposable
             ("$policy", Columns.Policy(relationship.Policy)),
             ("$receipts", relationship.ReadReceipts ? 1L : 0L),
             ("$now", now.ToUnixTimeMilliseconds()))!;
+        AddOurCard(id, relationship.OurAddress, now); // the address it begins on is its first card
+        return id;
+    }
 
     /// <summary>
     /// Writes what the user and the commands change (name, verified, state, policy, read receipts), never the

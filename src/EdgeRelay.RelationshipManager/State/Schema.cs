@@ -118,6 +118,26 @@ internal static class Schema
         ALTER TABLE relationships ADD COLUMN refresh_asked_at INTEGER;
         CREATE UNIQUE INDEX relationships_one_working_per_identity ON relationships(identity) WHERE state IN (0, 1, 4);
         """,
+
+        // 4: several services. Sending services are tried in position order, in the sending mode the user
+        // chose (1 immediate, 2 batched) where the service offers it; a receiving service can be sunset.
+        // A relationship receives on several of our addresses (one per receiving service), announced in
+        // position order; a replaced one (rotated, or on a sunset service) is no longer announced but still
+        // collected until it expires. relationships.our_aid stays as the address the relationship began on.
+        """
+        ALTER TABLE services ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE services ADD COLUMN sending_mode INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE services ADD COLUMN sunset_at INTEGER;
+        UPDATE services SET position = id;
+        CREATE TABLE our_cards (
+            relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+            aid BLOB NOT NULL REFERENCES addresses(aid),
+            added_at INTEGER NOT NULL,
+            replaced_at INTEGER,
+            PRIMARY KEY (relationship_id, aid));
+        CREATE INDEX our_cards_by_address ON our_cards(aid);
+        INSERT INTO our_cards (relationship_id, aid, added_at) SELECT id, our_aid, created_at FROM relationships;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

@@ -53,22 +53,34 @@ public sealed class RmDatabaseTests : IDisposable
     [Fact]
     public void Version_1_databases_are_upgraded_to_the_latest_with_their_cards_kept()
     {
-        long id;
+        // Rows as version 1 wrote them, in its own SQL: today's writer knows tables version 1 did not have.
+        var aid = AddressId.NewRandom();
+        var theirs = AddressId.NewRandom();
         using (var version1 = RmDatabase.Open(Path, [.. Schema.Migrations.Take(1)]))
         {
             Assert.Equal(1, version1.Version);
-            id = AddRelationship(version1, "erin");
-            using var writer = version1.BeginWrite();
-            writer.SetTheirCards(id, [new TheirCardRecord(0, AddressId.NewRandom(), [1, 2, 3], Now)]);
-            writer.Commit();
+            foreach (var sql in new[]
+            {
+                "INSERT INTO services (id, endpoint, roles, added_at) VALUES (7, '127.0.0.1:7400', 3, 0)",
+                $"INSERT INTO addresses (aid, card, service_id, owner_key, expires_at, created_at, state) VALUES (x'{Convert.ToHexString(Columns.Aid(aid))}', x'01', 7, x'01', 0, 0, 2)",
+                $"INSERT INTO relationships (id, name, identity, verified, state, our_aid, ratchet, policy, read_receipts, created_at, updated_at) VALUES (5, 'erin', x'00', 0, 1, x'{Convert.ToHexString(Columns.Aid(aid))}', x'00', 0, 0, 0, 0)",
+                $"INSERT INTO their_cards (relationship_id, position, aid, card, expires_at) VALUES (5, 0, x'{Convert.ToHexString(Columns.Aid(theirs))}', x'010203', 0)",
+            })
+            {
+                using var command = version1.Command(sql);
+                command.ExecuteNonQuery();
+            }
         }
 
         using var upgraded = RmDatabase.Open(Path);
 
         Assert.Equal(Schema.LatestVersion, upgraded.Version);
-        var card = Assert.Single(upgraded.GetTheirCards(id));
+        var card = Assert.Single(upgraded.GetTheirCards(5));
         Assert.Equal([1, 2, 3], card.Card);
         Assert.Null(card.RefreshRequestedAt);
+        // The address the relationship began on is its one card of ours; the service keeps its place.
+        Assert.Equal(aid, Assert.Single(upgraded.GetOurCards(5)).Address.Aid);
+        Assert.Equal(7, Assert.Single(upgraded.GetServices()).Position);
     }
 
     [Fact]

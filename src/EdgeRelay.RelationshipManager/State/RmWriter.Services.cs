@@ -1,0 +1,53 @@
+namespace EdgeRelay.RelationshipManager.State;
+
+// Writes for several services: the service list and our addresses per relationship.
+internal sealed partial class RmWriter
+{
+    public long AddService(string endpoint, byte[]? pin, ServiceRoles roles, byte[]? sealedToken, DateTimeOffset now, byte sendingMode = 1) =>
+        (long)Scalar(
+            """
+            INSERT INTO services (endpoint, pin, roles, token, added_at, position, sending_mode)
+            VALUES ($endpoint, $pin, $roles, $token, $now, (SELECT COALESCE(MAX(position), 0) + 1 FROM services), $mode) RETURNING id
+            """,
+            ("$endpoint", endpoint),
+            ("$pin", pin),
+            ("$roles", (long)roles),
+            ("$token", sealedToken),
+            ("$mode", (long)sendingMode),
+            ("$now", now.ToUnixTimeMilliseconds()))!;
+
+    public void UpdateService(long id, byte[]? pin, ServiceRoles roles, byte[]? sealedToken, byte sendingMode) =>
+        ExecuteOne(
+            "UPDATE services SET pin = $pin, roles = $roles, token = $token, sending_mode = $mode WHERE id = $id",
+            ("$id", id),
+            ("$pin", pin),
+            ("$roles", (long)roles),
+            ("$token", sealedToken),
+            ("$mode", (long)sendingMode));
+
+    public void SetServiceSunset(long id, DateTimeOffset at) =>
+        ExecuteOne("UPDATE services SET sunset_at = $at WHERE id = $id", ("$id", id), ("$at", at.ToUnixTimeMilliseconds()));
+
+    /// <summary>Forgets a service and the addresses we had there (none of them can receive anything any more).</summary>
+    public void RemoveService(long id)
+    {
+        Execute("DELETE FROM our_cards WHERE aid IN (SELECT aid FROM addresses WHERE service_id = $id)", ("$id", id));
+        Execute("UPDATE addresses SET state = $revoked WHERE service_id = $id", ("$id", id), ("$revoked", (long)OwnAddressState.Revoked));
+        ExecuteOne("DELETE FROM services WHERE id = $id", ("$id", id));
+    }
+
+    public void AddOurCard(long relationshipId, AddressId aid, DateTimeOffset now) =>
+        Execute(
+            "INSERT INTO our_cards (relationship_id, aid, added_at) VALUES ($id, $aid, $now) ON CONFLICT DO NOTHING",
+            ("$id", relationshipId),
+            ("$aid", Columns.Aid(aid)),
+            ("$now", now.ToUnixTimeMilliseconds()));
+
+    /// <summary>Stops announcing one of our addresses to a relationship; it is still collected until it expires.</summary>
+    public void ReplaceOurCard(long relationshipId, AddressId aid, DateTimeOffset now) =>
+        ExecuteOne(
+            "UPDATE our_cards SET replaced_at = $now WHERE relationship_id = $id AND aid = $aid AND replaced_at IS NULL",
+            ("$id", relationshipId),
+            ("$aid", Columns.Aid(aid)),
+            ("$now", now.ToUnixTimeMilliseconds()));
+}
