@@ -107,6 +107,22 @@ public sealed partial class RelationshipManager
         return [.. _database.GetAddresses().Where(a => a.State is OwnAddressState.Invitation or OwnAddressState.Relationship && a.ExpiresAt > now)];
     }
 
+    private async Task SetAddressPolicyAsync(OwnAddressRecord address, DeliveryPolicy policy, CancellationToken cancellationToken)
+    {
+        var service = _database.GetService(address.ServiceId) ?? throw new StateException(StateError.Corrupt, "An address names a service that is not recorded.");
+        await _connections.RunAsync(
+            service.Endpoint,
+            _connections.ForService(service.Pin),
+            async client =>
+            {
+                using var owner = OwnerKey(address);
+                await client.AuthenticateAsync(address.Aid, owner, cancellationToken);
+                await client.SetPolicyAsync(address.Aid, policy, cancellationToken);
+                return true;
+            },
+            cancellationToken);
+    }
+
     private async Task RevokeAddressAsync(OwnAddressRecord address, CancellationToken cancellationToken)
     {
         var service = _database.GetService(address.ServiceId) ?? throw new StateException(StateError.Corrupt, "An address names a service that is not recorded.");

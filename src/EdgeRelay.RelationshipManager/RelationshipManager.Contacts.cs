@@ -90,7 +90,10 @@ public sealed partial class RelationshipManager
         });
     }
 
-    /// <summary>Sets how our relay delivers this contact's messages to us (immediate, batched, pull-only).</summary>
+    /// <summary>
+    /// Sets how our relays deliver this contact's messages to us (immediate, batched, pull-only), on every address
+    /// of ours they may use; addresses made later for the relationship (rotation, a new service) get it too.
+    /// </summary>
     public Task<Contact> SetPolicyAsync(Contact contact, DeliveryPolicy policy, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(contact);
@@ -98,19 +101,11 @@ public sealed partial class RelationshipManager
             async () =>
             {
                 var relationship = _database.GetRelationship(contact.Id) ?? throw new RmException(RmError.UnknownContact, $"No contact has id {contact.Id}.");
-                var address = _database.GetAddress(relationship.OurAddress)!;
-                var service = _database.GetService(address.ServiceId)!;
-                await _connections.RunAsync(
-                    service.Endpoint,
-                    _connections.ForService(service.Pin),
-                    async client =>
-                    {
-                        using var owner = OwnerKey(address);
-                        await client.AuthenticateAsync(address.Aid, owner, cancellationToken);
-                        await client.SetPolicyAsync(address.Aid, policy, cancellationToken);
-                        return true;
-                    },
-                    cancellationToken);
+                foreach (var card in _database.GetOurCards(relationship.Id).Where(c => c.Address.State == OwnAddressState.Relationship && c.Address.ExpiresAt > Time.GetUtcNow()))
+                {
+                    await SetAddressPolicyAsync(card.Address, policy, cancellationToken);
+                }
+
                 using var writer = _database.BeginWrite();
                 relationship = _database.GetRelationship(contact.Id)! with { Policy = policy };
                 writer.UpdateRelationship(relationship, Time.GetUtcNow());
@@ -217,9 +212,9 @@ public sealed partial class RelationshipManager
                 }
 
                 await FlushOutboxAsync(cancellationToken);
-                if (_database.GetAddress(relationship.OurAddress) is { State: not OwnAddressState.Revoked } address)
+                foreach (var card in _database.GetOurCards(relationship.Id).Where(c => c.Address.State != OwnAddressState.Revoked && c.Address.ExpiresAt > Time.GetUtcNow()))
                 {
-                    await RevokeAddressAsync(address, cancellationToken);
+                    await RevokeAddressAsync(card.Address, cancellationToken);
                 }
 
                 return ToContact(relationship);

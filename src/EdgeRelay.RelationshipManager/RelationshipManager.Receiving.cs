@@ -20,6 +20,7 @@ public sealed partial class RelationshipManager
             {
                 var events = new List<RmEvent>();
                 Exception? unreachable = null;
+                var reached = false;
                 foreach (var group in LiveAddresses().GroupBy(a => a.ServiceId))
                 {
                     var service = _database.GetService(group.Key) ?? throw new StateException(StateError.Corrupt, "An address names a service that is not recorded.");
@@ -39,6 +40,7 @@ public sealed partial class RelationshipManager
                             return true;
                         },
                         cancellationToken);
+                        reached = true;
                     }
                     catch (Exception e) when (e is RelayException || ServiceConnections.IsConnectionFailure(e))
                     {
@@ -49,9 +51,9 @@ public sealed partial class RelationshipManager
                     }
                 }
 
-                if (unreachable is not null && events.All(e => e is ConnectionChanged))
+                if (unreachable is not null && !reached && events.All(e => e is ConnectionChanged))
                 {
-                    throw unreachable; // nothing arrived at all: the caller learns the relay is unavailable
+                    throw unreachable; // no relay answered and nothing arrived: the caller learns they are unavailable
                 }
 
                 await SendWhatProcessingQueuedAsync(cancellationToken);

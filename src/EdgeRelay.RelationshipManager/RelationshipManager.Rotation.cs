@@ -72,7 +72,13 @@ public sealed partial class RelationshipManager
             {
                 try
                 {
-                    fresh.Add(await CreateAddressAsync(OwnAddressState.Unused, service, cancellationToken));
+                    var address = await CreateAddressAsync(OwnAddressState.Unused, service, cancellationToken);
+                    if (listed.Policy != DeliveryPolicy.Immediate)
+                    {
+                        await SetAddressPolicyAsync(address, listed.Policy, cancellationToken); // a relay starts every address immediate
+                    }
+
+                    fresh.Add(address);
                 }
                 catch (Exception e) when (e is RelayException || ServiceConnections.IsConnectionFailure(e))
                 {

@@ -32,6 +32,12 @@ public sealed partial class RelationshipManager
             async () =>
             {
                 var existing = _database.GetService(endpoint);
+                var restored = existing?.RemovedAt is not null;
+                if (restored)
+                {
+                    existing = existing! with { Roles = ServiceRoles.None, SealedToken = null, Pin = null };
+                }
+
                 var roles = (ServiceRoles)(int)use | (existing?.Roles ?? ServiceRoles.None);
                 var token = sendingToken ?? (existing?.SealedToken is not null ? OpenToken(existing) : null);
                 var pinBytes = pin.IsEmpty ? existing?.Pin : pin.ToArray();
@@ -48,6 +54,10 @@ public sealed partial class RelationshipManager
                     else
                     {
                         writer.UpdateService(existing.Id, pinBytes, roles, sealedToken, (byte)sendingMode);
+                        if (restored)
+                        {
+                            writer.RestoreService(existing.Id);
+                        }
                     }
 
                     writer.Commit();
@@ -125,7 +135,7 @@ public sealed partial class RelationshipManager
                 }
 
                 using var writer = _database.BeginWrite();
-                writer.RemoveService(service.Id);
+                writer.RemoveService(service.Id, Time.GetUtcNow());
                 writer.Commit();
                 return Task.FromResult(true);
             },
@@ -190,7 +200,7 @@ public sealed partial class RelationshipManager
             .Max();
 
     private ServiceRecord KnownService(string endpoint) =>
-        _database.GetService(endpoint) ?? throw new RmException(RmError.UnknownService, $"No service is recorded at {endpoint}.");
+        _database.GetService(endpoint) is { RemovedAt: null } service ? service : throw new RmException(RmError.UnknownService, $"No service is recorded at {endpoint}.");
 
     private string OpenToken(ServiceRecord service) =>
         Encoding.UTF8.GetString(_keys.StateSealer.Open(service.SealedToken!, Sealing.ServiceToken(service.Endpoint)));

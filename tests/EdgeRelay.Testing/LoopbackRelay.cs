@@ -68,7 +68,19 @@ public sealed class LoopbackRelay : IAsyncDisposable
         _data.Dispose();
     }
 
-    private async Task StartOnAsync(string endpoint)
+    /// <summary>
+    /// Reloads the relay's configuration as its operator would: the options it started with, changed by
+    /// <paramref name="change"/>. What it applies (the sending section) is pushed to RMs as CONFIG.
+    /// </summary>
+    public ConfigurationChange Reconfigure(Action<EdgeRelayOptions> change)
+    {
+        var options = Options(Endpoint);
+        options.Http.Endpoint = Host.Server.Options.Http.Endpoint;
+        change(options);
+        return Host.Server.ApplyConfiguration(options);
+    }
+
+    private EdgeRelayOptions Options(string endpoint)
     {
         var options = new EdgeRelayOptions
         {
@@ -77,7 +89,12 @@ public sealed class LoopbackRelay : IAsyncDisposable
             Storage = { DataDir = _data.Path, MemorySizeBits = 24, PageSizeBits = 20, SegmentSizeBits = 24 },
         };
         _configure?.Invoke(options);
-        _host = await RelayHost.StartAsync(options, time: _time);
+        return options;
+    }
+
+    private async Task StartOnAsync(string endpoint)
+    {
+        _host = await RelayHost.StartAsync(Options(endpoint), time: _time);
         SocketEndPoint = _host.RelayEndPoint;
     }
 }

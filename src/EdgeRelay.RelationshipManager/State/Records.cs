@@ -16,11 +16,11 @@ internal enum ServiceRoles
 /// <param name="Position">Order among services: sending services are tried in it, our cards announced in it.</param>
 /// <param name="SendingMode">The mode asked of a sending service (1 immediate, 2 batched), where it offers it.</param>
 /// <param name="SunsetAt">When the user retired it as a receiving service: no new address there from then on.</param>
-internal sealed record ServiceRecord(long Id, string Endpoint, byte[]? Pin, ServiceRoles Roles, byte[]? SealedToken, long Position = 0, byte SendingMode = 1, DateTimeOffset? SunsetAt = null)
+internal sealed record ServiceRecord(long Id, string Endpoint, byte[]? Pin, ServiceRoles Roles, byte[]? SealedToken, long Position = 0, byte SendingMode = 1, DateTimeOffset? SunsetAt = null, DateTimeOffset? RemovedAt = null)
 {
-    public bool IsActiveReceiving => Roles.HasFlag(ServiceRoles.Receiving) && SunsetAt is null;
+    public bool IsActiveReceiving => Roles.HasFlag(ServiceRoles.Receiving) && SunsetAt is null && RemovedAt is null;
 
-    public bool IsSending => Roles.HasFlag(ServiceRoles.Sending) && SealedToken is not null;
+    public bool IsSending => Roles.HasFlag(ServiceRoles.Sending) && SealedToken is not null && RemovedAt is null;
 }
 
 internal enum OwnAddressState

@@ -7,7 +7,7 @@ internal sealed partial class RmDatabase
 {
     private const string RelationshipColumns = "id, name, identity, verified, state, our_aid, ratchet, policy, read_receipts, created_at";
 
-    private const string ServiceColumns = "id, endpoint, pin, roles, token, position, sending_mode, sunset_at";
+    private const string ServiceColumns = "id, endpoint, pin, roles, token, position, sending_mode, sunset_at, removed_at";
 
     private const string AddressColumns = "aid, card, service_id, owner_key, expires_at, state";
 
@@ -18,8 +18,9 @@ internal sealed partial class RmDatabase
         return rows.Count == 0 ? null : rows[0];
     }
 
+    /// <summary>Our services in their order, removed ones left out.</summary>
     public IReadOnlyList<ServiceRecord> GetServices() =>
-        Query($"SELECT {ServiceColumns} FROM services ORDER BY position, id", ReadService);
+        Query($"SELECT {ServiceColumns} FROM services WHERE removed_at IS NULL ORDER BY position, id", ReadService);
 
     public ServiceRecord? GetService(long id) =>
         Single($"SELECT {ServiceColumns} FROM services WHERE id = $id", ReadService, ("$id", id));
@@ -84,7 +85,7 @@ internal sealed partial class RmDatabase
             r => new OutboxRecord(r.GetInt64(0), r.GetInt64(1), Columns.Blob(r, 2), Columns.Blob(r, 3), Columns.Blob(r, 4), Columns.Time(r, 5), r.GetInt32(6)));
 
     private static ServiceRecord ReadService(SqliteDataReader r) =>
-        new(r.GetInt64(0), r.GetString(1), Columns.NullableBlob(r, 2), (ServiceRoles)r.GetInt64(3), Columns.NullableBlob(r, 4), r.GetInt64(5), (byte)r.GetInt64(6), r.IsDBNull(7) ? null : Columns.Time(r, 7));
+        new(r.GetInt64(0), r.GetString(1), Columns.NullableBlob(r, 2), (ServiceRoles)r.GetInt64(3), Columns.NullableBlob(r, 4), r.GetInt64(5), (byte)r.GetInt64(6), r.IsDBNull(7) ? null : Columns.Time(r, 7), r.IsDBNull(8) ? null : Columns.Time(r, 8));
 
     private static OwnAddressRecord ReadAddress(SqliteDataReader r) =>
         new(Columns.Aid(r, 0), Columns.Blob(r, 1), r.GetInt64(2), Columns.Blob(r, 3), Columns.Time(r, 4), (OwnAddressState)r.GetInt64(5));

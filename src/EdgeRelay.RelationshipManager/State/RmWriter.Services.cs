@@ -28,13 +28,22 @@ internal sealed partial class RmWriter
     public void SetServiceSunset(long id, DateTimeOffset at) =>
         ExecuteOne("UPDATE services SET sunset_at = $at WHERE id = $id", ("$id", id), ("$at", at.ToUnixTimeMilliseconds()));
 
-    /// <summary>Forgets a service and the addresses we had there (none of them can receive anything any more).</summary>
-    public void RemoveService(long id)
+    /// <summary>
+    /// Stops using a service: its addresses are no longer collected nor announced. The row stays, marked, because
+    /// the addresses (and through them relationships and invitations) still name it.
+    /// </summary>
+    public void RemoveService(long id, DateTimeOffset now)
     {
-        Execute("DELETE FROM our_cards WHERE aid IN (SELECT aid FROM addresses WHERE service_id = $id)", ("$id", id));
+        Execute("UPDATE our_cards SET replaced_at = $now WHERE replaced_at IS NULL AND aid IN (SELECT aid FROM addresses WHERE service_id = $id)", ("$id", id), ("$now", now.ToUnixTimeMilliseconds()));
         Execute("UPDATE addresses SET state = $revoked WHERE service_id = $id", ("$id", id), ("$revoked", (long)OwnAddressState.Revoked));
-        ExecuteOne("DELETE FROM services WHERE id = $id", ("$id", id));
+        ExecuteOne("UPDATE services SET removed_at = $now WHERE id = $id", ("$id", id), ("$now", now.ToUnixTimeMilliseconds()));
     }
+
+    /// <summary>A removed service added again: a new service in all but its row, last in order.</summary>
+    public void RestoreService(long id) =>
+        ExecuteOne(
+            "UPDATE services SET removed_at = NULL, sunset_at = NULL, position = (SELECT MAX(position) + 1 FROM services) WHERE id = $id",
+            ("$id", id));
 
     public void AddOurCard(long relationshipId, AddressId aid, DateTimeOffset now) =>
         Execute(

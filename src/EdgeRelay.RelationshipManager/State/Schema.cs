@@ -124,10 +124,12 @@ internal static class Schema
         // A relationship receives on several of our addresses (one per receiving service), announced in
         // position order; a replaced one (rotated, or on a sunset service) is no longer announced but still
         // collected until it expires. relationships.our_aid stays as the address the relationship began on.
+        // A removed service keeps its row (its addresses name it) with removed_at set.
         """
         ALTER TABLE services ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE services ADD COLUMN sending_mode INTEGER NOT NULL DEFAULT 1;
         ALTER TABLE services ADD COLUMN sunset_at INTEGER;
+        ALTER TABLE services ADD COLUMN removed_at INTEGER;
         UPDATE services SET position = id;
         CREATE TABLE our_cards (
             relationship_id INTEGER NOT NULL REFERENCES relationships(id),
