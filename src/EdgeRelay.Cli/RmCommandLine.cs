@@ -31,6 +31,7 @@ internal static class RmCommandLine
         root.Subcommands.Add(Verbs.Settings.Build(g));
         root.Subcommands.Add(Verbs.Terminate.Build(g));
         root.Subcommands.Add(Verbs.Export.Build(g));
+        root.Subcommands.Add(Verbs.Services.Build(g));
         return root;
     }
 

@@ -68,7 +68,7 @@ internal static class Init
         return command;
     }
 
-    private static bool TryParsePin(string text, out byte[] pin)
+    internal static bool TryParsePin(string text, out byte[] pin)
     {
         pin = [];
         try
