@@ -7,15 +7,10 @@ public sealed partial class RelationshipManager
 {
     /// <summary>
     /// Writes the user's data as JSON Lines (UTF-8, one object per line): a header with our name and public
-    /// identity, then each contact with the cards they gave us, then every message. Public keys only: no
-    /// private key, ratchet secret or passphrase-derived key is ever part of it.
+    /// identity, our services, each contact with the cards they gave us and ours they hold, then every message.
+    /// Public data only: no private key, ratchet secret, passphrase-derived key or service token is ever part of
+    /// it. The format is docs/RM-LIBRARY.md's "Export format".
     /// </summary>
-    /// <remarks>
-    /// Lines: <c>{"type":"rm-export","version":1,"name",…,"identity":hex}</c>;
-    /// <c>{"type":"contact","id","name","identity":hex,"verified","state","since","cards":["edgerelay1:…"]}</c>;
-    /// <c>{"type":"message","contact":id,"id":hex,"outgoing","text","sentAt","at","status"}</c>. Times are
-    /// ISO 8601 UTC; states and statuses the enum names in kebab case.
-    /// </remarks>
     public Task ExportAsync(Stream destination, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
@@ -30,6 +25,22 @@ public sealed partial class RelationshipManager
                 }
 
                 await Line(new { type = "rm-export", version = 1, name = Name, identity = Convert.ToHexStringLower(Identity.Bytes), exportedAt = Time.GetUtcNow() });
+                foreach (var service in _database.GetServices())
+                {
+                    var described = Describe(service);
+                    await Line(new
+                    {
+                        type = "service",
+                        endpoint = service.Endpoint,
+                        receiving = described.Use.HasFlag(ServiceUse.Receiving),
+                        sending = described.Use.HasFlag(ServiceUse.Sending),
+                        pin = service.Pin is null ? null : Convert.ToHexStringLower(service.Pin),
+                        state = Kebab(described.State.ToString()),
+                        sunsetAt = described.SunsetAt,
+                        collectUntil = described.CollectUntil,
+                    });
+                }
+
                 var relationships = _database.GetRelationships();
                 foreach (var r in relationships)
                 {
@@ -43,6 +54,7 @@ public sealed partial class RelationshipManager
                         state = Kebab(r.State.ToString()),
                         since = r.CreatedAt,
                         cards = _database.GetTheirCards(r.Id).Select(c => Card(c.Card).ToString()).ToArray(),
+                        ourCards = _database.GetOurCards(r.Id).Where(c => c.ReplacedAt is null).Select(c => Card(c.Address.Card).ToString()).ToArray(),
                     });
                 }
 
