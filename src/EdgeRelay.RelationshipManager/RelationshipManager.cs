@@ -18,7 +18,8 @@ namespace EdgeRelay.RelationshipManager;
 /// <para>Files: this one opens and creates; <c>.Invitations.cs</c> invites and accepts; <c>.Sending.cs</c>
 /// seals commands into the outbox and flushes it; <c>.Receiving.cs</c> pulls, follows and processes what
 /// arrives; <c>.Contacts.cs</c> lists, verifies and terminates; <c>.Addresses.cs</c> creates and
-/// authenticates our addresses.</para>
+/// authenticates our addresses; <c>.Services.cs</c> keeps the list of services; <c>.Rotation.cs</c> keeps
+/// each relationship's addresses current across services and lifetimes.</para>
 /// </remarks>
 public sealed partial class RelationshipManager : IAsyncDisposable
 {
