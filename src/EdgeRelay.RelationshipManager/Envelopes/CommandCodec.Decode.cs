@@ -51,7 +51,7 @@ internal static partial class CommandCodec
         }
 
         var typeValue = reader.ReadUInt64();
-        if (typeValue > (ulong)CommandType.Terminated)
+        if (typeValue > (ulong)CommandType.GroupIntroduction)
         {
             EnvelopeException.Throw(EnvelopeError.UnknownCommand, $"Command type {typeValue} is not defined by this version.");
         }
@@ -92,6 +92,16 @@ internal static partial class CommandCodec
             case RatchetKeyKey:
                 f.RatchetKey = ReadBytes(reader, PublicIdentity.KeyLength);
                 return;
+        }
+
+        if (IsGroupType(type))
+        {
+            if (!TryReadGroupField(reader, type, key, f))
+            {
+                Malformed($"key {key} is not defined for a {type} command.");
+            }
+
+            return;
         }
 
         switch (type, key)
@@ -148,6 +158,7 @@ internal static partial class CommandCodec
             CommandType.Received => new Received(Required(f.Ids, IdsKey)),
             CommandType.Read => new Read(Required(f.Ids, IdsKey)),
             CommandType.Update => new Update(f.Name, f.Cards, f.Services, f.Refresh),
+            _ when IsGroupType(type) => BuildGroup(type, f),
             _ => new Terminated(),
         };
         return command with { Id = id, SentAt = sentAt, RatchetKeyId = keyId, RatchetKey = f.RatchetKey };
@@ -231,7 +242,7 @@ internal static partial class CommandCodec
 
     private static T Malformed<T>(string why) => throw new EnvelopeException(EnvelopeError.Malformed, "The body is not a valid command: " + why);
 
-    private sealed class Fields
+    private sealed partial class Fields
     {
         public CommandId? Id;
         public DateTimeOffset? SentAt;

@@ -81,6 +81,9 @@ internal static partial class CommandCodec
                 break;
             case Terminated:
                 break;
+            case GroupCommand group:
+                WriteGroup(writer, group);
+                break;
             default:
                 throw new ArgumentException($"{command.GetType().Name} is not a command of this version.", nameof(command));
         }
@@ -93,6 +96,7 @@ internal static partial class CommandCodec
     {
         Introduce => 4,
         Message or Received or Read => 1,
+        GroupCommand g => GroupFieldCount(g),
         Update u => (u.Name is null ? 0 : 1) + (u.Cards is null ? 0 : 1) + (u.Services is null ? 0 : 1) + (u.Refresh is null ? 0 : 1),
         _ => 0,
     };

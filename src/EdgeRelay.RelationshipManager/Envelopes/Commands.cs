@@ -12,6 +12,10 @@ public enum CommandType
     Read = 3,
     Update = 4,
     Terminated = 5,
+    GroupState = 6,
+    GroupMessage = 7,
+    GroupLeave = 8,
+    GroupIntroduction = 9,
 }
 
 /// <summary>
