@@ -83,6 +83,10 @@ public sealed partial class RelationshipManager
                 events.Add(new ContactTerminated(ToContact(relationship), now));
                 break;
 
+            case GroupCommand group:
+                ApplyGroup(writer, relationship, group, now, events);
+                break;
+
             case Introduce:
                 // Only ever valid as the body of an introduction envelope; inside a message it is a peer's bug.
                 events.Add(new EnvelopeRefused(ToContact(relationship), nameof(RefusalCode.UnexpectedIntroduce), "An introduction arrived inside an established relationship and was ignored.", now));

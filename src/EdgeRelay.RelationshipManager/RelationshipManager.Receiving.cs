@@ -141,6 +141,7 @@ public sealed partial class RelationshipManager
     private async Task SendWhatProcessingQueuedAsync(CancellationToken cancellationToken)
     {
         await MaintainAddressesIfDueAsync(cancellationToken);
+        await DeliverGroupsAsync(cancellationToken);
         await FlushOutboxAsync(cancellationToken);
     }
 

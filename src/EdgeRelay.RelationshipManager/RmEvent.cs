@@ -1,3 +1,6 @@
+using EdgeRelay.RelationshipManager.Envelopes;
+using EdgeRelay.RelationshipManager.Identity;
+
 namespace EdgeRelay.RelationshipManager;
 
 /// <summary>Something the relationship manager received: what an inbox shows.</summary>
@@ -59,6 +62,23 @@ public sealed record EnvelopeRefused(Contact? Contact, string Code, string Reaso
 /// <summary>A following inbox connected to a relay, or lost its connection and will retry after <see cref="RetryIn"/>.</summary>
 public sealed record ConnectionChanged(string Endpoint, bool Connected, TimeSpan? RetryIn, string? Error, DateTimeOffset At) : RmEvent(null, At);
 
+/// <summary>
+/// A group changed: we were added (the first time we hear of it), members joined or departed, it was renamed,
+/// the admin handed over, or we were removed (<see cref="Group.Standing"/> says so).
+/// </summary>
+/// <param name="Contact">Whose command changed it: the admin, or a member who left.</param>
+/// <param name="Joined">Members listed now that were not before.</param>
+/// <param name="Departed">Members listed before that are not now.</param>
+public sealed record GroupChanged(Contact Contact, Group Group, IReadOnlyList<GroupMember> Joined, IReadOnlyList<GroupMember> Departed, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}
+
+/// <summary>A message to a group we are a member of, from another member.</summary>
+/// <param name="Contact">The sender's relationship with us, when it still exists (it carried the message).</param>
+/// <param name="Id">The group message id (mark it read with <see cref="RelationshipManager.MarkGroupRead"/>).</param>
+public sealed record GroupMessageReceived(Contact? Contact, GroupId Group, string GroupName, MessageId Id, PublicIdentity Sender, string SenderName, string Text, DateTimeOffset SentAt, DateTimeOffset At) : RmEvent(Contact, At);
+
 /// <summary>Why the relationship manager refused a ciphertext that opened (or could not be placed), beside the envelope's own errors.</summary>
 public enum RefusalCode
 {
@@ -82,4 +102,22 @@ public enum RefusalCode
 
     /// <summary>A ciphertext whose processing failed for a reason its redelivery would meet again.</summary>
     Unprocessable = 7,
+
+    /// <summary>A group command for a group we do not know (docs/RM-PROTOCOL.md §8.3).</summary>
+    UnknownGroup = 8,
+
+    /// <summary>A group state, or a forwarded introduction, from someone who is not the admin of our view of the group.</summary>
+    NotGroupAdmin = 9,
+
+    /// <summary>A group state whose epoch is not above the one we hold.</summary>
+    StaleGroupEpoch = 10,
+
+    /// <summary>A group command from, or naming, someone our view of the group does not list.</summary>
+    NotGroupMember = 11,
+
+    /// <summary>A group command for a group we left or were removed from: nothing of it is shown.</summary>
+    NotInGroup = 12,
+
+    /// <summary>A group introduction whose invitation is not valid, has expired, or is not its sender's own.</summary>
+    BadGroupIntroduction = 13,
 }

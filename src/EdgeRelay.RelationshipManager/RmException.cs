@@ -50,6 +50,27 @@ public enum RmError
 
     /// <summary>The service's endpoint, roles, pin or token is not usable (the message says which).</summary>
     InvalidService = 16,
+
+    /// <summary>No group has that name or id (docs/RM-PROTOCOL.md §8).</summary>
+    UnknownGroup = 17,
+
+    /// <summary>More than one group has that name: use the group's id.</summary>
+    AmbiguousGroup = 18,
+
+    /// <summary>Only the group's admin (its first member) adds and removes members.</summary>
+    NotGroupAdmin = 19,
+
+    /// <summary>We left the group or were removed from it: nothing more is sent to it.</summary>
+    NotInGroup = 20,
+
+    /// <summary>The contact is a member of the group already.</summary>
+    AlreadyGroupMember = 21,
+
+    /// <summary>The group lists no such member.</summary>
+    NotAGroupMember = 22,
+
+    /// <summary>A group lists at most 100 members.</summary>
+    GroupFull = 23,
 }
 
 /// <summary>A refusal by the relationship manager, with a stable <see cref="Error"/> code.</summary>

@@ -140,6 +140,63 @@ internal static class Schema
         CREATE INDEX our_cards_by_address ON our_cards(aid);
         INSERT INTO our_cards (relationship_id, aid, added_at) SELECT id, our_aid, created_at FROM relationships;
         """,
+
+        // 5: groups (docs/RM-PROTOCOL.md §8): our view of each group and its member list in the admin's order,
+        // group messages, every group command to a member until a relationship with them can carry it, and the
+        // invitations members exchange through the admin.
+        """
+        -- standing: 0 member, 1 left, 2 removed.
+        CREATE TABLE groups (
+            id BLOB PRIMARY KEY,
+            name TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            standing INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL);
+
+        CREATE TABLE group_members (
+            group_id BLOB NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            identity BLOB NOT NULL,
+            name TEXT NOT NULL,
+            PRIMARY KEY (group_id, position));
+
+        -- direction: 0 in, 1 out. status: in 0 new, 1 shown, 2 held (its sender joined at an epoch we have not
+        -- seen yet); out 0.
+        CREATE TABLE group_messages (
+            id INTEGER PRIMARY KEY,
+            group_id BLOB NOT NULL REFERENCES groups(id),
+            sender BLOB NOT NULL,
+            sender_name TEXT NOT NULL,
+            message_id BLOB NOT NULL,
+            direction INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            sent_at INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            UNIQUE (group_id, sender, message_id));
+
+        -- Encoded group commands, each for one member, written with the change that causes them and sealed into
+        -- the outbox once a relationship with that member works: nothing is lost while it is being introduced.
+        CREATE TABLE group_outbox (
+            id INTEGER PRIMARY KEY,
+            group_id BLOB NOT NULL,
+            recipient BLOB NOT NULL,
+            body BLOB NOT NULL,
+            created_at INTEGER NOT NULL);
+
+        -- direction 0: an invitation from a member that the admin forwarded to us, to accept; 1: one we sent a
+        -- member, so that each is invited once per invitation lifetime.
+        CREATE TABLE group_introductions (
+            identity BLOB NOT NULL,
+            direction INTEGER NOT NULL,
+            group_id BLOB NOT NULL,
+            name TEXT NOT NULL,
+            invitation BLOB,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (identity, direction));
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;
