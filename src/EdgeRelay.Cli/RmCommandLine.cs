@@ -32,6 +32,7 @@ internal static class RmCommandLine
         root.Subcommands.Add(Verbs.Terminate.Build(g));
         root.Subcommands.Add(Verbs.Export.Build(g));
         root.Subcommands.Add(Verbs.Services.Build(g));
+        root.Subcommands.Add(Verbs.Groups.Build(g));
         return root;
     }
 

@@ -24,6 +24,13 @@ internal static class Inbox
             }
 
             await MarkReadAsync(rm, earlier, cancellationToken);
+            var earlierInGroups = rm.GetUnreadGroupMessages();
+            foreach (var e in earlierInGroups)
+            {
+                Print(output, e);
+            }
+
+            Groups.MarkRead(rm, earlierInGroups);
             if (!result.GetValue(follow))
             {
                 var events = await rm.ReceiveAsync(cancellationToken);
@@ -33,7 +40,8 @@ internal static class Inbox
                 }
 
                 await MarkReadAsync(rm, events.OfType<MessageReceived>(), cancellationToken);
-                if (events.Count == 0 && earlier.Count == 0 && !output.Json)
+                Groups.MarkRead(rm, events.OfType<GroupMessageReceived>());
+                if (events.Count == 0 && earlier.Count == 0 && earlierInGroups.Count == 0 && !output.Json)
                 {
                     output.Result(new { }, "Nothing new.");
                 }
@@ -51,10 +59,15 @@ internal static class Inbox
                     if (e is MessageReceived received)
                     {
                         await MarkReadAsync(rm, [received], cancellationToken);
-                        if (++messages >= limit)
-                        {
-                            break;
-                        }
+                    }
+                    else if (e is GroupMessageReceived inGroup)
+                    {
+                        Groups.MarkRead(rm, [inGroup]);
+                    }
+
+                    if ((e is MessageReceived or GroupMessageReceived) && ++messages >= limit)
+                    {
+                        break;
                     }
                 }
             }
@@ -75,6 +88,13 @@ internal static class Inbox
             await rm.MarkReadAsync(group.First().Contact, [.. group.Select(m => m.Id)], cancellationToken);
         }
     }
+
+    private static string Change(GroupChanged c) =>
+        (c.Joined.Count, c.Departed.Count) switch
+        {
+            (0, 0) => "",
+            _ => $" ({string.Join("; ", new[] { c.Joined.Count > 0 ? "joined: " + string.Join(", ", c.Joined.Select(m => m.IsYou ? "you" : Printable(m.Name))) : null, c.Departed.Count > 0 ? "departed: " + string.Join(", ", c.Departed.Select(m => Printable(m.Name))) : null }.OfType<string>())})",
+        };
 
     /// <summary>Text from others, made safe for a terminal: control characters (escape sequences) shown as U+FFFD, newlines kept.</summary>
     internal static string Printable(string text) =>
@@ -121,6 +141,20 @@ internal static class Inbox
                 break;
             case EnvelopeRefused x:
                 output.Result(new { type = "refused", code = RmCommandLine.Code(x.Code), contact = e.Contact?.Name, reason = x.Reason, at = x.At }, $"[{at}] refused a ciphertext ({RmCommandLine.Code(x.Code)}): {x.Reason}");
+                break;
+            case GroupMessageReceived m:
+                var group = Printable(m.GroupName);
+                var sender = Printable(m.SenderName);
+                output.Result(
+                    new { type = "group-message", group = m.GroupName, groupId = m.Group.ToString(), sender = m.SenderName, senderIdentity = Convert.ToHexStringLower(m.Sender.Bytes), id = m.Id.Value, text = m.Text, sentAt = m.SentAt, at = m.At },
+                    $"[{at}] {sender} in {group}: {Printable(m.Text)}");
+                break;
+            case GroupChanged c:
+                output.Result(
+                    new { type = "group", contact = name, group = c.Group.Name, groupId = c.Group.Id.ToString(), standing = Groups.Describe(c.Group), joined = c.Joined.Select(j => j.Name), departed = c.Departed.Select(d => d.Name), at = c.At },
+                    c.Group.Standing == GroupStanding.Removed
+                        ? $"[{at}] {name} removed you from {Printable(c.Group.Name)}."
+                        : $"[{at}] {Printable(c.Group.Name)}: {string.Join(", ", c.Group.Members.Select(m => m.IsYou ? "you" : Printable(m.Name)))}{Change(c)}.");
                 break;
             case ConnectionChanged s:
                 Output.Progress(s.Connected ? $"[{at}] connected to {s.Endpoint}" : $"[{at}] {s.Endpoint}: {s.Error}; reconnecting in {s.RetryIn?.TotalSeconds:0.#} s");
