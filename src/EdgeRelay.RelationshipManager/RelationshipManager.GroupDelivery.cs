@@ -49,9 +49,15 @@ public sealed partial class RelationshipManager
 
     private void SealGroupOutbox()
     {
-        foreach (var entry in _database.GetGroupOutbox())
+        foreach (var listed in _database.GetGroupOutbox())
         {
             using var writer = _database.BeginWrite();
+            // Read again inside the transaction: another process sharing the home may have sealed it meanwhile.
+            if (_database.GetGroupOutboxEntry(listed.Id) is not { } entry)
+            {
+                continue;
+            }
+
             var command = (GroupCommand)CommandCodec.Decode(entry.Body);
             var group = _database.GetGroup(entry.Group);
             // Once we have applied a member's removal (or left), nothing more of the group's conversation goes to
@@ -167,6 +173,14 @@ public sealed partial class RelationshipManager
         var state = NameClash(_database.GetRelationships(), pending.Name, invitation.Inviter) is null ? RelationshipState.AwaitingReply : RelationshipState.KeyChangePending;
         var record = new RelationshipRecord(0, pending.Name, invitation.Inviter, Verified: false, state, address.Aid, SealRatchet(ratchet, invitation.Inviter), DeliveryPolicy.Immediate, ReadReceipts: false, now);
         using var writer = _database.BeginWrite();
+        if (_database.GetWorkingRelationship(invitation.Inviter) is not null)
+        {
+            // Another process sharing the home accepted it first; the address made here stays unused for the next.
+            writer.RemoveGroupIntroduction(pending.Identity, GroupIntroductionDirection.ToAccept);
+            writer.Commit();
+            return;
+        }
+
         var id = writer.AddRelationship(record, now);
         writer.SetTheirCards(id, [TheirCard(0, invitation.Card)]);
         writer.SetAddressState(address.Aid, OwnAddressState.Relationship);

@@ -46,9 +46,10 @@ internal sealed partial class RmDatabase
         Single($"SELECT {GroupMessageColumns} FROM group_messages WHERE id = $id", ReadGroupMessage, ("$id", id));
 
     public IReadOnlyList<GroupOutboxRecord> GetGroupOutbox() =>
-        Query(
-            "SELECT id, group_id, recipient, body FROM group_outbox ORDER BY id",
-            r => new GroupOutboxRecord(r.GetInt64(0), GroupId.Read(Columns.Blob(r, 1)), Columns.Identity(r, 2), Columns.Blob(r, 3)));
+        Query("SELECT id, group_id, recipient, body FROM group_outbox ORDER BY id", ReadGroupOutbox);
+
+    public GroupOutboxRecord? GetGroupOutboxEntry(long id) =>
+        Single("SELECT id, group_id, recipient, body FROM group_outbox WHERE id = $id", ReadGroupOutbox, ("$id", id));
 
     public IReadOnlyList<GroupIntroductionRecord> GetGroupIntroductions(GroupIntroductionDirection direction) =>
         Query(
@@ -59,6 +60,9 @@ internal sealed partial class RmDatabase
     /// <summary>The one working relationship (awaiting reply, established, or held by a key change) with this identity, if any.</summary>
     public RelationshipRecord? GetWorkingRelationship(PublicIdentity identity) =>
         Single($"SELECT {RelationshipColumns} FROM relationships WHERE identity = $identity AND state IN (0, 1, 4)", ReadRelationship, ("$identity", identity.Bytes.ToArray()));
+
+    private static GroupOutboxRecord ReadGroupOutbox(SqliteDataReader r) =>
+        new(r.GetInt64(0), GroupId.Read(Columns.Blob(r, 1)), Columns.Identity(r, 2), Columns.Blob(r, 3));
 
     private static GroupMessageRecord ReadGroupMessage(SqliteDataReader r) =>
         new(

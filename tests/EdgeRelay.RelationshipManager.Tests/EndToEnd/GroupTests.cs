@@ -24,6 +24,7 @@ public sealed class GroupTests
         Assert.Equal(GroupStanding.Member, joined.Group.Standing);
         Assert.Equal(RmError.UnknownContact, Assert.Throws<RmException>(() => carol.Contact("bob")).Error);
         var early = await carol.Rm.SendToGroupAsync(created.Id, "carol, before meeting bob");
+        await carol.ReopenAsync(); // what waits for the relationship is stored, not held in memory
 
         var settled = await Group.SettleAsync(alice, bob, carol);
         Group.AssertSameView(created.Id, 1, alice, bob, carol);
@@ -122,6 +123,25 @@ public sealed class GroupTests
         var events = await Group.SettleAsync(alice, bob, carol, dave);
         Group.AssertReceivedOnce(events, sent, "dave", bob, carol);
         Assert.DoesNotContain(events[alice], e => e is GroupMessageReceived);
+    }
+
+    [Fact]
+    public async Task A_group_message_that_arrives_twice_is_shown_once()
+    {
+        await using var relay = await LoopbackRelay.StartAsync();
+        await using var alice = await Person.InitializeAsync("alice", relay);
+        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var carol = await Person.InitializeAsync("carol", relay);
+        var group = await Group.OfThreeAsync(alice, bob, carol);
+
+        // The same message id in two commands (each with its own command id), as a resend after a crash would be.
+        var message = new GroupMessage(group, CommandId.Read(new byte[16]), 1, "once only");
+        await alice.Rm.SendGroupCommandAsync(alice.Contact("bob"), message);
+        await alice.Rm.SendGroupCommandAsync(alice.Contact("bob"), message);
+
+        var shown = Assert.Single((await bob.Rm.ReceiveAsync()).OfType<GroupMessageReceived>());
+        Assert.Equal("once only", shown.Text);
+        Assert.Single(bob.Rm.GetGroupMessages(group), m => m.Text == "once only");
     }
 
     [Fact]
