@@ -74,6 +74,13 @@ public sealed class GroupTests
 
         var refused = await Assert.ThrowsAsync<RmException>(() => carol.Rm.SendToGroupAsync(group, "still here?"));
         Assert.Equal(RmError.NotInGroup, refused.Error);
+
+        // The admin may add her again: from that epoch on she is a member like the others.
+        await alice.Rm.AddToGroupAsync(group, alice.Contact("carol"));
+        await Group.SettleAsync(alice, bob, carol);
+        Group.AssertSameView(group, 3, alice, bob, carol);
+        var welcome = await bob.Rm.SendToGroupAsync(group, "welcome back");
+        Group.AssertReceivedOnce(await Group.SettleAsync(alice, bob, carol), welcome, "bob", alice, carol);
     }
 
     [Fact]
