@@ -144,48 +144,19 @@ public sealed partial class RelationshipManager
         }
     }
 
-    // As CreateInvitationAsync, under the gate the caller holds.
-    private async Task<byte[]> CreateGroupInvitationAsync(CancellationToken cancellationToken)
-    {
-        var address = await TakeUnusedAddressAsync(cancellationToken);
-        var now = Time.GetUtcNow();
-        var expires = Min(now + _options.InvitationLifetime, address.ExpiresAt);
-        var invitation = Invitation.Create(_keys.Identity, Name, Card(address.Card), expires, out var secrets);
-        using (secrets)
-        {
-            var id = invitation.Id.ToArray();
-            using var writer = _database.BeginWrite();
-            writer.AddInvitation(new InvitationRecord(id, address.Aid, secrets.Seal(_keys.StateSealer, Sealing.InvitationSecrets(id)), now, expires, null));
-            writer.SetAddressState(address.Aid, OwnAddressState.Invitation);
-            writer.Commit();
-        }
+    private async Task<byte[]> CreateGroupInvitationAsync(CancellationToken cancellationToken) =>
+        (await IssueInvitationAsync(cancellationToken)).ToArray();
 
-        return invitation.ToArray();
-    }
-
-    // As AcceptInvitationAsync, under the gate the caller holds, with the name the group gives the inviter.
-    private async Task AcceptForGroupAsync(Invitation invitation, GroupIntroductionRecord pending, CancellationToken cancellationToken)
-    {
-        var address = await CreateAddressAsync(OwnAddressState.Unused, cancellationToken);
-        var sealedIntroduction = _suite.SealIntroduction(_keys.Identity, invitation.Inviter, invitation.Id, invitation.InvitationKey, invitation.Secret, Name, [Card(address.Card)]);
-        using var ratchet = sealedIntroduction.State;
-        var now = Time.GetUtcNow();
-        var state = NameClash(_database.GetRelationships(), pending.Name, invitation.Inviter) is null ? RelationshipState.AwaitingReply : RelationshipState.KeyChangePending;
-        var record = new RelationshipRecord(0, pending.Name, invitation.Inviter, Verified: false, state, address.Aid, SealRatchet(ratchet, invitation.Inviter), DeliveryPolicy.Immediate, ReadReceipts: false, now);
-        using var writer = _database.BeginWrite();
-        if (_database.GetWorkingRelationship(invitation.Inviter) is not null)
-        {
-            // Another process sharing the home accepted it first; the address made here stays unused for the next.
-            writer.RemoveGroupIntroduction(pending.Identity, GroupIntroductionDirection.ToAccept);
-            writer.Commit();
-            return;
-        }
-
-        var id = writer.AddRelationship(record, now);
-        writer.SetTheirCards(id, [TheirCard(0, invitation.Card)]);
-        writer.SetAddressState(address.Aid, OwnAddressState.Relationship);
-        writer.AddOutbox(id, sealedIntroduction.Bytes.ToArray(), invitation.Card.ToArray(), sealedIntroduction.Command.Id.ToArray(), now);
-        writer.RemoveGroupIntroduction(pending.Identity, GroupIntroductionDirection.ToAccept);
-        writer.Commit();
-    }
+    /// <summary>Accepts a forwarded invitation, naming the inviter as the group does; done once, even by two processes sharing the home.</summary>
+    private Task<long?> AcceptForGroupAsync(Invitation invitation, GroupIntroductionRecord pending, CancellationToken cancellationToken) =>
+        AcceptUnderGateAsync(
+            invitation,
+            pending.Name,
+            writer =>
+            {
+                writer.RemoveGroupIntroduction(pending.Identity, GroupIntroductionDirection.ToAccept);
+                // Another process sharing the home may have accepted it first.
+                return _database.GetWorkingRelationship(invitation.Inviter) is null;
+            },
+            cancellationToken);
 }
