@@ -8,6 +8,12 @@ public sealed partial class RelationshipManager
     /// <summary>Applies one opened command to its relationship, inside the transaction that moved the ratchet.</summary>
     private void Apply(RmWriter writer, ref RelationshipRecord relationship, Command opened, DateTimeOffset now, List<RmEvent> events)
     {
+        if (relationship.State == RelationshipState.HandedOver)
+        {
+            ApplyHandedOver(writer, relationship, opened, now, events);
+            return;
+        }
+
         // Held relationships (a key change not yet accepted) record what arrives but show nothing.
         var held = relationship.State == RelationshipState.KeyChangePending;
         if (relationship.State == RelationshipState.AwaitingReply)
@@ -85,6 +91,10 @@ public sealed partial class RelationshipManager
 
             case GroupCommand group:
                 ApplyGroup(writer, relationship, group, now, events);
+                break;
+
+            case Successor successor:
+                ApplySuccessor(writer, ref relationship, successor, now, events);
                 break;
 
             case Introduce:

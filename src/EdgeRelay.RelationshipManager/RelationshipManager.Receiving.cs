@@ -149,6 +149,7 @@ public sealed partial class RelationshipManager
     {
         EnvelopeException? refusal = null;
         RelationshipRecord? candidate = null;
+        var replay = false;
         foreach (var listed in _database.GetRelationshipsAt(address.Aid))
         {
             if (listed.State == RelationshipState.TerminatedByUs)
@@ -168,7 +169,10 @@ public sealed partial class RelationshipManager
             }
             catch (EnvelopeException e) when (e.Error == EnvelopeError.Replay)
             {
-                return; // already processed (the relay delivers at least once): acknowledged again, shown once
+                // Already processed (the relay delivers at least once), unless another relationship on this address
+                // (a successor invitation's, docs/RM-PROTOCOL.md §9.2) opens it: its numbers may overlap this one's.
+                replay = true;
+                continue;
             }
             catch (EnvelopeException e)
             {
@@ -186,6 +190,11 @@ public sealed partial class RelationshipManager
 
             writer.Commit();
             return;
+        }
+
+        if (replay)
+        {
+            return; // acknowledged again, shown once
         }
 
         events.Add(new EnvelopeRefused(
@@ -224,6 +233,12 @@ public sealed partial class RelationshipManager
         // delivery, and an invitation is used once.
         using var writer = _database.BeginWrite();
         var relationships = _database.GetRelationships();
+        if (_database.IsSuccessorInvitation(invitationId))
+        {
+            AcceptSuccessorIntroduction(writer, address, invitation, opened, relationships, events, now);
+            return;
+        }
+
         if (_database.GetInvitation(invitationId)!.RelationshipId is { } used)
         {
             // The same introduction delivered again is a duplicate; another person's is a second use.

@@ -233,7 +233,7 @@ public sealed partial class RelationshipManager
         var relationship = _database.GetRelationship(contactId) ?? throw new RmException(RmError.UnknownContact, $"No contact has id {contactId}.");
         return relationship.State switch
         {
-            RelationshipState.TerminatedByUs or RelationshipState.TerminatedByThem =>
+            RelationshipState.TerminatedByUs or RelationshipState.TerminatedByThem or RelationshipState.HandedOver or RelationshipState.Merged =>
                 throw new RmException(RmError.RelationshipTerminated, $"The relationship with {relationship.Name} was terminated."),
             RelationshipState.KeyChangePending =>
                 throw new RmException(RmError.KeyChangeNotAccepted, $"{relationship.Name} presented new keys: compare safety numbers (verify) and accept the change first."),

@@ -19,4 +19,13 @@ public enum RelationshipState
     /// the user compares safety numbers and accepts the change.
     /// </summary>
     KeyChangePending = 4,
+
+    /// <summary>
+    /// We handed over to a successor app (docs/RM-PROTOCOL.md §9.2): nothing more is sent from here, and what
+    /// still arrives is acknowledged but neither stored nor answered (the correspondent resends it to the successor).
+    /// </summary>
+    HandedOver = 5,
+
+    /// <summary>Folded into another relationship with the same person (docs/RM-PROTOCOL.md §9.3): its messages show there.</summary>
+    Merged = 6,
 }

@@ -120,4 +120,55 @@ public enum RefusalCode
 
     /// <summary>A group introduction whose invitation is not valid, has expired, or is not its sender's own.</summary>
     BadGroupIntroduction = 13,
+
+    /// <summary>A successor (§9.2) whose invitation is not valid (altered, malformed) or names the sender or us.</summary>
+    SuccessorInvalid = 14,
+
+    /// <summary>A successor whose invitation had expired when it arrived.</summary>
+    SuccessorExpired = 15,
+
+    /// <summary>A successor whose new identity is already a working contact: a merge (§9.3) is the way to join the two.</summary>
+    SuccessorAlreadyAContact = 16,
+
+    /// <summary>A successor, merge or backup in a relationship that is held by a key change or ended.</summary>
+    NotWorking = 17,
+
+    /// <summary>A merge (§9.3) naming an identity with which we have no working relationship, or the sender's own.</summary>
+    MergeUnknownIdentity = 18,
+
+    /// <summary>A merge whose two halves disagree on which relationship is kept.</summary>
+    MergeConflict = 19,
+
+    /// <summary>A backup (§9.1) naming the sender, us, or another working contact.</summary>
+    BackupInvalid = 20,
+}
+
+/// <summary>
+/// A contact's app hands over to a successor app (docs/RM-PROTOCOL.md §9.2) and the relationship was not verified:
+/// nothing changes until the user accepts (<see cref="RelationshipManager.AcceptSuccessorAsync"/>) or declines.
+/// </summary>
+/// <param name="Successor">The identity that would continue the conversation.</param>
+/// <param name="SafetyNumber">Our safety number with the successor, to compare with the contact before accepting.</param>
+public sealed record SuccessorProposed(Contact Contact, PublicIdentity Successor, string SafetyNumber, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}
+
+/// <summary>
+/// The conversation with a contact continues with their successor app (docs/RM-PROTOCOL.md §9.2): the same contact,
+/// its history kept, now with <see cref="Contact"/>'s new identity; <paramref name="Previous"/> is the one before.
+/// </summary>
+/// <param name="Automatically">True when no decision was asked of the user: the relationship was verified, or the successor was the announced backup.</param>
+public sealed record SuccessorAccepted(Contact Contact, PublicIdentity Previous, bool Automatically, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}
+
+/// <summary>
+/// Someone who was a correspondent of our predecessor app accepted our successor invitation (docs/RM-PROTOCOL.md §9.2):
+/// a new relationship here that continues a conversation they had with our previous identity.
+/// </summary>
+public sealed record ContactContinued(Contact Contact, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
 }

@@ -71,6 +71,18 @@ public enum RmError
 
     /// <summary>A group lists at most 100 members.</summary>
     GroupFull = 23,
+
+    /// <summary>The text is not a successor invitation (<c>edgerelay-successor1:…</c>, docs/RM-PROTOCOL.md §9.2).</summary>
+    NotASuccessorInvitation = 24,
+
+    /// <summary>No hand-over to a successor awaits the user's decision for this contact.</summary>
+    NoSuccessorProposed = 25,
+
+    /// <summary>No merge awaits the user's decision for this contact.</summary>
+    NoMergeProposed = 26,
+
+    /// <summary>A merge names two relationships that are not both working, or the same one.</summary>
+    CannotMerge = 27,
 }
 
 /// <summary>A refusal by the relationship manager, with a stable <see cref="Error"/> code.</summary>

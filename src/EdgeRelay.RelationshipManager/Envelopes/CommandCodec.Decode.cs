@@ -51,7 +51,7 @@ internal static partial class CommandCodec
         }
 
         var typeValue = reader.ReadUInt64();
-        if (typeValue > (ulong)CommandType.GroupIntroduction)
+        if (typeValue > int.MaxValue || !Enum.IsDefined((CommandType)(int)typeValue))
         {
             EnvelopeException.Throw(EnvelopeError.UnknownCommand, $"Command type {typeValue} is not defined by this version.");
         }
@@ -135,6 +135,9 @@ internal static partial class CommandCodec
             case (CommandType.Update, RefreshKey):
                 f.Refresh = ReadArray(reader, minimum: 0, r => AddressId.Read(ReadBytes(r, AddressId.Length)));
                 return;
+            case (CommandType.Successor or CommandType.Merge, _) or (CommandType.Update, BackupSigningKeyKey or BackupAgreementKeyKey):
+                ReadSuccessionField(reader, type, key, f);
+                return;
             default:
                 Malformed($"key {key} is not defined for a {type} command.");
                 return;
@@ -157,8 +160,9 @@ internal static partial class CommandCodec
             CommandType.Message => new Message(Required(f.Text, TextKey)),
             CommandType.Received => new Received(Required(f.Ids, IdsKey)),
             CommandType.Read => new Read(Required(f.Ids, IdsKey)),
-            CommandType.Update => new Update(f.Name, f.Cards, f.Services, f.Refresh),
             _ when IsGroupType(type) => BuildGroup(type, f),
+            CommandType.Update => new Update(f.Name, f.Cards, f.Services, f.Refresh) { Backup = Backup(f) },
+            CommandType.Successor or CommandType.Merge => BuildSuccession(type, f),
             _ => new Terminated(),
         };
         return command with { Id = id, SentAt = sentAt, RatchetKeyId = keyId, RatchetKey = f.RatchetKey };
@@ -256,5 +260,9 @@ internal static partial class CommandCodec
         public List<CommandId>? Ids;
         public List<string>? Services;
         public List<AddressId>? Refresh;
+        public byte[]? Invitation;
+        public byte[]? BackupSigningKey;
+        public byte[]? BackupAgreementKey;
+        public bool? Keep;
     }
 }

@@ -15,7 +15,7 @@ internal static partial class CommandCodec
     internal const int GroupMessageIdKey = 12;
     internal const int GroupTextKey = 13;
     internal const int ForMemberKey = 11;
-    internal const int InvitationKey = 12;
+    internal const int GroupInvitationKey = 12;
 
     /// <summary>The most members a group lists: 100 entries of at most 133 bytes each fit one envelope with room to spare.</summary>
     internal const int MaxGroupMembers = 100;
@@ -71,7 +71,7 @@ internal static partial class CommandCodec
 
                 writer.WriteUInt32(ForMemberKey);
                 writer.WriteByteString(introduction.ForMember.Bytes);
-                writer.WriteUInt32(InvitationKey);
+                writer.WriteUInt32(GroupInvitationKey);
                 writer.WriteByteString(introduction.Invitation.Span);
                 break;
         }
@@ -131,7 +131,7 @@ internal static partial class CommandCodec
             case (CommandType.GroupIntroduction, ForMemberKey):
                 f.ForMember = PublicIdentity.FromBytes(ReadBytes(reader, PublicIdentity.Length));
                 return true;
-            case (CommandType.GroupIntroduction, InvitationKey):
+            case (CommandType.GroupIntroduction, GroupInvitationKey):
                 var invitation = reader.ReadByteString();
                 f.Invitation = invitation.Length is > 0 and <= MaxInvitationBytes ? invitation : Malformed<byte[]>($"an invitation of {invitation.Length} bytes.");
                 return true;
@@ -166,7 +166,7 @@ internal static partial class CommandCodec
             CommandType.GroupState => new GroupState(group, RequiredValue(f.Epoch, EpochKey), Required(f.Name, GroupNameKey), Required(f.Members, MembersKey)),
             CommandType.GroupMessage => new GroupMessage(group, RequiredValue(f.GroupMessageId, GroupMessageIdKey), RequiredValue(f.Epoch, EpochKey), Required(f.Text, GroupTextKey)),
             CommandType.GroupLeave => new GroupLeave(group),
-            _ => new GroupIntroduction(group, Required(f.ForMember, ForMemberKey), Required(f.Invitation, InvitationKey)),
+            _ => new GroupIntroduction(group, Required(f.ForMember, ForMemberKey), Required(f.Invitation, GroupInvitationKey)),
         };
     }
 
@@ -181,6 +181,5 @@ internal static partial class CommandCodec
         public List<GroupMemberEntry>? Members;
         public CommandId? GroupMessageId;
         public PublicIdentity? ForMember;
-        public byte[]? Invitation;
     }
 }

@@ -84,6 +84,9 @@ internal static partial class CommandCodec
             case GroupCommand group:
                 WriteGroup(writer, group);
                 break;
+            case Successor or Merge:
+                WriteSuccession(writer, command);
+                break;
             default:
                 throw new ArgumentException($"{command.GetType().Name} is not a command of this version.", nameof(command));
         }
@@ -97,12 +100,14 @@ internal static partial class CommandCodec
         Introduce => 4,
         Message or Received or Read => 1,
         GroupCommand g => GroupFieldCount(g),
-        Update u => (u.Name is null ? 0 : 1) + (u.Cards is null ? 0 : 1) + (u.Services is null ? 0 : 1) + (u.Refresh is null ? 0 : 1),
+        Update u => (u.Name is null ? 0 : 1) + (u.Cards is null ? 0 : 1) + (u.Services is null ? 0 : 1) + (u.Refresh is null ? 0 : 1) + (u.Backup is null ? 0 : 2),
+        Successor or Merge => SuccessionFieldCount(command),
         _ => 0,
     };
 
     private static void WriteUpdate(CborWriter writer, Update update)
     {
+        WriteBackup(writer, update);
         if (update.Name is not null)
         {
             WriteName(writer, update.Name);

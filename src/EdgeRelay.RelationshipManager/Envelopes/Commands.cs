@@ -16,6 +16,12 @@ public enum CommandType
     GroupMessage = 7,
     GroupLeave = 8,
     GroupIntroduction = 9,
+
+    /// <summary>docs/RM-PROTOCOL.md §9.</summary>
+    Successor = 10,
+
+    /// <summary>docs/RM-PROTOCOL.md §9.</summary>
+    Merge = 11,
 }
 
 /// <summary>
@@ -75,7 +81,7 @@ public sealed record Read(IReadOnlyList<CommandId> Ids) : Command
 /// <param name="Cards">The sender's address cards from now on (at least one).</param>
 /// <param name="Services">Names of the services the sender offers now.</param>
 /// <param name="Refresh">Address ids whose cards the receiver should ask for again.</param>
-public sealed record Update(
+public sealed partial record Update(
     string? Name = null,
     IReadOnlyList<AddressCard>? Cards = null,
     IReadOnlyList<string>? Services = null,

@@ -197,6 +197,46 @@ internal static class Schema
             at INTEGER NOT NULL,
             PRIMARY KEY (identity, direction));
         """,
+
+        // 6: backups, merges and successors (docs/RM-PROTOCOL.md §9). Relationship states 5 (handed over to a
+        // successor) and 6 (merged into another) are ended states, outside the one-working-per-identity index.
+        """
+        -- Our invitations made for a hand-over: several correspondents of the predecessor may accept each one.
+        CREATE TABLE successor_invitations (
+            id BLOB PRIMARY KEY REFERENCES invitations(id));
+
+        -- Relationships created here by a successor invitation: they continue a conversation with our predecessor.
+        CREATE TABLE continued_relationships (
+            relationship_id INTEGER PRIMARY KEY REFERENCES relationships(id),
+            invitation_id BLOB NOT NULL);
+
+        -- A contact's successor awaiting the user's decision (the relationship was not verified): the invitation.
+        CREATE TABLE proposed_successors (
+            relationship_id INTEGER PRIMARY KEY REFERENCES relationships(id),
+            invitation BLOB NOT NULL,
+            at INTEGER NOT NULL);
+
+        -- Identities a relationship had before a succession or a merge, and until when.
+        CREATE TABLE previous_identities (
+            relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+            identity BLOB NOT NULL,
+            until INTEGER NOT NULL,
+            PRIMARY KEY (relationship_id, identity));
+
+        -- The backup identity each contact named (the latest).
+        CREATE TABLE backups (
+            relationship_id INTEGER PRIMARY KEY REFERENCES relationships(id),
+            identity BLOB NOT NULL,
+            at INTEGER NOT NULL);
+
+        -- Halves of merge requests: keep 0 arrived over the relationship to fold, keep 1 over the one to keep.
+        CREATE TABLE merge_requests (
+            relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+            keep INTEGER NOT NULL,
+            other BLOB NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (relationship_id, keep));
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;
