@@ -33,6 +33,7 @@ internal static class RmCommandLine
         root.Subcommands.Add(Verbs.Export.Build(g));
         root.Subcommands.Add(Verbs.Services.Build(g));
         root.Subcommands.Add(Verbs.Groups.Build(g));
+        root.Subcommands.Add(Verbs.Succession.Build(g));
         return root;
     }
 
@@ -118,6 +119,8 @@ internal static class RmCommandLine
             RelationshipState.TerminatedByUs => "terminated by you",
             RelationshipState.TerminatedByThem => "terminated by them",
             RelationshipState.KeyChangePending => "KEY CHANGED: compare safety numbers (verify)",
+            RelationshipState.HandedOver => "handed over to your new app",
+            RelationshipState.Merged => "merged into another contact",
             _ => contact.State.ToString(),
         };
 

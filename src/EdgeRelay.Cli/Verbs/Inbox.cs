@@ -139,6 +139,21 @@ internal static class Inbox
                     new { type = "key-change", contact = name, contactId = k.Contact.Id, existingId = k.Existing.Id, at = k.At },
                     $"[{at}] WARNING: someone presenting as {name} uses keys other than your contact {k.Existing.Id}'s. Held: nothing is shown or sent until you compare safety numbers ('edgerelay-rm verify {k.Contact.Id}').");
                 break;
+            case SuccessorProposed p:
+                output.Result(
+                    new { type = "successor-proposed", contact = name, contactId = p.Contact.Id, successor = Convert.ToHexStringLower(p.Successor.Bytes), safetyNumber = p.SafetyNumber, at = p.At },
+                    $"[{at}] {name} moves to a new app. Compare this safety number with them: {p.SafetyNumber}; then 'edgerelay-rm successor accept {p.Contact.Id}' (or decline).");
+                break;
+            case SuccessorAccepted s:
+                output.Result(
+                    new { type = "successor", contact = name, contactId = s.Contact.Id, previous = Convert.ToHexStringLower(s.Previous.Bytes), automatically = s.Automatically, at = s.At },
+                    $"[{at}] {name} moved to a new app; the conversation continues there.");
+                break;
+            case ContactContinued c:
+                output.Result(
+                    new { type = "continued", contact = name, contactId = c.Contact.Id, at = c.At },
+                    $"[{at}] {name} followed you to this app: your conversation continues (id {c.Contact.Id}).");
+                break;
             case EnvelopeRefused x:
                 output.Result(new { type = "refused", code = RmCommandLine.Code(x.Code), contact = e.Contact?.Name, reason = x.Reason, at = x.At }, $"[{at}] refused a ciphertext ({RmCommandLine.Code(x.Code)}): {x.Reason}");
                 break;

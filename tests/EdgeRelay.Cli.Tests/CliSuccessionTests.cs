@@ -1,0 +1,48 @@
+namespace EdgeRelay.Cli.Tests;
+
+/// <summary>Moving to another app with edgerelay-rm (docs/RM-PROTOCOL.md §9.2), each verb its own process.</summary>
+public sealed class CliSuccessionTests
+{
+    [Fact]
+    public async Task The_old_app_hands_over_the_new_one_is_followed_and_the_conversation_continues()
+    {
+        await using var relay = await LoopbackRelay.StartAsync();
+        using var alice = new RmCli("alice");
+        using var bob = new RmCli("bob");
+        using var carol = new RmCli("carol");
+        using var alice2 = new RmCli("alice");
+        await CliConversationTests.IntroduceAsync(relay, alice, bob); // verified
+        Assert.Equal(0, (await carol.InitAsync(relay.Endpoint)).ExitCode);
+        Assert.Equal(0, (await alice2.InitAsync(relay.Endpoint)).ExitCode);
+        await carol.JsonAsync("accept", Assert.Single(await alice.JsonAsync("invite")).GetProperty("invitation").GetString()!);
+        await alice.JsonAsync("inbox");
+        await carol.JsonAsync("inbox");
+
+        var invitation = Assert.Single(await alice2.JsonAsync("successor", "invite")).GetProperty("invitation").GetString()!;
+        Assert.StartsWith("edgerelay-successor1:", invitation, StringComparison.Ordinal);
+        var refused = await alice.RunAsync(["successor", "handover", invitation.Replace("successor1", "successor2", StringComparison.Ordinal), "--json"]);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Equal("not-a-successor-invitation", Assert.Single(refused.JsonLines()).GetProperty("error").GetString());
+        var told = Assert.Single(await alice.JsonAsync("successor", "handover", invitation)).GetProperty("told");
+        Assert.Equal(2, told.GetArrayLength());
+        Assert.All(told.EnumerateArray(), c => Assert.Equal("handed-over", c.GetProperty("state").GetString()));
+
+        Assert.Equal("successor", Assert.Single(await bob.JsonAsync("inbox")).GetProperty("type").GetString());
+        var proposed = Assert.Single(await carol.JsonAsync("inbox"));
+        Assert.Equal("successor-proposed", proposed.GetProperty("type").GetString());
+        Assert.Equal(60, proposed.GetProperty("safetyNumber").GetString()!.Count(char.IsDigit));
+        var accepted = Assert.Single(await carol.JsonAsync("successor", "accept", "alice"));
+        Assert.Equal("awaiting-reply", accepted.GetProperty("state").GetString());
+        Assert.Equal(2, (await carol.RunAsync(["successor", "decline", "alice"])).ExitCode); // nothing left to decline
+
+        var continued = await alice2.JsonAsync("inbox");
+        Assert.Equal(["bob", "carol"], continued.Where(e => e.GetProperty("type").GetString() == "continued").Select(e => e.GetProperty("contact").GetString()).Order());
+
+        var sent = await alice2.RunAsync(["send", "bob", "from the new app"]);
+        Assert.True(sent.ExitCode == 0, sent.Stderr);
+        var arrived = await bob.JsonAsync("inbox");
+        Assert.Contains(arrived, e => e.GetProperty("type").GetString() == "message" && e.GetProperty("text").GetString() == "from the new app");
+        var oldApp = await alice.RunAsync(["send", "bob", "from the old app"]);
+        Assert.Equal(2, oldApp.ExitCode);
+    }
+}
