@@ -34,6 +34,7 @@ internal static class RmCommandLine
         root.Subcommands.Add(Verbs.Services.Build(g));
         root.Subcommands.Add(Verbs.Groups.Build(g));
         root.Subcommands.Add(Verbs.Succession.Build(g));
+        root.Subcommands.Add(Verbs.Merges.Build(g));
         return root;
     }
 

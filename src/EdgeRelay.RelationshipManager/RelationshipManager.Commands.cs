@@ -14,6 +14,12 @@ public sealed partial class RelationshipManager
             return;
         }
 
+        if (relationship.State == RelationshipState.Merged)
+        {
+            ApplyMerged(writer, relationship, opened, now, events);
+            return;
+        }
+
         // Held relationships (a key change not yet accepted) record what arrives but show nothing.
         var held = relationship.State == RelationshipState.KeyChangePending;
         if (relationship.State == RelationshipState.AwaitingReply)
@@ -95,6 +101,10 @@ public sealed partial class RelationshipManager
 
             case Successor successor:
                 ApplySuccessor(writer, ref relationship, successor, now, events);
+                break;
+
+            case Merge merge:
+                ApplyMerge(writer, ref relationship, merge, now, events);
                 break;
 
             case Introduce:

@@ -172,3 +172,20 @@ public sealed record ContactContinued(Contact Contact, DateTimeOffset At) : RmEv
 {
     public new Contact Contact { get; init; } = Contact;
 }
+
+/// <summary>
+/// A contact asks to fold two relationships with them into one (docs/RM-PROTOCOL.md §9.3) and neither was verified (nor named the other as its backup):
+/// nothing changes until the user accepts (<see cref="RelationshipManager.AcceptMergeAsync"/>) or declines.
+/// </summary>
+/// <param name="Contact">The relationship that would be folded (and end).</param>
+/// <param name="Into">The relationship that would be kept, with both histories.</param>
+public sealed record MergeProposed(Contact Contact, Contact Into, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}
+
+/// <summary>Two relationships with one person are one now (docs/RM-PROTOCOL.md §9.3): <paramref name="Into"/> holds both histories.</summary>
+public sealed record ContactsMerged(Contact Contact, Contact Into, bool Automatically, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}

@@ -45,4 +45,29 @@ public sealed class CliSuccessionTests
         var oldApp = await alice.RunAsync(["send", "bob", "from the old app"]);
         Assert.Equal(2, oldApp.ExitCode);
     }
+
+    [Fact]
+    public async Task Two_apps_of_one_person_merge_their_relationships_with_a_contact()
+    {
+        await using var relay = await LoopbackRelay.StartAsync();
+        using var phone = new RmCli("alice");
+        using var laptop = new RmCli("alice-laptop");
+        using var bob = new RmCli("bob");
+        await CliConversationTests.IntroduceAsync(relay, phone, bob);
+        var laptopIdentity = Assert.Single(await laptop.JsonAsync(["init", "--name", laptop.Name, "--relay", relay.Endpoint, .. RmCli.CheapKdf])).GetProperty("identity").GetString()!;
+        await bob.JsonAsync("accept", Assert.Single(await laptop.JsonAsync("invite")).GetProperty("invitation").GetString()!);
+        await laptop.JsonAsync("inbox");
+        await bob.JsonAsync("inbox");
+        var phoneIdentity = Assert.Single(await bob.JsonAsync("contacts"), c => c.GetProperty("name").GetString() == "alice").GetProperty("identity").GetString()!;
+
+        var bad = await phone.RunAsync(["merge", "request", "bob", "12ab", "--json"]);
+        Assert.Equal(1, bad.ExitCode);
+        await phone.JsonAsync("merge", "request", "bob", laptopIdentity);
+        await laptop.JsonAsync("merge", "request", "bob", phoneIdentity, "--keep-this");
+
+        var merged = Assert.Single(await bob.JsonAsync("inbox"));
+        Assert.Equal("merged", merged.GetProperty("type").GetString());
+        Assert.Equal("alice-laptop", merged.GetProperty("into").GetString());
+        Assert.Equal(2, (await bob.RunAsync(["merge", "accept", "alice-laptop"])).ExitCode); // nothing left to decide
+    }
 }

@@ -154,6 +154,16 @@ internal static class Inbox
                     new { type = "continued", contact = name, contactId = c.Contact.Id, at = c.At },
                     $"[{at}] {name} followed you to this app: your conversation continues (id {c.Contact.Id}).");
                 break;
+            case MergeProposed mp:
+                output.Result(
+                    new { type = "merge-proposed", contact = name, contactId = mp.Contact.Id, intoId = mp.Into.Id, into = Printable(mp.Into.Name), at = mp.At },
+                    $"[{at}] {name} and {Printable(mp.Into.Name)} say they are one person: 'edgerelay-rm merge accept {mp.Contact.Id}' joins the conversations (or decline).");
+                break;
+            case ContactsMerged cm:
+                output.Result(
+                    new { type = "merged", contact = name, contactId = cm.Contact.Id, intoId = cm.Into.Id, into = Printable(cm.Into.Name), automatically = cm.Automatically, at = cm.At },
+                    $"[{at}] {name} merged into {Printable(cm.Into.Name)}: one conversation now.");
+                break;
             case EnvelopeRefused x:
                 output.Result(new { type = "refused", code = RmCommandLine.Code(x.Code), contact = e.Contact?.Name, reason = x.Reason, at = x.At }, $"[{at}] refused a ciphertext ({RmCommandLine.Code(x.Code)}): {x.Reason}");
                 break;

@@ -35,4 +35,11 @@ internal sealed partial class RmDatabase
             "SELECT id, relationship_id, command_id, direction, text, sent_at, at, status FROM messages WHERE relationship_id = $id AND direction = 1 AND status < 2 ORDER BY id",
             ReadMessage,
             ("$id", relationshipId));
+
+    /// <summary>The relationship that took over <paramref name="identity"/> in a merge or succession, latest first.</summary>
+    public long? GetSuccessorOf(PublicIdentity identity) =>
+        Query(
+            "SELECT relationship_id FROM previous_identities WHERE identity = $identity ORDER BY until DESC LIMIT 1",
+            r => r.GetInt64(0),
+            ("$identity", identity.Bytes.ToArray())) is [var id] ? id : null;
 }
