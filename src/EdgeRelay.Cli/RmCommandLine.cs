@@ -35,6 +35,7 @@ internal static class RmCommandLine
         root.Subcommands.Add(Verbs.Groups.Build(g));
         root.Subcommands.Add(Verbs.Succession.Build(g));
         root.Subcommands.Add(Verbs.Merges.Build(g));
+        root.Subcommands.Add(Verbs.Backups.Build(g));
         return root;
     }
 

@@ -55,6 +55,11 @@ public sealed partial class RelationshipManager
                 break;
 
             case Update update:
+                if (update.Backup is { } backup)
+                {
+                    ApplyBackup(writer, relationship, backup, now, events);
+                }
+
                 var changed = update.Cards is { Count: > 0 } || update.Services is not null;
                 if (update.Name is { } name && name != relationship.Name)
                 {

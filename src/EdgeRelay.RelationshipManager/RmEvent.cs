@@ -189,3 +189,9 @@ public sealed record ContactsMerged(Contact Contact, Contact Into, bool Automati
 {
     public new Contact Contact { get; init; } = Contact;
 }
+
+/// <summary>A contact named a backup identity (docs/RM-PROTOCOL.md §9.1): recorded as a future identity of theirs.</summary>
+public sealed record BackupAnnounced(Contact Contact, PublicIdentity Backup, DateTimeOffset At) : RmEvent(Contact, At)
+{
+    public new Contact Contact { get; init; } = Contact;
+}

@@ -83,6 +83,9 @@ public enum RmError
 
     /// <summary>A merge names two relationships that are not both working, or the same one.</summary>
     CannotMerge = 27,
+
+    /// <summary>A backup identity that is our own.</summary>
+    InvalidBackup = 28,
 }
 
 /// <summary>A refusal by the relationship manager, with a stable <see cref="Error"/> code.</summary>

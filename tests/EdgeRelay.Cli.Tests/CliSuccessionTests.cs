@@ -70,4 +70,29 @@ public sealed class CliSuccessionTests
         Assert.Equal("alice-laptop", merged.GetProperty("into").GetString());
         Assert.Equal(2, (await bob.RunAsync(["merge", "accept", "alice-laptop"])).ExitCode); // nothing left to decide
     }
+
+    [Fact]
+    public async Task A_backup_is_named_recorded_and_followed_without_asking()
+    {
+        await using var relay = await LoopbackRelay.StartAsync();
+        using var alice = new RmCli("alice");
+        using var carol = new RmCli("carol");
+        using var backup = new RmCli("alice");
+        Assert.Equal(0, (await alice.InitAsync(relay.Endpoint)).ExitCode);
+        Assert.Equal(0, (await carol.InitAsync(relay.Endpoint)).ExitCode);
+        var backupIdentity = Assert.Single(await backup.JsonAsync(["init", "--name", backup.Name, "--relay", relay.Endpoint, .. RmCli.CheapKdf])).GetProperty("identity").GetString()!;
+        await carol.JsonAsync("accept", Assert.Single(await alice.JsonAsync("invite")).GetProperty("invitation").GetString()!);
+        await alice.JsonAsync("inbox");
+        await carol.JsonAsync("inbox");
+
+        Assert.Equal(1, (await alice.RunAsync(["backup", "set", "not-hex"])).ExitCode);
+        Assert.Single(Assert.Single(await alice.JsonAsync("backup", "set", backupIdentity)).GetProperty("told").EnumerateArray());
+        Assert.Equal("backup", Assert.Single(await carol.JsonAsync("inbox")).GetProperty("type").GetString());
+        Assert.Equal(backupIdentity, Assert.Single(await carol.JsonAsync("backup", "show", "alice")).GetProperty("backup").GetString());
+
+        await alice.JsonAsync("successor", "handover", Assert.Single(await backup.JsonAsync("successor", "invite")).GetProperty("invitation").GetString()!);
+        var followed = Assert.Single(await carol.JsonAsync("inbox"));
+        Assert.Equal("successor", followed.GetProperty("type").GetString());
+        Assert.True(followed.GetProperty("automatically").GetBoolean());
+    }
 }

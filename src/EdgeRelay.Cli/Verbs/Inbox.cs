@@ -164,6 +164,11 @@ internal static class Inbox
                     new { type = "merged", contact = name, contactId = cm.Contact.Id, intoId = cm.Into.Id, into = Printable(cm.Into.Name), automatically = cm.Automatically, at = cm.At },
                     $"[{at}] {name} merged into {Printable(cm.Into.Name)}: one conversation now.");
                 break;
+            case BackupAnnounced b:
+                output.Result(
+                    new { type = "backup", contact = name, contactId = b.Contact.Id, backup = Convert.ToHexStringLower(b.Backup.Bytes), at = b.At },
+                    $"[{at}] {name} named a backup app ({b.Backup}): a later move to it will be followed without asking you.");
+                break;
             case EnvelopeRefused x:
                 output.Result(new { type = "refused", code = RmCommandLine.Code(x.Code), contact = e.Contact?.Name, reason = x.Reason, at = x.At }, $"[{at}] refused a ciphertext ({RmCommandLine.Code(x.Code)}): {x.Reason}");
                 break;

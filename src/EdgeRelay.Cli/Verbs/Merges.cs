@@ -1,5 +1,4 @@
 using System.CommandLine;
-using EdgeRelay.RelationshipManager.Identity;
 
 namespace EdgeRelay.Cli.Verbs;
 
@@ -23,12 +22,7 @@ internal static class Merges
         var command = new Command("request", "Tell CONTACT that IDENTITY (another app of yours) is you too. Without --keep-this, this relationship is folded into the other app's.") { contactArgument, identity, keepThis };
         command.SetAction((result, cancellationToken) => RmCommandLine.WithRmAsync(g, result, async (rm, output) =>
         {
-            PublicIdentity other;
-            try
-            {
-                other = PublicIdentity.FromBytes(Convert.FromHexString(result.GetValue(identity)!));
-            }
-            catch (Exception e) when (e is FormatException or ArgumentException)
+            if (!Backups.TryParse(result.GetValue(identity)!, out var other))
             {
                 output.Error("invalid-identity", "IDENTITY is 64 bytes in hex (128 digits).");
                 return ExitCodes.Usage;
