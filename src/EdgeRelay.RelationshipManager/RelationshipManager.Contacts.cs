@@ -212,7 +212,8 @@ public sealed partial class RelationshipManager
                 }
 
                 await FlushOutboxAsync(cancellationToken);
-                foreach (var card in _database.GetOurCards(relationship.Id).Where(c => c.Address.State != OwnAddressState.Revoked && c.Address.ExpiresAt > Time.GetUtcNow()))
+                // An address a successor invitation shares with other relationships (§9.2) stays for them.
+                foreach (var card in _database.GetOurCards(relationship.Id).Where(c => c.Address.State != OwnAddressState.Revoked && c.Address.ExpiresAt > Time.GetUtcNow() && !AddressServesOthers(relationship, c.Address.Aid)))
                 {
                     await RevokeAddressAsync(card.Address, cancellationToken);
                 }

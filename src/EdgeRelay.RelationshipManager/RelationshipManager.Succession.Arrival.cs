@@ -172,4 +172,11 @@ public sealed partial class RelationshipManager
 
         writer.Commit();
     }
+
+    /// <summary>
+    /// Whether another relationship that is not ended receives on <paramref name="aid"/>: the relationships a
+    /// successor invitation created share its address, so ending one must not revoke it for the others.
+    /// </summary>
+    private bool AddressServesOthers(RelationshipRecord relationship, AddressId aid) =>
+        _database.GetRelationshipsAt(aid).Any(r => r.Id != relationship.Id && IsWorking(r.State));
 }

@@ -104,6 +104,25 @@ public sealed class MergeTests
         Assert.Equal(RmError.CannotMerge, theirs.Error);
     }
 
+    [Fact]
+    public async Task A_merge_with_the_announced_backup_needs_no_decision_even_unverified()
+    {
+        await using var relay = await LoopbackRelay.StartAsync();
+        await using var phone = await Person.InitializeAsync("alice", relay);
+        await using var laptop = await Person.InitializeAsync("alice-laptop", relay);
+        await using var bob = await Person.InitializeAsync("bob", relay);
+        await SuccessionTests.IntroduceUnverified(phone, bob);
+        await phone.Rm.SetBackupAsync(laptop.Rm.Identity);
+        Assert.IsType<BackupAnnounced>(Assert.Single(await bob.Rm.ReceiveAsync()));
+        await SuccessionTests.IntroduceUnverified(laptop, bob);
+
+        await Request(phone, laptop, bob);
+
+        var merged = Assert.IsType<ContactsMerged>(Assert.Single(await bob.Rm.ReceiveAsync()));
+        Assert.True(merged.Automatically);
+        Assert.False(merged.Into.Verified);
+    }
+
     private static async Task Request(Person fold, Person keep, Person receiver)
     {
         await fold.Rm.RequestMergeAsync(fold.Contact(receiver.Name), keep.Rm.Identity, keepThis: false);

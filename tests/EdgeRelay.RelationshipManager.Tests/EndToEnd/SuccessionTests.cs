@@ -13,10 +13,11 @@ public sealed class SuccessionTests
     public async Task Correspondents_follow_to_the_successor_and_the_conversation_continues_with_nothing_lost_or_duplicated()
     {
         await using var relay = await LoopbackRelay.StartAsync();
+        await using var newRelay = await LoopbackRelay.StartAsync(); // the new app's own receiving service
         await using var alice = await Person.InitializeAsync("alice", relay);
         await using var bob = await Person.InitializeAsync("bob", relay);
         await using var carol = await Person.InitializeAsync("carol", relay);
-        await using var alice2 = await Person.InitializeAsync("alice", relay);
+        await using var alice2 = await Person.InitializeAsync("alice", newRelay);
 
         await ConversationTests.Introduce(alice, bob); // verified on both sides
         await IntroduceUnverified(alice, carol);
@@ -147,6 +148,29 @@ public sealed class SuccessionTests
 
         var ordinaryAsSuccessor = RelationshipManager.SuccessorTextPrefix + ordinary[Invitation.TextPrefix.Length..] + "=";
         Assert.Equal(RmError.NotASuccessorInvitation, (await Assert.ThrowsAsync<RmException>(() => alice.Rm.HandOverAsync(ordinaryAsSuccessor))).Error);
+    }
+
+    [Fact]
+    public async Task Ending_one_continued_relationship_keeps_the_shared_address_for_the_others()
+    {
+        await using var relay = await LoopbackRelay.StartAsync();
+        await using var alice = await Person.InitializeAsync("alice", relay);
+        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var carol = await Person.InitializeAsync("carol", relay);
+        await using var alice2 = await Person.InitializeAsync("alice", relay);
+        await ConversationTests.Introduce(alice, bob);
+        await ConversationTests.Introduce(alice, carol);
+        await alice.Rm.HandOverAsync(await alice2.Rm.CreateSuccessorInvitationAsync());
+        await bob.Rm.ReceiveAsync();
+        await carol.Rm.ReceiveAsync();
+        Assert.Equal(2, (await alice2.Rm.ReceiveAsync()).OfType<ContactContinued>().Count());
+        await bob.Rm.ReceiveAsync();
+        await carol.Rm.ReceiveAsync();
+
+        await alice2.Rm.TerminateAsync(alice2.Contact("bob"));
+        Assert.IsType<ContactTerminated>(Assert.Single(await bob.Rm.ReceiveAsync()));
+
+        await ConversationTests.Exchange(carol, alice2, "still reaching you");
     }
 
     internal static async Task IntroduceUnverified(Person inviter, Person acceptor)
