@@ -7,7 +7,8 @@ public sealed partial class RelationshipManager
 {
     /// <summary>
     /// Writes the user's data as JSON Lines (UTF-8, one object per line): a header with our name and public
-    /// identity, our services, each contact with the cards they gave us and ours they hold, then every message.
+    /// identity, our services, each contact with the cards they gave us and ours they hold, every message, then
+    /// each group with its members and every group message.
     /// Public data only: no private key, ratchet secret, passphrase-derived key or service token is ever part of
     /// it. The format is docs/RM-LIBRARY.md's "Export format".
     /// </summary>
@@ -64,6 +65,39 @@ public sealed partial class RelationshipManager
                     {
                         var stored = ToStoredMessage(m);
                         await Line(new { type = "message", contact = r.Id, id = stored.Id.Value, outgoing = stored.Outgoing, text = stored.Text, sentAt = stored.SentAt, at = stored.At, status = Kebab(stored.Status.ToString()) });
+                    }
+                }
+
+                foreach (var group in _database.GetGroups())
+                {
+                    await Line(new
+                    {
+                        type = "group",
+                        id = group.Id.ToString(),
+                        name = group.Name,
+                        epoch = group.Epoch,
+                        standing = Kebab(group.Standing.ToString()),
+                        members = group.Members.Select(m => new { identity = Convert.ToHexStringLower(m.Identity.Bytes), name = m.Name }).ToArray(),
+                    });
+                }
+
+                foreach (var group in _database.GetGroups())
+                {
+                    foreach (var m in _database.GetGroupMessages(group.Id, int.MaxValue))
+                    {
+                        await Line(new
+                        {
+                            type = "group-message",
+                            group = group.Id.ToString(),
+                            id = Convert.ToHexStringLower(m.MessageId),
+                            sender = Convert.ToHexStringLower(m.Sender.Bytes),
+                            senderName = m.SenderName,
+                            outgoing = m.Direction == MessageDirection.Out,
+                            text = m.Text,
+                            epoch = m.Epoch,
+                            sentAt = m.SentAt,
+                            at = m.At,
+                        });
                     }
                 }
 

@@ -3,7 +3,7 @@ using EdgeRelay.RelationshipManager.Identity;
 
 namespace EdgeRelay.RelationshipManager.State;
 
-// Rows of the group tables (Schema.cs, migration 4), as the facade reads and writes them.
+// Rows of the group tables (Schema.cs, migration 5), as the facade reads and writes them.
 
 internal sealed record GroupRecord(GroupId Id, string Name, ulong Epoch, GroupStanding Standing, IReadOnlyList<GroupMemberEntry> Members)
 {

@@ -23,6 +23,8 @@ public sealed class ExportTests
         await ConversationTests.Exchange(alice, bob, "one");
         await ConversationTests.Exchange(bob, alice, "two");
         await ConversationTests.Exchange(carol, alice, "three");
+        var group = await alice.Rm.CreateGroupAsync("friends", [alice.Contact("bob"), alice.Contact("carol")]);
+        await alice.Rm.SendToGroupAsync(group.Id, "to both");
         await alice.Rm.AddServiceAsync(sender.Endpoint, ServiceUse.Sending, sendingToken: Traffic.Token(sender, "alice"));
 
         var lines = await ExportAsync(alice);
@@ -43,6 +45,12 @@ public sealed class ExportTests
         Assert.Equal(["one", "two", "three"], messages.Select(m => m.GetProperty("text").GetString())); // by contact, then as stored
         Assert.Equal(contacts["carol"].GetProperty("id").GetInt64(), messages.Single(m => m.GetProperty("text").GetString() == "three").GetProperty("contact").GetInt64());
         Assert.True(messages.Single(m => m.GetProperty("text").GetString() == "one").GetProperty("outgoing").GetBoolean());
+        var exportedGroup = Assert.Single(lines, l => l.GetProperty("type").GetString() == "group");
+        Assert.Equal(group.Id.ToString(), exportedGroup.GetProperty("id").GetString());
+        Assert.Equal(["alice", "bob", "carol"], exportedGroup.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        var groupMessage = Assert.Single(lines, l => l.GetProperty("type").GetString() == "group-message");
+        Assert.Equal("to both", groupMessage.GetProperty("text").GetString());
+        Assert.True(groupMessage.GetProperty("outgoing").GetBoolean());
     }
 
     [Fact]

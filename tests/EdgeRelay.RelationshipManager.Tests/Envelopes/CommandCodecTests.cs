@@ -87,7 +87,7 @@ public sealed class CommandCodecTests
     [Fact]
     public void A_type_this_version_does_not_define_is_an_unknown_command()
     {
-        var e = Assert.Throws<EnvelopeException>(() => CommandCodec.Decode(Body(10)));
+        var e = Assert.Throws<EnvelopeException>(() => CommandCodec.Decode(Body(12)));
         Assert.Equal(EnvelopeError.UnknownCommand, e.Error);
     }
 

@@ -104,7 +104,7 @@ public sealed class Suite1RefusalTests : IDisposable
     public void A_command_type_this_version_does_not_know_is_refused()
     {
         var body = Forge.Body(_p.AliceState, new Terminated());
-        body[2] = 10; // map(5), key 0, type 5 → 10, the first this version does not define
+        body[2] = 12; // map(5), key 0, type 5 → 12, the first this version does not define
         var forged = Forge.Message(_p.AliceState, _p.Alice.Public, _p.Alice, _p.Bob.Public, body);
         AssertRefused(EnvelopeError.UnknownCommand, () => _p.BobOpens(forged));
     }
