@@ -130,6 +130,10 @@ public sealed partial class RelationshipManager
                     {
                         await rm.FlushOutboxAsync(stop);
                     }
+                    else if (rm._database.GetOutbox().Any(e => e.HandedTo is not null))
+                    {
+                        await rm.FollowHandoffsAsync(stop); // what a sending service holds is followed even while nothing else happens
+                    }
 
                     var live = rm.LiveAddresses();
                     var added = live.Where(a => !_owners.ContainsKey(a.Aid))

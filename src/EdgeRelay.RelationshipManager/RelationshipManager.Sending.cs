@@ -81,26 +81,21 @@ public sealed partial class RelationshipManager
 
     /// <summary>
     /// Sends what the outbox holds, oldest first, through a sending service or straight to the contact's relays
-    /// (<see cref="SendEnvelopeAsync"/>). A failure leaves the envelope queued (with its error recorded) for the
-    /// next attempt.
+    /// (<see cref="SendEnvelopeAsync"/>), then follows what sending services hold (<see cref="FollowHandoffsAsync"/>).
+    /// A failure leaves the envelope queued (with its error recorded) for the next attempt.
     /// </summary>
+    /// <returns>How many envelopes no relay holds yet.</returns>
     private async Task<int> FlushOutboxAsync(CancellationToken cancellationToken)
     {
         var waiting = 0;
-        foreach (var entry in _database.GetOutbox())
+        foreach (var entry in _database.GetOutbox().Where(e => e.HandedTo is null))
         {
-            var now = Time.GetUtcNow();
-            // Their cards in the order they announced them, those already expired left out: their relays refuse them.
-            var cards = _database.GetTheirCards(entry.RelationshipId).Where(c => c.ExpiresAt > now).Select(c => Card(c.Card)).ToList();
-            if (cards.Count == 0 && entry.Card.Length > 0)
-            {
-                cards.Add(Card(entry.Card));
-            }
-
+            var cards = SendableCards(entry);
             string? error = null;
+            Handoff? handoff = null;
             try
             {
-                await SendEnvelopeAsync(cards, entry.Envelope, cancellationToken);
+                handoff = await SendEnvelopeAsync(cards, entry.Envelope, entry.CardIndex, cancellationToken);
             }
             catch (Exception e) when (IsSendFailure(e))
             {
@@ -108,33 +103,151 @@ public sealed partial class RelationshipManager
             }
 
             using var writer = _database.BeginWrite();
-            if (error is null)
-            {
-                writer.RemoveOutbox(entry.Id);
-                writer.RaiseOutgoingStatus(entry.RelationshipId, entry.CommandId, (int)MessageStatus.Sent);
-            }
-            else
+            if (error is not null)
             {
                 writer.RecordOutboxFailure(entry.Id, error);
                 waiting++;
+            }
+            else
+            {
+                if (handoff is { } h)
+                {
+                    writer.MarkHandedOff(entry.Id, h.ServiceId, h.SendId, h.CardIndex, Time.GetUtcNow());
+                }
+                else
+                {
+                    writer.RemoveOutbox(entry.Id);
+                }
+
+                writer.RaiseOutgoingStatus(entry.RelationshipId, entry.CommandId, (int)MessageStatus.Sent);
             }
 
             writer.Commit();
         }
 
+        await FollowHandoffsAsync(cancellationToken);
         return waiting;
+    }
+
+    /// <summary>The contact's cards in the order they announced them, those already expired left out: their relays refuse them.</summary>
+    private List<AddressCard> SendableCards(OutboxRecord entry)
+    {
+        var now = Time.GetUtcNow();
+        var cards = _database.GetTheirCards(entry.RelationshipId).Where(c => c.ExpiresAt > now).Select(c => Card(c.Card)).ToList();
+        if (cards.Count == 0 && entry.Card.Length > 0)
+        {
+            cards.Add(Card(entry.Card));
+        }
+
+        return cards;
     }
 
     private static bool IsSendFailure(Exception e) => e is RelayException or ServiceUnsuitableException || ServiceConnections.IsConnectionFailure(e);
 
     /// <summary>
+    /// Asks each sending service holding envelopes how they went (SEND_STATUS). Stored (or no longer known to it):
+    /// done. Failed, or still waiting after <see cref="RelationshipManagerOptions.SendingPatience"/>: sent again to
+    /// the contact's next card, since their first relay may be down; the recipient drops whichever copy comes
+    /// second. A service that cannot be asked is given the same patience.
+    /// </summary>
+    private async Task FollowHandoffsAsync(CancellationToken cancellationToken)
+    {
+        var now = Time.GetUtcNow();
+        var released = new HashSet<long>();
+        foreach (var held in _database.GetOutbox().Where(e => e.HandedTo is not null).GroupBy(e => e.HandedTo!.Value))
+        {
+            var service = _database.GetService(held.Key);
+            IReadOnlyList<SendState>? states = null;
+            if (service is { IsSending: true })
+            {
+                try
+                {
+                    var token = OpenToken(service);
+                    states = await _connections.RunAsync(
+                        service.Endpoint,
+                        _connections.ForService(service.Pin),
+                        async client =>
+                        {
+                            await client.AuthenticateTokenAsync(token, cancellationToken);
+                            return await client.GetSendStatesAsync([.. held.Select(e => e.SendId)], cancellationToken);
+                        },
+                        cancellationToken);
+                }
+                catch (Exception e) when (IsSendFailure(e))
+                {
+                    _connections.HealthOf(service.Endpoint).Failed(e.Message, now);
+                }
+            }
+
+            var entries = held.ToList();
+            using var writer = _database.BeginWrite();
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var entry = entries[i];
+                var state = states?[i].State;
+                if (state is SendStateKind.Delivered or SendStateKind.Unknown)
+                {
+                    writer.RemoveOutbox(entry.Id);
+                }
+                else if (state == SendStateKind.Failed
+                    || (now - entry.HandedAt >= _options.SendingPatience && entry.CardIndex + 1 < SendableCards(entry).Count))
+                {
+                    // A copy waiting for a relay that is down is sent once to each other card, never round and round:
+                    // the service keeps trying the first, and whichever arrives first is shown.
+                    writer.ReleaseHandoff(entry.Id, entry.CardIndex + 1);
+                    released.Add(entry.Id);
+                }
+            }
+
+            writer.Commit();
+        }
+
+        // What was released goes out now, to the next card.
+        foreach (var entry in _database.GetOutbox().Where(e => released.Contains(e.Id)))
+        {
+            await ResendReleasedAsync(entry, cancellationToken);
+        }
+    }
+
+    private async Task ResendReleasedAsync(OutboxRecord entry, CancellationToken cancellationToken)
+    {
+        Handoff? handoff;
+        try
+        {
+            handoff = await SendEnvelopeAsync(SendableCards(entry), entry.Envelope, entry.CardIndex, cancellationToken);
+        }
+        catch (Exception e) when (IsSendFailure(e))
+        {
+            using var failed = _database.BeginWrite();
+            failed.RecordOutboxFailure(entry.Id, e.Message);
+            failed.Commit();
+            return;
+        }
+
+        using var writer = _database.BeginWrite();
+        if (handoff is { } h)
+        {
+            writer.MarkHandedOff(entry.Id, h.ServiceId, h.SendId, h.CardIndex, Time.GetUtcNow());
+        }
+        else
+        {
+            writer.RemoveOutbox(entry.Id);
+        }
+
+        writer.Commit();
+    }
+
+    /// <summary>
     /// Hands one envelope on. With sending services: through the first that takes it, those that work before
     /// those degraded, draining or recently failed, each in the user's order; one that refuses, is down, or whose
-    /// current limit (CONFIG) is below the envelope's size is passed over for the next. The recipient drops a
-    /// second copy as a replay, so a service that queued it but failed to say so costs nothing but bandwidth.
+    /// current limit (CONFIG) is below the envelope's size is passed over for the next. It goes to the contact's
+    /// card <paramref name="cardIndex"/> (the first, unless an earlier attempt through a service failed or waited
+    /// too long, <see cref="FollowHandoffsAsync"/>). The recipient drops a second copy as a replay, so a service
+    /// that queued it but failed to say so costs nothing but bandwidth.
     /// Without one: straight to the contact's cards in the order they announced, until one relay stores it.
     /// </summary>
-    private async Task SendEnvelopeAsync(List<AddressCard> cards, byte[] envelope, CancellationToken cancellationToken)
+    /// <returns>The service holding it, when one queued it for later forwarding; null when a relay stored it.</returns>
+    private async Task<Handoff?> SendEnvelopeAsync(List<AddressCard> cards, byte[] envelope, int cardIndex, CancellationToken cancellationToken)
     {
         if (cards.Count == 0)
         {
@@ -144,14 +257,15 @@ public sealed partial class RelationshipManager
         var now = Time.GetUtcNow();
         var senders = _database.GetServices().Where(s => s.IsSending).OrderBy(s => _connections.HealthOf(s.Endpoint).Rank(now)).ToList();
         Exception? failure = null;
+        var index = cardIndex % cards.Count;
         foreach (var service in senders)
         {
             var health = _connections.HealthOf(service.Endpoint);
             try
             {
-                await SendThroughAsync(service, cards[0], envelope, cancellationToken);
+                var state = await SendThroughAsync(service, cards[index], envelope, cancellationToken);
                 health.Succeeded();
-                return;
+                return state.State == SendStateKind.Queued && state.SendId > 0 ? new Handoff(service.Id, state.SendId, index) : null;
             }
             catch (ServiceUnsuitableException e)
             {
@@ -182,7 +296,7 @@ public sealed partial class RelationshipManager
                         return true;
                     },
                     cancellationToken);
-                return;
+                return null;
             }
             catch (Exception e) when (IsSendFailure(e))
             {
@@ -193,8 +307,11 @@ public sealed partial class RelationshipManager
         throw failure!;
     }
 
+    /// <summary>An envelope a sending service queued: which service, its send id there, and the card it went to.</summary>
+    private readonly record struct Handoff(long ServiceId, long SendId, int CardIndex);
+
     /// <summary>One SEND_VIA through one sending service, within what its current status allows.</summary>
-    private async Task SendThroughAsync(ServiceRecord service, AddressCard card, byte[] envelope, CancellationToken cancellationToken)
+    private async Task<SendState> SendThroughAsync(ServiceRecord service, AddressCard card, byte[] envelope, CancellationToken cancellationToken)
     {
         var token = OpenToken(service);
         var state = await _connections.RunAsync(
@@ -226,6 +343,8 @@ public sealed partial class RelationshipManager
         {
             throw new RelayException(state.Code, $"{service.Endpoint} could not deliver the message.");
         }
+
+        return state;
     }
 
     private RelationshipRecord Sendable(long contactId)

@@ -33,6 +33,13 @@ public sealed class RelationshipManagerOptions
     /// </summary>
     public TimeSpan? RotateBefore { get; init; }
 
+    /// <summary>
+    /// How long a message a sending service queued may wait for the recipient's relay before it is also sent to the
+    /// recipient's next card (through a sending service again): their first relay may be down. The recipient shows
+    /// whichever copy arrives first and drops the other. Default 2 minutes.
+    /// </summary>
+    public TimeSpan SendingPatience { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How often a following inbox looks for addresses added by another process (an invite or accept). Default 5 s.</summary>
     public TimeSpan AddressRescanInterval { get; init; } = TimeSpan.FromSeconds(5);
 

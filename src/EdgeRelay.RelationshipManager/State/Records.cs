@@ -57,7 +57,20 @@ internal enum MessageDirection
 
 internal sealed record MessageRecord(long Id, long RelationshipId, byte[] CommandId, MessageDirection Direction, string Text, DateTimeOffset SentAt, DateTimeOffset At, int Status);
 
-internal sealed record OutboxRecord(long Id, long RelationshipId, byte[] Envelope, byte[] Card, byte[] CommandId, DateTimeOffset CreatedAt, int Attempts);
+/// <param name="HandedTo">The sending service that queued it (SEND_VIA) and has not yet reported it stored; null while no relay holds it.</param>
+/// <param name="CardIndex">Which of the contact's unexpired cards it went (or goes) to.</param>
+internal sealed record OutboxRecord(
+    long Id,
+    long RelationshipId,
+    byte[] Envelope,
+    byte[] Card,
+    byte[] CommandId,
+    DateTimeOffset CreatedAt,
+    int Attempts,
+    long? HandedTo = null,
+    long SendId = 0,
+    DateTimeOffset? HandedAt = null,
+    int CardIndex = 0);
 
 /// <summary>One of our addresses as a relationship's: announced to the contact until <see cref="ReplacedAt"/>, collected until it expires.</summary>
 internal sealed record OurCardRecord(long RelationshipId, OwnAddressRecord Address, DateTimeOffset AddedAt, DateTimeOffset? ReplacedAt);

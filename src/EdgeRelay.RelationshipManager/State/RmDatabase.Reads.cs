@@ -81,8 +81,19 @@ internal sealed partial class RmDatabase
 
     public IReadOnlyList<OutboxRecord> GetOutbox() =>
         Query(
-            "SELECT id, relationship_id, envelope, card, command_id, created_at, attempts FROM outbox ORDER BY id",
-            r => new OutboxRecord(r.GetInt64(0), r.GetInt64(1), Columns.Blob(r, 2), Columns.Blob(r, 3), Columns.Blob(r, 4), Columns.Time(r, 5), r.GetInt32(6)));
+            "SELECT id, relationship_id, envelope, card, command_id, created_at, attempts, handed_to, send_id, handed_at, card_index FROM outbox ORDER BY id",
+            r => new OutboxRecord(
+                r.GetInt64(0),
+                r.GetInt64(1),
+                Columns.Blob(r, 2),
+                Columns.Blob(r, 3),
+                Columns.Blob(r, 4),
+                Columns.Time(r, 5),
+                r.GetInt32(6),
+                r.IsDBNull(7) ? null : r.GetInt64(7),
+                r.IsDBNull(8) ? 0 : r.GetInt64(8),
+                r.IsDBNull(9) ? null : Columns.Time(r, 9),
+                r.GetInt32(10)));
 
     private static ServiceRecord ReadService(SqliteDataReader r) =>
         new(r.GetInt64(0), r.GetString(1), Columns.NullableBlob(r, 2), (ServiceRoles)r.GetInt64(3), Columns.NullableBlob(r, 4), r.GetInt64(5), (byte)r.GetInt64(6), r.IsDBNull(7) ? null : Columns.Time(r, 7), r.IsDBNull(8) ? null : Columns.Time(r, 8));

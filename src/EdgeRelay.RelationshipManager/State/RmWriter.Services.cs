@@ -45,6 +45,20 @@ internal sealed partial class RmWriter
             "UPDATE services SET removed_at = NULL, sunset_at = NULL, position = (SELECT MAX(position) + 1 FROM services) WHERE id = $id",
             ("$id", id));
 
+    /// <summary>A sending service queued the envelope: kept, as handed to it, until it reports how it went.</summary>
+    public void MarkHandedOff(long outboxId, long serviceId, long sendId, int cardIndex, DateTimeOffset now) =>
+        Execute(
+            "UPDATE outbox SET handed_to = $service, send_id = $send, handed_at = $now, card_index = $card WHERE id = $id",
+            ("$id", outboxId),
+            ("$service", serviceId),
+            ("$send", sendId),
+            ("$now", now.ToUnixTimeMilliseconds()),
+            ("$card", (long)cardIndex));
+
+    /// <summary>To be sent again, to the contact's card <paramref name="cardIndex"/>: the service holding it failed or kept it waiting.</summary>
+    public void ReleaseHandoff(long outboxId, int cardIndex) =>
+        Execute("UPDATE outbox SET handed_to = NULL, send_id = NULL, handed_at = NULL, card_index = $card WHERE id = $id", ("$id", outboxId), ("$card", (long)cardIndex));
+
     public void AddOurCard(long relationshipId, AddressId aid, DateTimeOffset now) =>
         Execute(
             "INSERT INTO our_cards (relationship_id, aid, added_at) VALUES ($id, $aid, $now) ON CONFLICT DO NOTHING",

@@ -139,6 +139,13 @@ internal static class Schema
             PRIMARY KEY (relationship_id, aid));
         CREATE INDEX our_cards_by_address ON our_cards(aid);
         INSERT INTO our_cards (relationship_id, aid, added_at) SELECT id, our_aid, created_at FROM relationships;
+        -- An envelope a sending service queued (SEND_VIA) stays here, handed to it, until it reports the
+        -- recipient's relay stored it; card_index is the contact's card it was sent to, the next one tried if
+        -- that one fails or keeps it waiting.
+        ALTER TABLE outbox ADD COLUMN handed_to INTEGER;
+        ALTER TABLE outbox ADD COLUMN send_id INTEGER;
+        ALTER TABLE outbox ADD COLUMN handed_at INTEGER;
+        ALTER TABLE outbox ADD COLUMN card_index INTEGER NOT NULL DEFAULT 0;
         """,
 
         // 5: groups (docs/RM-PROTOCOL.md §8): our view of each group and its member list in the admin's order,

@@ -33,6 +33,47 @@ public sealed class ReceivingServicesTests
     }
 
     [Fact]
+    public async Task Through_a_sending_service_a_message_kept_waiting_by_the_recipients_first_relay_goes_to_the_next_and_is_shown_once()
+    {
+        // Alice's clock is fake (her patience runs on it); the relays forward on real time.
+        var aliceTime = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var aliceRelay = await LoopbackRelay.StartAsync();
+        await using var sender = await LoopbackRelay.StartAsync(o => o.Forwarding.MaxBackoff = TimeSpan.FromSeconds(1));
+        await using var preferred = await LoopbackRelay.StartAsync();
+        await using var spare = await LoopbackRelay.StartAsync();
+        await using var alice = await Person.InitializeAsync("alice", aliceRelay, aliceTime);
+        await using var bob = await Person.InitializeAsync("bob", preferred);
+        await alice.Rm.AddServiceAsync(sender.Endpoint, ServiceUse.Sending, sendingToken: Traffic.Token(sender, "alice"));
+        await bob.Rm.AddServiceAsync(spare.Endpoint, ServiceUse.Receiving);
+        await Traffic.IntroduceAsync(alice, bob);
+        await Eventually.TrueAsync(async () => await alice.Rm.RetryQueuedAsync() == 0 && Handed(alice) == 0, "the introduction's traffic to settle");
+
+        await preferred.StopAsync();
+        Assert.Equal(MessageStatus.Sent, (await alice.Rm.SendAsync(alice.Contact("bob"), "around the outage")).Status);
+        Assert.Equal(1, Handed(alice)); // the sending service holds it, retrying bob's preferred relay
+        await alice.Rm.RetryQueuedAsync();
+        Assert.Empty(Traffic.Received(bob, "alice"));
+
+        // Past alice's patience the same envelope goes to bob's next card, through the sending service again.
+        aliceTime.Advance(TimeSpan.FromMinutes(3));
+        await alice.Rm.RetryQueuedAsync();
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                await bob.Rm.ReceiveAsync();
+                return Traffic.Received(bob, "alice").Count == 1;
+            },
+            "bob to receive the copy sent to his spare relay");
+
+        // The first copy reaches the preferred relay when it is back (the service reports both stored, and alice
+        // forgets them); bob drops it as the replay it is.
+        await preferred.StartAgainAsync();
+        await Eventually.TrueAsync(async () => await alice.Rm.RetryQueuedAsync() == 0 && Handed(alice) == 0, "alice to learn both copies were stored");
+        await Traffic.SettleAsync(bob);
+        Assert.Equal(["around the outage"], Traffic.Received(bob, "alice"));
+    }
+
+    [Fact]
     public async Task A_sunset_service_keeps_collecting_until_its_last_address_expires_and_nothing_in_flight_is_lost()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -111,5 +152,11 @@ public sealed class ReceivingServicesTests
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         return listener.LocalEndpoint.ToString()!;
+    }
+
+    private static int Handed(Person person)
+    {
+        using var state = EdgeRelay.RelationshipManager.State.RmDatabase.Open(person.Options.DatabasePath);
+        return state.GetOutbox().Count(e => e.HandedTo is not null);
     }
 }
