@@ -250,42 +250,14 @@ public sealed partial class RelationshipManager
             return;
         }
 
-        if (invitation.ExpiresAt <= now)
+        if (RefuseIntroduction(invitation, opened, relationships, successor: false, now) is { } refused)
         {
-            events.Add(new EnvelopeRefused(null, nameof(RefusalCode.InvitationExpired), "An introduction arrived after its invitation expired.", now));
-            return;
-        }
-
-        if (relationships.Any(r => r.Identity.Equals(opened.Acceptor) && IsWorking(r.State)))
-        {
-            events.Add(new EnvelopeRefused(null, nameof(RefusalCode.AlreadyAContact), "Someone who is already a contact accepted a second invitation; the existing relationship is kept.", now));
-            return;
-        }
-
-        if (!IsValidName(opened.Command.Name))
-        {
-            events.Add(new EnvelopeRefused(null, nameof(RefusalCode.BadName), "An introduction carried a name with control characters.", now));
+            events.Add(refused);
             return;
         }
 
         var clash = NameClash(relationships, opened.Command.Name, opened.Acceptor);
-        var record = new RelationshipRecord(
-            0,
-            opened.Command.Name,
-            opened.Acceptor,
-            Verified: false,
-            clash is null ? RelationshipState.Established : RelationshipState.KeyChangePending,
-            address.Aid,
-            SealRatchet(ratchet, opened.Acceptor),
-            DeliveryPolicy.Immediate,
-            ReadReceipts: false,
-            now);
-        var id = writer.AddRelationship(record, now);
-        record = record with { Id = id };
-        writer.MarkInvitationUsed(invitationId, id);
-        writer.SetAddressState(address.Aid, OwnAddressState.Relationship);
-        writer.SetTheirCards(id, [.. opened.Command.Cards.Select((card, i) => TheirCard(i, card))]);
-        writer.MarkSeen(id, opened.Command.Id.ToArray(), now);
+        var record = AddIntroducedRelationship(writer, address, invitationId, opened, clash, now);
         if (clash is null)
         {
             // The receipt is how the acceptor learns the relationship is established.
@@ -306,4 +278,53 @@ public sealed partial class RelationshipManager
 
     // Names arrive from others and are shown on terminals: control characters could rewrite the display.
     private static bool IsValidName(string name) => !string.IsNullOrWhiteSpace(name) && !name.Any(char.IsControl);
+
+    /// <summary>
+    /// The checks an introduction passes before it becomes a relationship, for an ordinary invitation and a
+    /// successor one alike: the refusal to report, or null when it may be accepted.
+    /// </summary>
+    private static EnvelopeRefused? RefuseIntroduction(InvitationRecord invitation, OpenedIntroduction opened, IReadOnlyList<RelationshipRecord> relationships, bool successor, DateTimeOffset now)
+    {
+        if (invitation.ExpiresAt <= now)
+        {
+            return new EnvelopeRefused(null, nameof(RefusalCode.InvitationExpired), successor ? "An introduction arrived after its successor invitation expired." : "An introduction arrived after its invitation expired.", now);
+        }
+
+        if (relationships.Any(r => r.Identity.Equals(opened.Acceptor) && IsWorking(r.State)))
+        {
+            return new EnvelopeRefused(null, nameof(RefusalCode.AlreadyAContact), successor
+                ? "Someone who is already a contact accepted the successor invitation; the existing relationship is kept."
+                : "Someone who is already a contact accepted a second invitation; the existing relationship is kept.", now);
+        }
+
+        return IsValidName(opened.Command.Name)
+            ? null
+            : new EnvelopeRefused(null, nameof(RefusalCode.BadName), "An introduction carried a name with control characters.", now);
+    }
+
+    /// <summary>
+    /// Records the relationship an accepted introduction starts, on the invitation's address, with the acceptor's
+    /// cards and the introduction marked seen; a name clash leaves it waiting for the user's decision.
+    /// </summary>
+    private RelationshipRecord AddIntroducedRelationship(RmWriter writer, OwnAddressRecord address, byte[] invitationId, OpenedIntroduction opened, RelationshipRecord? clash, DateTimeOffset now)
+    {
+        var record = new RelationshipRecord(
+            0,
+            opened.Command.Name,
+            opened.Acceptor,
+            Verified: false,
+            clash is null ? RelationshipState.Established : RelationshipState.KeyChangePending,
+            address.Aid,
+            SealRatchet(opened.State, opened.Acceptor),
+            DeliveryPolicy.Immediate,
+            ReadReceipts: false,
+            now);
+        var id = writer.AddRelationship(record, now);
+        // For a successor invitation only the first acceptor is recorded: the invitation stays open for the others.
+        writer.MarkInvitationUsed(invitationId, id);
+        writer.SetAddressState(address.Aid, OwnAddressState.Relationship);
+        writer.SetTheirCards(id, [.. opened.Command.Cards.Select((card, i) => TheirCard(i, card))]);
+        writer.MarkSeen(id, opened.Command.Id.ToArray(), now);
+        return record with { Id = id };
+    }
 }

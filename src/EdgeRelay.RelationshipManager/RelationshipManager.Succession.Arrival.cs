@@ -123,43 +123,15 @@ public sealed partial class RelationshipManager
             return;
         }
 
-        if (invitation.ExpiresAt <= now)
+        if (RefuseIntroduction(invitation, opened, relationships, successor: true, now) is { } refused)
         {
-            events.Add(new EnvelopeRefused(null, nameof(RefusalCode.InvitationExpired), "An introduction arrived after its successor invitation expired.", now));
-            return;
-        }
-
-        if (relationships.Any(r => r.Identity.Equals(opened.Acceptor) && IsWorking(r.State)))
-        {
-            events.Add(new EnvelopeRefused(null, nameof(RefusalCode.AlreadyAContact), "Someone who is already a contact accepted the successor invitation; the existing relationship is kept.", now));
-            return;
-        }
-
-        if (!IsValidName(opened.Command.Name))
-        {
-            events.Add(new EnvelopeRefused(null, nameof(RefusalCode.BadName), "An introduction carried a name with control characters.", now));
+            events.Add(refused);
             return;
         }
 
         var clash = NameClash(relationships, opened.Command.Name, opened.Acceptor);
-        var record = new RelationshipRecord(
-            0,
-            opened.Command.Name,
-            opened.Acceptor,
-            Verified: false,
-            clash is null ? RelationshipState.Established : RelationshipState.KeyChangePending,
-            address.Aid,
-            SealRatchet(opened.State, opened.Acceptor),
-            DeliveryPolicy.Immediate,
-            ReadReceipts: false,
-            now);
-        var id = writer.AddRelationship(record, now);
-        record = record with { Id = id };
-        writer.MarkInvitationUsed(invitation.Id, id); // the first one only: the invitation stays open for the others
-        writer.AddContinuedRelationship(id, invitation.Id);
-        writer.SetAddressState(address.Aid, OwnAddressState.Relationship);
-        writer.SetTheirCards(id, [.. opened.Command.Cards.Select((card, i) => TheirCard(i, card))]);
-        writer.MarkSeen(id, opened.Command.Id.ToArray(), now);
+        var record = AddIntroducedRelationship(writer, address, invitation.Id, opened, clash, now);
+        writer.AddContinuedRelationship(record.Id, invitation.Id);
         if (clash is null)
         {
             Seal(writer, ref record, new Received([opened.Command.Id]), now);
