@@ -145,7 +145,7 @@ public sealed partial class RelationshipManager
     }
 
     private async Task<byte[]> CreateGroupInvitationAsync(CancellationToken cancellationToken) =>
-        (await IssueInvitationAsync(cancellationToken)).ToArray();
+        (await IssueInvitationAsync(successor: false, cancellationToken)).ToArray();
 
     /// <summary>Accepts a forwarded invitation, naming the inviter as the group does; done once, even by two processes sharing the home.</summary>
     private Task<long?> AcceptForGroupAsync(Invitation invitation, GroupIntroductionRecord pending, CancellationToken cancellationToken) =>

@@ -15,7 +15,7 @@ public sealed partial class RelationshipManager
     /// </summary>
     /// <returns>The invitation's text form, <c>edgerelay-invite1:…</c>.</returns>
     public Task<string> CreateInvitationAsync(CancellationToken cancellationToken = default) =>
-        SerialisedAsync(async () => (await IssueInvitationAsync(cancellationToken)).ToString(), cancellationToken);
+        SerialisedAsync(async () => (await IssueInvitationAsync(successor: false, cancellationToken)).ToString(), cancellationToken);
 
     /// <summary>
     /// Accepts someone's invitation: checks it, creates an address of ours for this relationship on each
@@ -45,8 +45,11 @@ public sealed partial class RelationshipManager
             },
             cancellationToken);
 
-    /// <summary>Under the gate the caller holds: an invitation on an unused address, recorded with its secrets sealed.</summary>
-    private async Task<Invitation> IssueInvitationAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Under the gate the caller holds: an invitation on an unused address, recorded with its secrets sealed;
+    /// a <paramref name="successor"/> one is marked so that several correspondents may accept it.
+    /// </summary>
+    private async Task<Invitation> IssueInvitationAsync(bool successor, CancellationToken cancellationToken)
     {
         var address = await TakeUnusedAddressAsync(cancellationToken);
         var now = Time.GetUtcNow();
@@ -57,6 +60,11 @@ public sealed partial class RelationshipManager
             var id = invitation.Id.ToArray();
             using var writer = _database.BeginWrite();
             writer.AddInvitation(new InvitationRecord(id, address.Aid, secrets.Seal(_keys.StateSealer, Sealing.InvitationSecrets(id)), now, expires, null));
+            if (successor)
+            {
+                writer.AddSuccessorInvitation(id);
+            }
+
             writer.SetAddressState(address.Aid, OwnAddressState.Invitation);
             writer.Commit();
         }

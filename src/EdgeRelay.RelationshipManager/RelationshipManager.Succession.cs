@@ -24,20 +24,7 @@ public sealed partial class RelationshipManager
         SerialisedAsync(
             async () =>
             {
-                var address = await TakeUnusedAddressAsync(cancellationToken);
-                var now = Time.GetUtcNow();
-                var expires = Min(now + _options.InvitationLifetime, address.ExpiresAt);
-                var invitation = Invitation.Create(_keys.Identity, Name, Card(address.Card), expires, out var secrets);
-                using (secrets)
-                {
-                    var id = invitation.Id.ToArray();
-                    using var writer = _database.BeginWrite();
-                    writer.AddInvitation(new InvitationRecord(id, address.Aid, secrets.Seal(_keys.StateSealer, Sealing.InvitationSecrets(id)), now, expires, null));
-                    writer.AddSuccessorInvitation(id);
-                    writer.SetAddressState(address.Aid, OwnAddressState.Invitation);
-                    writer.Commit();
-                }
-
+                var invitation = await IssueInvitationAsync(successor: true, cancellationToken);
                 return SuccessorTextPrefix + Base64Url.EncodeToString(invitation.ToArray());
             },
             cancellationToken);
