@@ -1,14 +1,13 @@
 using System.Formats.Cbor;
 using EdgeRelay.RelationshipManager.Envelopes;
 using EdgeRelay.RelationshipManager.Identity;
+using static EdgeRelay.RelationshipManager.Tests.Envelopes.CommandBodies;
 
 namespace EdgeRelay.RelationshipManager.Tests.Envelopes;
 
 /// <summary>Types 6 to 9 (docs/RM-PROTOCOL.md §8): round trips, and every departure from the documented fields refused.</summary>
 public sealed class GroupCommandCodecTests
 {
-    private static readonly byte[] Id = Enumerable.Range(1, 16).Select(i => (byte)i).ToArray();
-    private static readonly byte[] Key = Enumerable.Repeat((byte)9, 32).ToArray();
     private static readonly GroupId Group = GroupId.Read(Enumerable.Range(0x40, 16).Select(i => (byte)i).ToArray());
     private static readonly PublicIdentity Ann = Identity(1);
     private static readonly PublicIdentity Ben = Identity(2);
@@ -93,14 +92,6 @@ public sealed class GroupCommandCodecTests
         Assert.Throws<ArgumentException>(() => CommandCodec.Encode(Common(new GroupIntroduction(Group, Ben, Array.Empty<byte>()))));
     }
 
-    internal static Command Common(Command command) => command with
-    {
-        Id = CommandId.Read(Id),
-        SentAt = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000),
-        RatchetKeyId = 2,
-        RatchetKey = Key,
-    };
-
     private static (ulong, Action<CborWriter>) GroupField => (10, w => w.WriteByteString(Group.ToArray()));
 
     private static PublicIdentity Identity(byte fill) => PublicIdentity.FromBytes(Enumerable.Repeat(fill, PublicIdentity.Length).ToArray());
@@ -119,29 +110,5 @@ public sealed class GroupCommandCodecTests
         }
 
         w.WriteEndArray();
-    }
-
-    private static byte[] Body(int type, params (ulong Key, Action<CborWriter> Value)[] extra)
-    {
-        var writer = new CborWriter(CborConformanceMode.Lax);
-        writer.WriteStartMap(5 + extra.Length);
-        writer.WriteUInt64(0);
-        writer.WriteUInt32((uint)type);
-        writer.WriteUInt64(1);
-        writer.WriteByteString(Id);
-        writer.WriteUInt64(2);
-        writer.WriteUInt64(1_800_000_000_000);
-        writer.WriteUInt64(3);
-        writer.WriteUInt32(0);
-        writer.WriteUInt64(4);
-        writer.WriteByteString(Key);
-        foreach (var (key, value) in extra)
-        {
-            writer.WriteUInt64(key);
-            value(writer);
-        }
-
-        writer.WriteEndMap();
-        return writer.Encode();
     }
 }

@@ -1,14 +1,13 @@
 using System.Formats.Cbor;
 using EdgeRelay.RelationshipManager.Envelopes;
 using EdgeRelay.RelationshipManager.Identity;
+using static EdgeRelay.RelationshipManager.Tests.Envelopes.CommandBodies;
 
 namespace EdgeRelay.RelationshipManager.Tests.Envelopes;
 
 /// <summary>The commands of docs/RM-PROTOCOL.md §9 (successor, merge, the update's backup keys): their CBOR and its refusals.</summary>
 public sealed class SuccessionCommandTests
 {
-    private static readonly byte[] Id = Enumerable.Range(1, 16).Select(i => (byte)i).ToArray();
-    private static readonly byte[] Key = Enumerable.Repeat((byte)9, 32).ToArray();
     private static readonly PublicIdentity Other = new(Enumerable.Repeat((byte)0x11, 32).ToArray(), Enumerable.Repeat((byte)0x22, 32).ToArray());
 
     [Fact]
@@ -34,7 +33,7 @@ public sealed class SuccessionCommandTests
     [Fact]
     public void The_backup_keys_come_before_the_update_s_other_fields()
     {
-        var body = CommandCodec.Encode(Fill(new Update(Name: "a") { Backup = Other }));
+        var body = CommandCodec.Encode(Common(new Update(Name: "a") { Backup = Other }));
         var reader = new CborReader(body, CborConformanceMode.Canonical);
         Assert.Equal(8, reader.ReadStartMap());
         var keys = new List<ulong>();
@@ -83,42 +82,9 @@ public sealed class SuccessionCommandTests
 
     private static Command RoundTrip(Command command)
     {
-        var body = CommandCodec.Encode(Fill(command));
+        var body = CommandCodec.Encode(Common(command));
         var decoded = CommandCodec.Decode(body);
         Assert.Equal(body, CommandCodec.Encode(decoded));
         return decoded;
-    }
-
-    private static Command Fill(Command command) => command with
-    {
-        Id = CommandId.Read(Id),
-        SentAt = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000),
-        RatchetKeyId = 2,
-        RatchetKey = Key,
-    };
-
-    /// <summary>A body written in lax mode: the common fields, then <paramref name="extra"/> in the order given.</summary>
-    private static byte[] Body(int type, params (ulong Key, Action<CborWriter> Value)[] extra)
-    {
-        var writer = new CborWriter(CborConformanceMode.Lax);
-        writer.WriteStartMap(5 + extra.Length);
-        writer.WriteUInt32(0);
-        writer.WriteUInt32((uint)type);
-        writer.WriteUInt32(1);
-        writer.WriteByteString(Id);
-        writer.WriteUInt32(2);
-        writer.WriteUInt64(1_800_000_000_000);
-        writer.WriteUInt32(3);
-        writer.WriteUInt32(0);
-        writer.WriteUInt32(4);
-        writer.WriteByteString(Key);
-        foreach (var (key, value) in extra)
-        {
-            writer.WriteUInt64(key);
-            value(writer);
-        }
-
-        writer.WriteEndMap();
-        return writer.Encode();
     }
 }
