@@ -6,10 +6,8 @@ public sealed class GroupFollowingTests
     [Fact]
     public async Task Members_who_only_follow_meet_and_receive_a_message_written_before_they_met()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
-        await using var carol = await Person.InitializeAsync("carol", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob", "carol");
+        var (_, alice, bob, carol) = cast;
         await ConversationTests.Introduce(alice, bob);
         await ConversationTests.Introduce(alice, carol);
         await using var aliceInbox = FollowingTests.Follow(alice);

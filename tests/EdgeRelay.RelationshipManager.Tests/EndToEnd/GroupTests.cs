@@ -8,10 +8,8 @@ public sealed class GroupTests
     [Fact]
     public async Task Three_members_who_were_not_all_contacts_share_one_membership_and_every_message_exactly_once()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
-        await using var carol = await Person.InitializeAsync("carol", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob", "carol");
+        var (_, alice, bob, carol) = cast;
         await ConversationTests.Introduce(alice, bob);
         await ConversationTests.Introduce(alice, carol);
 
@@ -50,10 +48,8 @@ public sealed class GroupTests
     [Fact]
     public async Task A_removed_member_receives_nothing_sent_after_the_removal()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
-        await using var carol = await Person.InitializeAsync("carol", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob", "carol");
+        var (_, alice, bob, carol) = cast;
         var group = await Group.OfThreeAsync(alice, bob, carol);
 
         var after = await alice.Rm.RemoveFromGroupAsync(group, carol.Rm.Identity);
@@ -86,10 +82,8 @@ public sealed class GroupTests
     [Fact]
     public async Task A_member_who_leaves_is_dropped_by_all_and_the_admin_publishes_the_new_list()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
-        await using var carol = await Person.InitializeAsync("carol", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob", "carol");
+        var (_, alice, bob, carol) = cast;
         var group = await Group.OfThreeAsync(alice, bob, carol);
 
         var left = await bob.Rm.LeaveGroupAsync(group);
@@ -135,10 +129,8 @@ public sealed class GroupTests
     [Fact]
     public async Task A_group_message_that_arrives_twice_is_shown_once()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
-        await using var carol = await Person.InitializeAsync("carol", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob", "carol");
+        var (_, alice, bob, carol) = cast;
         var group = await Group.OfThreeAsync(alice, bob, carol);
 
         // The same message id in two commands (each with its own command id), as a resend after a crash would be.
@@ -154,10 +146,8 @@ public sealed class GroupTests
     [Fact]
     public async Task Group_messages_stay_unread_until_marked_and_survive_reopening()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
-        await using var carol = await Person.InitializeAsync("carol", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob", "carol");
+        var (_, alice, bob, carol) = cast;
         var group = await Group.OfThreeAsync(alice, bob, carol);
         var sent = await alice.Rm.SendToGroupAsync(group, "read me after a crash");
         await Group.SettleAsync(alice, bob, carol);

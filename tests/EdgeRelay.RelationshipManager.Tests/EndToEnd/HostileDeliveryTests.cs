@@ -13,9 +13,8 @@ public sealed class HostileDeliveryTests
     [Fact]
     public async Task Duplicates_and_reordering_show_each_message_once()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (relay, alice, bob) = cast;
         await ConversationTests.Introduce(alice, bob);
         var envelopes = await SealWhileRelayIsDownAsync(relay, bob, "alice", "one", "two", "three");
 
@@ -37,9 +36,8 @@ public sealed class HostileDeliveryTests
     [Fact]
     public async Task An_altered_envelope_is_refused_and_the_original_still_opens()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (relay, alice, bob) = cast;
         await ConversationTests.Introduce(alice, bob);
         var envelope = Assert.Single(await SealWhileRelayIsDownAsync(relay, bob, "alice", "the real one"));
         var card = AliceCardForBob(alice);
@@ -65,10 +63,8 @@ public sealed class HostileDeliveryTests
     [Fact]
     public async Task An_envelope_sealed_for_another_relationship_is_refused()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
-        await using var carol = await Person.InitializeAsync("carol", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob", "carol");
+        var (relay, alice, bob, carol) = cast;
         await ConversationTests.Introduce(alice, bob);
         await ConversationTests.Introduce(carol, bob);
         // Bob's message to carol, delivered to the address alice gave bob: the wrong keys for that relationship.

@@ -8,9 +8,8 @@ public sealed class RelationshipCommandTests
     [Fact]
     public async Task A_new_name_reaches_every_contact()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (_, alice, bob) = cast;
         await ConversationTests.Introduce(alice, bob);
 
         await bob.Rm.SetNameAsync("robert");
@@ -24,10 +23,8 @@ public sealed class RelationshipCommandTests
     [Fact]
     public async Task A_rename_to_another_contacts_name_is_refused_and_the_name_kept()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
-        await using var carol = await Person.InitializeAsync("carol", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob", "carol");
+        var (_, alice, bob, carol) = cast;
         await ConversationTests.Introduce(alice, bob);
         await ConversationTests.Introduce(alice, carol);
 
@@ -44,9 +41,8 @@ public sealed class RelationshipCommandTests
     {
         // What two processes on one home do (a following inbox and a send): every ratchet step is read and
         // written in one transaction, so neither puts back a state the other has moved on from.
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (_, alice, bob) = cast;
         await ConversationTests.Introduce(alice, bob);
         await using var second = RelationshipManager.Open(alice.Options, Person.Passphrase);
 
@@ -116,9 +112,8 @@ public sealed class RelationshipCommandTests
     [Fact]
     public async Task Read_receipts_are_sent_only_when_enabled()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (_, alice, bob) = cast;
         await ConversationTests.Introduce(alice, bob);
 
         var first = await alice.Rm.SendAsync(alice.Contact("bob"), "read me");
@@ -141,9 +136,8 @@ public sealed class RelationshipCommandTests
     [Fact]
     public async Task Someone_with_a_contacts_name_and_other_keys_is_held_until_the_user_accepts()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (relay, alice, bob) = cast;
         await using var impostor = await Person.InitializeAsync("bob", relay);
         await ConversationTests.Introduce(alice, bob);
 
@@ -172,9 +166,8 @@ public sealed class RelationshipCommandTests
     [Fact]
     public async Task A_delivery_policy_is_set_at_the_relay_and_kept()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (_, alice, bob) = cast;
         await ConversationTests.Introduce(alice, bob);
 
         var batched = await alice.Rm.SetPolicyAsync(alice.Contact("bob"), DeliveryPolicy.Batched(TimeSpan.FromSeconds(30)));

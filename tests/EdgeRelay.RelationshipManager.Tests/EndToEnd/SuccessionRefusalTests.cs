@@ -9,9 +9,8 @@ public sealed class SuccessionRefusalTests
     [Fact]
     public async Task A_successor_that_is_not_a_valid_invitation_or_names_the_sender_is_refused()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (_, alice, bob) = cast;
         await ConversationTests.Introduce(alice, bob);
         var own = Invitation.Parse(await alice.Rm.CreateInvitationAsync(), DateTimeOffset.UtcNow).ToArray();
         var altered = own.ToArray();
@@ -27,9 +26,8 @@ public sealed class SuccessionRefusalTests
     [Fact]
     public async Task An_expired_successor_is_refused()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (_, alice, bob) = cast;
         await ConversationTests.Introduce(alice, bob);
         var card = Invitation.Parse(await alice.Rm.CreateInvitationAsync(), DateTimeOffset.UtcNow).Card;
         using var successor = IdentityKeyPair.Generate();
@@ -44,10 +42,8 @@ public sealed class SuccessionRefusalTests
     [Fact]
     public async Task A_successor_that_is_already_a_contact_is_refused()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
-        await using var carol = await Person.InitializeAsync("carol", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob", "carol");
+        var (_, alice, bob, carol) = cast;
         await ConversationTests.Introduce(alice, bob);
         await ConversationTests.Introduce(carol, bob);
         var carols = await carol.Rm.CreateSuccessorInvitationAsync();
@@ -60,9 +56,8 @@ public sealed class SuccessionRefusalTests
     [Fact]
     public async Task A_successor_in_a_relationship_held_by_a_key_change_is_refused()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (relay, alice, bob) = cast;
         await using var impostor = await Person.InitializeAsync("bob", relay);
         await using var successor = await Person.InitializeAsync("bob", relay);
         await ConversationTests.Introduce(alice, bob);
@@ -79,9 +74,8 @@ public sealed class SuccessionRefusalTests
     [Fact]
     public async Task Accepting_or_declining_without_a_proposal_is_refused_and_declining_forgets_it()
     {
-        await using var relay = await LoopbackRelay.StartAsync();
-        await using var alice = await Person.InitializeAsync("alice", relay);
-        await using var bob = await Person.InitializeAsync("bob", relay);
+        await using var cast = await Cast.StartAsync("alice", "bob");
+        var (relay, alice, bob) = cast;
         await using var alice2 = await Person.InitializeAsync("alice", relay);
         await SuccessionTests.IntroduceUnverified(alice, bob);
         var contact = bob.Contact("alice");
