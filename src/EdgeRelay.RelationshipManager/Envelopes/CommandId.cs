@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace EdgeRelay.RelationshipManager.Envelopes;
 
 /// <summary>
@@ -9,43 +7,31 @@ namespace EdgeRelay.RelationshipManager.Envelopes;
 /// </summary>
 public readonly struct CommandId : IEquatable<CommandId>
 {
-    public const int Length = 16;
+    public const int Length = Bytes16.Length;
 
-    public CommandId(ulong hi, ulong lo)
-    {
-        Hi = hi;
-        Lo = lo;
-    }
+    private readonly Bytes16 _bytes;
 
-    public ulong Hi { get; }
+    public CommandId(ulong hi, ulong lo) => _bytes = new Bytes16(hi, lo);
 
-    public ulong Lo { get; }
+    private CommandId(Bytes16 bytes) => _bytes = bytes;
 
-    public static CommandId Read(ReadOnlySpan<byte> source) =>
-        source.Length == Length
-            ? new CommandId(BinaryPrimitives.ReadUInt64BigEndian(source), BinaryPrimitives.ReadUInt64BigEndian(source[8..]))
-            : throw new ArgumentException("A command id is 16 bytes.", nameof(source));
+    public ulong Hi => _bytes.Hi;
 
-    public void Write(Span<byte> destination)
-    {
-        BinaryPrimitives.WriteUInt64BigEndian(destination, Hi);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], Lo);
-    }
+    public ulong Lo => _bytes.Lo;
 
-    public byte[] ToArray()
-    {
-        var bytes = new byte[Length];
-        Write(bytes);
-        return bytes;
-    }
+    public static CommandId Read(ReadOnlySpan<byte> source) => new(Bytes16.Read(source, "A command id"));
 
-    public bool Equals(CommandId other) => Hi == other.Hi && Lo == other.Lo;
+    public void Write(Span<byte> destination) => _bytes.Write(destination);
+
+    public byte[] ToArray() => _bytes.ToArray();
+
+    public bool Equals(CommandId other) => _bytes == other._bytes;
 
     public override bool Equals(object? obj) => obj is CommandId other && Equals(other);
 
-    public override int GetHashCode() => HashCode.Combine(Hi, Lo);
+    public override int GetHashCode() => _bytes.GetHashCode();
 
-    public override string ToString() => $"{Hi:x16}{Lo:x16}";
+    public override string ToString() => _bytes.ToString();
 
     public static bool operator ==(CommandId left, CommandId right) => left.Equals(right);
 

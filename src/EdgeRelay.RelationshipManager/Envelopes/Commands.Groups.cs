@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using EdgeRelay.RelationshipManager.Identity;
 
 namespace EdgeRelay.RelationshipManager.Envelopes;
@@ -6,22 +5,19 @@ namespace EdgeRelay.RelationshipManager.Envelopes;
 /// <summary>A group's 16 random bytes (docs/RM-PROTOCOL.md §8): the same at every member, whatever each calls the group.</summary>
 public readonly struct GroupId : IEquatable<GroupId>
 {
-    public const int Length = 16;
+    public const int Length = Bytes16.Length;
 
-    public GroupId(ulong hi, ulong lo)
-    {
-        Hi = hi;
-        Lo = lo;
-    }
+    private readonly Bytes16 _bytes;
 
-    public ulong Hi { get; }
+    public GroupId(ulong hi, ulong lo) => _bytes = new Bytes16(hi, lo);
 
-    public ulong Lo { get; }
+    private GroupId(Bytes16 bytes) => _bytes = bytes;
 
-    public static GroupId Read(ReadOnlySpan<byte> source) =>
-        source.Length == Length
-            ? new GroupId(BinaryPrimitives.ReadUInt64BigEndian(source), BinaryPrimitives.ReadUInt64BigEndian(source[8..]))
-            : throw new ArgumentException("A group id is 16 bytes.", nameof(source));
+    public ulong Hi => _bytes.Hi;
+
+    public ulong Lo => _bytes.Lo;
+
+    public static GroupId Read(ReadOnlySpan<byte> source) => new(Bytes16.Read(source, "A group id"));
 
     /// <summary>Reads the 32 hex digits <see cref="ToString"/> writes.</summary>
     public static bool TryParse(string text, out GroupId id)
@@ -36,26 +32,17 @@ public readonly struct GroupId : IEquatable<GroupId>
         return true;
     }
 
-    public void Write(Span<byte> destination)
-    {
-        BinaryPrimitives.WriteUInt64BigEndian(destination, Hi);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], Lo);
-    }
+    public void Write(Span<byte> destination) => _bytes.Write(destination);
 
-    public byte[] ToArray()
-    {
-        var bytes = new byte[Length];
-        Write(bytes);
-        return bytes;
-    }
+    public byte[] ToArray() => _bytes.ToArray();
 
-    public bool Equals(GroupId other) => Hi == other.Hi && Lo == other.Lo;
+    public bool Equals(GroupId other) => _bytes == other._bytes;
 
     public override bool Equals(object? obj) => obj is GroupId other && Equals(other);
 
-    public override int GetHashCode() => HashCode.Combine(Hi, Lo);
+    public override int GetHashCode() => _bytes.GetHashCode();
 
-    public override string ToString() => $"{Hi:x16}{Lo:x16}";
+    public override string ToString() => _bytes.ToString();
 
     public static bool operator ==(GroupId left, GroupId right) => left.Equals(right);
 
