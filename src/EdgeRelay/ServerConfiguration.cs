@@ -35,21 +35,37 @@ internal static class ServerConfiguration
         }
 
         var options = new EdgeRelayOptions();
-        Bind(configuration.GetSection("Relay"), options.Relay, problems);
-        Bind(configuration.GetSection("Http"), options.Http, problems);
-        Bind(configuration.GetSection("Storage"), options.Storage, problems);
-        Bind(configuration.GetSection("Log"), options.Log, problems);
-        Bind(configuration.GetSection("Notify"), options.Notify, problems);
-        Bind(configuration.GetSection("Tls"), options.Tls, problems);
-        Bind(configuration.GetSection("Access"), options.Access, problems);
-        Bind(configuration.GetSection("Roles"), options.Roles, problems);
-        Bind(configuration.GetSection("Sending"), options.Sending, problems);
-        Bind(configuration.GetSection("Attachments"), options.Attachments, problems);
-        Bind(configuration.GetSection("Forwarding"), options.Forwarding, problems);
+        var sections = new (string Name, object Target)[]
+        {
+            ("Relay", options.Relay), ("Http", options.Http), ("Storage", options.Storage), ("Log", options.Log),
+            ("Notify", options.Notify), ("Tls", options.Tls), ("Access", options.Access), ("Roles", options.Roles),
+            ("Sending", options.Sending), ("Attachments", options.Attachments), ("Forwarding", options.Forwarding),
+        };
+        foreach (var (name, target) in sections)
+        {
+            Bind(configuration.GetSection(name), target, problems);
+        }
+
+        // A misspelt section ("Relya") would otherwise leave every option in it at its default without a word.
+        foreach (var top in configuration.GetChildren())
+        {
+            if (!sections.Any(s => string.Equals(s.Name, top.Key, StringComparison.OrdinalIgnoreCase)) && !IsOtherProgramsVariable(top.Key))
+            {
+                problems.Add($"{top.Key}: unknown section (the sections are {string.Join(", ", sections.Select(s => s.Name))}).");
+            }
+        }
+
         problems.AddRange(options.Validate()); // a value that did not convert kept its default, which is valid
 
         return options;
     }
+
+    /// <summary>
+    /// Variables with our prefix that are not options: EDGERELAY_CONFIG names the file, and EDGERELAY_RM_* belong to
+    /// the relationship manager's command line, which a relay's operator may well have set in the same shell.
+    /// </summary>
+    private static bool IsOtherProgramsVariable(string key) =>
+        string.Equals(key, "CONFIG", StringComparison.OrdinalIgnoreCase) || key.StartsWith("RM_", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Sets each key of a section on its options object, collecting every problem instead of stopping at

@@ -242,14 +242,16 @@ public sealed class LifecycleTests : IDisposable
             {
               // comments are allowed, as in config/edgerelay.json
               "Relay": { "Endpoint": "nowhere", "IdleTimeout": "soon", "MaxCiphertxtBytes": 1 },
-              "Storage": { "PageSizeBits": "big", "SegmentSizeBits": 12 }
+              "Storage": { "PageSizeBits": "big", "SegmentSizeBits": 12 },
+              "Relya": { "Endpoint": "127.0.0.1:7400" }
             }
             """);
 
         var (exitCode, stderr) = await ServerProcess.RunToExitAsync("check-config", "--config", file);
 
         Assert.Equal(2, exitCode);
-        Assert.Contains("6 problem(s)", stderr, StringComparison.Ordinal);
+        Assert.Contains("7 problem(s)", stderr, StringComparison.Ordinal);
+        Assert.Contains("Relya: unknown section (the sections are Relay, Http,", stderr, StringComparison.Ordinal);
         Assert.Contains("Relay:Endpoint", stderr, StringComparison.Ordinal);
         Assert.Contains("Relay:IdleTimeout: 'soon' is not a duration", stderr, StringComparison.Ordinal);
         Assert.Contains("Relay:MaxCiphertxtBytes: unknown option", stderr, StringComparison.Ordinal);
@@ -263,6 +265,20 @@ public sealed class LifecycleTests : IDisposable
         var shipped = Path.Combine(AppContext.BaseDirectory, "edgerelay.json");
         var (exitCode, stderr) = await ServerProcess.RunToExitAsync("check-config", "--config", shipped);
         Assert.True(exitCode == 0, stderr);
+    }
+
+    [Fact]
+    public async Task Variables_of_the_relationship_managers_command_line_are_not_taken_for_unknown_sections()
+    {
+        var shipped = Path.Combine(AppContext.BaseDirectory, "edgerelay.json");
+        var environment = new Dictionary<string, string> { ["EDGERELAY_RM_HOME"] = _temp.Path, ["EDGERELAY_RM_PASSPHRASE"] = "x" };
+        var (exitCode, _, stderr) = await ServerProcess.RunWithOutputAsync(environment, "check-config", "--config", shipped);
+        Assert.True(exitCode == 0, stderr);
+
+        environment["EDGERELAY_Relya__Endpoint"] = "127.0.0.1:7400";
+        (exitCode, _, stderr) = await ServerProcess.RunWithOutputAsync(environment, "check-config", "--config", shipped);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Relya: unknown section", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

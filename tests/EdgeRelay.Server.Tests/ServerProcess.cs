@@ -99,7 +99,11 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Runs the executable to completion; returns its exit code, standard output and standard error.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunWithOutputAsync(params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunWithOutputAsync(params string[] args) =>
+        RunWithOutputAsync(new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="RunWithOutputAsync(string[])"/>, with these environment variables set for it.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunWithOutputAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -107,6 +111,11 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "edgerelay.dll"));
         foreach (var arg in args)
         {
