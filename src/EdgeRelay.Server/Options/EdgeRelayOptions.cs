@@ -172,12 +172,24 @@ public sealed class RelayEndpointOptions
     /// <summary>How long a graceful shutdown waits for connections to finish their in-flight commits. Default 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    private static bool IsWildcard(string endpoint)
+    {
+        var colon = endpoint.LastIndexOf(':');
+        var host = (colon > 0 ? endpoint[..colon] : endpoint).Trim('[', ']');
+        return host is "0.0.0.0" or "::" or "*" or "+";
+    }
+
     internal void Validate(List<string> problems)
     {
         EdgeRelayOptions.CheckEndpoint("Relay:Endpoint", Endpoint, problems);
         if (PublicEndpoint is { Length: 0 or > 255 })
         {
             problems.Add("Relay:PublicEndpoint: must be 1 to 255 characters (host:port) when set.");
+        }
+        else if (PublicEndpoint is null && IsWildcard(Endpoint))
+        {
+            // Every card would name this address, which no one elsewhere can reach, for the card's whole life.
+            problems.Add($"Relay:PublicEndpoint: required when Relay:Endpoint ({Endpoint}) listens on every interface: set it to the host:port senders reach this relay at, which the address cards name.");
         }
 
         Range(problems, "Relay:MaxCiphertextBytes", MaxCiphertextBytes, 1, 1024 * 1024);
