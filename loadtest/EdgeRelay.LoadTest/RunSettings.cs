@@ -43,10 +43,16 @@ internal sealed record RunSettings
     /// <summary>The protocol's own ceiling for one PULL (ProtocolLimits.MaxPullCount); the relay caps it further (256 by default).</summary>
     public const int MaxBatch = 1024;
 
+    /// <summary>
+    /// Default <see cref="MaxErrorRate"/>: one failed operation in a hundred. A load test is read as the system
+    /// at work; above that, its figures describe refusals as much as service.
+    /// </summary>
+    public const double DefaultMaxErrorRate = 0.01;
+
     /// <summary>Round trips tag each payload with an 8-byte id so the receiver can name the send it completes.</summary>
     public const int MinTaggedPayloadBytes = 8;
 
-    /// <summary>System under test: <c>edgerelay</c> (default), <c>raw-sink</c>, <c>redis</c> or <c>nats</c> (see <see cref="Targets.TargetCatalog"/>).</summary>
+    /// <summary>System under test: <c>edgerelay</c> (default), <c>raw-sink</c>, <c>raw-fasterlog</c>, <c>edgerelay-forward</c>, <c>redis</c> or <c>nats</c> (see <see cref="Targets.TargetCatalog"/>).</summary>
     public string Target { get; init; } = "edgerelay";
 
     /// <summary>What each operation does: <c>ingest</c> (default), <c>pull</c>, <c>roundtrip</c> or <c>push</c> (see <see cref="Scenarios.ScenarioCatalog"/>).</summary>
@@ -146,6 +152,15 @@ internal sealed record RunSettings
     /// <summary>Pull: messages asked for per PULL / RPOP / fetch. Default 256, the relay's default max_pull_count.</summary>
     public int Batch { get; init; } = 256;
 
+    /// <summary>
+    /// The most failed operations the measured window may hold, as a share of all its operations
+    /// (errors / (successes + errors)), 0 to 1, before the command exits with
+    /// <see cref="Cli.LoadTestCommandLine.ErrorRateExitCode"/>. A window with no successful operation, or with as many
+    /// failures as successes, fails whatever this is (see <see cref="Engine.LoadRunner.ExceedsErrorBudget"/>).
+    /// Default <see cref="DefaultMaxErrorRate"/>.
+    /// </summary>
+    public double MaxErrorRate { get; init; } = DefaultMaxErrorRate;
+
     public string? JsonPath { get; init; }
 
     public string? MarkdownPath { get; init; }
@@ -182,6 +197,11 @@ internal sealed record RunSettings
         if (!double.IsFinite(FreshRatio) || FreshRatio < 0 || FreshRatio > 1)
         {
             problems.Add($"--fresh-ratio: {FreshRatio.ToString(CultureInfo.InvariantCulture)} is out of range [0, 1] (the share of SENDs on a newly derived address).");
+        }
+
+        if (!double.IsFinite(MaxErrorRate) || MaxErrorRate < 0 || MaxErrorRate > 1)
+        {
+            problems.Add($"--max-error-rate: {MaxErrorRate.ToString(CultureInfo.InvariantCulture)} is out of range [0, 1] (the share of failed operations a run may have).");
         }
 
         Range(problems, "--fresh-pool", FreshPool, MinFreshPool, MaxFreshPool);

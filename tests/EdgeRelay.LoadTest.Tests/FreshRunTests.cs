@@ -53,7 +53,7 @@ public sealed class FreshRunTests : IDisposable
             "--connections", "1", "--in-flight", "4", "--payload", "64", "--duration", "1s", "--warmup", "0s", "--json", json,
         ]);
 
-        Assert.Equal(LoadTestCommandLine.ErrorDominatedExitCode, exit);
+        Assert.Equal(LoadTestCommandLine.ErrorRateExitCode, exit);
         using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
         var root = document.RootElement;
         Assert.True(root.GetProperty("error_dominated").GetBoolean());
@@ -79,7 +79,7 @@ public sealed class FreshRunTests : IDisposable
             "--connections", "1", "--in-flight", "4", "--payload", "64", "--duration", "1s", "--warmup", "0s", "--also", "none", "--markdown", markdown,
         ]);
 
-        Assert.Equal(LoadTestCommandLine.ErrorDominatedExitCode, exit);
+        Assert.Equal(LoadTestCommandLine.ErrorRateExitCode, exit);
         var row = (await File.ReadAllLinesAsync(markdown)).Single(l => l.StartsWith("| edgerelay (Relay:PeerResolveMissesPerSecond=1", StringComparison.Ordinal));
         Assert.Contains("| not a figure: ", row, StringComparison.Ordinal);
         Assert.Contains("RATE_LIMITED", row, StringComparison.Ordinal);

@@ -40,7 +40,7 @@ internal static class CompareCommand
 
         var compare = new Command("compare", "Run raw-sink, raw-fasterlog, edgerelay, redis (AOF everysec), redis (AOF always) and nats one after the other with the same payloads, concurrency and duration, each started fresh on loopback, and print one table. A peer that is not installed is skipped with how to install it.")
         {
-            o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch, o.RelayHost, o.RelaySetting,
+            o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch, o.RelayHost, o.RelaySetting, o.MaxErrorRate,
             targets, also, json, markdown,
         };
         compare.SetAction((result, cancellationToken) =>
@@ -117,11 +117,11 @@ internal static class CompareCommand
             return LoadTestCommandLine.FailedExitCode;
         }
 
-        foreach (var dominated in outcomes.Where(o => o.ErrorDominated))
+        foreach (var exceeded in outcomes.Where(o => o.ErrorRateExceeded))
         {
-            await Console.Error.WriteLineAsync("error: " + ResultWriters.ErrorDominatedMessage(dominated.Result!));
+            await Console.Error.WriteLineAsync("error: " + ResultWriters.ErrorRateMessage(exceeded.Result!));
         }
 
-        return outcomes.Any(o => o.ErrorDominated) ? LoadTestCommandLine.ErrorDominatedExitCode : 0;
+        return outcomes.Any(o => o.ErrorRateExceeded) ? LoadTestCommandLine.ErrorRateExitCode : 0;
     }
 }

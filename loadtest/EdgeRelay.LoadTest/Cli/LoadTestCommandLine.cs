@@ -20,10 +20,12 @@ internal static class LoadTestCommandLine
     public const int FailedExitCode = 2;
 
     /// <summary>
-    /// Exit code when the run completed but errors dominated its measured window (see
-    /// <see cref="RunResult.ErrorDominated"/>): it is reported and written, but it is not a measurement.
+    /// Exit code when the run completed but its measured window failed more operations than
+    /// <c>--max-error-rate</c> allows, succeeded in none, or was dominated by errors (see
+    /// <see cref="RunResult.ErrorRateExceeded"/>; for compare: any row that ran). It is reported and written,
+    /// but a script must not take it for a measurement of the system at work.
     /// </summary>
-    public const int ErrorDominatedExitCode = 3;
+    public const int ErrorRateExitCode = 3;
 
     /// <summary>After Ctrl+C the run drains and reports; this bounds how long that may take before the process is killed.</summary>
     public static readonly TimeSpan TerminationTimeout = TimeSpan.FromSeconds(60);
@@ -33,9 +35,9 @@ internal static class LoadTestCommandLine
         var o = new SharedOptions();
         var target = new Option<string>("--target")
         {
-            Description = "System under test: 'edgerelay' (the relay, in its own process by default; see --relay-host), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'raw-fasterlog' (records of the same size appended to a FASTER log and group-committed in-process, no network: the storage ceiling), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync) or 'nats' (a nats-server -js started for the run, JetStream file storage). With --endpoint, a running one instead.",
+            Description = "System under test: 'edgerelay' (the relay, in its own process by default; see --relay-host), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'raw-fasterlog' (records of the same size appended to a FASTER log and group-committed in-process, no network: the storage ceiling), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync), 'nats' (a nats-server -js started for the run, JetStream file storage) or 'edgerelay-forward' (the sending service: RM -> relay A -> relay B -> owner, both relays started for the run; not with --endpoint). With --endpoint, a running one instead.",
             DefaultValueFactory = _ => o.Defaults.Target,
-            HelpName = "edgerelay|raw-sink|raw-fasterlog|redis|nats",
+            HelpName = "edgerelay|raw-sink|raw-fasterlog|redis|nats|edgerelay-forward",
         };
         target.AcceptOnlyFromAmong([.. TargetCatalog.Names]);
         var endpoint = new Option<string?>("--endpoint")
@@ -73,7 +75,7 @@ internal static class LoadTestCommandLine
         var run = new Command("run", "Apply load to one target for --duration after --warmup, then print latency percentiles, throughput and errors by code. Ctrl+C stops early and still reports.")
         {
             target, o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch,
-            o.RelayHost, o.RelaySetting, endpoint, allowRemote, metrics, redisFsync, json, markdown,
+            o.RelayHost, o.RelaySetting, o.MaxErrorRate, endpoint, allowRemote, metrics, redisFsync, json, markdown,
         };
         run.SetAction((result, cancellationToken) => RunAsync(o.Bind(result) with
         {
@@ -86,7 +88,7 @@ internal static class LoadTestCommandLine
             MarkdownPath = result.GetValue(markdown),
         }, cancellationToken));
 
-        return new RootCommand("EdgeRelay load generator: drives the relay, a raw protocol sink (the machine's ceiling), Redis or NATS JetStream with the same payloads and concurrency, and reports HdrHistogram latencies, throughput and errors.")
+        return new RootCommand("EdgeRelay load generator: drives the relay, a raw protocol sink (the machine's ceiling), Redis or NATS JetStream with the same payloads and concurrency, and reports HdrHistogram latencies, throughput and errors. Exit codes: 0 completed within --max-error-rate; 1 invalid usage; 2 could not start or failed (compare: a row failed); 3 completed, but the measured window failed more than --max-error-rate of its operations, none succeeded, or errors dominated it (compare: a row's did).")
         {
             run,
             CompareCommand.Build(new SharedOptions()),
@@ -137,10 +139,10 @@ internal static class LoadTestCommandLine
 
         AnsiConsole.Write(SummaryTable.Build(result));
         await ResultWriters.WriteFilesAsync(result, settings.JsonPath, settings.MarkdownPath);
-        if (ResultWriters.ErrorDominatedMessage(result) is { } dominated)
+        if (ResultWriters.ErrorRateMessage(result) is { } exceeded)
         {
-            await Console.Error.WriteLineAsync("error: " + dominated);
-            return ErrorDominatedExitCode;
+            await Console.Error.WriteLineAsync("error: " + exceeded);
+            return ErrorRateExitCode;
         }
 
         return 0;
@@ -231,6 +233,12 @@ internal sealed class SharedOptions
             HelpName = "process|in-process",
         };
         RelayHost.AcceptOnlyFromAmong(EdgeRelayTarget.HostProcess, EdgeRelayTarget.HostInProcess);
+        MaxErrorRate = new Option<double>("--max-error-rate")
+        {
+            Description = $"Largest share, 0..1, of the measured window's operations that may fail (errors / (successes + errors)) before the command exits with {LoadTestCommandLine.ErrorRateExitCode}. A window with no successful operation, or with as many failures as successes, exits with {LoadTestCommandLine.ErrorRateExitCode} whatever this is. Warm-up errors do not count.",
+            DefaultValueFactory = _ => Defaults.MaxErrorRate,
+            HelpName = "F",
+        };
     }
 
     public RunSettings Defaults { get; } = new();
@@ -265,6 +273,8 @@ internal sealed class SharedOptions
 
     public Option<string> RelayHost { get; }
 
+    public Option<double> MaxErrorRate { get; }
+
     public RunSettings Bind(ParseResult result) => new()
     {
         Scenario = result.GetValue(Scenario) ?? Defaults.Scenario,
@@ -282,6 +292,7 @@ internal sealed class SharedOptions
         Prefill = result.GetValue(Prefill),
         Batch = result.GetValue(Batch),
         RelayHost = result.GetValue(RelayHost) ?? Defaults.RelayHost,
+        MaxErrorRate = result.GetValue(MaxErrorRate),
     };
 
     /// <summary>

@@ -71,8 +71,11 @@ internal sealed record CompareOutcome(CompareRow Row, RunResult? Result, string?
     /// <summary>The traffic this row was (or would have been) run with.</summary>
     public TrafficMix Mix { get; init; } = new(1, 0);
 
-    /// <summary>Ran, but errors dominated its window: a row without a figure, and a non-zero exit.</summary>
+    /// <summary>Ran, but errors dominated its window: a row without a figure.</summary>
     public bool ErrorDominated => Result is { ErrorDominated: true };
+
+    /// <summary>Ran, but its window failed more operations than <c>--max-error-rate</c> allows: a non-zero exit.</summary>
+    public bool ErrorRateExceeded => Result is { ErrorRateExceeded: true };
 }
 
 /// <summary>
@@ -116,9 +119,9 @@ internal static class CompareRunner
         try
         {
             var result = await LoadRunner.RunAsync(rowSettings, display(), log, stop);
-            if (Reporting.ResultWriters.ErrorDominatedMessage(result) is { } dominated)
+            if (Reporting.ResultWriters.ErrorRateMessage(result) is { } exceeded)
             {
-                log(dominated);
+                log(exceeded);
             }
 
             outcome = new CompareOutcome(row, result, null, Failed: false);

@@ -218,11 +218,15 @@ internal static class LoadRunner
             MegabytesPerSecond = Math.Round(perSecond * scenario.PayloadBytesPerMessage / 1e6, 2),
             // No success measured, no latency: zeros would read as an impossibly fast run.
             Latency = sampler.Total.TotalCount == 0 ? null : new LatencyMicroseconds { P50 = latency.P50, P90 = latency.P90, P99 = latency.P99, P999 = latency.P999, Max = latency.Max },
-            SendLag = settings.Model == LoadModel.Open ? new SendLagMicroseconds { P50 = lag.P50, P99 = lag.P99, Max = lag.Max } : null,
+            SendLag = settings.Model != LoadModel.Open ? null
+                : sampler.LagTotal.TotalCount == 0 ? new SendLagMicroseconds { P50 = null, P99 = null, Max = null }
+                : new SendLagMicroseconds { P50 = lag.P50, P99 = lag.P99, Max = lag.Max },
             Errors = errors,
             RateLimited = errors.GetValueOrDefault(ErrorCodes.Name(ErrorCode.RateLimited)),
             ErrorShare = ErrorShare(operations, errorCount),
             ErrorDominated = IsErrorDominated(operations, errorCount),
+            MaxErrorRate = settings.MaxErrorRate,
+            ErrorRateExceeded = ExceedsErrorBudget(operations, errorCount, settings.MaxErrorRate),
             WarmupErrors = warmupErrors,
             ServerAllocBytesPerMessage = allocatedPerMessage,
             ServerCpuMicrosecondsPerMessage = cpuPerMessage,
@@ -247,6 +251,16 @@ internal static class LoadRunner
     /// </summary>
     internal static bool IsErrorDominated(long successfulOperations, long errors) =>
         successfulOperations == 0 || errors >= successfulOperations;
+
+    /// <summary>
+    /// Whether the measured window fails the run: more failed operations than <paramref name="maxErrorRate"/>
+    /// of all its operations, or a window <see cref="IsErrorDominated">dominated by errors</see> (which covers
+    /// one with no successful operation) whatever the threshold, because its figures are no measurement to
+    /// pass. Compared on the counts, not on the rounded <see cref="ErrorShare"/>, so 1 error in 1,000,001 is
+    /// above a threshold of 0.
+    /// </summary>
+    internal static bool ExceedsErrorBudget(long successfulOperations, long errors, double maxErrorRate) =>
+        IsErrorDominated(successfulOperations, errors) || errors > maxErrorRate * (successfulOperations + errors);
 
     /// <summary>The generator's own CPU time so far (every thread, user and system), or null where the system does not say.</summary>
     private static TimeSpan? ClientProcessorTime()

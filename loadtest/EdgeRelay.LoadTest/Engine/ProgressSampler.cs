@@ -80,7 +80,9 @@ internal sealed class ProgressSampler
         _lastCompleted = completed;
         if (_time.GetElapsedTime(_recentSince, now) >= RecentSpan || workersDone)
         {
-            _recentP99 = _recent.TotalCount == 0 ? _recentP99 : _recent.GetValueAtPercentile(99);
+            // A second without a success has no p99: the last one measured would describe a system that has
+            // since stopped answering (a relay refusing everything during warm-up shows none).
+            _recentP99 = _recent.TotalCount == 0 ? null : _recent.GetValueAtPercentile(99);
             _recent.Reset();
             _recentSince = now;
         }

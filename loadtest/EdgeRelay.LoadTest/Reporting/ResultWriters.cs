@@ -38,6 +38,9 @@ internal static class ResultWriters
     /// <summary>A latency in µs, or a dash when the run measured none.</summary>
     public static string Micros(long? value, string format = "N0") => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
 
+    /// <summary>A latency with its unit ("1,234 µs"), or a bare dash when the run measured none: "- µs" would read as a figure.</summary>
+    public static string MicrosText(long? value) => value is { } v ? v.ToString("N0", CultureInfo.InvariantCulture) + " µs" : "-";
+
     /// <summary>
     /// msgs/s, or what the window was instead when errors dominated it: a refusal rate is not a throughput.
     /// </summary>
@@ -54,9 +57,22 @@ internal static class ResultWriters
     public static string? ErrorDominatedMessage(RunResult result) =>
         !result.ErrorDominated ? null
         : result.Errors.Count == 0 ? $"{result.Label}: no operation completed in the measured window, so there are no figures"
+        : result.Operations == 0 ? string.Create(
+            CultureInfo.InvariantCulture,
+            $"{result.Label}: no operation succeeded in the measured window; all {result.Errors.Values.Sum():N0} failed ({ErrorsText(result)}), so there are no figures")
         : string.Create(
             CultureInfo.InvariantCulture,
             $"{result.Label}: the measured window was dominated by errors ({result.ErrorShare * 100:0.#}% of {result.Operations + result.Errors.Values.Sum():N0} operations failed: {ErrorsText(result)}); its throughput and latency are not figures of the system at work");
+
+    /// <summary>
+    /// Why the run fails its error check, in one line for stderr (the error-dominated message when that is the
+    /// reason); null when it passes.
+    /// </summary>
+    public static string? ErrorRateMessage(RunResult result) =>
+        !result.ErrorRateExceeded ? null
+        : ErrorDominatedMessage(result) ?? string.Create(
+            CultureInfo.InvariantCulture,
+            $"{result.Label}: {result.ErrorShare * 100:0.##}% of {result.Operations + result.Errors.Values.Sum():N0} operations in the measured window failed ({ErrorsText(result)}), above --max-error-rate {result.MaxErrorRate * 100:0.##}%");
 
     public static string ModelText(RunResult result) =>
         result.Rate is { } rate ? string.Create(CultureInfo.InvariantCulture, $"open {rate:0.##}/s") : "closed";

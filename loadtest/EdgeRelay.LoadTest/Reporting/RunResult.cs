@@ -87,7 +87,8 @@ internal sealed record RunResult
     /// <summary>
     /// Open model: how late measured sends went out after their intended time: the generator's own tick
     /// (~1 ms) plus any wait for a free in-flight slot. Already inside <see cref="Latency"/>; shown apart so a
-    /// lagging generator is not mistaken for a slow system. Null in the closed model.
+    /// lagging generator is not mistaken for a slow system. Null in the closed model, and its figures null when
+    /// no send of the measured window went out (there is no lag to report, and 0 would read as none).
     /// </summary>
     [JsonPropertyName("send_lag_us")]
     public SendLagMicroseconds? SendLag { get; init; }
@@ -109,10 +110,22 @@ internal sealed record RunResult
 
     /// <summary>
     /// True when failures were at least as many as successes, or nothing succeeded: the figures then describe
-    /// refusals, not the system's throughput, and the command exits with <c>3</c>.
+    /// refusals, not the system's throughput: the tables show none, and the command exits with <c>3</c>
+    /// (see <see cref="ErrorRateExceeded"/>).
     /// </summary>
     [JsonPropertyName("error_dominated")]
     public bool ErrorDominated { get; init; }
+
+    /// <summary>The threshold the run was held to (<c>--max-error-rate</c>): the largest acceptable <see cref="ErrorShare"/>.</summary>
+    [JsonPropertyName("max_error_rate")]
+    public double MaxErrorRate { get; init; }
+
+    /// <summary>
+    /// True when the measured window's failures exceeded <see cref="MaxErrorRate"/> of its operations, or it
+    /// was <see cref="ErrorDominated"/> (no successful operation included): the command exits with <c>3</c>.
+    /// </summary>
+    [JsonPropertyName("error_rate_exceeded")]
+    public bool ErrorRateExceeded { get; init; }
 
     /// <summary>Errors of operations that started during warm-up; excluded from <see cref="Errors"/>.</summary>
     [JsonPropertyName("warmup_errors")]
@@ -216,13 +229,13 @@ internal sealed record FreshAddressesResult
 internal sealed record SendLagMicroseconds
 {
     [JsonPropertyName("p50")]
-    public required long P50 { get; init; }
+    public required long? P50 { get; init; }
 
     [JsonPropertyName("p99")]
-    public required long P99 { get; init; }
+    public required long? P99 { get; init; }
 
     [JsonPropertyName("max")]
-    public required long Max { get; init; }
+    public required long? Max { get; init; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]

@@ -29,14 +29,14 @@ internal static class SummaryTable
         Row("messages", r.Operations == r.Messages ? r.Messages.ToString("N0", c) : string.Create(c, $"{r.Messages:N0} in {r.Operations:N0} batches"));
         Row("msgs/s", ResultWriters.ThroughputText(r));
         Row("MB/s (payload)", r.ErrorDominated ? "-" : r.MegabytesPerSecond.ToString("N1", c));
-        Row("latency p50", ResultWriters.Micros(ResultWriters.ShownLatency(r)?.P50) + " µs");
-        Row("latency p90", ResultWriters.Micros(ResultWriters.ShownLatency(r)?.P90) + " µs");
-        Row("latency p99", ResultWriters.Micros(ResultWriters.ShownLatency(r)?.P99) + " µs");
-        Row("latency p99.9", ResultWriters.Micros(ResultWriters.ShownLatency(r)?.P999) + " µs");
-        Row("latency max", ResultWriters.Micros(ResultWriters.ShownLatency(r)?.Max) + " µs");
+        Row("latency p50", ResultWriters.MicrosText(ResultWriters.ShownLatency(r)?.P50));
+        Row("latency p90", ResultWriters.MicrosText(ResultWriters.ShownLatency(r)?.P90));
+        Row("latency p99", ResultWriters.MicrosText(ResultWriters.ShownLatency(r)?.P99));
+        Row("latency p99.9", ResultWriters.MicrosText(ResultWriters.ShownLatency(r)?.P999));
+        Row("latency max", ResultWriters.MicrosText(ResultWriters.ShownLatency(r)?.Max));
         if (r.SendLag is { } lag)
         {
-            Row("send lag p50 / p99 / max", string.Create(c, $"{lag.P50:N0} / {lag.P99:N0} / {lag.Max:N0} µs"));
+            Row("send lag p50 / p99 / max", $"{ResultWriters.Micros(lag.P50)} / {ResultWriters.Micros(lag.P99)} / {ResultWriters.MicrosText(lag.Max)}");
         }
 
         Row("server CPU per msg", ResultWriters.ServerCpuText(r, " µs"));
