@@ -90,7 +90,7 @@ public sealed partial class RelayClient : IAsyncDisposable
             client = new RelayClient(socket, stream, options.MaxInFlight, options.TimeProvider);
             client._readLoop = client.ReadLoopAsync();
             client._writeLoop = client.WriteLoopAsync();
-            var reply = await client.RequestAsync(static (w, id, _) => FrameWriter.WriteHello(w, id), 0, timeout.Token);
+            var reply = await HelloAsync(client, options, timeout.Token);
             if (!BodyReader.TryReadServerInfo(new ReadOnlySequence<byte>(reply.Body), out var info))
             {
                 throw new RelayException(ErrorCode.MalformedFrame, "the server's HELLO reply does not parse");
@@ -129,7 +129,16 @@ public sealed partial class RelayClient : IAsyncDisposable
 
     private static async Task<Stream> AuthenticateTlsAsync(Socket socket, RelayTlsOptions tls, string host, CancellationToken cancellationToken)
     {
-        var ssl = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false, tls.Validate);
+        // Whether the relay got as far as presenting a certificate: if not, it does not speak TLS on this port.
+        var certificateSeen = false;
+        var ssl = new System.Net.Security.SslStream(
+            new NetworkStream(socket, ownsSocket: true),
+            leaveInnerStreamOpen: false,
+            (sender, certificate, chain, errors) =>
+            {
+                certificateSeen = true;
+                return tls.Validate(sender, certificate, chain, errors);
+            });
         try
         {
             await ssl.AuthenticateAsClientAsync(
@@ -141,15 +150,39 @@ public sealed partial class RelayClient : IAsyncDisposable
                 cancellationToken);
             return ssl;
         }
-        catch (System.Security.Authentication.AuthenticationException ex)
+        catch (System.Security.Authentication.AuthenticationException ex) when (certificateSeen)
         {
             await ssl.DisposeAsync();
             throw new RelayException("TLS with the relay failed: " + ex.Message + (tls.PinnedPublicKeySha256.IsEmpty ? "" : " (the certificate's key does not match the pin)"), ex);
+        }
+        catch (Exception ex) when (!certificateSeen && ex is IOException or System.Security.Authentication.AuthenticationException)
+        {
+            // A relay without TLS answers a ClientHello with a protocol ERROR frame or a close: no certificate at all.
+            await ssl.DisposeAsync();
+            throw new RelayException("TLS with the relay failed: it does not speak TLS on this port (connect without a pin), or it is not an EdgeRelay relay. " + ex.Message, ex);
         }
         catch
         {
             await ssl.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// HELLO, the first exchange. A relay that speaks TLS drops a plain connection without a word (its TLS layer
+    /// reads our frame as a broken handshake), so a close before the answer says what it most likely means.
+    /// </summary>
+    private static async Task<Reply> HelloAsync(RelayClient client, RelayClientOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.RequestAsync(static (w, id, _) => FrameWriter.WriteHello(w, id), 0, cancellationToken);
+        }
+        catch (Exception e) when (options.Tls is null && (e is IOException || e is RelayException { ConnectionClosed: true, Code: ErrorCode.None }))
+        {
+            throw new RelayException(
+                "The relay closed the connection before answering HELLO: it most likely requires TLS (connect with its pin, as in its cards: RelayClientOptions.ForPin or ForCard), or it is not an EdgeRelay relay.",
+                e);
         }
     }
 

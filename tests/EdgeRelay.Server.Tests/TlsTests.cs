@@ -65,7 +65,7 @@ public sealed class TlsTests : IDisposable
         var plain = await Assert.ThrowsAsync<RelayException>(() => relay.ConnectAsync(new RelayClientOptions { ConnectTimeout = Eventually.DefaultDeadline }));
         Assert.Equal(ErrorCode.None, plain.Code); // the connection failed; the relay sent no ERROR frame
         Assert.True(plain.ConnectionClosed);
-        Assert.Equal("The relay closed the connection.", plain.Reason);
+        Assert.Contains("requires TLS", plain.Reason, StringComparison.Ordinal); // the close before HELLO is explained
 
         // None of it affects a correctly pinned client: it connects, and the relay stores and returns a message.
         await using var good = await relay.ConnectAsync(new RelayClientOptions { Tls = new RelayTlsOptions { PinnedPublicKeySha256 = RelayCertificates.Pin(certificate) } });
@@ -118,6 +118,21 @@ public sealed class TlsTests : IDisposable
         var missing = await ServerProcess.RunWithOutputAsync("check-config", "--Tls:CertificatePath=" + Path.Combine(_temp.Path, "absent.crt"));
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("Tls:CertificatePath", missing.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_client_without_TLS_to_a_TLS_relay_and_one_with_TLS_to_a_plain_relay_are_told_so()
+    {
+        using var certificate = RelayCertificates.CreateSelfSigned(["127.0.0.1"], TimeSpan.FromDays(1));
+        await using (var tlsRelay = await StartWithAsync(certificate))
+        {
+            var plain = await Assert.ThrowsAsync<RelayException>(() => tlsRelay.ConnectAsync(new RelayClientOptions()));
+            Assert.Contains("requires TLS", plain.Message, StringComparison.Ordinal);
+        }
+
+        await using var plainRelay = await TestRelay.StartAsync();
+        var pinned = await Assert.ThrowsAsync<RelayException>(() => plainRelay.ConnectAsync(new RelayClientOptions { Tls = new RelayTlsOptions { PinnedPublicKeySha256 = RelayCertificates.Pin(certificate) } }));
+        Assert.Contains("does not speak TLS", pinned.Message, StringComparison.Ordinal);
     }
 
     private async Task<TestRelay> StartWithAsync(X509Certificate2 certificate)
