@@ -3,8 +3,24 @@
 # Run:   docker run -p 7400:7400 -p 7401:7401 -v edgerelay-data:/data edgerelay
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
+# Restore from the project files alone, so the restored packages are a layer that a source edit does not
+# invalidate: only a change to a project file or to the central package versions repeats the restore.
+# Every project src/EdgeRelay references, directly or not, must be listed here (ContainerTests checks it).
+COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY src/EdgeRelay/EdgeRelay.csproj src/EdgeRelay/
+COPY src/EdgeRelay.Server/EdgeRelay.Server.csproj src/EdgeRelay.Server/
+COPY src/EdgeRelay.Core/EdgeRelay.Core.csproj src/EdgeRelay.Core/
+COPY src/EdgeRelay.Protocol/EdgeRelay.Protocol.csproj src/EdgeRelay.Protocol/
+COPY src/EdgeRelay.Addressing/EdgeRelay.Addressing.csproj src/EdgeRelay.Addressing/
+COPY src/EdgeRelay.Storage/EdgeRelay.Storage.csproj src/EdgeRelay.Storage/
+COPY src/EdgeRelay.Storage.Faster/EdgeRelay.Storage.Faster.csproj src/EdgeRelay.Storage.Faster/
+COPY src/EdgeRelay.Delivery/EdgeRelay.Delivery.csproj src/EdgeRelay.Delivery/
+COPY src/EdgeRelay.Attachments/EdgeRelay.Attachments.csproj src/EdgeRelay.Attachments/
+COPY src/EdgeRelay.Forwarding/EdgeRelay.Forwarding.csproj src/EdgeRelay.Forwarding/
+COPY src/EdgeRelay.Client/EdgeRelay.Client.csproj src/EdgeRelay.Client/
+RUN dotnet restore src/EdgeRelay/EdgeRelay.csproj
 COPY . .
-RUN dotnet publish src/EdgeRelay/EdgeRelay.csproj -c Release -o /app
+RUN dotnet publish src/EdgeRelay/EdgeRelay.csproj -c Release --no-restore -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app

@@ -79,6 +79,18 @@ public sealed partial class ContainerTests : IDisposable
     }
 
     [Fact]
+    public void CI_restores_with_the_same_command_as_the_dockerfile()
+    {
+        var dockerfile = File.ReadAllText(RepositoryFile("Dockerfile"));
+        var ci = File.ReadAllText(RepositoryFile(Path.Combine(".ci", "run")));
+        var image = Regex.Match(dockerfile, @"(?m)^RUN\s+(dotnet restore .*?)\s*$");
+        var build = Regex.Match(ci, @"(?m)^\s*(dotnet restore .*?)\s*$");
+        Assert.True(image.Success, "the Dockerfile has no 'RUN dotnet restore ...' line");
+        Assert.True(build.Success, ".ci/run has no 'dotnet restore ...' line");
+        Assert.Equal(Normalize(image.Groups[1].Value), Normalize(build.Groups[1].Value));
+    }
+
+    [Fact]
     public async Task The_healthcheck_command_passes_against_a_running_relay_and_fails_without_one()
     {
         await using (var server = await ServerProcess.StartAsync(_temp.Path))
