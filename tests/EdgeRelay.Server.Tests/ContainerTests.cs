@@ -43,7 +43,7 @@ public sealed partial class ContainerTests : IDisposable
         // Prometheus scrapes the relay service by its compose name on the HTTP port the image exposes.
         Assert.Contains("targets: [\"relay:7401\"]", prometheus, StringComparison.Ordinal);
         Assert.Contains("EDGERELAY_Http__Endpoint=0.0.0.0:7401", dockerfile, StringComparison.Ordinal);
-        Assert.Contains("\"7401:7401\"", compose, StringComparison.Ordinal);
+        Assert.Contains("\"127.0.0.1:7401:7401\"", compose, StringComparison.Ordinal);
     }
 
     private static string Normalize(string command) => WhiteSpace().Replace(command.Trim(), " ");

@@ -1,0 +1,82 @@
+using System.Text.Json;
+using YamlDotNet.RepresentationModel;
+
+namespace EdgeRelay.Server.Tests;
+
+/// <summary>
+/// The compose file read as YAML, as Docker reads it: which ports reach beyond the host, and whether the
+/// Grafana it starts is provisioned with the Prometheus next to it and the dashboard the repository ships.
+/// </summary>
+public sealed partial class ContainerTests
+{
+    private static YamlMappingNode LoadYaml(string repositoryPath)
+    {
+        var stream = new YamlStream();
+        using var reader = new StreamReader(RepositoryFile(repositoryPath));
+        stream.Load(reader);
+        return (YamlMappingNode)stream.Documents[0].RootNode;
+    }
+
+    private static YamlMappingNode Service(YamlMappingNode compose, string name) =>
+        (YamlMappingNode)((YamlMappingNode)compose["services"])[name];
+
+    private static List<string> Strings(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(key, out var value)
+            ? ((YamlSequenceNode)value).Children.Select(c => ((YamlScalarNode)c).Value!).ToList()
+            : [];
+
+    [Fact]
+    public void Compose_publishes_only_the_protocol_port_beyond_the_host()
+    {
+        var services = (YamlMappingNode)LoadYaml("config/docker-compose.yml")["services"];
+        var published = services.Children
+            .SelectMany(s => Strings((YamlMappingNode)s.Value, "ports").Select(p => (Service: ((YamlScalarNode)s.Key).Value!, Port: p)))
+            .ToList();
+
+        // "HOST_IP:HOST:CONTAINER" binds one address; "HOST:CONTAINER" binds every interface.
+        var everywhere = published.Where(p => p.Port.Split(':').Length < 3).ToList();
+        Assert.Equal([("relay", "7400:7400")], everywhere);
+        Assert.Contains(("relay", "127.0.0.1:7401:7401"), published);
+        Assert.All(published.Where(p => p.Port.Split(':').Length == 3), p => Assert.StartsWith("127.0.0.1:", p.Port, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Compose_grafana_is_provisioned_with_the_compose_prometheus_and_the_shipped_dashboard()
+    {
+        var compose = LoadYaml("config/docker-compose.yml");
+        var grafana = Service(compose, "grafana");
+        var mounts = Strings(grafana, "volumes")
+            .Select(v => v.Split(':'))
+            .Where(v => v[0].StartsWith("./", StringComparison.Ordinal))
+            .ToDictionary(v => v[0][2..], v => v[1], StringComparer.Ordinal);
+
+        Assert.Equal("/etc/grafana/provisioning/datasources", mounts["grafana/datasources"]);
+        Assert.Equal("/etc/grafana/provisioning/dashboards", mounts["grafana/dashboards"]);
+        var dashboardInContainer = mounts["grafana-dashboard.json"];
+
+        var sources = Directory.GetFiles(Path.GetDirectoryName(RepositoryFile("config/grafana/datasources/prometheus.yml"))!, "*.yml");
+        var prometheus = Assert.Single(sources
+            .SelectMany(f => (YamlSequenceNode)LoadYaml(Path.GetRelativePath(RepositoryRoot, f))["datasources"])
+            .Cast<YamlMappingNode>());
+        Assert.Equal("prometheus", ((YamlScalarNode)prometheus["type"]).Value);
+        Assert.Equal("true", ((YamlScalarNode)prometheus["isDefault"]).Value);
+
+        // The data source names the compose service and the port its server listens on.
+        var url = new Uri(((YamlScalarNode)prometheus["url"]).Value!);
+        Assert.True(((YamlMappingNode)compose["services"]).Children.ContainsKey(new YamlScalarNode(url.Host)), $"no compose service {url.Host}");
+        Assert.Contains(Strings(Service(compose, url.Host), "ports"), p => p.EndsWith(":" + url.Port, StringComparison.Ordinal));
+
+        var provider = (YamlMappingNode)Assert.Single((YamlSequenceNode)LoadYaml("config/grafana/dashboards/edgerelay.yml")["providers"]);
+        Assert.Equal("file", ((YamlScalarNode)provider["type"]).Value);
+        var folder = ((YamlScalarNode)((YamlMappingNode)provider["options"])["path"]).Value!;
+        Assert.Equal(folder.TrimEnd('/'), Path.GetDirectoryName(dashboardInContainer)!.Replace('\\', '/'));
+
+        // The dashboard chooses its data source by type, so it finds the provisioned one without editing.
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(RepositoryFile("config/grafana-dashboard.json")));
+        var variable = Assert.Single(dashboard.RootElement.GetProperty("templating").GetProperty("list").EnumerateArray(),
+            v => v.GetProperty("type").GetString() == "datasource");
+        Assert.Equal("prometheus", variable.GetProperty("query").GetString());
+    }
+
+    private static string RepositoryRoot => Path.GetDirectoryName(RepositoryFile("EdgeRelay.sln"))!;
+}
