@@ -163,6 +163,7 @@ public sealed partial class RelayMetrics
         ForwardRetries = factory.CreateCounter("edgerelay_forward_retries_total", "Forwarding attempts that failed in a way worth retrying (each message once per failed attempt).");
         ForwardFailed = factory.CreateCounter("edgerelay_forward_failed_total", "Forwarded messages given up, by error code: the receiving relay's refusal, or UNDELIVERABLE past the maximum age.", "code");
         CreateBatchedMetrics(factory);
+        CreateBuildInfo(factory);
 
         // DotNetStats has the CPU but not the bytes allocated; a load generator in another process needs
         // both to put a cost per message on the relay alone.
