@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t edgerelay .
-# Run:   docker run -p 7400:7400 -p 7401:7401 -v edgerelay-data:/data edgerelay
+# Run:   docker run -p 7400:7400 -p 127.0.0.1:7401:7401 -v edgerelay-data:/data -e EDGERELAY_Relay__PublicEndpoint=HOST:7400 edgerelay
+#        (it listens on every interface, so it refuses to start without the endpoint its cards name)
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Restore from the project files alone, so the restored packages are a layer that a source edit does not
