@@ -130,7 +130,7 @@ public sealed partial class RelationshipManager
                     {
                         await rm.FlushOutboxAsync(stop);
                     }
-                    else if (rm._database.GetOutbox().Any(e => e.HandedTo is not null))
+                    else if (rm._database.HasHandedOff())
                     {
                         await rm.FollowHandoffsAsync(stop); // what a sending service holds is followed even while nothing else happens
                     }

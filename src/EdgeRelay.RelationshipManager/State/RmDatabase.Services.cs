@@ -22,6 +22,10 @@ internal sealed partial class RmDatabase
     public IReadOnlyList<OwnAddressRecord> GetAddressesOn(long serviceId) =>
         Query($"SELECT {AddressColumns} FROM addresses WHERE service_id = $id ORDER BY created_at", ReadAddress, ("$id", serviceId));
 
+    /// <summary>Whether a sending service holds an envelope of ours not yet reported stored: without reading the envelopes.</summary>
+    public bool HasHandedOff() =>
+        Query("SELECT 1 FROM outbox WHERE handed_to IS NOT NULL LIMIT 1", r => r.GetInt32(0)).Count > 0;
+
     private const string PrefixedAddressColumns = "a.aid, a.card, a.service_id, a.owner_key, a.expires_at, a.state";
 
     private static OurCardRecord ReadOurCard(Microsoft.Data.Sqlite.SqliteDataReader r) =>
