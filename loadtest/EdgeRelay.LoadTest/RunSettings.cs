@@ -131,6 +131,13 @@ internal sealed record RunSettings
     /// </summary>
     public IReadOnlyList<string> RelaySettings { get; init; } = [];
 
+    /// <summary>
+    /// EdgeRelay with <see cref="Endpoint"/>: leave the run's addresses and their pending messages on that relay.
+    /// False (default): after the measurement every address the run created is revoked and what is pending at it
+    /// pulled and acknowledged, so a load test does not fill a relay it does not own.
+    /// </summary>
+    public bool Keep { get; init; }
+
     /// <summary>Permit a non-loopback <see cref="Endpoint"/>. Default false: a load test aimed at the wrong host is an incident.</summary>
     public bool AllowRemote { get; init; }
 
@@ -241,6 +248,11 @@ internal sealed record RunSettings
             {
                 problems.Add("--metrics: applies to --target edgerelay with --endpoint only (a relay the run starts in its own process is measured without it).");
             }
+        }
+
+        if (Keep && (Endpoint is null || Target != Targets.TargetCatalog.EdgeRelay))
+        {
+            problems.Add("--keep: applies to --target edgerelay with --endpoint only (a relay the run starts is removed with its data).");
         }
 
         if (RelaySettings.Count > 0 && Endpoint is not null)

@@ -1,4 +1,6 @@
+using EdgeRelay.LoadTest.Cli;
 using EdgeRelay.LoadTest.Engine;
+using EdgeRelay.Protocol;
 
 namespace EdgeRelay.LoadTest.Tests;
 
@@ -30,6 +32,25 @@ public sealed class FreshCommandTests
         Assert.Contains("edgerelay_resolve_misses_total{class=\"peer\"} 620", log);
         Assert.Contains("edgerelay_resolve_misses_total{class=\"anonymous\"} 0", log);
         Assert.Contains("edgerelay_resolve_misses_refused_total{class=\"peer\",budget=\"connection\"} 0", log);
+    }
+
+    [Fact]
+    public void A_phase_with_more_refusals_than_the_error_budget_fails_the_command()
+    {
+        var none = new Dictionary<ErrorCode, int>();
+        var clean = new FreshPhaseResult("cached", 1000, 1000, none, TimeSpan.FromSeconds(1), null);
+        var within = new FreshPhaseResult("fresh", 1000, 990, new Dictionary<ErrorCode, int> { [ErrorCode.RateLimited] = 10 }, TimeSpan.FromSeconds(1), null);
+        var over = within with { Stored = 989 };
+
+        Assert.Empty(FreshCommand.OverErrorBudget([clean, within], 0.01));
+        Assert.Equal([over], FreshCommand.OverErrorBudget([clean, over], 0.01));
+        Assert.Empty(FreshCommand.OverErrorBudget([over], 0.5));
+    }
+
+    [Fact]
+    public async Task An_error_budget_out_of_range_is_a_usage_error()
+    {
+        Assert.Equal(LoadTestCommandLine.UsageExitCode, await LoadTestCommandLine.InvokeAsync(["fresh", "--max-error-rate", "1.5"]));
     }
 
     [Fact]

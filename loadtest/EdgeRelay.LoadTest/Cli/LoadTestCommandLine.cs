@@ -54,6 +54,10 @@ internal static class LoadTestCommandLine
             Description = $"edgerelay with --endpoint: URL of that relay's Prometheus metrics (its Http:Endpoint, e.g. http://127.0.0.1:7401/metrics), scraped twice, when measuring starts and after the last reply, for its CPU time ({RelayMetricsScraper.CpuSeries}) and managed allocations ({RelayMetricsScraper.AllocatedSeries}) per message. Must be loopback unless --allow-remote. Default: none = those figures are null.",
             HelpName = "URL",
         };
+        var keep = new Option<bool>("--keep")
+        {
+            Description = "edgerelay with --endpoint: leave the run's addresses and their pending messages on that relay (they expire after a day). Default: off = after the report every address the run created is revoked and its pending messages pulled and acknowledged.",
+        };
         var redisFsync = new Option<string>("--redis-fsync")
         {
             Description = "redis only: appendfsync of the server started for the run (appendonly is always on). 'everysec' replies before fsync (compare with nats); 'always' fsyncs before replying (compare with edgerelay). With --endpoint the server's own setting is read and reported.",
@@ -75,13 +79,14 @@ internal static class LoadTestCommandLine
         var run = new Command("run", "Apply load to one target for --duration after --warmup, then print latency percentiles, throughput and errors by code. Ctrl+C stops early and still reports.")
         {
             target, o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch,
-            o.RelayHost, o.RelaySetting, o.MaxErrorRate, endpoint, allowRemote, metrics, redisFsync, json, markdown,
+            o.RelayHost, o.RelaySetting, o.MaxErrorRate, endpoint, allowRemote, keep, metrics, redisFsync, json, markdown,
         };
         run.SetAction((result, cancellationToken) => RunAsync(o.Bind(result) with
         {
             Target = result.GetValue(target) ?? o.Defaults.Target,
             Endpoint = result.GetValue(endpoint),
             AllowRemote = result.GetValue(allowRemote),
+            Keep = result.GetValue(keep),
             Metrics = result.GetValue(metrics),
             RedisFsync = result.GetValue(redisFsync) ?? o.Defaults.RedisFsync,
             JsonPath = result.GetValue(json),

@@ -21,6 +21,9 @@ internal static class LoadRunner
     /// <summary>Progress cadence: the live display refreshes about four times a second.</summary>
     public static readonly TimeSpan SampleInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How long removing a run's leftovers from a relay at --endpoint may take (a gigabyte drains in seconds).</summary>
+    public static readonly TimeSpan CleanupTimeout = TimeSpan.FromMinutes(5);
+
     /// <param name="stop">Ctrl+C: during setup it cancels; during the run it ends the window early and the results are still produced.</param>
     public static async Task<RunResult> RunAsync(RunSettings settings, IProgressDisplay display, Action<string> log, CancellationToken stop)
     {
@@ -30,10 +33,55 @@ internal static class LoadRunner
             throw new LoadTestException(string.Join(Environment.NewLine, problems));
         }
 
+        await using var target = TargetCatalog.Create(settings.Target);
+        RunResult result;
+        try
+        {
+            result = await MeasureAsync(settings, target, display, log, stop);
+        }
+        catch
+        {
+            await CleanUpAsync(settings, target, log);
+            throw;
+        }
+
+        await CleanUpAsync(settings, target, log);
+        return result;
+    }
+
+    /// <summary>
+    /// Removes what the run left on a system it did not start, once its receivers are gone. Not cancelled by
+    /// Ctrl+C, which ends the measurement but should still leave the relay clean, and bounded by its own timeout; a
+    /// failure is reported, not thrown, as the measurement it follows stands.
+    /// </summary>
+    private static async Task CleanUpAsync(RunSettings settings, ILoadTarget target, Action<string> log)
+    {
+        if (target is not ICleansUpAfterRun cleanup)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(CleanupTimeout);
+        try
+        {
+            if (await cleanup.CleanUpAsync(settings, log, timeout.Token) is { } done)
+            {
+                log($"{target.Label}: {done}");
+            }
+        }
+#pragma warning disable CA1031 // Reported: the relay keeps what was not removed, and the operator is told so.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            log($"{target.Label}: cleanup failed, the run's addresses may still be on the relay until they expire: {ex.Message}");
+        }
+    }
+
+    private static async Task<RunResult> MeasureAsync(RunSettings settings, ILoadTarget target, IProgressDisplay display, Action<string> log, CancellationToken stop)
+    {
         var time = TimeProvider.System;
 
-        // Disposed in reverse: connections, then the scenario (its receivers), then the target (its server).
-        await using var target = TargetCatalog.Create(settings.Target);
+        // Disposed in reverse: connections, then the scenario (its receivers); the target (its server) by the caller.
         await using var scenario = ScenarioCatalog.Create(settings.Scenario, settings);
         await target.StartAsync(settings, log, stop);
         await scenario.PrepareAsync(target, log, stop);

@@ -58,3 +58,14 @@ internal interface ILoadConnection : IAsyncDisposable
     ValueTask SendFreshAsync(int queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
         SendAsync(queue, payload, cancellationToken);
 }
+
+/// <summary>A target that can leave a system it did not start as it found it (<c>--endpoint</c> without <c>--keep</c>).</summary>
+internal interface ICleansUpAfterRun
+{
+    /// <summary>
+    /// Removes what the run created on a running system, after the measurement and its report's figures are
+    /// taken. Returns one line for the console saying what was removed or kept; null when there was nothing to do
+    /// (the run started the system itself, which goes with its data).
+    /// </summary>
+    Task<string?> CleanUpAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken);
+}
