@@ -137,7 +137,9 @@ internal sealed partial class DestinationWorker
         {
             if (!_settling.IsCompleted)
             {
-                await AwaitSettlingAsync(); // nothing to send meanwhile: finish the last round first
+                // Nothing to send yet: wait for the last round's settle, or for a message that arrives meanwhile,
+                // which goes out at once rather than a commit later (its own settle still waits for this one).
+                await WaitAsync(wakeAt, stop, _settling);
                 return;
             }
 
@@ -286,11 +288,15 @@ internal sealed partial class DestinationWorker
         return failure;
     }
 
-    /// <summary>Waits for a new message, or until <paramref name="wakeAt"/> on the engine's clock.</summary>
-    private async Task WaitAsync(DateTimeOffset? wakeAt, CancellationToken stop)
+    /// <summary>
+    /// Waits for a new message, or until <paramref name="wakeAt"/> on the engine's clock, or until
+    /// <paramref name="orUntil"/> completes (its outcome is observed by the caller's next step).
+    /// </summary>
+    private async Task WaitAsync(DateTimeOffset? wakeAt, CancellationToken stop, Task? orUntil = null)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var signal = _signal.WaitAsync(cancel.Token);
+        Task woken = orUntil is null ? signal : Task.WhenAny(signal, orUntil);
         if (wakeAt is { } at)
         {
             // Whole milliseconds, rounded up: timers run in milliseconds, and one firing a fraction early would
@@ -298,12 +304,12 @@ internal sealed partial class DestinationWorker
             var delay = TimeSpan.FromMilliseconds(Math.Ceiling((at - _engine.Time.GetUtcNow()).TotalMilliseconds));
             if (delay > TimeSpan.Zero)
             {
-                await Task.WhenAny(signal, Task.Delay(delay, _engine.Time, cancel.Token));
+                await Task.WhenAny(woken, Task.Delay(delay, _engine.Time, cancel.Token));
             }
         }
         else
         {
-            await Task.WhenAny(signal);
+            await Task.WhenAny(woken);
         }
 
         await cancel.CancelAsync();

@@ -50,6 +50,33 @@ public sealed class RoundOverlapTests
     }
 
     [Fact]
+    public async Task A_message_that_arrives_while_an_idle_worker_waits_for_a_settle_is_sent_before_that_settle_ends()
+    {
+        HeldSettleQueue? held = null;
+        await using var fx = new EngineFixture(o => o.MaxConnectionsPerDestination = 1, wrap: q => held = new HeldSettleQueue(q));
+        var peer = fx.Peers["b.test:7400"];
+        fx.Engine.Start();
+        try
+        {
+            // A round of one, its settle held: the worker has nothing else to send and waits.
+            await fx.SubmitAsync(0);
+            await Eventually.TrueAsync(() => held!.Batches.Length == 1 && peer.Stored.Count == 1, () => $"stored {peer.Stored.Count}");
+
+            await fx.SubmitAsync(1);
+
+            await Eventually.TrueAsync(() => peer.Stored.Count == 2, () => $"the second message waited for the first one's settle (stored {peer.Stored.Count})");
+            Assert.Single(held!.Batches);
+            held.Commit();
+            await fx.UntilToldAsync(2);
+            Assert.All(fx.Told, t => Assert.Equal(OutboundState.Delivered, t.State));
+        }
+        finally
+        {
+            held!.Commit();
+        }
+    }
+
+    [Fact]
     public async Task A_backlog_past_its_maximum_age_expires_even_while_newer_messages_are_being_sent()
     {
         await using var fx = new EngineFixture(o =>
