@@ -104,7 +104,7 @@ public sealed class FasterStorage : IRelayStorage
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
         var logDirectory = FasterLogSetup.LogDirectory(dataDirectory);
         Directory.CreateDirectory(logDirectory);
-        var lockFile = OpenLockFile(dataDirectory);
+        var lockFile = DataFolderLock.Acquire(dataDirectory);
         OpenLog? open = null;
         try
         {
@@ -132,7 +132,7 @@ public sealed class FasterStorage : IRelayStorage
         catch
         {
             open?.DisposeLog();
-            await lockFile.DisposeAsync();
+            await DataFolderLock.ReleaseAsync(lockFile, dataDirectory);
             throw;
         }
     }
@@ -381,7 +381,7 @@ public sealed class FasterStorage : IRelayStorage
             _device.Dispose();
             _committer.Dispose();
             _maintenance.Release();
-            await _lockFile.DisposeAsync();
+            await DataFolderLock.ReleaseAsync(_lockFile, DataDirectory);
             StorageLog.Closed(_logger, committed, _committer.Commits);
         }
     }
@@ -400,20 +400,6 @@ public sealed class FasterStorage : IRelayStorage
         finally
         {
             _gate.Exit();
-        }
-    }
-
-    private static FileStream OpenLockFile(string dataDirectory)
-    {
-        var path = Path.Combine(dataDirectory, "lock");
-        try
-        {
-            // FileShare.None: .NET takes an exclusive advisory lock (flock on Unix), released with the handle.
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException ex)
-        {
-            throw new IOException($"The relay store directory '{dataDirectory}' is in use by another store (cannot lock '{path}').", ex);
         }
     }
 }

@@ -192,7 +192,8 @@ public sealed class RestartTests
         using var dir = new TempDirectory();
         await using var store = await OpenAsync(dir);
 
-        var error = await Assert.ThrowsAsync<IOException>(() => OpenAsync(dir));
+        var error = await Assert.ThrowsAsync<DataFolderInUseException>(() => OpenAsync(dir));
         Assert.Contains("in use", error.Message, StringComparison.Ordinal);
+        Assert.Equal(Environment.ProcessId, error.HolderProcessId); // the holder wrote its pid beside the lock
     }
 }
