@@ -1,4 +1,5 @@
 using System.Net;
+using EdgeRelay.Storage.Faster;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -126,11 +127,16 @@ public sealed class RelayHost : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken);
         }
-        catch
+        catch (Exception ex)
         {
             await app.DisposeAsync();
             await relay.DisposeAsync();
             loggerFactory.Dispose();
+            if (EndpointInUseException.Find(ex, relayEndPoint, httpEndPoint, relay.TlsCertificate is not null) is { } inUse)
+            {
+                throw inUse;
+            }
+
             throw;
         }
 
@@ -169,9 +175,14 @@ public sealed class RelayHost : IAsyncDisposable
         RelayLog.Draining(Server.Logger, Server.ConnectionCount);
         Server.BeginShutdown();
         await _app.StopAsync();
-        var committed = Server.Storage.GetStatistics().LogDurableAddress;
+
+        // The store commits once more as it closes (a last maintenance pass, the final snapshot), and says so in
+        // its own closing line: this line reports that final address, read after the close, so the two agree.
+        // Another backend (the tests' in-memory one) takes no closing commit and cannot be read once closed.
+        var faster = Server.Storage as FasterStorage;
+        var committed = faster is null ? Server.Storage.GetStatistics().LogDurableAddress : 0;
         await Server.DisposeAsync();
-        RelayLog.Stopped(Server.Logger, committed);
+        RelayLog.Stopped(Server.Logger, faster?.CommittedUntilAddress ?? committed);
     }
 
     public async ValueTask DisposeAsync()
