@@ -21,17 +21,34 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartAsync(string dataDir, params string[] extraArgs) => StartUnderAsync(null, dataDir, extraArgs);
 
     /// <summary>Starts the relay through <paramref name="launcher"/> (e.g. "nohup"), which runs "dotnet" and the relay's arguments; directly when null.</summary>
-    public static async Task<ServerProcess> StartUnderAsync(string? launcher, string dataDir, params string[] extraArgs)
+    public static Task<ServerProcess> StartUnderAsync(string? launcher, string dataDir, params string[] extraArgs) =>
+        StartUnderAsync(launcher is null ? [] : [launcher], new Dictionary<string, string>(), dataDir, extraArgs);
+
+    /// <summary>
+    /// Starts the relay through <paramref name="launcher"/> (a program and its own arguments, followed by "dotnet"
+    /// and the relay's arguments; directly when empty), with these environment variables set.
+    /// </summary>
+    public static async Task<ServerProcess> StartUnderAsync(string[] launcher, IReadOnlyDictionary<string, string> environment, string dataDir, params string[] extraArgs)
     {
         var server = Path.Combine(AppContext.BaseDirectory, "edgerelay.dll");
-        var info = new ProcessStartInfo(launcher ?? "dotnet")
+        var info = new ProcessStartInfo(launcher.Length > 0 ? launcher[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (launcher is not null)
+        foreach (var (name, value) in environment)
         {
+            info.Environment[name] = value;
+        }
+
+        if (launcher.Length > 0)
+        {
+            foreach (var arg in launcher[1..])
+            {
+                info.ArgumentList.Add(arg);
+            }
+
             info.ArgumentList.Add("dotnet");
         }
 
@@ -149,9 +166,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>SIGTERM: the graceful path an operator's service manager takes.</summary>
-    public async Task<int> TerminateAsync(TimeSpan? within = null)
+    /// <param name="pid">The process to signal when the relay runs under a launcher that does not pass signals on; the child process by default.</param>
+    public async Task<int> TerminateAsync(TimeSpan? within = null, int? pid = null)
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        using (var kill = Process.Start("kill", ["-TERM", (pid ?? _process.Id).ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill!.WaitForExitAsync();
         }

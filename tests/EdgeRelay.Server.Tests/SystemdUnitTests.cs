@@ -56,8 +56,10 @@ public sealed class SystemdUnitTests : IDisposable
         var service = Section("Service");
         string Last(string key) => Assert.Contains(key, (IDictionary<string, List<string>>)service)[^1];
 
-        // Not notify: nothing in the relay sends READY=1 (Microsoft.Extensions.Hosting.Systemd is not wired).
-        Assert.Equal("exec", Last("Type"));
+        // The relay sends READY=1 once it listens (SystemdNotifyTests), so units ordered after it find it ready.
+        Assert.Equal("notify", Last("Type"));
+        Assert.False(service.TryGetValue("NotifyAccess", out var access) && access[^1] is "none", "the relay's own READY=1 must be accepted");
+        Assert.True(int.Parse(Last("TimeoutStartSec"), System.Globalization.CultureInfo.InvariantCulture) >= 90, "a long log recovery must not be killed as a failed start");
         Assert.Equal("yes", Last("DynamicUser"));
         Assert.Equal("edgerelay", Last("StateDirectory"));
         Assert.Equal("0700", Last("StateDirectoryMode"));

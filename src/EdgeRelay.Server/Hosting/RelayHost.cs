@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 
@@ -79,6 +80,18 @@ public sealed class RelayHost : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
+
+        // Under systemd (Type=notify) this sends READY=1 once the host has started, i.e. after both endpoints
+        // are bound and the storage has recovered, and STOPPING=1 when it drains; elsewhere it does nothing.
+        builder.Host.UseSystemd();
+        if (!SystemdHelpers.IsSystemdService() && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
+        {
+            // UseSystemd recognises systemd by reading its parent's /proc/1/comm, which the unit's ProtectProc=invisible
+            // hides from the relay's user: it would stay silent and systemd kill the relay at TimeoutStartSec. A set
+            // NOTIFY_SOCKET is what sd_notify itself goes by.
+            builder.Services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+            builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
+        }
         builder.Logging.ClearProviders();
         configureLogging?.Invoke(builder.Logging);
         builder.Services.AddSingleton(relay);
