@@ -1,8 +1,9 @@
+using System.CommandLine;
 using System.Globalization;
 using EdgeRelay.Server;
 using EdgeRelay.Server.Access;
 
-namespace EdgeRelay.Executable;
+namespace EdgeRelay.Executable.Commands;
 
 /// <summary>
 /// <c>edgerelay tokens create|list|revoke</c>: the operator's access tokens for the sending service (RMs) and
@@ -12,95 +13,97 @@ namespace EdgeRelay.Executable;
 /// </summary>
 internal static class TokensCommand
 {
-    public const string Usage =
-        """
-        usage: edgerelay tokens create --name NAME [--role rm|peer] [--rate N] [--burst N]
-                                       [--max-queued-messages N] [--max-queued-bytes N] [--max-attachment-bytes N]
-               edgerelay tokens list
-               edgerelay tokens revoke ID
-        Each also takes the relay's configuration options (--config PATH, --Storage:DataDir=DIR, --Access:TokensFile=PATH).
-        create prints the token alone on standard output, once: it is not stored, only its SHA-256 is.
-        Limits left out (or 0) are the relay's Access defaults.
-        """;
+    private static readonly string[] LimitFlags = ["--rate", "--burst", "--max-queued-messages", "--max-queued-bytes", "--max-attachment-bytes"];
 
-    public static int Run(string[] args)
+    internal static Command Create()
     {
-        if (args.Length == 0 || args[0] is not ("create" or "list" or "revoke"))
+        var tokens = new Command("tokens", "Access tokens of the sending service (RMs) and of peer relays, in the token file of the relay this configuration describes (Access:TokensFile, by default in Storage:DataDir). A running relay reloads the file when it changes.");
+        tokens.Subcommands.Add(CreateVerb());
+        tokens.Subcommands.Add(ListVerb());
+        tokens.Subcommands.Add(RevokeVerb());
+        return tokens;
+    }
+
+    private static Command CreateVerb()
+    {
+        var config = RelayConfiguration.CreateConfigOption();
+        var name = new Option<string>("--name") { Description = "Whose token it is: 1 to 64 printable characters.", HelpName = "NAME" };
+        var role = new Option<string>("--role") { Description = "rm (a relationship manager using the sending service) or peer (another relay forwarding here).", HelpName = "rm|peer", DefaultValueFactory = _ => "rm" };
+        var limits = LimitFlags.Select(flag => new Option<string>(flag)
         {
-            Console.Error.WriteLine(Usage);
-            return 2;
+            Description = flag == "--rate" ? "Requests per second (0 or left out: the relay's Access default)." : "A limit of this token (0 or left out: the relay's Access default).",
+            HelpName = "N",
+        }).ToArray();
+        var command = new Command("create", "Creates a token and prints it alone on standard output, once: it is not stored, only its SHA-256 is.") { config, name, role };
+        foreach (var limit in limits)
+        {
+            command.Options.Add(limit);
         }
 
-        var verb = args[0];
-        var own = new Dictionary<string, string>(StringComparer.Ordinal);
-        var positional = new List<string>();
-        var rest = new List<string>();
-        string[] flags = ["--name", "--role", "--rate", "--burst", "--max-queued-messages", "--max-queued-bytes", "--max-attachment-bytes"];
-        for (var i = 1; i < args.Length; i++)
+        command.SetAction(result => WithStore(result, config, store =>
         {
-            if (flags.Contains(args[i]))
+            var own = limits.Where(o => result.GetValue(o) is not null).ToDictionary(o => o.Name, o => result.GetValue(o)!, StringComparer.Ordinal);
+            own["--role"] = result.GetValue(role)!;
+            if (result.GetValue(name) is { } given)
             {
-                if (i + 1 >= args.Length)
-                {
-                    return UsageError($"{args[i]} needs a value.");
-                }
+                own["--name"] = given;
+            }
 
-                own[args[i]] = args[++i];
-            }
-            else if (args[i].StartsWith("--", StringComparison.Ordinal) || (i > 1 && args[i - 1] == "--config"))
-            {
-                rest.Add(args[i]); // the relay's configuration: --config PATH, --Section:Key=value
-            }
-            else
-            {
-                positional.Add(args[i]);
-            }
-        }
+            return Create(store, own);
+        }));
+        return command;
+    }
 
+    private static Command ListVerb()
+    {
+        var config = RelayConfiguration.CreateConfigOption();
+        var command = new Command("list", "Lists the tokens: id, role, creation, state, limits and name; never a secret.") { config };
+        command.SetAction(result => WithStore(result, config, List));
+        return command;
+    }
+
+    private static Command RevokeVerb()
+    {
+        var config = RelayConfiguration.CreateConfigOption();
+        var id = new Argument<string>("ID") { Description = "The token's id, as tokens list shows it." };
+        var command = new Command("revoke", "Revokes a token: a running relay refuses it from its next request on (TOKEN_REVOKED).") { config, id };
+        command.SetAction(result => WithStore(result, config, store => Revoke(store, result.GetValue(id)!)));
+        return command;
+    }
+
+    private static int WithStore(ParseResult result, Option<string?> config, Func<TokenStore, int> verb)
+    {
         var problems = new List<string>();
-        EdgeRelayOptions options;
-        try
+        if (RelayConfiguration.TryLoad(result, config, problems, out var loaded) is { } unreadable)
         {
-            options = ServerConfiguration.Load([.. rest], out _, problems);
-        }
-        catch (ConfigurationException ex)
-        {
-            Console.Error.WriteLine(ex.Message);
-            return 2;
+            return unreadable;
         }
 
         if (problems.Count > 0)
         {
             Console.Error.WriteLine("edgerelay tokens: the configuration has problems:");
             problems.ForEach(p => Console.Error.WriteLine("  - " + p));
-            return 2;
+            return ExitCodes.Usage;
         }
 
+        var options = loaded.Options;
         var path = options.Access.ResolveTokensFile(Path.GetFullPath(options.Storage.DataDir));
+        PrivateFiles.CreateOwnerOnly(); // the token file holds hashes of secrets: 0600, like the relay's own files
+
         try
         {
             using var store = TokenStore.Open(path, options.Access.DefaultLimits, TimeProvider.System);
-            return verb switch
-            {
-                "create" => Create(store, own, positional),
-                "list" => positional.Count == 0 ? List(store) : UsageError("list takes no arguments."),
-                _ => positional.Count == 1 ? Revoke(store, positional[0]) : UsageError("revoke takes one token id (see tokens list)."),
-            };
+            return verb(store);
         }
         catch (InvalidDataException ex)
         {
             Console.Error.WriteLine("edgerelay tokens: " + ex.Message);
-            return 3;
+            return ExitCodes.Storage;
         }
     }
 
-    private static int Create(TokenStore store, Dictionary<string, string> own, List<string> positional)
+    private static int Create(TokenStore store, Dictionary<string, string> own)
     {
-        if (positional.Count > 0)
-        {
-            return UsageError($"unexpected argument '{positional[0]}'.");
-        }
-
         if (!own.TryGetValue("--name", out var name) || string.IsNullOrWhiteSpace(name) || name.Length > 64 || name.Any(char.IsControl))
         {
             return UsageError("--name NAME is required: 1 to 64 printable characters that say whose token it is.");
@@ -122,7 +125,7 @@ internal static class TokensCommand
             || !Number(own, "--max-queued-messages", long.MaxValue, ref messages) || !Number(own, "--max-queued-bytes", long.MaxValue, ref bytes)
             || !Number(own, "--max-attachment-bytes", long.MaxValue, ref attachments))
         {
-            return 2;
+            return ExitCodes.Usage;
         }
 
         var issued = store.Create(name, role, new TokenLimits
@@ -136,7 +139,7 @@ internal static class TokensCommand
         Console.Error.WriteLine($"Created {(role == TokenRole.Peer ? "peer" : "RM")} token {issued.Token.Id} \"{name}\" in {store.Path}.");
         Console.Error.WriteLine("It is shown only this once; the relay keeps only its SHA-256:");
         Console.WriteLine(issued.Secret);
-        return 0;
+        return ExitCodes.Ok;
     }
 
     private static int List(TokenStore store)
@@ -145,7 +148,7 @@ internal static class TokensCommand
         if (tokens.Count == 0)
         {
             Console.WriteLine($"No tokens in {store.Path}. Create one with: edgerelay tokens create --name NAME");
-            return 0;
+            return ExitCodes.Ok;
         }
 
         Console.WriteLine($"{"ID",-16}  {"ROLE",-4}  {"CREATED (UTC)",-19}  {"STATE",-28}  {"RATE/S",7}  {"QUEUED MSGS",11}  NAME");
@@ -155,7 +158,7 @@ internal static class TokensCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{t.Id,-16}  {(t.Role == TokenRole.Peer ? "peer" : "rm"),-4}  {Utc(t.CreatedAt),-19}  {state,-28}  {t.Limits.RequestsPerSecond,7}  {t.Limits.MaxQueuedMessages,11}  {t.Name}"));
         }
 
-        return 0;
+        return ExitCodes.Ok;
     }
 
     private static int Revoke(TokenStore store, string id)
@@ -165,13 +168,13 @@ internal static class TokensCommand
         if (!store.Revoke(id))
         {
             Console.Error.WriteLine($"edgerelay tokens: no token with id '{id}' in {store.Path} (see: edgerelay tokens list).");
-            return 1;
+            return ExitCodes.Failure;
         }
 
         Console.WriteLine(revokedBefore != 0
             ? $"Token {id} was already revoked at {Utc(revokedBefore)}."
             : $"Revoked token {id}. A running relay refuses it from its next request on (TOKEN_REVOKED).");
-        return 0;
+        return ExitCodes.Ok;
     }
 
     private static bool Number(Dictionary<string, string> own, string flag, long max, ref long value)
@@ -195,8 +198,7 @@ internal static class TokensCommand
 
     private static int UsageError(string message)
     {
-        Console.Error.WriteLine("edgerelay tokens: " + message);
-        Console.Error.WriteLine(Usage);
-        return 2;
+        Console.Error.WriteLine("edgerelay tokens: " + message + " (see edgerelay tokens create --help)");
+        return ExitCodes.Usage;
     }
 }
