@@ -1,8 +1,8 @@
 using System.CommandLine;
 using EdgeRelay.Executable.Commands;
 
-// The verbs besides serve (which also runs when no verb is given). A new verb is one line here: a class in
-// Commands/ whose Create() returns its configured System.CommandLine.Command.
+// The verbs; serve also runs when none is given. A new verb is one line here: a class in Commands/ whose
+// Create() returns its configured System.CommandLine.Command.
 Command[] verbs =
 [
     ServeCommand.Create(),

@@ -25,8 +25,8 @@ internal static class RelayCommandLine
             return UsageError(CommandPath(result), result.Errors[0].Message);
         }
 
-        // Configuration keys mean nothing to a verb that reads no configuration (cert dev, --help, --version):
-        // refused, as a misplaced flag would be.
+        // Configuration keys mean nothing to a verb that reads no configuration (cert dev): refused, as a
+        // misplaced flag would be. --help and --version still answer whatever else is on the line.
         if (RelayConfiguration.Overrides.Count > 0 && result.Action == result.CommandResult.Command.Action
             && !result.CommandResult.Command.Options.Any(o => o.Name == "--config"))
         {
