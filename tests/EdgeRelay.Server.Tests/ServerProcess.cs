@@ -166,10 +166,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>SIGTERM: the graceful path an operator's service manager takes.</summary>
-    /// <param name="pid">The process to signal when the relay runs under a launcher that does not pass signals on; the child process by default.</param>
-    public async Task<int> TerminateAsync(TimeSpan? within = null, int? pid = null)
+    public async Task<int> TerminateAsync(TimeSpan? within = null)
     {
-        using (var kill = Process.Start("kill", ["-TERM", (pid ?? _process.Id).ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill!.WaitForExitAsync();
         }
