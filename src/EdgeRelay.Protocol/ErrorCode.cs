@@ -40,6 +40,15 @@ public enum ErrorCode : ushort
     /// <summary>Too many requests in a short time (e.g. unresolvable addresses). The connection stays open.</summary>
     RateLimited = 12,
 
+    /// <summary>
+    /// The relay holds as many connections as its operator allows, in all or from this IP address. Sent with
+    /// request id 0 before HELLO is read; the connection is closed. Connect again later (or from elsewhere).
+    /// </summary>
+    ConnectionLimit = 14,
+
+    /// <summary>This connection's SEND rate is used up. Nothing is stored; retry later. The connection stays open.</summary>
+    SendRateLimited = 15,
+
     /// <summary>The ephemeral address has the wrong length or format version.</summary>
     AddressMalformed = 20,
 
@@ -126,7 +135,7 @@ public static class ErrorCodes
     {
         ErrorCode.FrameTooLarge or ErrorCode.UnsupportedVersion or ErrorCode.HandshakeRequired
             or ErrorCode.TruncatedFrame or ErrorCode.InvalidHeader or ErrorCode.ShuttingDown
-            or ErrorCode.InternalError => true,
+            or ErrorCode.InternalError or ErrorCode.ConnectionLimit => true,
         _ => false,
     };
 
@@ -158,6 +167,8 @@ public static class ErrorCodes
         ErrorCode.InternalError => "INTERNAL_ERROR",
         ErrorCode.QuotaServer => "QUOTA_SERVER",
         ErrorCode.TokenRateLimited => "TOKEN_RATE_LIMITED",
+        ErrorCode.ConnectionLimit => "CONNECTION_LIMIT",
+        ErrorCode.SendRateLimited => "SEND_RATE_LIMITED",
         ErrorCode.QuotaToken => "QUOTA_TOKEN",
         ErrorCode.TokenUnknown => "TOKEN_UNKNOWN",
         ErrorCode.TokenRevoked => "TOKEN_REVOKED",
