@@ -43,6 +43,10 @@ public class EmbeddedSessionBenchmarks
         options.Storage.MaxPendingMessagesPerAddress = 100_000_000;
         options.Storage.MaxPendingBytesPerAddress = 1L << 50;
         options.Storage.MaxDiskBytes = 0;
+
+        // Nor may the connection's SEND rate; it stays on (at a rate no run reaches) so its check is measured.
+        options.Limits.SendsPerSecondPerConnection = 100_000_000;
+        options.Limits.SendBurstPerConnection = 100_000_000;
         _server = RelayServer.StartAsync(options, TimeProvider.System, NullLoggerFactory.Instance).GetAwaiter().GetResult();
 
         var pool = new RecyclingMemoryPool();

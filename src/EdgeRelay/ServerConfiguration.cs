@@ -40,6 +40,7 @@ internal static class ServerConfiguration
             ("Relay", options.Relay), ("Http", options.Http), ("Storage", options.Storage), ("Log", options.Log),
             ("Notify", options.Notify), ("Tls", options.Tls), ("Access", options.Access), ("Roles", options.Roles),
             ("Sending", options.Sending), ("Attachments", options.Attachments), ("Forwarding", options.Forwarding),
+            ("Limits", options.Limits),
         };
         foreach (var (name, target) in sections)
         {

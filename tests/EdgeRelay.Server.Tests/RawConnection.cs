@@ -29,6 +29,9 @@ internal sealed class RawConnection : IDisposable
         return connection;
     }
 
+    /// <summary>Wraps a socket the test connected itself (e.g. from a chosen source address).</summary>
+    public static RawConnection Wrap(Socket socket) => new(socket);
+
     public Task SendAsync(Action<ArrayBufferWriter<byte>> write)
     {
         var writer = new ArrayBufferWriter<byte>();

@@ -205,6 +205,11 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
         options.Storage.MaxPendingMessagesPerAddress = 100_000_000;
         options.Storage.MaxPendingBytesPerAddress = 1L << 50;
         options.Storage.MaxDiskBytes = 0;
+
+        // The same for the abuse limits: a run is many connections from one address, each sending as fast as it can.
+        options.Limits.MaxConnections = 0;
+        options.Limits.MaxConnectionsPerIp = 0;
+        options.Limits.SendsPerSecondPerConnection = 0;
         return options;
     }
 

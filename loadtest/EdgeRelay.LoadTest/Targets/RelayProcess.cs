@@ -89,6 +89,9 @@ internal static class RelayProcess
         yield return "--Storage:MaxPendingMessagesPerAddress=" + options.Storage.MaxPendingMessagesPerAddress.ToString(c);
         yield return "--Storage:MaxPendingBytesPerAddress=" + options.Storage.MaxPendingBytesPerAddress.ToString(c);
         yield return "--Storage:MaxDiskBytes=" + options.Storage.MaxDiskBytes.ToString(c);
+        yield return "--Limits:MaxConnections=" + options.Limits.MaxConnections.ToString(c);
+        yield return "--Limits:MaxConnectionsPerIp=" + options.Limits.MaxConnectionsPerIp.ToString(c);
+        yield return "--Limits:SendsPerSecondPerConnection=" + options.Limits.SendsPerSecondPerConnection.ToString(c);
         yield return "--Log:MinimumLevel=Warning";
     }
 

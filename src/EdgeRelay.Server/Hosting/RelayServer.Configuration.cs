@@ -137,6 +137,7 @@ public sealed partial class RelayServer
     private void InitialiseConfiguration(EdgeRelayOptions options)
     {
         _sending = Copy(options.Sending);
+        _limits = options.Limits.Copy();
         Roles = options.Roles.ToFlags();
     }
 

@@ -87,6 +87,7 @@ public sealed partial class RelayServer : IAsyncDisposable
             notifier);
         Metrics = new Metrics.RelayMetrics();
         Metrics.Attach(this);
+        Metrics.CreateLimitMetrics();
 
         // One coarse timer for every connection (as Kestrel's heartbeat does) instead of a timer per read.
         _watchdog = time.CreateTimer(_ => CheckTimeouts(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));

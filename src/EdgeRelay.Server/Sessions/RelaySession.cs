@@ -19,7 +19,7 @@ namespace EdgeRelay.Server;
 /// writer which waits for commits and flushes replies in order. The reader never waits for the disk; it
 /// only stops when the outbox is full (back-pressure). Command families live in partial files:
 /// RelaySession.Handshake.cs, .Ingest.cs (SEND), .Resolve.cs (its address resolution), .Addresses.cs,
-/// .Delivery.cs (PULL, ACK), .Push.cs (SUBSCRIBE, CREDIT, the owner's address settings), .Access.cs
+/// .Delivery.cs (PULL, ACK), .Limits.cs (the SEND rate), .Push.cs (SUBSCRIBE, CREDIT, the owner's address settings), .Access.cs
 /// (AUTH_TOKEN and the sending service's authorisation), .Status.cs (STATUS, CONFIG pushes, roles),
 /// .Attachments.cs (uploads).
 /// </remarks>
@@ -210,7 +210,7 @@ public sealed partial class RelaySession : IDeliveryTarget
 
         return header.Type switch
         {
-            FrameType.Send => HandleSendAsync(header.RequestId, body),
+            FrameType.Send => TryTakeSendToken() ? HandleSendAsync(header.RequestId, body) : RefuseSendRate(header.RequestId),
             FrameType.Ping => body.IsEmpty ? ReplyAsync(OutboxItem.Pong(header.RequestId)) : Fail(header.RequestId, ErrorCode.MalformedFrame, "PING has an empty body"),
             FrameType.Hello => FailConnection(ErrorCode.HandshakeRequired, "HELLO was already done"),
             FrameType.CreateAddress => HandleCreateAddress(header.RequestId, body),

@@ -1,0 +1,53 @@
+namespace EdgeRelay.Server;
+
+/// <summary>
+/// Abuse limits of the relay endpoint (section "Limits"): how many connections it holds, from one IP address
+/// and in all, and how fast one connection may SEND. 0 turns a limit off.
+/// </summary>
+public sealed class LimitsOptions
+{
+    /// <summary>
+    /// Connections the relay endpoint holds at once; a connection past it is refused with CONNECTION_LIMIT
+    /// before HELLO. Default 10000: about what one relay with the default
+    /// <see cref="RelayEndpointOptions.MaxInFlightPerConnection"/> holds in ~160 MiB of replies. 0: no limit.
+    /// </summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// Connections from one IP address (an IPv4-mapped IPv6 address counts as its IPv4 address). Default 64:
+    /// a household or office behind one NAT runs a few apps each, while one host cannot take every slot of
+    /// <see cref="MaxConnections"/>. Clients behind a carrier-grade NAT or a proxy share one address: raise it
+    /// (or set 0) for those. 0: no limit.
+    /// </summary>
+    public int MaxConnectionsPerIp { get; set; } = 64;
+
+    /// <summary>
+    /// SENDs one connection may make per second, sustained; past it a SEND gets SEND_RATE_LIMITED and nothing is
+    /// stored. Default 1000: far above what a person's apps send, and one connection alone cannot fill the log
+    /// at disk speed. A peer relay forwarding for many users sends over a few connections: size it for them.
+    /// 0: no limit.
+    /// </summary>
+    public int SendsPerSecondPerConnection { get; set; } = 1_000;
+
+    /// <summary>
+    /// SENDs one connection may make back to back above that rate (the bucket starts full). Default 2000: a
+    /// backlog queued while a client was offline goes out at once. Ignored when the rate is 0.
+    /// </summary>
+    public int SendBurstPerConnection { get; set; } = 2_000;
+
+    internal void Validate(List<string> problems)
+    {
+        RelayEndpointOptions.Range(problems, "Limits:MaxConnections", MaxConnections, 0, 10_000_000);
+        RelayEndpointOptions.Range(problems, "Limits:MaxConnectionsPerIp", MaxConnectionsPerIp, 0, 10_000_000);
+        RelayEndpointOptions.Range(problems, "Limits:SendsPerSecondPerConnection", SendsPerSecondPerConnection, 0, 100_000_000);
+        RelayEndpointOptions.Range(problems, "Limits:SendBurstPerConnection", SendBurstPerConnection, 1, 100_000_000);
+    }
+
+    internal LimitsOptions Copy() => new()
+    {
+        MaxConnections = MaxConnections,
+        MaxConnectionsPerIp = MaxConnectionsPerIp,
+        SendsPerSecondPerConnection = SendsPerSecondPerConnection,
+        SendBurstPerConnection = SendBurstPerConnection,
+    };
+}
