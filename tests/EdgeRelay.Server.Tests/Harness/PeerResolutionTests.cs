@@ -119,6 +119,9 @@ public sealed class PeerResolutionTests(ITestOutputHelper output) : IDisposable
         o.Relay.AnonymousResolveMissBurst = AnonymousBurst;
         o.Relay.AnonymousResolveMissesPerSecond = AnonymousRate;
         o.Relay.ResolveWorkers = 2;
+
+        // The floods here are of resolutions, on the clock; the connection's SEND rate would refuse them first.
+        o.Limits.SendsPerSecondPerConnection = 0;
     });
 
     private static Task AuthenticatePeerAsync(SessionHarness relay, HarnessConnection connection) =>
