@@ -26,13 +26,13 @@ internal sealed partial class ConfigurationReloader : IDisposable
     {
         _args = args;
         _server = server;
-        _debounce = new Timer(_ => Reload(), null, Timeout.Infinite, Timeout.Infinite);
+        _debounce = new Timer(_ => _ = Reload(), null, Timeout.Infinite, Timeout.Infinite);
         if (!OperatingSystem.IsWindows())
         {
             _hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
             {
                 context.Cancel = true; // SIGHUP's default action ends the process
-                Reload();
+                _ = Reload();
             });
 
             // A process started with SIGHUP ignored (nohup, some supervisors) keeps it ignored: the runtime
@@ -57,7 +57,12 @@ internal sealed partial class ConfigurationReloader : IDisposable
         }
     }
 
-    public void Reload()
+    /// <summary>
+    /// Rereads the configuration as the relay was started with it (file, environment, command line) and applies
+    /// it; returns what changed, what needs a restart, or why nothing was applied. SIGHUP, a change of the file
+    /// and the admin API's reload all come here, one at a time.
+    /// </summary>
+    public ConfigurationChange Reload()
     {
         lock (_lock)
         {
@@ -69,11 +74,10 @@ internal sealed partial class ConfigurationReloader : IDisposable
             }
             catch (ConfigurationException ex)
             {
-                _server.ApplyConfiguration(new EdgeRelayOptions(), [ex.Message]);
-                return;
+                return _server.ApplyConfiguration(new EdgeRelayOptions(), [ex.Message]);
             }
 
-            _server.ApplyConfiguration(options, problems);
+            return _server.ApplyConfiguration(options, problems);
         }
     }
 

@@ -105,13 +105,14 @@ public sealed class RelayHost : IAsyncDisposable
             kestrel.Listen(relayEndPoint, listen =>
             {
                 relayListen = listen;
-                if (relay.TlsCertificate is { } certificate)
+                if (relay.TlsAuthentication is not null)
                 {
-                    // TLS is a transport layer under the ConnectionHandler: the protocol is the same inside.
-                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    // TLS is a transport layer under the ConnectionHandler: the protocol is the same inside. Each
+                    // handshake asks for the current certificate, so a reload reaches new connections at once
+                    // while those already open keep the session they negotiated.
+                    listen.UseHttps(new TlsHandshakeCallbackOptions
                     {
-                        ServerCertificate = certificate,
-                        SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                        OnConnection = _ => ValueTask.FromResult(relay.TlsAuthentication!),
                         HandshakeTimeout = options.Relay.HandshakeTimeout,
                     });
                 }

@@ -79,15 +79,19 @@ public sealed partial class RelayServer
     }
 
     /// <summary>
-    /// Applies a reloaded configuration: the Sending section takes effect at once and every connection that
-    /// asked for STATUS or presented an RM token is sent a CONFIG frame with the new values; a change
-    /// anywhere else is reported as needing a restart and left as it is; an invalid configuration changes
-    /// nothing. The token file is reread too.
+    /// Applies a reloaded configuration. What changes live: the Sending section (every connection that asked
+    /// for STATUS or presented an RM token is sent a CONFIG frame with the new values), the Limits section (for
+    /// connections admitted and SENDs made from now on), the TLS certificate (its files are read again whether or
+    /// not their names changed; new handshakes get it, open connections keep theirs) and the Notify options of
+    /// <see cref="LiveNotifyOptions"/>. A change anywhere else is reported as needing a restart and left as it
+    /// is. An invalid configuration, or a certificate that does not load, changes nothing. The token file is
+    /// reread too. Connections are never closed by a reload.
     /// </summary>
     /// <param name="reloaded">The configuration as it reads now.</param>
     /// <param name="loadProblems">Problems found while reading it (unknown keys, values that do not convert): any refuses the reload.</param>
     public ConfigurationChange ApplyConfiguration(EdgeRelayOptions reloaded, IReadOnlyList<string>? loadProblems = null)
     {
+        ArgumentNullException.ThrowIfNull(reloaded);
         var problems = loadProblems is { Count: > 0 } ? loadProblems : reloaded.Validate();
         if (problems.Count > 0)
         {
@@ -95,14 +99,26 @@ public sealed partial class RelayServer
             return new ConfigurationChange([], [], problems);
         }
 
-        Tokens.Reload();
         lock (_configurationLock)
         {
-            var applied = Differences("Sending", Sending, reloaded.Sending);
+            // The certificate first: one that does not load refuses the whole reload before anything changed.
             var restart = new List<string>();
+            var tlsApplied = new List<string>();
+            if (!TryReloadCertificate(reloaded.Tls, tlsApplied, restart, out var identity, out var tlsProblem))
+            {
+                RelayLog.ReloadRefused(Logger, tlsProblem);
+                return new ConfigurationChange([], [], [tlsProblem]);
+            }
+
+            Tokens.Reload();
+            var sending = Differences("Sending", Sending, reloaded.Sending);
+            var limits = Differences("Limits", Limits, reloaded.Limits);
+            var notify = Differences("Notify", Options.Notify, reloaded.Notify);
+            var notifyLive = notify.Where(o => LiveNotifyOptions.Contains(o[(o.IndexOf(':', StringComparison.Ordinal) + 1)..])).ToList();
+            restart.AddRange(notify.Except(notifyLive));
             foreach (var section in typeof(EdgeRelayOptions).GetProperties())
             {
-                if (section.Name != nameof(EdgeRelayOptions.Sending))
+                if (section.Name is not (nameof(EdgeRelayOptions.Sending) or nameof(EdgeRelayOptions.Limits) or nameof(EdgeRelayOptions.Notify) or nameof(EdgeRelayOptions.Tls)))
                 {
                     restart.AddRange(Differences(section.Name, section.GetValue(Options)!, section.GetValue(reloaded)!));
                 }
@@ -113,19 +129,38 @@ public sealed partial class RelayServer
                 RelayLog.ReloadNeedsRestart(Logger, string.Join(", ", restart));
             }
 
+            List<string> applied = [.. sending, .. limits, .. notifyLive, .. tlsApplied];
             if (applied.Count == 0)
             {
                 return new ConfigurationChange([], restart, []);
             }
 
-            Volatile.Write(ref _sending, Copy(reloaded.Sending));
-            Interlocked.Increment(ref _configVersion);
-            var frame = new ArrayBufferWriter<byte>(128);
-            GetStatus().Write(frame, FrameType.Config, 0);
-            var bytes = frame.WrittenSpan.ToArray();
-            foreach (var session in _sessions.Values)
+            if (limits.Count > 0)
             {
-                session.PushConfig(bytes);
+                Volatile.Write(ref _limits, reloaded.Limits.Copy());
+            }
+
+            if (notifyLive.Count > 0)
+            {
+                ApplyNotify(reloaded.Notify);
+            }
+
+            if (identity is not null)
+            {
+                ApplyCertificate(identity, reloaded.Tls);
+            }
+
+            if (sending.Count > 0)
+            {
+                Volatile.Write(ref _sending, Copy(reloaded.Sending));
+                Interlocked.Increment(ref _configVersion);
+                var frame = new ArrayBufferWriter<byte>(128);
+                GetStatus().Write(frame, FrameType.Config, 0);
+                var bytes = frame.WrittenSpan.ToArray();
+                foreach (var session in _sessions.Values)
+                {
+                    session.PushConfig(bytes);
+                }
             }
 
             Metrics.ConfigurationReloads.Inc();

@@ -44,9 +44,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         attachments.UsageChanged = (owner, delta) => tokens.FindById(owner)?.AddAttachment(delta);
 
         Notifier = notifier;
-        TlsCertificate = certificate;
-        TlsPin = certificate is null ? [] : Tls.RelayCertificates.Pin(certificate);
-        CardExtensions = certificate is null ? [] : [new AddressCardExtension(ProtocolConstants.TlsPinExtension, TlsPin)];
+        _tls = certificate is null ? null : TlsIdentity.Of(certificate);
         Options = options;
         Storage = storage;
         _ownsStorage = ownsStorage;
@@ -108,15 +106,6 @@ public sealed partial class RelayServer : IAsyncDisposable
     public TimeProvider Time { get; }
 
     internal ILogger Logger { get; }
-
-    /// <summary>The relay endpoint's TLS certificate; null when it speaks plain TCP.</summary>
-    public X509Certificate2? TlsCertificate { get; }
-
-    /// <summary>SHA-256 of the certificate's public key, announced in HELLO and in cards; empty without TLS.</summary>
-    public byte[] TlsPin { get; }
-
-    /// <summary>Extensions written into every card this relay issues (the TLS pin, when there is one).</summary>
-    internal AddressCardExtension[] CardExtensions { get; }
 
     /// <summary>This relay's Prometheus metrics (served by the host at /metrics).</summary>
     public Metrics.RelayMetrics Metrics { get; }

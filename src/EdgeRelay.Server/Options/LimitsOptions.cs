@@ -2,7 +2,9 @@ namespace EdgeRelay.Server;
 
 /// <summary>
 /// Abuse limits of the relay endpoint (section "Limits"): how many connections it holds, from one IP address
-/// and in all, and how fast one connection may SEND. 0 turns a limit off.
+/// and in all, and how fast one connection may SEND. 0 turns a limit off. Every value is reloadable (SIGHUP,
+/// the configuration file, the admin API): a new value applies to connections and SENDs from then on, and a
+/// lowered connection limit closes nobody already connected.
 /// </summary>
 public sealed class LimitsOptions
 {

@@ -116,14 +116,10 @@ internal static class WebhookEndpoints
 
         // Pooled connections keep the address they were checked with; recycling them follows DNS changes.
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-        ConnectCallback = options.AllowPrivateNetworks ? ConnectAnyAsync : ConnectPublicAsync,
+
+        // Read at each connect, not here: a reload may change it (Notify:AllowPrivateNetworks is live).
+        ConnectCallback = (context, cancellationToken) => ConnectAsync(context.DnsEndPoint, options.AllowPrivateNetworks, cancellationToken),
     };
-
-    private static ValueTask<Stream> ConnectAnyAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken) =>
-        ConnectAsync(context.DnsEndPoint, allowInternal: true, cancellationToken);
-
-    private static ValueTask<Stream> ConnectPublicAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken) =>
-        ConnectAsync(context.DnsEndPoint, allowInternal: false, cancellationToken);
 
     /// <summary>
     /// Resolves the host and connects to the first address that answers, skipping internal ones unless

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Json;
 using EdgeRelay.Addressing;
 using EdgeRelay.Protocol;
 using EdgeRelay.Storage;
@@ -60,6 +61,41 @@ public sealed class SendRateTests : IAsyncLifetime
         // The bucket is the connection's: another one starts full.
         await using var other = await relay.ConnectAsync();
         Assert.Equal(["ok 20", "ok 21", "ok 22"], await SendAsync(other, ephemeral, 20, 3));
+    }
+
+    [Fact]
+    public async Task A_reloaded_rate_applies_to_the_next_SEND_of_an_open_connection()
+    {
+        var relay = _relay = await SessionHarness.StartAsync(o => o.Limits.SendsPerSecondPerConnection = 0);
+        await using var sender = await relay.ConnectAsync();
+        var card = await SessionHarness.CreateAddressAsync(sender, _owner);
+        var ephemeral = relay.Ephemeral(card);
+        Assert.All(await SendAsync(sender, ephemeral, 0, 10), r => Assert.StartsWith("ok", r, StringComparison.Ordinal));
+
+        var change = relay.Server.ApplyConfiguration(Reloaded(relay.Server.Options, o =>
+        {
+            o.Limits.SendsPerSecondPerConnection = 1;
+            o.Limits.SendBurstPerConnection = 2;
+        }));
+
+        Assert.Equal(["Limits:SendsPerSecondPerConnection", "Limits:SendBurstPerConnection"], change.Applied);
+        Assert.Empty(change.NeedRestart);
+        Assert.Equal(["ok 10", "ok 11", "SEND_RATE_LIMITED 12"], await SendAsync(sender, ephemeral, 10, 3));
+        relay.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(["ok 13", "SEND_RATE_LIMITED 14"], await SendAsync(sender, ephemeral, 13, 2));
+
+        // Back to no limit.
+        relay.Server.ApplyConfiguration(Reloaded(relay.Server.Options, o => o.Limits.SendsPerSecondPerConnection = 0));
+        Assert.All(await SendAsync(sender, ephemeral, 15, 10), r => Assert.StartsWith("ok", r, StringComparison.Ordinal));
+        Assert.Equal(23, (await StoredAsync(card.Aid)).Length);
+    }
+
+    /// <summary>A deep copy of <paramref name="current"/> with <paramref name="change"/> made: the configuration as a reload would read it.</summary>
+    internal static EdgeRelayOptions Reloaded(EdgeRelayOptions current, Action<EdgeRelayOptions> change)
+    {
+        var copy = JsonSerializer.Deserialize<EdgeRelayOptions>(JsonSerializer.Serialize(current))!;
+        change(copy);
+        return copy;
     }
 
     /// <summary>Pipelines <paramref name="count"/> SENDs (ciphertext "m{n}", request id n) and a PING; returns each SEND's outcome.</summary>
