@@ -4,7 +4,7 @@ using EdgeRelay.Protocol;
 namespace EdgeRelay.Server;
 
 /// <summary>What <see cref="RelayServer.ApplyConfiguration"/> did with a reloaded configuration.</summary>
-/// <param name="Applied">Options that changed and now apply (connected RMs were sent a CONFIG frame).</param>
+/// <param name="Applied">Options that changed and now apply (for a change of the Sending section, connected RMs were sent a CONFIG frame).</param>
 /// <param name="NeedRestart">Options that changed but apply only from the next start; they were left as they are.</param>
 /// <param name="Problems">Why nothing was applied (the reloaded configuration is invalid), each naming its option.</param>
 public sealed record ConfigurationChange(IReadOnlyList<string> Applied, IReadOnlyList<string> NeedRestart, IReadOnlyList<string> Problems);
