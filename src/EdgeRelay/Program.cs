@@ -10,6 +10,7 @@ Command[] verbs =
     CertCommand.Create(),
     HealthCheckCommand.Create(),
     TokensCommand.Create(),
+    AdminCommand.Create(),
 ];
 
 return await RelayCommandLine.RunAsync(args, verbs);

@@ -41,6 +41,7 @@ internal static class ServerConfiguration
             ("Notify", options.Notify), ("Tls", options.Tls), ("Access", options.Access), ("Roles", options.Roles),
             ("Sending", options.Sending), ("Attachments", options.Attachments), ("Forwarding", options.Forwarding),
             ("Limits", options.Limits),
+            ("Admin", options.Admin),
         };
         foreach (var (name, target) in sections)
         {
@@ -62,11 +63,13 @@ internal static class ServerConfiguration
     }
 
     /// <summary>
-    /// Variables with our prefix that are not options: EDGERELAY_CONFIG names the file, and EDGERELAY_RM_* belong to
+    /// Variables with our prefix that are not options: EDGERELAY_CONFIG names the file, EDGERELAY_ADMIN_TOKEN is what
+    /// <c>edgerelay admin</c> presents, and EDGERELAY_RM_* belong to
     /// the relationship manager's command line, which a relay's operator may well have set in the same shell.
     /// </summary>
     private static bool IsOtherProgramsVariable(string key) =>
-        string.Equals(key, "CONFIG", StringComparison.OrdinalIgnoreCase) || key.StartsWith("RM_", StringComparison.OrdinalIgnoreCase);
+        string.Equals(key, "CONFIG", StringComparison.OrdinalIgnoreCase) || string.Equals(key, "ADMIN_TOKEN", StringComparison.OrdinalIgnoreCase)
+        || key.StartsWith("RM_", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Sets each key of a section on its options object, collecting every problem instead of stopping at

@@ -133,6 +133,7 @@ public sealed class RelayHost : IAsyncDisposable
             : Results.Text("ready\n"));
         app.MapMetrics("/metrics", relay.Metrics.Registry);
         app.MapMethods("/a/{id}", [HttpMethods.Get, HttpMethods.Head], AttachmentEndpoint.Serve);
+        Admin.AdminEndpoints.MapAdmin(app, relay);
 
         // Stop taking requests as soon as the host is told to stop, before Kestrel's own drain begins.
         app.Lifetime.ApplicationStopping.Register(relay.BeginShutdown);

@@ -28,6 +28,7 @@ public sealed class EdgeRelayOptions
     public ForwardingSection Forwarding { get; set; } = new();
 
     public LimitsOptions Limits { get; set; } = new();
+    public AdminOptions Admin { get; set; } = new();
 
     /// <summary>Returns every problem at once, each naming its option, so an operator fixes the file in one go.</summary>
     public IReadOnlyList<string> Validate()
@@ -45,6 +46,7 @@ public sealed class EdgeRelayOptions
         Attachments.Validate(problems);
         Forwarding.Validate(problems);
         Limits.Validate(problems);
+        Admin.Validate(problems);
         if (problems.Count == 0 && Relay.Endpoint == Http.Endpoint && !Relay.Endpoint.EndsWith(":0", StringComparison.Ordinal))
         {
             problems.Add($"Relay:Endpoint and Http:Endpoint are both '{Relay.Endpoint}': they must differ.");
