@@ -25,7 +25,7 @@ namespace EdgeRelay.Storage.Faster;
 /// leaves the store's gate (which closing waits on) explicitly, without closures, since several are on the
 /// SEND path; the work itself is in the types above.</para>
 /// </remarks>
-public sealed class FasterStorage : IRelayStorage
+public sealed partial class FasterStorage : IRelayStorage
 {
     private readonly TimeProvider _time;
     private readonly ILogger _logger;

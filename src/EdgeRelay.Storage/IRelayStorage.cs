@@ -10,7 +10,7 @@ namespace EdgeRelay.Storage;
 /// stops accepting operations, waits for those in flight, makes everything written durable and releases
 /// the store; writes that were never made durable were never promised.
 /// </remarks>
-public interface IRelayStorage : IAddressRegistry, IMessageQueue, IDurability, IAsyncDisposable
+public interface IRelayStorage : IAddressRegistry, IMessageQueue, IAddressAdministration, IDurability, IAsyncDisposable
 {
     /// <summary>A point-in-time reading for metrics. Throws <see cref="ObjectDisposedException"/> once closed.</summary>
     StorageStatistics GetStatistics();

@@ -46,3 +46,8 @@ public sealed class FasterDurabilityConformance : DurabilityConformance
 {
     protected override StorageBackend CreateBackend() => new FasterBackend();
 }
+
+public sealed class FasterAddressAdministrationConformance : AddressAdministrationConformance
+{
+    protected override StorageBackend CreateBackend() => new FasterBackend();
+}

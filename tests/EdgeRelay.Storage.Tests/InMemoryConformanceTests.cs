@@ -40,6 +40,11 @@ public sealed class InMemoryDurabilityConformance : DurabilityConformance
     protected override StorageBackend CreateBackend() => new InMemoryBackend();
 }
 
+public sealed class InMemoryAddressAdministrationConformance : AddressAdministrationConformance
+{
+    protected override StorageBackend CreateBackend() => new InMemoryBackend();
+}
+
 public sealed class InMemoryOutboundBackend : OutboundBackend
 {
     private readonly InMemoryOutboundQueue.Place _place = new();

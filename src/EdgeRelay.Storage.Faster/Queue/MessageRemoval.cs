@@ -115,6 +115,82 @@ internal sealed class MessageRemoval
         return dropped;
     }
 
+    /// <summary>
+    /// Drops the address' backlog as of now with MessagesAcked records (one per page of ids), so recovery and
+    /// compaction treat the purged messages exactly as acknowledged ones. Ids appended after the call began stay:
+    /// a purge of an address that keeps receiving ends. Waits for log space without blocking.
+    /// </summary>
+    public async ValueTask<PurgeResult> PurgeAsync(AddressId aid, StoreGate gate, CancellationToken ct)
+    {
+        if (!_registry.TryGetEntry(aid, out var entry))
+        {
+            return new PurgeResult(PurgeStatus.UnknownAddress, 0, 0, DurabilityTicket.None);
+        }
+
+        long newest;
+        lock (entry.Gate)
+        {
+            newest = entry.Pending.NewestId;
+        }
+
+        var ids = ArrayPool<long>.Shared.Rent(Math.Min(MaxIds, 65536));
+        long messages = 0, bytes = 0, lastRecord = 0;
+        try
+        {
+            for (var attempt = 1; ;)
+            {
+                int removed;
+                long removedBytes = 0;
+                lock (entry.Gate)
+                {
+                    var count = entry.Pending.CopyExpired(long.MaxValue, ids.AsSpan(0, Math.Min(ids.Length, MaxIds)));
+                    while (count > 0 && ids[count - 1] > newest)
+                    {
+                        count--; // arrived after the purge began
+                    }
+
+                    if (count == 0)
+                    {
+                        break;
+                    }
+
+                    var page = ids.AsSpan(0, count);
+                    if (_log.TryEnqueueIdList(LogRecordKind.MessagesAcked, aid, page, out var record))
+                    {
+                        removed = entry.Pending.Remove(page, out removedBytes);
+                        lastRecord = record;
+                    }
+                    else
+                    {
+                        removed = -1;
+                    }
+                }
+
+                if (removed < 0)
+                {
+                    await _log.WaitForSpaceAsync(attempt++, ct);
+                    if (gate.IsClosing)
+                    {
+                        ThrowHelper.ThrowDisposed();
+                    }
+
+                    continue;
+                }
+
+                attempt = 1;
+                messages += removed;
+                bytes += removedBytes;
+                _counters.Removed(removed, removedBytes);
+            }
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(ids);
+        }
+
+        return new PurgeResult(PurgeStatus.Purged, messages, bytes, lastRecord == 0 ? DurabilityTicket.None : DurabilityTicket.At(lastRecord));
+    }
+
     private AckStatus TryAck(AddressId aid, ReadOnlySpan<long> ids, out long record, out bool backpressure)
     {
         record = 0;

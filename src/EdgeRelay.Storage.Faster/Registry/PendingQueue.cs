@@ -45,6 +45,9 @@ internal sealed class PendingQueue
     /// <summary>The lowest pending id, or <see cref="long.MaxValue"/> when empty.</summary>
     public long OldestId => _count == 0 ? long.MaxValue : At(0).Id;
 
+    /// <summary>The newest message's id; <see cref="long.MinValue"/> when none.</summary>
+    public long NewestId => _count == 0 ? long.MinValue : At(_count - 1).Id;
+
     /// <summary>
     /// The lowest log address any pending message still needs, or <see cref="long.MaxValue"/> when empty:
     /// the oldest id, unless compaction moved messages (then a scan, on the maintenance path only).
