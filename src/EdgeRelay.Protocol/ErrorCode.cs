@@ -112,6 +112,12 @@ public enum ErrorCode : ushort
     /// <summary>SEND_VIA_MODE with a sending mode this relay does not offer now (unknown, or turned off by its operator). Nothing queued; the connection stays open.</summary>
     ModeUnavailable = 55,
 
+    /// <summary>
+    /// SEND, SEND_VIA or SEND_VIA_MODE while the relay's operator has drained it: it takes no new message for now,
+    /// while pulls, pushes and acks go on. Nothing stored; send elsewhere or retry later. The connection stays open.
+    /// </summary>
+    Draining = 59,
+
     /// <summary>An upload's declared size exceeds the maximum attachment size. The connection stays open.</summary>
     AttachmentTooLarge = 60,
 
@@ -176,6 +182,7 @@ public static class ErrorCodes
         ErrorCode.QueueFull => "QUEUE_FULL",
         ErrorCode.Undeliverable => "UNDELIVERABLE",
         ErrorCode.ModeUnavailable => "MODE_UNAVAILABLE",
+        ErrorCode.Draining => "DRAINING",
         ErrorCode.AttachmentTooLarge => "ATTACHMENT_TOO_LARGE",
         ErrorCode.QuotaAttachments => "QUOTA_ATTACHMENTS",
         ErrorCode.UploadUnknown => "UPLOAD_UNKNOWN",

@@ -15,11 +15,15 @@ namespace EdgeRelay.Server.Admin;
 /// </summary>
 public static partial class AdminEndpoints
 {
-    /// <summary>Maps the admin group and its endpoints; returns the group, or null when the admin API is off.</summary>
+    /// <summary>
+    /// Maps the status page at <c>/</c> (always) and the admin group with its endpoints; returns the group, or null
+    /// when the admin API is off.
+    /// </summary>
     public static RouteGroupBuilder? MapAdmin(WebApplication app, RelayServer relay)
     {
         relay.StartedAt = relay.Time.GetUtcNow();
         relay.Metrics.CreateAdminMetrics();
+        StatusPage.Map(app, relay);
         var token = relay.Options.Admin.ResolveToken();
         if (token is null)
         {
@@ -51,6 +55,8 @@ public static partial class AdminEndpoints
             return Results.Json(stats, AdminJson.Default.AdminStats);
         });
 
+        MapAddresses(group, admin);
+        MapDrain(group, admin);
         AdminLog.Enabled(logger, admin.Authentication.Fingerprint);
         return group;
     }
@@ -66,11 +72,18 @@ public static partial class AdminEndpoints
 
         public static string Remote(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
-        /// <summary>Writes the audit line of an action and counts it.</summary>
-        public void Audit(HttpContext http, string action, string target, string outcome)
+        /// <summary>Writes the audit line of an action and counts it under <paramref name="metricOutcome"/> (ok, not_found, refused, failed).</summary>
+        public void Audit(HttpContext http, string action, string target, string outcome, string? metricOutcome = null)
         {
             AdminLog.Action(Logger, action, target, Remote(http), Authentication.Fingerprint, outcome);
-            Relay.Metrics.AdminAction(action, outcome);
+            Relay.Metrics.AdminAction(action, metricOutcome ?? outcome);
+        }
+
+        /// <summary>Audits a refused action and answers it with a stable error code.</summary>
+        public IResult Refuse(HttpContext http, string action, string target, int statusCode, string error, string message)
+        {
+            Audit(http, action, target, $"{error}: {message}", statusCode == StatusCodes.Status404NotFound ? "not_found" : "refused");
+            return Results.Json(new AdminError(error, message), AdminJson.Default.AdminError, statusCode: statusCode);
         }
 
         public AdminStats Stats()

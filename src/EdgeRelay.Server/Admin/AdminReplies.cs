@@ -43,6 +43,55 @@ public sealed record AdminStats(
     long? DiskHeadroomBytes,
     long? FilesystemFreeBytes);
 
+/// <summary>
+/// One address as <c>/admin/addresses</c> shows it: never its owner key, its notification endpoint (a capability
+/// URL) or any ciphertext.
+/// </summary>
+/// <param name="Aid">The long-term address id, 32 hex digits.</param>
+/// <param name="CreatedAt">When it was created.</param>
+/// <param name="ExpiresAt">When it expires (SENDs are refused from then on).</param>
+/// <param name="RevokedAt">When it was revoked; null while it is not.</param>
+/// <param name="Expired">Whether the expiry has passed.</param>
+/// <param name="PendingMessages">Messages waiting for the owner's acknowledgement.</param>
+/// <param name="PendingBytes">Their ciphertext bytes.</param>
+/// <param name="Policy">immediate, batched or pull-only.</param>
+/// <param name="PolicyWindowMs">The batching window of the batched policy; null for the others.</param>
+/// <param name="WakeUps">Whether the owner registered a wake-up endpoint (the endpoint itself is not shown).</param>
+public sealed record AdminAddress(
+    string Aid,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    DateTimeOffset? RevokedAt,
+    bool Expired,
+    int PendingMessages,
+    long PendingBytes,
+    string Policy,
+    uint? PolicyWindowMs,
+    bool WakeUps);
+
+/// <summary>A page of <c>GET /admin/addresses</c>, in address order.</summary>
+/// <param name="Addresses">At most the limit asked for.</param>
+/// <param name="NextAfter">The <c>after</c> of the next page; null when this page ends the listing.</param>
+public sealed record AdminAddressPage(AdminAddress[] Addresses, string? NextAfter);
+
+/// <summary>What <c>POST /admin/addresses/{aid}/revoke</c> or <c>/purge</c> did (durable before the reply).</summary>
+/// <param name="Aid">The address.</param>
+/// <param name="Outcome">revoked, already_revoked, or purged.</param>
+/// <param name="PurgedMessages">Messages dropped by a purge; 0 for a revocation.</param>
+/// <param name="PurgedBytes">Their ciphertext bytes.</param>
+public sealed record AdminAddressChange(string Aid, string Outcome, long PurgedMessages, long PurgedBytes);
+
+/// <summary>The answer of <c>POST /admin/drain</c> and <c>POST /admin/accept</c>.</summary>
+/// <param name="Draining">Whether new messages are refused now.</param>
+/// <param name="Availability">What STATUS reports now.</param>
+public sealed record AdminDrainState(bool Draining, string Availability);
+
+/// <summary>The answer of <c>POST /admin/reload</c>: what the reloaded configuration changed.</summary>
+/// <param name="Applied">Options that changed and apply now.</param>
+/// <param name="NeedRestart">Options that changed but apply only from the next start.</param>
+/// <param name="Problems">Why nothing was applied (the configuration is invalid); empty when it was.</param>
+public sealed record AdminReload(string[] Applied, string[] NeedRestart, string[] Problems);
+
 /// <summary>The body of an admin refusal other than 401/404: a stable snake_case code and a sentence.</summary>
 public sealed record AdminError(string Error, string Message);
 
@@ -50,4 +99,9 @@ public sealed record AdminError(string Error, string Message);
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
 [JsonSerializable(typeof(AdminStats))]
 [JsonSerializable(typeof(AdminError))]
+[JsonSerializable(typeof(AdminAddressPage))]
+[JsonSerializable(typeof(AdminAddress))]
+[JsonSerializable(typeof(AdminAddressChange))]
+[JsonSerializable(typeof(AdminDrainState))]
+[JsonSerializable(typeof(AdminReload))]
 public sealed partial class AdminJson : JsonSerializerContext;

@@ -13,5 +13,5 @@ public sealed partial class RelayServer
     public Func<ConfigurationChange>? ReloadConfiguration { get; set; }
 
     /// <summary>Set by an operator's drain: SENDs are refused while pulls, pushes and acks go on.</summary>
-    public bool IsDraining { get; internal set; }
+    public bool IsDraining { get; set; }
 }

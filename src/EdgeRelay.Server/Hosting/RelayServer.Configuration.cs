@@ -42,6 +42,7 @@ public sealed partial class RelayServer
         var forwarding = Options.Forwarding;
         var (availability, reason) = IsShuttingDown
             ? (Availability.Draining, "the relay is shutting down")
+            : IsDraining ? (Availability.Draining, "the relay's operator drained it: it takes no new messages")
             : budget > 0 && diskHeadroom < (ulong)(budget / 20)
                 ? (Availability.Degraded, "the message log is within 5% of its disk budget")
                 : sending && attachmentBudget > 0 && attachmentHeadroom < (ulong)(attachmentBudget / 20)

@@ -56,6 +56,11 @@ public sealed partial class RelaySession
     /// <summary>What SEND_VIA and SEND_VIA_MODE share once the body and the mode are accepted; <paramref name="batchIntervalMs"/> 0 forwards at once.</summary>
     private ValueTask SendViaInMode(uint requestId, long batchIntervalMs, SendViaRequest request)
     {
+        if (_server.IsDraining)
+        {
+            return Fail(requestId, ErrorCode.Draining, DrainingReason);
+        }
+
         if (request.Ciphertext.Length > _server.MaxSendViaCiphertext) // Sending:MaxCiphertextBytes, reloadable
         {
             return Fail(requestId, ErrorCode.CiphertextTooLarge, "ciphertext exceeds the advertised maximum");

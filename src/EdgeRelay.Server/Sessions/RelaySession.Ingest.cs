@@ -29,6 +29,11 @@ public sealed partial class RelaySession
             return Fail(requestId, ErrorCode.InvalidArgument, "empty ciphertext");
         }
 
+        if (_server.IsDraining)
+        {
+            return Fail(requestId, ErrorCode.Draining, DrainingReason);
+        }
+
         Span<byte> ephemeral = stackalloc byte[ProtocolConstants.EphemeralAddressLength];
         body.Slice(0, ProtocolConstants.EphemeralAddressLength).CopyTo(ephemeral);
 

@@ -52,6 +52,13 @@ internal static partial class AdminCommand
         admin.Options.Add(JsonOption);
         admin.Options.Add(TimeoutOption);
         admin.Subcommands.Add(Stats());
+        admin.Subcommands.Add(Addresses());
+        admin.Subcommands.Add(Inspect());
+        admin.Subcommands.Add(Revoke());
+        admin.Subcommands.Add(Purge());
+        admin.Subcommands.Add(Drain());
+        admin.Subcommands.Add(Accept());
+        admin.Subcommands.Add(Reload());
         return admin;
     }
 

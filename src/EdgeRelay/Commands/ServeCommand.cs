@@ -82,8 +82,10 @@ internal static partial class ServeCommand
 
         await using (host)
         {
-            // SIGHUP or an edit of the configuration file reloads it: the Sending section applies at once.
+            // SIGHUP, an edit of the configuration file and POST /admin/reload all reload it; what can change
+            // live applies at once, the rest is named as needing a restart.
             using var reloader = new ConfigurationReloader(loaded.Arguments, loaded.ConfigPath, host.Server, host.CreateLogger("EdgeRelay.Relay"));
+            host.Server.ReloadConfiguration = reloader.Reload;
             await host.WaitForShutdownAsync();
         }
 
