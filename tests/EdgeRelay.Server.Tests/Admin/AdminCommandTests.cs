@@ -101,6 +101,18 @@ public sealed class AdminCommandTests : IAsyncLifetime
         Assert.Contains("unknown_address", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Help_lists_every_admin_verb()
+    {
+        var (exitCode, stdout, stderr) = await ServerProcess.RunWithOutputAsync("admin", "--help");
+
+        Assert.True(exitCode == 0, stderr);
+        foreach (var verb in new[] { "stats", "addresses", "inspect", "revoke", "purge", "drain", "accept", "reload" })
+        {
+            Assert.Contains(verb, stdout, StringComparison.Ordinal);
+        }
+    }
+
     private static int ClosedPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
