@@ -12,6 +12,13 @@ public sealed partial class RelayServer
     /// </summary>
     public Func<ConfigurationChange>? ReloadConfiguration { get; set; }
 
+    private volatile bool _draining;
+
     /// <summary>Set by an operator's drain: SENDs are refused while pulls, pushes and acks go on.</summary>
-    public bool IsDraining { get; set; }
+    /// <remarks>Volatile: every connection's SEND path reads it, and a drain must reach them at once.</remarks>
+    public bool IsDraining
+    {
+        get => _draining;
+        set => _draining = value;
+    }
 }
