@@ -48,6 +48,26 @@ public sealed class AdminDrainTests
     }
 
     [Fact]
+    public async Task A_drained_relay_still_pushes_what_it_holds_to_a_subscriber()
+    {
+        await using var relay = await AdminAuthenticationTests.StartAsync();
+        using var http = AdminAuthenticationTests.Client(relay);
+        await using var sender = await relay.ConnectAsync();
+        await using var rm = await relay.ConnectAsync();
+        using var owner = new Owner();
+        var address = await owner.CreateAddressAsync(rm);
+        await sender.SendAsync(address.Card, new byte[] { 42 });
+        await http.PostAsync("/admin/drain", null);
+
+        await rm.AuthenticateAsync(address.Id, owner.Key);
+        await using var subscription = await rm.SubscribeAsync(address.Id, credit: 16);
+        var delivered = await subscription.Deliveries.ReadAsync(Testing.Eventually.Deadline());
+
+        Assert.Equal(42, Assert.Single(delivered).Ciphertext.Span[0]);
+        await subscription.AckAsync([delivered[0].Id]);
+    }
+
+    [Fact]
     public async Task A_drained_relay_refuses_send_via_with_draining()
     {
         await using var relay = await AdminAuthenticationTests.StartAsync();
