@@ -113,6 +113,17 @@ public sealed class AdminCommandTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData("stats", "--bogus")]
+    [InlineData("inspect")]
+    [InlineData("frobnicate")]
+    public async Task A_usage_error_exits_2(params string[] args)
+    {
+        var (exitCode, _, _) = await ServerProcess.RunWithOutputAsync(["admin", .. args]);
+
+        Assert.Equal(2, exitCode);
+    }
+
     private static int ClosedPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
