@@ -62,18 +62,6 @@ internal static partial class AdminCommand
         return admin;
     }
 
-    /// <summary>
-    /// Runs <c>edgerelay admin …</c> on its own, under a root so that --help works at every level; a usage error
-    /// (an unknown flag, a missing argument) exits 2 as every verb of the executable does, where the parser alone
-    /// would exit 1.
-    /// </summary>
-    internal static async Task<int> InvokeAsync(string[] args)
-    {
-        var result = new RootCommand { Create() }.Parse(args);
-        var exitCode = await result.InvokeAsync();
-        return result.Errors.Count > 0 ? AdminHttpClient.UsageError : exitCode;
-    }
-
     private static Command Stats()
     {
         var stats = new Command("stats", "Version, uptime, availability, connections, queue depth and disk headroom.");

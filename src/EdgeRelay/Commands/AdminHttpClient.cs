@@ -44,7 +44,7 @@ internal sealed class AdminHttpClient : IDisposable
                 try
                 {
                     // Only the endpoint and the token are read: other problems of the file are the relay's to report.
-                    options = ServerConfiguration.Load(configPath is null ? [] : ["--config", configPath], out _, []);
+                    options = ServerConfiguration.Load(configPath is null ? [.. RelayConfiguration.Overrides] : ["--config", configPath, .. RelayConfiguration.Overrides], out _, []);
                 }
                 catch (ConfigurationException ex)
                 {

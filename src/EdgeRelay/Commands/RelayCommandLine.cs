@@ -27,8 +27,7 @@ internal static class RelayCommandLine
 
         // Configuration keys mean nothing to a verb that reads no configuration (cert dev): refused, as a
         // misplaced flag would be. --help and --version still answer whatever else is on the line.
-        if (RelayConfiguration.Overrides.Count > 0 && result.Action == result.CommandResult.Command.Action
-            && !result.CommandResult.Command.Options.Any(o => o.Name == "--config"))
+        if (RelayConfiguration.Overrides.Count > 0 && result.Action == result.CommandResult.Command.Action && !ReadsConfiguration(result.CommandResult))
         {
             return UsageError(CommandPath(result), $"'{RelayConfiguration.Overrides[0]}': this verb reads no configuration.");
         }
@@ -68,6 +67,20 @@ internal static class RelayCommandLine
 
             AddVersion(verb);
         }
+    }
+
+    /// <summary>Whether the verb has --config, its own or a recursive one of a parent (admin's verbs).</summary>
+    private static bool ReadsConfiguration(CommandResult verb)
+    {
+        for (var command = verb; command is not null; command = command.Parent as CommandResult)
+        {
+            if (command.Command.Options.Any(o => o.Name == "--config" && (command == verb || o.Recursive)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string CommandPath(ParseResult result)
