@@ -25,7 +25,7 @@ namespace EdgeRelay.Storage.Faster;
 /// leaves the store's gate (which closing waits on) explicitly, without closures, since several are on the
 /// SEND path; the work itself is in the types above.</para>
 /// </remarks>
-public sealed partial class FasterStorage : IRelayStorage
+public sealed partial class FasterStorage : IRelayStorage, IBackupSource
 {
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -43,6 +43,8 @@ public sealed partial class FasterStorage : IRelayStorage
     private readonly MessageRemoval _removal;
     private readonly PayloadReader _reader;
     private readonly MaintenanceRunner _maintenance;
+    private readonly int _segmentSizeBits;
+    private readonly int _pageSizeBits;
     private int _disposeStarted;
 
     private FasterStorage(FasterStorageOptions options, TimeProvider time, ILogger logger, string dataDirectory, OpenLog open, ConcurrentDictionary<AddressId, AddressEntry> registry, long snapshotAddress, Replay replay)
@@ -55,6 +57,8 @@ public sealed partial class FasterStorage : IRelayStorage
         _commits = open.Commits;
         _fasterLog = open.Log;
         MaxPayloadBytes = options.MaxPayloadBytes;
+        _segmentSizeBits = options.SegmentSizeBits;
+        _pageSizeBits = options.PageSizeBits;
         _counters = new StoreCounters(replay.PendingMessages, replay.PendingBytes);
         _committer = new GroupCommitter(_fasterLog, logger);
         var mirror = options.ReadCacheSizeBits == 0 ? null : new RecentRecords(_fasterLog, options.ReadCacheSizeBits, options.PageSizeBits);

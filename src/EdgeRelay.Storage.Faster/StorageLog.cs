@@ -35,4 +35,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Storage:TruncateDamagedLog: dropped the relay log of '{DataDirectory}' from {CommittedUntilAddress} to {DataEnd} (first damage at {DamageAt}: {Damage}; {Commits} commit records and {Entries} entries past the commit point). Messages and address changes acknowledged there are lost")]
     public static partial void DamagedLogTruncated(ILogger logger, string dataDirectory, long committedUntilAddress, long dataEnd, long damageAt, string damage, int commits, int entries);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Backup of the relay log started at its commit point {CommittedUntilAddress} (log begins at {BeginAddress}, {Files} files); maintenance waits until it ends")]
+    public static partial void BackupStarted(ILogger logger, long beginAddress, long committedUntilAddress, int files);
 }

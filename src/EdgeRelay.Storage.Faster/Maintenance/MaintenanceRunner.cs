@@ -85,6 +85,15 @@ internal sealed class MaintenanceRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits for a pass in progress and holds off every later one (timer or <see cref="RunOnceAsync"/>) until
+    /// <see cref="Resume"/>: while a backup reads the log's segments and the snapshot, nothing may truncate,
+    /// compact or rewrite them.
+    /// </summary>
+    public Task PauseAsync(CancellationToken ct) => _passGate.WaitAsync(ct);
+
+    public void Resume() => _passGate.Release();
+
     /// <summary>Stops the timer and waits for a pass in progress; the store's close runs a final pass itself.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -7,8 +7,8 @@ namespace EdgeRelay.Storage.Faster;
 public sealed partial class FasterOutboundQueue
 {
     // Opening: the state replayed from the committed log, the format file, the folder's lock.
-    private const string FormatFileName = "outbound.format";
-    private const string Format = "edgerelay-outbound-log 1 (fast commit, per-entry checksums)";
+    internal const string FormatFileName = "outbound.format";
+    internal const string Format = "edgerelay-outbound-log 1 (fast commit, per-entry checksums)";
 
     /// <summary>Opens (or creates) the queue in <see cref="FasterOutboundQueueOptions.Directory"/> and rebuilds its state from the committed log.</summary>
     /// <exception cref="IOException">Another process holds the folder.</exception>

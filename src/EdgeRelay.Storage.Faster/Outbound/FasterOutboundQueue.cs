@@ -19,7 +19,7 @@ namespace EdgeRelay.Storage.Faster;
 /// <para>Opening reuses the message log's verified recovery (<see cref="OpenLog"/>): FASTER recovers to its
 /// last commit, then the segments past it are checked, so a damaged committed record refuses the open.</para>
 /// </remarks>
-public sealed partial class FasterOutboundQueue : IOutboundQueue
+public sealed partial class FasterOutboundQueue : IOutboundQueue, IBackupSource
 {
     private readonly Lock _sync = new();
     private readonly SemaphoreSlim _maintenanceLock = new(1, 1);
