@@ -28,6 +28,9 @@ public sealed class RelayForwarding : IAsyncDisposable
         Engine = new ForwardingEngine(queue, connector, options, time, logger, OnSettled);
     }
 
+    /// <summary>The outbound log's folder under the data folder.</summary>
+    public const string QueueFolder = "outbound";
+
     public IOutboundQueue Queue { get; }
 
     public ForwardingEngine Engine { get; }
@@ -44,7 +47,7 @@ public sealed class RelayForwarding : IAsyncDisposable
     /// <summary>The outbound log's options: its limits from the Forwarding section, its page sized for the largest ciphertext.</summary>
     public static FasterOutboundQueueOptions QueueOptions(EdgeRelayOptions options, string dataDir) => new()
     {
-        Directory = Path.Combine(dataDir, "outbound"),
+        Directory = Path.Combine(dataDir, QueueFolder),
         MaxPayloadBytes = options.Relay.MaxCiphertextBytes,
         PageSizeBits = FasterOutboundQueueOptions.PageSizeBitsFor(options.Relay.MaxCiphertextBytes, 20),
         MemorySizeBits = FasterOutboundQueueOptions.PageSizeBitsFor(options.Relay.MaxCiphertextBytes, 20) + 3,

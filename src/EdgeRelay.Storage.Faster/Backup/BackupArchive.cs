@@ -16,6 +16,9 @@ namespace EdgeRelay.Storage.Faster;
 /// </remarks>
 public static class BackupArchive
 {
+    /// <summary>The HTTP response header that carries the message log's commit point, before the stream.</summary>
+    public const string CommitPointHeader = "X-EdgeRelay-Commit-Point";
+
     private const int CopyBuffer = 1 << 16;
 
     /// <summary>Writes the sets' files and the loose <paramref name="files"/> (paths relative to the backup's root), then the manifest.</summary>
