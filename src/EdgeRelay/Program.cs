@@ -11,6 +11,8 @@ Command[] verbs =
     HealthCheckCommand.Create(),
     TokensCommand.Create(),
     AdminCommand.Create(),
+    BackupCommand.Create(),
+    RestoreCommand.Create(),
 ];
 
 return await RelayCommandLine.RunAsync(args, verbs);
