@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeRelay.Executable;
 using EdgeRelay.Executable.Commands;
 
 // The verbs; serve also runs when none is given. A new verb is one line here: a class in Commands/ whose

@@ -14,8 +14,7 @@ public sealed class BackupCommandTests
         using var copy = new TempDirectory();
         var backup = copy.Combine("backup");
         AddressId aid;
-        await using (var relay = await TestRelay.StartAsync())
-        await using (var admin = await BackupAdminApp.StartAsync(relay.Host.Server))
+        await using (var relay = await TestRelay.StartAsync(o => o.Admin.Token = Token["EDGERELAY_ADMIN_TOKEN"]))
         {
             await using var rm = await relay.ConnectAsync();
             var created = await owner.CreateAddressAsync(rm);
@@ -25,7 +24,7 @@ public sealed class BackupCommandTests
                 await rm.SendAsync(created.Card, BitConverter.GetBytes(i));
             }
 
-            var (code, stdout, stderr) = await ServerProcess.RunWithOutputAsync(Token, "backup", "--out", backup, "--http", admin.Url);
+            var (code, stdout, stderr) = await ServerProcess.RunWithOutputAsync(Token, "backup", "--out", backup, "--http", relay.Host.HttpEndPoint.ToString());
             Assert.True(code == 0, $"backup exited {code}: {stderr}");
             Assert.Contains("Backup written to", stdout, StringComparison.Ordinal);
             Assert.Contains("copied", stderr, StringComparison.Ordinal);

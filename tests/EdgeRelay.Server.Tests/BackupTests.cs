@@ -9,6 +9,8 @@ namespace EdgeRelay.Server.Tests;
 
 public sealed class BackupTests
 {
+    private const string AdminToken = "backup-under-load-admin-token";
+
     [Fact]
     public async Task A_backup_under_load_restores_every_acknowledged_message_once_and_the_relay_keeps_serving()
     {
@@ -19,8 +21,7 @@ public sealed class BackupTests
         int ackedDuringBackup;
         AddressCard card;
         string commitPoint;
-        await using (var relay = await TestRelay.StartAsync())
-        await using (var admin = await BackupAdminApp.StartAsync(relay.Host.Server))
+        await using (var relay = await TestRelay.StartAsync(o => o.Admin.Token = AdminToken))
         {
             await using var rm = await relay.ConnectAsync();
             card = (await owner.CreateAddressAsync(rm)).Card;
@@ -45,8 +46,9 @@ public sealed class BackupTests
 
             // Everything acknowledged before the request is below the commit point the relay takes for it.
             ackedBeforeBackup = [.. acked.Keys];
-            using var http = new HttpClient();
-            using var response = await http.GetAsync(admin.Url + "admin/backup", HttpCompletionOption.ResponseHeadersRead, Timeouts.Token());
+            using var http = new HttpClient { BaseAddress = new Uri($"http://{relay.Host.HttpEndPoint}/") };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
+            using var response = await http.GetAsync("admin/backup", HttpCompletionOption.ResponseHeadersRead, Timeouts.Token());
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             commitPoint = Assert.Single(response.Headers.GetValues(BackupArchive.CommitPointHeader));
 

@@ -57,6 +57,7 @@ public static partial class AdminEndpoints
 
         MapAddresses(group, admin);
         MapDrain(group, admin);
+        BackupEndpoint.MapBackup(group, admin);
         AdminLog.Enabled(logger, admin.Authentication.Fingerprint);
         return group;
     }

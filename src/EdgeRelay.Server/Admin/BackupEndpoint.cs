@@ -1,5 +1,6 @@
 using System.Globalization;
 using EdgeRelay.Addressing;
+using EdgeRelay.Server.Admin;
 using EdgeRelay.Storage;
 using EdgeRelay.Storage.Faster;
 using Microsoft.AspNetCore.Builder;
@@ -21,9 +22,10 @@ namespace EdgeRelay.Server;
 /// </remarks>
 internal static class BackupEndpoint
 {
-    internal static void MapBackup(RouteGroupBuilder admin) => admin.MapGet("/backup", ServeAsync);
+    internal static void MapBackup(RouteGroupBuilder admin, AdminEndpoints.AdminContext audit) =>
+        admin.MapGet("/backup", (HttpContext context, RelayServer relay) => ServeAsync(context, relay, audit));
 
-    private static async Task ServeAsync(HttpContext context, RelayServer relay)
+    private static async Task ServeAsync(HttpContext context, RelayServer relay, AdminEndpoints.AdminContext audit)
     {
         var ct = context.RequestAborted;
         var actor = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
@@ -50,12 +52,14 @@ internal static class BackupEndpoint
             context.Response.Headers.CacheControl = "no-store";
             var manifest = await BackupArchive.WriteAsync(context.Response.Body, sets, files, relay.Time, progress: null, ct);
             BackupLog.Sent(relay.Logger, actor, manifest.Files.Count, manifest.TotalBytes, commitPoint);
+            audit.Audit(context, "backup", "relay", "ok");
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidDataException)
         {
             // Once the stream has begun there is no status to change: the client sees a stream without its
             // manifest and refuses it.
             BackupLog.Failed(relay.Logger, actor, ex.Message);
+            audit.Audit(context, "backup", "relay", "failed");
             context.Abort();
         }
         finally

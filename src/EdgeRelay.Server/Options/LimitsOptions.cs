@@ -25,11 +25,11 @@ public sealed class LimitsOptions
 
     /// <summary>
     /// SENDs one connection may make per second, sustained; past it a SEND gets SEND_RATE_LIMITED and nothing is
-    /// stored. Default 1000: far above what a person's apps send, and one connection alone cannot fill the log
-    /// at disk speed. A peer relay forwarding for many users sends over a few connections: size it for them.
-    /// 0: no limit.
+    /// stored. Default 0, no limit: the right figure depends on who sends through the relay (a person's apps send
+    /// a few a second, a peer relay forwarding for many users thousands over a few connections), and a limit set
+    /// too low refuses honest traffic. A public relay should set one, e.g. 1000 with a burst of 2000.
     /// </summary>
-    public int SendsPerSecondPerConnection { get; set; } = 1_000;
+    public int SendsPerSecondPerConnection { get; set; }
 
     /// <summary>
     /// SENDs one connection may make back to back above that rate (the bucket starts full). Default 2000: a

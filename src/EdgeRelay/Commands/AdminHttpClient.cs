@@ -15,7 +15,7 @@ internal sealed class AdminHttpClient : IDisposable
     public const int UsageError = 2;
     public const int Unreachable = 6;
     public const int AuthorisationRefused = 7;
-    public const string TokenVariable = "EDGERELAY_ADMIN_TOKEN";
+    public const string TokenVariable = AdminToken.EnvironmentVariable;
 
     private readonly HttpClient _http;
 

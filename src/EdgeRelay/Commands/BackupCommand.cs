@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Http.Headers;
+using EdgeRelay.Executable.Commands;
 using EdgeRelay.Server;
 using EdgeRelay.Storage.Faster;
 
@@ -31,14 +32,14 @@ internal static class BackupCommand
         if (token is null)
         {
             Console.Error.WriteLine("edgerelay backup: " + tokenProblem);
-            return ExitCode.Unauthorised;
+            return ExitCodes.Unauthorised;
         }
 
         var target = Path.GetFullPath(outDirectory);
         if (!IsEmptyOrMissing(target))
         {
             Console.Error.WriteLine($"edgerelay backup: the folder '{target}' is not empty; give a new or empty folder.");
-            return ExitCode.Usage;
+            return ExitCodes.Usage;
         }
 
         var created = !Directory.Exists(target);
@@ -52,14 +53,14 @@ internal static class BackupCommand
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 Console.Error.WriteLine($"edgerelay backup: {url} refused the admin token ({(int)response.StatusCode}).");
-                return ExitCode.Unauthorised;
+                return ExitCodes.Unauthorised;
             }
 
             if (response.StatusCode != HttpStatusCode.OK)
             {
                 var why = response.StatusCode == HttpStatusCode.NotFound ? " (is the admin API on? it needs Admin:Token or Admin:TokenFile)" : "";
                 Console.Error.WriteLine($"edgerelay backup: {url} answered {(int)response.StatusCode} {response.ReasonPhrase}{why}.");
-                return ExitCode.Unreachable;
+                return ExitCodes.Unreachable;
             }
 
             var commitPoint = response.Headers.TryGetValues(BackupArchive.CommitPointHeader, out var values) ? values.FirstOrDefault() : null;
@@ -69,19 +70,19 @@ internal static class BackupCommand
             var manifest = await BackupArchive.ExtractAsync(body, target, progress.Report, ct);
             progress.Done(manifest.TotalBytes);
             Console.WriteLine($"Backup written to {target}: {manifest.Files.Count} files, {manifest.TotalBytes} bytes, message log at commit point {manifest.CommitPoint}.");
-            return ExitCode.Ok;
+            return ExitCodes.Ok;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or InvalidDataException)
         {
             Console.Error.WriteLine($"edgerelay backup: {ex.Message}");
             RemovePartial(target, created);
-            return ExitCode.Unreachable;
+            return ExitCodes.Unreachable;
         }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("edgerelay backup: cancelled; the partial copy was removed.");
             RemovePartial(target, created);
-            return ExitCode.Unreachable;
+            return ExitCodes.Unreachable;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeRelay.Executable.Commands;
 using EdgeRelay.Storage.Faster;
 
 namespace EdgeRelay.Executable;
@@ -30,22 +31,22 @@ internal static class RestoreCommand
             var manifest = await BackupRestore.RestoreAsync(from, data, progress.Report, ct);
             progress.Done(manifest.TotalBytes);
             Console.WriteLine($"Restored {manifest.Files.Count} files ({manifest.TotalBytes} bytes) into {Path.GetFullPath(data)}; a relay started on it recovers the message log to commit point {manifest.CommitPoint}.");
-            return ExitCode.Ok;
+            return ExitCodes.Ok;
         }
         catch (BackupTargetNotEmptyException ex)
         {
             Console.Error.WriteLine("edgerelay restore: " + ex.Message);
-            return ExitCode.Usage;
+            return ExitCodes.Usage;
         }
         catch (InvalidDataException ex)
         {
             Console.Error.WriteLine("edgerelay restore: " + ex.Message);
-            return ExitCode.StorageRefused;
+            return ExitCodes.Storage;
         }
         catch (IOException ex)
         {
             Console.Error.WriteLine("edgerelay restore: " + ex.Message);
-            return ExitCode.Failure;
+            return ExitCodes.Failure;
         }
     }
 }
