@@ -86,6 +86,9 @@ public sealed class SystemdUnitTests : IDisposable
 
         Assert.StartsWith("/", Last("ExecStart"), StringComparison.Ordinal);
         Assert.Contains("edgerelay.dll", Last("ExecStart"), StringComparison.Ordinal);
+
+        // systemctl reload sends what the relay reloads on (ConfigurationReloader listens for SIGHUP).
+        Assert.Equal("/bin/kill -HUP $MAINPID", Last("ExecReload"));
         Assert.Equal(["multi-user.target"], Section("Install")["WantedBy"]);
     }
 
