@@ -7,34 +7,19 @@ namespace EdgeRelay.Storage.Faster;
 /// file once. Reports a fixed length (the tar header's size); refuses a source that yields more or fewer bytes,
 /// which would make the entry disagree with its header.
 /// </summary>
-internal sealed class HashingReadStream(Stream source, long length, Action<long>? progress) : Stream
+internal sealed class HashingReadStream(Stream source, long length, Action<long>? progress) : SequentialReadStream(length)
 {
     private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private long _position;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
-
-    public override long Length => length;
-
-    public override long Position
-    {
-        get => _position;
-        set => throw new NotSupportedException();
-    }
-
-    public string HashHex() => _position == length
+    public string HashHex() => Consumed == Length
         ? Convert.ToHexStringLower(_sha.GetHashAndReset())
-        : throw new IOException($"A backup file was read to {_position} of its {length} bytes.");
+        : throw new IOException($"A backup file was read to {Consumed} of its {Length} bytes.");
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
-        var wanted = (int)Math.Min(buffer.Length, length - _position);
+        var wanted = (int)Math.Min(buffer.Length, Length - Consumed);
         if (wanted == 0)
         {
             return 0;
@@ -43,18 +28,18 @@ internal sealed class HashingReadStream(Stream source, long length, Action<long>
         var n = source.Read(buffer[..wanted]);
         if (n == 0)
         {
-            throw new IOException($"A backup file ended at {_position} of its {length} bytes (it shrank while it was copied).");
+            throw new IOException($"A backup file ended at {Consumed} of its {Length} bytes (it shrank while it was copied).");
         }
 
         _sha.AppendData(buffer[..n]);
-        _position += n;
-        progress?.Invoke(_position);
+        Consumed += n;
+        progress?.Invoke(Consumed);
         return n;
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var wanted = (int)Math.Min(buffer.Length, length - _position);
+        var wanted = (int)Math.Min(buffer.Length, Length - Consumed);
         if (wanted == 0)
         {
             return 0;
@@ -63,36 +48,17 @@ internal sealed class HashingReadStream(Stream source, long length, Action<long>
         var n = await source.ReadAsync(buffer[..wanted], cancellationToken).ConfigureAwait(false);
         if (n == 0)
         {
-            throw new IOException($"A backup file ended at {_position} of its {length} bytes (it shrank while it was copied).");
+            throw new IOException($"A backup file ended at {Consumed} of its {Length} bytes (it shrank while it was copied).");
         }
 
         _sha.AppendData(buffer.Span[..n]);
-        _position += n;
-        progress?.Invoke(_position);
+        Consumed += n;
+        progress?.Invoke(Consumed);
         return n;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override long Seek(long offset, SeekOrigin origin)
-    {
-        var target = origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => _position + offset,
-            _ => length + offset,
-        };
-        return target == _position ? _position : throw new NotSupportedException("A backup file is read once, in order.");
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

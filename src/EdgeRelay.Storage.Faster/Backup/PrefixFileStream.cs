@@ -5,33 +5,18 @@ namespace EdgeRelay.Storage.Faster;
 /// segment goes into a backup, cut at the commit point while the relay keeps writing past it, and padded to the
 /// end of the page that holds the commit point (recovery reads that page whole).
 /// </summary>
-internal sealed class PrefixFileStream : Stream
+internal sealed class PrefixFileStream : SequentialReadStream
 {
     private readonly FileStream _file;
     private readonly long _dataLength;
     private readonly long _length;
-    private long _position;
 
     private PrefixFileStream(FileStream file, long dataLength, long length)
+        : base(length)
     {
         _file = file;
         _dataLength = Math.Min(dataLength, length);
         _length = length;
-    }
-
-    public override bool CanRead => true;
-
-    // Seekable only so that a tar writer can ask for the length; reads are sequential.
-    public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
-
-    public override long Length => _length;
-
-    public override long Position
-    {
-        get => _position;
-        set => throw new NotSupportedException();
     }
 
     /// <summary>Opens the file (shared with the writer and with a deleter); null when it does not exist.</summary>
@@ -55,7 +40,7 @@ internal sealed class PrefixFileStream : Stream
 
     public override int Read(Span<byte> buffer)
     {
-        var remaining = _length - _position;
+        var remaining = _length - Consumed;
         if (remaining <= 0 || buffer.IsEmpty)
         {
             return 0;
@@ -63,10 +48,10 @@ internal sealed class PrefixFileStream : Stream
 
         buffer = buffer[..(int)Math.Min(buffer.Length, remaining)];
         var n = 0;
-        if (_position < _dataLength)
+        if (Consumed < _dataLength)
         {
-            var want = (int)Math.Min(buffer.Length, _dataLength - _position);
-            n = RandomAccess.Read(_file.SafeFileHandle, buffer[..want], _position);
+            var want = (int)Math.Min(buffer.Length, _dataLength - Consumed);
+            n = RandomAccess.Read(_file.SafeFileHandle, buffer[..want], Consumed);
         }
 
         if (n == 0)
@@ -77,7 +62,7 @@ internal sealed class PrefixFileStream : Stream
             buffer[..n].Clear();
         }
 
-        _position += n;
+        Consumed += n;
         return n;
     }
 
@@ -86,25 +71,6 @@ internal sealed class PrefixFileStream : Stream
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
-    public override long Seek(long offset, SeekOrigin origin)
-    {
-        var target = origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => _position + offset,
-            _ => _length + offset,
-        };
-        return target == _position ? _position : throw new NotSupportedException("A backup file is read once, in order.");
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
