@@ -20,16 +20,26 @@ public sealed record BackupCommitPoint(string Directory, long BeginAddress, long
 /// The files of a store at one commit point (see <see cref="IBackupSource.BeginBackupAsync"/>). Disposing it lets
 /// the store's maintenance run again.
 /// </summary>
+/// <remarks>
+/// A set and the sets made from it by <see cref="Under"/> share one hold on the store: disposing any of them
+/// ends it, once. The store keeps its maintenance (and its closing) waiting until then, so a hold that no
+/// handle could end anymore would leave maintenance stopped and the store unable to close.
+/// </remarks>
 public sealed class BackupSet : IAsyncDisposable
 {
-    private Func<ValueTask>? _release;
+    private readonly Hold _hold;
 
     public BackupSet(string format, IReadOnlyList<BackupFile> files, IReadOnlyList<BackupCommitPoint> commitPoints, Func<ValueTask> release)
+        : this(format, files, commitPoints, new Hold(release))
+    {
+    }
+
+    private BackupSet(string format, IReadOnlyList<BackupFile> files, IReadOnlyList<BackupCommitPoint> commitPoints, Hold hold)
     {
         Format = format;
         Files = files;
         CommitPoints = commitPoints;
-        _release = release;
+        _hold = hold;
     }
 
     /// <summary>The store's on-disk format, as it names it; a restore refuses a backup of a format it does not read.</summary>
@@ -39,16 +49,23 @@ public sealed class BackupSet : IAsyncDisposable
 
     public IReadOnlyList<BackupCommitPoint> CommitPoints { get; }
 
-    /// <summary>Prefixes every path (files and logs) with <paramref name="folder"/>, for a store that lives in a subfolder of the backup.</summary>
-    public BackupSet Under(string folder)
-    {
-        var release = Interlocked.Exchange(ref _release, null) ?? (() => ValueTask.CompletedTask);
-        return new BackupSet(
+    /// <summary>
+    /// Prefixes every path (files and logs) with <paramref name="folder"/>, for a store that lives in a subfolder
+    /// of the backup. The result shares this set's hold: disposing either ends it.
+    /// </summary>
+    public BackupSet Under(string folder) =>
+        new(
             Format,
             [.. Files.Select(f => f with { Path = folder + "/" + f.Path })],
             [.. CommitPoints.Select(c => c with { Directory = folder + "/" + c.Directory })],
-            release);
-    }
+            _hold);
 
-    public ValueTask DisposeAsync() => Interlocked.Exchange(ref _release, null)?.Invoke() ?? ValueTask.CompletedTask;
+    public ValueTask DisposeAsync() => _hold.EndAsync();
+
+    private sealed class Hold(Func<ValueTask> release)
+    {
+        private Func<ValueTask>? _release = release;
+
+        public ValueTask EndAsync() => Interlocked.Exchange(ref _release, null)?.Invoke() ?? ValueTask.CompletedTask;
+    }
 }
