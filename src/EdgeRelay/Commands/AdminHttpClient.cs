@@ -12,10 +12,10 @@ namespace EdgeRelay.Executable.Commands;
 /// </summary>
 internal sealed class AdminHttpClient : IDisposable
 {
-    public const int UsageError = 2;
-    public const int Unreachable = 6;
-    public const int AuthorisationRefused = 7;
-    public const string TokenVariable = AdminToken.EnvironmentVariable;
+    public const int UsageError = ExitCodes.Usage;
+    public const int Unreachable = ExitCodes.Unreachable;
+    public const int AuthorisationRefused = ExitCodes.Unauthorised;
+    public const string TokenVariable = "EDGERELAY_ADMIN_TOKEN";
 
     private readonly HttpClient _http;
 
@@ -80,12 +80,25 @@ internal sealed class AdminHttpClient : IDisposable
     /// <exception cref="AdminCommandException">Unreachable, refused, or an error answer (its message is the relay's).</exception>
     public async Task<string> SendAsync(HttpMethod method, string pathAndQuery, CancellationToken cancellationToken)
     {
+        using var response = await OpenAsync(method, pathAndQuery, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends one request and returns a 2xx answer as soon as its headers arrive, its body still to be read (a
+    /// backup's stream); a failure throws as <see cref="SendAsync"/> does.
+    /// </summary>
+    public Task<HttpResponseMessage> OpenStreamAsync(string pathAndQuery, CancellationToken cancellationToken) =>
+        OpenAsync(HttpMethod.Get, pathAndQuery, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+
+    private async Task<HttpResponseMessage> OpenAsync(HttpMethod method, string pathAndQuery, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
         var uri = new Uri(BaseUri, pathAndQuery);
         HttpResponseMessage response;
         try
         {
             using var request = new HttpRequestMessage(method, uri);
-            response = await _http.SendAsync(request, cancellationToken);
+            response = await _http.SendAsync(request, completion, cancellationToken);
         }
         catch (HttpRequestException ex)
         {
@@ -96,15 +109,14 @@ internal sealed class AdminHttpClient : IDisposable
             throw new AdminCommandException(Unreachable, $"the relay at {BaseUri} did not answer within {_http.Timeout.TotalSeconds:0} s.");
         }
 
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
         using (response)
         {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            if (response.IsSuccessStatusCode)
-            {
-                return body;
-            }
-
-            var error = TryReadError(body);
+            var error = TryReadError(await response.Content.ReadAsStringAsync(cancellationToken));
             throw response.StatusCode switch
             {
                 HttpStatusCode.Unauthorized => new AdminCommandException(AuthorisationRefused, $"the relay at {BaseUri} refused the admin token."),
