@@ -84,6 +84,28 @@ internal static class RelayConfiguration
         }
     }
 
+    /// <summary>
+    /// <see cref="TryLoad"/> for a verb that needs a valid configuration: problems are written under
+    /// <paramref name="heading"/>, one per line, and refuse it with exit 2.
+    /// </summary>
+    public static int? TryLoadValid(ParseResult result, Option<string?> configOption, string heading, out Loaded loaded)
+    {
+        var problems = new List<string>();
+        if (TryLoad(result, configOption, problems, out loaded) is { } unreadable)
+        {
+            return unreadable;
+        }
+
+        if (problems.Count == 0)
+        {
+            return null;
+        }
+
+        Console.Error.WriteLine(heading);
+        problems.ForEach(p => Console.Error.WriteLine("  - " + p));
+        return ExitCodes.Usage;
+    }
+
     /// <summary>A configuration key: two dashes, then a section name, a colon and more (Forwarding:PeerTokens:host:port).</summary>
     private static bool IsOverride(string arg)
     {

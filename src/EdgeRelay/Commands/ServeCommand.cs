@@ -31,17 +31,9 @@ internal static partial class ServeCommand
 
     private static async Task<int> RunAsync(ParseResult result, Option<string?> config)
     {
-        var problems = new List<string>();
-        if (RelayConfiguration.TryLoad(result, config, problems, out var loaded) is { } unreadable)
+        if (RelayConfiguration.TryLoadValid(result, config, "EdgeRelay cannot start: the configuration has problems:", out var loaded) is { } refused)
         {
-            return unreadable;
-        }
-
-        if (problems.Count > 0)
-        {
-            Console.Error.WriteLine("EdgeRelay cannot start: the configuration has problems:");
-            problems.ForEach(p => Console.Error.WriteLine("  - " + p));
-            return ExitCodes.Usage;
+            return refused;
         }
 
         var options = loaded.Options;

@@ -73,17 +73,9 @@ internal static class TokensCommand
 
     private static int WithStore(ParseResult result, Option<string?> config, Func<TokenStore, int> verb)
     {
-        var problems = new List<string>();
-        if (RelayConfiguration.TryLoad(result, config, problems, out var loaded) is { } unreadable)
+        if (RelayConfiguration.TryLoadValid(result, config, "edgerelay tokens: the configuration has problems:", out var loaded) is { } refused)
         {
-            return unreadable;
-        }
-
-        if (problems.Count > 0)
-        {
-            Console.Error.WriteLine("edgerelay tokens: the configuration has problems:");
-            problems.ForEach(p => Console.Error.WriteLine("  - " + p));
-            return ExitCodes.Usage;
+            return refused;
         }
 
         var options = loaded.Options;
