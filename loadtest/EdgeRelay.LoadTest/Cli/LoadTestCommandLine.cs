@@ -33,13 +33,7 @@ internal static class LoadTestCommandLine
     public static RootCommand Build()
     {
         var o = new SharedOptions();
-        var target = new Option<string>("--target")
-        {
-            Description = "System under test: 'edgerelay' (the relay, in its own process by default; see --relay-host), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'raw-fasterlog' (records of the same size appended to a FASTER log and group-committed in-process, no network: the storage ceiling), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync), 'nats' (a nats-server -js started for the run, JetStream file storage) or 'edgerelay-forward' (the sending service: RM -> relay A -> relay B -> owner, both relays started for the run; not with --endpoint). With --endpoint, a running one instead.",
-            DefaultValueFactory = _ => o.Defaults.Target,
-            HelpName = "edgerelay|raw-sink|raw-fasterlog|redis|nats|edgerelay-forward",
-        };
-        target.AcceptOnlyFromAmong([.. TargetCatalog.Names]);
+        var target = TargetOption(o.Defaults);
         var endpoint = new Option<string?>("--endpoint")
         {
             Description = "host:port of a running system to load. Default: none = start the target on 127.0.0.1 for this run (a fresh relay or server with a temporary data folder, removed afterwards). Must be loopback unless --allow-remote.",
@@ -58,13 +52,7 @@ internal static class LoadTestCommandLine
         {
             Description = "edgerelay with --endpoint: leave the run's addresses and their pending messages on that relay (they expire after a day). Default: off = after the report every address the run created is revoked and its pending messages pulled and acknowledged.",
         };
-        var redisFsync = new Option<string>("--redis-fsync")
-        {
-            Description = "redis only: appendfsync of the server started for the run (appendonly is always on). 'everysec' replies before fsync (compare with nats); 'always' fsyncs before replying (compare with edgerelay). With --endpoint the server's own setting is read and reported.",
-            DefaultValueFactory = _ => o.Defaults.RedisFsync,
-            HelpName = "everysec|always",
-        };
-        redisFsync.AcceptOnlyFromAmong(RedisTarget.FsyncEverysec, RedisTarget.FsyncAlways);
+        var redisFsync = RedisFsyncOption(o.Defaults);
         var json = new Option<string?>("--json")
         {
             Description = "Also write the result as one JSON object to this file. Default: none.",
@@ -97,8 +85,35 @@ internal static class LoadTestCommandLine
         {
             run,
             CompareCommand.Build(new SharedOptions()),
+            SeriesCommand.Build(),
             FreshCommand.Build(),
         };
+    }
+
+    /// <summary>--target: shared by <c>run</c> and the cases of <c>series</c>.</summary>
+    internal static Option<string> TargetOption(RunSettings defaults)
+    {
+        var target = new Option<string>("--target")
+        {
+            Description = "System under test: 'edgerelay' (the relay, in its own process by default; see --relay-host), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'raw-fasterlog' (records of the same size appended to a FASTER log and group-committed in-process, no network: the storage ceiling), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync), 'nats' (a nats-server -js started for the run, JetStream file storage) or 'edgerelay-forward' (the sending service: RM -> relay A -> relay B -> owner, both relays started for the run; not with --endpoint). With --endpoint, a running one instead.",
+            DefaultValueFactory = _ => defaults.Target,
+            HelpName = "edgerelay|raw-sink|raw-fasterlog|redis|nats|edgerelay-forward",
+        };
+        target.AcceptOnlyFromAmong([.. TargetCatalog.Names]);
+        return target;
+    }
+
+    /// <summary>--redis-fsync: shared by <c>run</c> and the cases of <c>series</c>.</summary>
+    internal static Option<string> RedisFsyncOption(RunSettings defaults)
+    {
+        var redisFsync = new Option<string>("--redis-fsync")
+        {
+            Description = "redis only: appendfsync of the server started for the run (appendonly is always on). 'everysec' replies before fsync (compare with nats); 'always' fsyncs before replying (compare with edgerelay). With --endpoint the server's own setting is read and reported.",
+            DefaultValueFactory = _ => defaults.RedisFsync,
+            HelpName = "everysec|always",
+        };
+        redisFsync.AcceptOnlyFromAmong(RedisTarget.FsyncEverysec, RedisTarget.FsyncAlways);
+        return redisFsync;
     }
 
     /// <summary>Parses and runs, with Ctrl+C handled by the run (it stops early and still reports) rather than killing the process.</summary>
