@@ -129,8 +129,12 @@ public sealed class RelayEndpointOptions
     /// <summary>Longest lifetime an RM may ask for. Default 365 days: addresses must rotate so that services can be sunset.</summary>
     public TimeSpan MaxAddressLifetime { get; set; } = TimeSpan.FromDays(365);
 
-    /// <summary>Entries of the ephemeral-address resolution cache (power of two). Default 65536 (~6 MiB).</summary>
-    public int ResolutionCacheCapacity { get; set; } = 65536;
+    /// <summary>
+    /// Entries of the ephemeral-address resolution cache (power of two). Default 262144 (~30 MB, 113 B a
+    /// slot): the kept ephemeral addresses of 100,000 busy senders fit with room to spare, where 65536 made
+    /// every SEND of such a load a miss (an HPKE open, and RATE_LIMITED past the budget).
+    /// </summary>
+    public int ResolutionCacheCapacity { get; set; } = 262144;
 
     /// <summary>HPKE opens (cache misses) one anonymous connection may cause per second. Default 200: a flood of random addresses costs at most ~1% of a core per connection.</summary>
     public int ResolveMissesPerSecond { get; set; } = 200;
