@@ -39,6 +39,41 @@ public sealed class AddressLifecycleTests
     }
 
     [Fact]
+    public async Task A_cached_ephemeral_address_stops_taking_sends_once_its_address_is_revoked_and_a_purge_keeps_only_later_ones()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        using var owner = new Owner();
+        await using var rm = await relay.ConnectAsync();
+        var kept = await owner.CreateAddressAsync(rm);
+        var doomed = await owner.CreateAddressAsync(rm);
+        await rm.AuthenticateAsync([(kept.Id, owner.Key), (doomed.Id, owner.Key)]);
+        var keptEphemeral = RelayClient.DeriveEphemeralAddress(kept.Card, TimeSpan.FromDays(1));
+        var doomedEphemeral = RelayClient.DeriveEphemeralAddress(doomed.Card, TimeSpan.FromDays(1));
+
+        await using var sender = await relay.ConnectAsync();
+        await sender.SendAsync(keptEphemeral, "before purge"u8.ToArray());
+        await sender.SendAsync(doomedEphemeral, "before revoke"u8.ToArray());
+        var cache = relay.Host.Server.Resolver.Cache;
+        var hits = cache.Hits;
+        await sender.SendAsync(doomedEphemeral, "cached"u8.ToArray());
+        Assert.Equal(hits + 1, cache.Hits); // the address is answered from the cache from here on
+
+        await rm.RevokeAddressAsync(doomed.Id, owner.Key);
+        var refused = await Assert.ThrowsAsync<RelayException>(() => sender.SendAsync(doomedEphemeral, "after revoke"u8.ToArray()));
+        Assert.Equal(ErrorCode.AddressRevoked, refused.Code);
+        Assert.Equal(hits + 2, cache.Hits); // refused by the registry, though the cache still resolves it
+
+        var purged = await relay.Host.Server.Storage.PurgeAsync(kept.Id);
+        Assert.Equal(1, purged.Messages);
+        await sender.SendAsync(keptEphemeral, "after purge"u8.ToArray());
+
+        var pulled = await rm.PullAsync(kept.Id);
+        Assert.Equal("after purge", Encoding.UTF8.GetString(Assert.Single(pulled.Messages).Ciphertext.Span));
+        var pending = await rm.PullAsync(doomed.Id);
+        Assert.Equal(["before revoke", "cached"], pending.Messages.Select(m => Encoding.UTF8.GetString(m.Ciphertext.Span)));
+    }
+
+    [Fact]
     public async Task Renewal_is_refused_for_a_revoked_or_expired_address_and_past_the_maximum_lifetime()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
