@@ -18,8 +18,16 @@ public static class FasterLogSetup
     /// <summary>The path prefix FASTER's device appends <c>.N</c> to for segment N.</summary>
     public static string SegmentPathPrefix(string dataDirectory) => Path.Combine(LogDirectory(dataDirectory), "relay.log");
 
-    /// <summary>FASTER's local-storage device over <see cref="SegmentPathPrefix"/> (on Linux: files opened with O_SYNC).</summary>
-    public static IDevice CreateDevice(string dataDirectory) => Devices.CreateLogDevice(SegmentPathPrefix(dataDirectory));
+    /// <summary>The log's device over <see cref="SegmentPathPrefix"/>; see <see cref="CreateDeviceAt"/>.</summary>
+    public static IDevice CreateDevice(string dataDirectory) => CreateDeviceAt(SegmentPathPrefix(dataDirectory));
+
+    /// <summary>
+    /// The store's own device for segment files <c><paramref name="segmentPathPrefix"/>.N</c>: each write made
+    /// durable with <c>fdatasync</c> into a segment zero-filled ahead of the log, so that a commit is one device
+    /// write and one flush (FASTER's own device on Linux appends with O_SYNC: a journal commit per write). The
+    /// file format is FASTER's: either device reads the other's files.
+    /// </summary>
+    public static IDevice CreateDeviceAt(string segmentPathPrefix) => new PreallocatedLogDevice(segmentPathPrefix);
 
     /// <summary>
     /// FASTER's commit manager, as FasterLog would make it, except that in fast-commit mode it writes its
@@ -59,7 +67,7 @@ public static class FasterLogSetup
         // recovery swallows it and would start an empty log over a damaged one.
         TryRecoverLatest = true,
 
-        // A commit writes its metadata into the log itself, in the same O_SYNC write as the data, instead of
+        // A commit writes its metadata into the log itself, in the same durable write as the data, instead of
         // creating a new commit file each time: about half the latency of a group commit, which is what a
         // durable SEND waits for. Recovery replays the commit records after the last full checkpoint.
         FastCommitMode = true,

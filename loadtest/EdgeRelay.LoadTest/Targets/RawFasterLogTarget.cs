@@ -7,7 +7,7 @@ namespace EdgeRelay.LoadTest.Targets;
 
 /// <summary>
 /// The storage ceiling: each "send" appends a record of the relay's message-record size straight to a
-/// FASTER log on a temporary directory (same page, memory and segment sizes, O_SYNC device, fast-commit
+/// FASTER log on a temporary directory (same page, memory and segment sizes, the relay's device, fast-commit
 /// mode) and completes when a group commit covers it. No network, no protocol, no index: what the disk
 /// and FASTER give a durable ack on this machine.
 /// </summary>
@@ -33,7 +33,7 @@ internal sealed class RawFasterLogTarget : ILoadTarget
 
     public string Label => TargetCatalog.RawFasterLog;
 
-    public string Durability => "FASTER log, O_SYNC commit before the ack (no network)";
+    public string Durability => "FASTER log on the relay's device, commit (fdatasync) before the ack (no network)";
 
     public string Description { get; private set; } = TargetCatalog.RawFasterLog;
 
@@ -46,9 +46,9 @@ internal sealed class RawFasterLogTarget : ILoadTarget
 
         _directory = Path.Combine(Path.GetTempPath(), "edgerelay-loadtest-fasterlog-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
-        _device = Devices.CreateLogDevice(Path.Combine(_directory, "raw.log"));
+        _device = FasterLogSetup.CreateDeviceAt(Path.Combine(_directory, "raw.log"));
 
-        // The relay's own log settings (per-entry checksums, fast commit, a commit file every 1,000 commits):
+        // The relay's own device and log settings (per-entry checksums, fast commit, a commit file every 1,000 commits):
         // the baseline does exactly the log work the relay does, and nothing of the relay's own.
         _commits = FasterLogSetup.CreateCommitManager(_directory);
         using var logSettings = FasterLogSetup.CreateSettings(_device, _commits, _directory, pageSizeBits: 22, memorySizeBits: 26, segmentSizeBits: 28);
