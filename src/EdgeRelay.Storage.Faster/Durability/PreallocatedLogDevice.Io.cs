@@ -2,7 +2,7 @@ using FASTER.core;
 
 namespace EdgeRelay.Storage.Faster;
 
-/// <summary>The device's I/O on the thread pool, and the zero-filler that preallocates segments ahead of the log.</summary>
+/// <summary>The device's I/O on the thread pool, and the zero-filler that keeps zeros ahead of the log.</summary>
 internal sealed partial class PreallocatedLogDevice
 {
     /// <summary>Zeros start on a page-cache page boundary past the data, so no zero write shares a page with a record.</summary>
@@ -10,92 +10,113 @@ internal sealed partial class PreallocatedLogDevice
 
     private static readonly byte[] Zeros = new byte[ZeroChunk];
 
-    private int _scheduledThrough = -1;
-
     /// <summary>
-    /// Schedules zero-filling of the rest of <paramref name="segmentId"/> and all of the next segment, once per
-    /// segment: one background task at a time, in order.
+    /// How far past the furthest write the zeros are kept (at most a segment): enough for the log to run into
+    /// zeros at disk speed while the filler, which writes much larger blocks, stays ahead; small enough that a
+    /// relay that writes little never writes a whole segment of zeros.
     /// </summary>
-    private void ZeroAhead(int segmentId)
-    {
-        var through = segmentId + 1;
-        if (Volatile.Read(ref _scheduledThrough) >= through || segmentSize <= 0)
-        {
-            return;
-        }
+    internal const long ZeroWindow = 32L << 20;
 
-        lock (_zeroGate)
+    private long _zeroTarget = -1;
+    private long _zeroedUntil = -1;
+    private int _filling;
+
+    /// <summary>Log address up to which the zero-filler has gone (tests).</summary>
+    internal long ZeroedUntil => Interlocked.Read(ref _zeroedUntil);
+
+    /// <summary>Raises the address zeros are wanted up to after a write ending at <paramref name="writeEnd"/>, and starts the filler if idle.</summary>
+    private void ZeroAhead(long writeStart, long writeEnd)
+    {
+        var target = writeEnd + Math.Min(ZeroWindow, segmentSize);
+        var current = Interlocked.Read(ref _zeroTarget);
+        while (target > current)
         {
-            if (_scheduledThrough >= through || _disposed)
+            var seen = Interlocked.CompareExchange(ref _zeroTarget, target, current);
+            if (seen == current)
             {
-                return;
+                break;
             }
 
-            var from = Math.Max(_scheduledThrough + 1, segmentId);
-            Volatile.Write(ref _scheduledThrough, through);
-            var previous = _zeroing;
-            _zeroing = Task.Factory.StartNew(
-                () =>
-                {
-                    previous.Wait();
-                    for (var segment = from; segment <= through && !_stop.IsCancellationRequested; segment++)
-                    {
-                        if (!TryZero(segment))
-                        {
-                            return;
-                        }
+            current = seen;
+        }
 
-                        Volatile.Write(ref _zeroedThrough, segment);
-                    }
-                },
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
+        // The first write says where this run's log is: the filler starts at the beginning of that segment
+        // (skipping what the file already holds), never at address 0 of a log that was truncated long ago.
+        Interlocked.CompareExchange(ref _zeroedUntil, writeStart - (writeStart & (segmentSize - 1)), -1);
+        if (Volatile.Read(ref _filling) == 0 && Interlocked.CompareExchange(ref _filling, 1, 0) == 0)
+        {
+            lock (_zeroGate)
+            {
+                _zeroing = Task.Factory.StartNew(Fill, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            }
         }
     }
 
-    /// <summary>Fills the segment with zeros from past anything written (by this run or an earlier one) to its end.</summary>
-    /// <returns>False if it stopped early (disposed, or the file failed: the log's own writes will report that).</returns>
-    private bool TryZero(int segmentId)
+    /// <summary>One filler at a time: zeros from <see cref="_zeroedUntil"/> to the target, chunk by chunk.</summary>
+    private void Fill()
+    {
+        while (true)
+        {
+            var at = Interlocked.Read(ref _zeroedUntil);
+            if (_stop.IsCancellationRequested || at >= Interlocked.Read(ref _zeroTarget))
+            {
+                Volatile.Write(ref _filling, 0);
+
+                // A write that raised the target after the check above saw the flag still set: look again.
+                if (_stop.IsCancellationRequested || Interlocked.Read(ref _zeroTarget) <= at || Interlocked.CompareExchange(ref _filling, 1, 0) != 0)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            var segmentStart = at - (at & (segmentSize - 1));
+            var limit = Math.Min(segmentStart + segmentSize, Interlocked.Read(ref _zeroTarget));
+            var next = TryZeroChunk((int)(segmentStart / segmentSize), at - segmentStart, limit - segmentStart);
+            if (next < 0)
+            {
+                // Only an optimisation failed (disposed, or the file: the log's own writes will report that);
+                // writes past this point still grow the file and are made durable. Stay stopped.
+                return;
+            }
+
+            Interlocked.Exchange(ref _zeroedUntil, segmentStart + next);
+        }
+    }
+
+    /// <summary>
+    /// Zeros one chunk of the segment at <paramref name="position"/>, or skips past anything written there (by
+    /// this run or an earlier one); returns the position reached, or -1 if it failed.
+    /// </summary>
+    private long TryZeroChunk(int segmentId, long position, long limit)
     {
         try
         {
             var segment = GetSegment(segmentId);
-            var position = 0L;
-            while (position < segmentSize)
+            lock (segment.Gate)
             {
-                if (_stop.IsCancellationRequested)
+                // Never below the file's end (an earlier run's records, or zeros already written) nor below any
+                // write this run issued; the lock keeps the log's next write from being issued meanwhile.
+                var floor = Math.Max(segment.WrittenUntil, RandomAccess.GetLength(segment.Handle));
+                if (position < floor)
                 {
-                    return false;
+                    return Math.Min(segmentSize, (floor + ZeroAlignment - 1) / ZeroAlignment * ZeroAlignment);
                 }
 
-                lock (segment.Gate)
-                {
-                    // Never below the file's end (an earlier run's records, or zeros already written) nor below
-                    // any write this run issued; the lock keeps the log's next write from being issued meanwhile.
-                    var floor = Math.Max(segment.WrittenUntil, RandomAccess.GetLength(segment.Handle));
-                    if (position < floor)
-                    {
-                        position = (floor + ZeroAlignment - 1) / ZeroAlignment * ZeroAlignment;
-                        continue;
-                    }
-
-                    var length = (int)Math.Min(ZeroChunk - (position % ZeroChunk), segmentSize - position);
-                    RandomAccess.Write(segment.Handle, Zeros.AsSpan(0, length), position);
-                    position += length;
-                }
-
-                // Durable chunk by chunk: the log's own fdatasync of this file then never has megabytes of
-                // zeros to write back first, and the blocks are allocated before the log reaches them.
-                FlushData(segment.Handle);
+                var length = (int)Math.Min(ZeroChunk - (position % ZeroChunk), limit - position);
+                RandomAccess.Write(segment.Handle, Zeros.AsSpan(0, length), position);
+                position += length;
             }
 
-            return true;
+            // Durable chunk by chunk: the log's own fdatasync of this file then never has megabytes of zeros to
+            // write back first, and the blocks are allocated before the log reaches them.
+            FlushData(segment.Handle);
+            return position;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
         {
-            // Only an optimisation failed: writes past this point still grow the file and are made durable.
-            return false;
+            return -1;
         }
     }
 

@@ -16,15 +16,15 @@ namespace EdgeRelay.Storage.Faster;
 /// file-system journal with it: measured on ext4, three device writes and two flushes per commit instead of one
 /// write and one flush.</para>
 /// <para>What this does instead: a write is a <c>pwrite</c> followed by <c>fdatasync</c>, which flushes the
-/// data and only the metadata needed to read it back (never the mtime). And a segment is filled with zeros
-/// ahead of the log, in the background, in large buffered writes made durable by one <c>fdatasync</c> per
-/// chunk: the log's writes then overwrite blocks that are already allocated and inside the file's size, so
-/// the <c>fdatasync</c> has no metadata to write. (Reserving space with <c>fallocate</c> is not enough:
+/// data and only the metadata needed to read it back (never the mtime). And the segments are filled with
+/// zeros up to <see cref="ZeroWindow"/> past the log's furthest write, in the background, in large buffered
+/// writes made durable by one <c>fdatasync</c> per chunk: the log's writes then overwrite blocks that are
+/// already allocated and inside the file's size, so the <c>fdatasync</c> has no metadata to write. (Reserving space with <c>fallocate</c> is not enough:
 /// ext4 marks such blocks unwritten, and the first write to each converts it in the journal.)</para>
 /// <para>The zeros are an optimisation only: a write that lands where they have not been written yet is
 /// still made durable by its <c>fdatasync</c>, with the journal commit it needs. Zeros are also what recovery
-/// and <see cref="LogVerifier"/> read as "nothing written here", as they read past a file's end; a segment
-/// file is therefore always its full size once preallocated, and the log's end is found by its content.</para>
+/// and <see cref="LogVerifier"/> read as "nothing written here", as they read past a file's end: the log's
+/// end is found by its content, not by the file's size.</para>
 /// <para>Zeros never overwrite data: for each segment the device knows where its furthest write ended, and
 /// the zero-filler, holding the same lock, writes only past it.</para>
 /// </remarks>
@@ -38,7 +38,6 @@ internal sealed partial class PreallocatedLogDevice : StorageDeviceBase
     private readonly Lock _zeroGate = new();
     private readonly CancellationTokenSource _stop = new();
     private Task _zeroing = Task.CompletedTask;
-    private int _zeroedThrough = -1;
     private volatile bool _disposed;
 
     /// <param name="prefix">The path FASTER appends <c>.N</c> to for segment N.</param>
@@ -53,9 +52,6 @@ internal sealed partial class PreallocatedLogDevice : StorageDeviceBase
             Directory.CreateDirectory(directory);
         }
     }
-
-    /// <summary>Segments whose zero-filling finished (tests).</summary>
-    internal int ZeroedThrough => Volatile.Read(ref _zeroedThrough);
 
     /// <summary>The zero-filling in progress, if any (tests wait for it).</summary>
     internal Task Zeroing
@@ -87,9 +83,10 @@ internal sealed partial class PreallocatedLogDevice : StorageDeviceBase
             return;
         }
 
-        if (_preallocate)
+        if (_preallocate && segmentSize > 0)
         {
-            ZeroAhead(segmentId);
+            var start = ((long)segmentId * segmentSize) + (long)destinationAddress;
+            ZeroAhead(start, start + numBytesToWrite);
         }
 
         // FASTER issues page flushes from the threads that append: the synchronous write and flush run on
