@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using FASTER.core;
@@ -47,7 +46,7 @@ public sealed partial class FasterStorage : IRelayStorage, IBackupSource
     private readonly int _pageSizeBits;
     private int _disposeStarted;
 
-    private FasterStorage(FasterStorageOptions options, TimeProvider time, ILogger logger, string dataDirectory, OpenLog open, ConcurrentDictionary<AddressId, AddressEntry> registry, long snapshotAddress, Replay replay)
+    private FasterStorage(FasterStorageOptions options, TimeProvider time, ILogger logger, string dataDirectory, OpenLog open, AddressIndex registry, long snapshotAddress, Replay replay)
     {
         _time = time;
         _logger = logger;
@@ -116,8 +115,7 @@ public sealed partial class FasterStorage : IRelayStorage, IBackupSource
             File.Delete(Path.Combine(dataDirectory, AddressSnapshot.TempFileName)); // a snapshot write cut short
 
             open = await OpenLog.OpenVerifiedAsync(options, dataDirectory, lockFile, logger, ct);
-            var registry = new ConcurrentDictionary<AddressId, AddressEntry>();
-            var (snapshotAddress, replay) = Replay.Run(open.Log, dataDirectory, registry);
+            var (registry, snapshotAddress, replay) = Replay.Run(open.Log, dataDirectory);
             ct.ThrowIfCancellationRequested();
 
             var store = new FasterStorage(options, time, logger, dataDirectory, open, registry, snapshotAddress, replay);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EdgeRelay.Storage;
 
 /// <summary>
@@ -6,6 +8,11 @@ namespace EdgeRelay.Storage;
 /// renewal, policy, notification endpoint) replaces it with a new one, so a reference held by a session
 /// never changes under it.
 /// </summary>
+/// <remarks>
+/// A relay keeps one of these for every address it knows, millions of them mostly idle, so the owner key
+/// is held inline (32 bytes in the object) rather than as an array of its own: one object per address
+/// instead of two, 64 bytes less each.
+/// </remarks>
 public sealed class AddressInfo
 {
     /// <summary>Length of an Ed25519 public key, the only owner key kind for now.</summary>
@@ -14,10 +21,18 @@ public sealed class AddressInfo
     /// <summary>Longest notification endpoint the store keeps, in UTF-8 bytes (the relay's own limit is lower).</summary>
     public const int MaxNotifyEndpointBytes = 2048;
 
-    public AddressInfo(AddressId id, ReadOnlyMemory<byte> ownerPublicKey, long createdAt, long expiresAt, long revokedAt, DeliveryPolicy policy = default, string? notifyEndpoint = null)
+    private readonly OwnerKey _ownerPublicKey;
+
+    /// <exception cref="ArgumentException"><paramref name="ownerPublicKey"/> is not <see cref="OwnerPublicKeyLength"/> bytes.</exception>
+    public AddressInfo(AddressId id, ReadOnlySpan<byte> ownerPublicKey, long createdAt, long expiresAt, long revokedAt, DeliveryPolicy policy = default, string? notifyEndpoint = null)
     {
+        if (ownerPublicKey.Length != OwnerPublicKeyLength)
+        {
+            throw new ArgumentException($"The owner public key is {OwnerPublicKeyLength} bytes, not {ownerPublicKey.Length}.", nameof(ownerPublicKey));
+        }
+
         Id = id;
-        OwnerPublicKey = ownerPublicKey;
+        ownerPublicKey.CopyTo(_ownerPublicKey);
         CreatedAt = createdAt;
         ExpiresAt = expiresAt;
         RevokedAt = revokedAt;
@@ -27,8 +42,8 @@ public sealed class AddressInfo
 
     public AddressId Id { get; }
 
-    /// <summary>The owner's Ed25519 public key (32 bytes), registered at creation; the store never hands out a writable view.</summary>
-    public ReadOnlyMemory<byte> OwnerPublicKey { get; }
+    /// <summary>The owner's Ed25519 public key (32 bytes), registered at creation; a read-only view of this object's copy.</summary>
+    public ReadOnlySpan<byte> OwnerPublicKey => _ownerPublicKey;
 
     /// <summary>Creation time, unix seconds.</summary>
     public long CreatedAt { get; }
@@ -54,4 +69,10 @@ public sealed class AddressInfo
     public AddressInfo WithPolicy(DeliveryPolicy policy) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, RevokedAt, policy, NotifyEndpoint);
 
     public AddressInfo WithNotifyEndpoint(string? endpoint) => new(Id, OwnerPublicKey, CreatedAt, ExpiresAt, RevokedAt, Policy, endpoint);
+
+    [InlineArray(OwnerPublicKeyLength)]
+    private struct OwnerKey
+    {
+        private byte _element;
+    }
 }

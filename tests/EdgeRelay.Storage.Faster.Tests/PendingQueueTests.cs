@@ -74,6 +74,25 @@ public sealed class PendingQueueTests
         queue.Append(Message(2000));
         Assert.Equal(new long[] { 2000 }, Ids(queue));
     }
+
+    [Fact]
+    public void An_empty_queue_holds_no_array_and_a_small_ring_is_freed_after_an_idle_interval()
+    {
+        var queue = new PendingQueue();
+        Assert.Equal(0, queue.Capacity);
+        queue.TrimExcess();
+        Assert.Equal(0, queue.Capacity);
+
+        queue.Append(Message(1));
+        Assert.Equal(8, queue.Capacity);
+        Assert.Equal(1, queue.Remove([1], out _));
+        queue.TrimExcess(); // it held a message during this interval: kept
+        Assert.Equal(8, queue.Capacity);
+        queue.TrimExcess(); // nothing during this one: freed, however small
+        Assert.Equal(0, queue.Capacity);
+        Assert.Equal(0, queue.Count);
+        Assert.Equal(0, queue.Bytes);
+    }
     [Fact]
     public void Counting_the_old_part_stops_at_the_budget_and_at_the_first_message_past_it()
     {

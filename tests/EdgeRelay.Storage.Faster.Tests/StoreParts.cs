@@ -23,7 +23,7 @@ internal sealed class StoreParts : IAsyncDisposable
         Mirror = new RecentRecords(log, options.ReadCacheSizeBits, options.PageSizeBits);
         Log = new LogWriter(log, options.PageSizeBits, Committer, Mirror);
         Counters = new StoreCounters(0, 0);
-        Registry = new AddressTable(new ConcurrentDictionary<AddressId, AddressEntry>(), Log, time);
+        Registry = new AddressTable(new AddressIndex(), Log, time);
         Ingest = new MessageIngest(Registry, Log, Counters, time, options);
         Reader = new PayloadReader(Registry, Log, Counters);
     }

@@ -87,6 +87,7 @@ internal static class LoadTestCommandLine
             CompareCommand.Build(new SharedOptions()),
             SeriesCommand.Build(),
             FreshCommand.Build(),
+            IdleAddressesCommand.Build(),
         };
     }
 

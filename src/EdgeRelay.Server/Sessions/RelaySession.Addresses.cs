@@ -53,7 +53,7 @@ public sealed partial class RelaySession
             return Fail(requestId, ErrorCode.AddressUnknown, "no such address");
         }
 
-        if (!Signatures.VerifyRevoke(info.OwnerPublicKey.Span, request.Address, request.Signature.Span))
+        if (!Signatures.VerifyRevoke(info.OwnerPublicKey, request.Address, request.Signature.Span))
         {
             return Fail(requestId, ErrorCode.BadSignature, "signature does not verify with the owner key");
         }

@@ -25,7 +25,7 @@ public sealed partial class RelaySession
                 return Fail(requestId, ErrorCode.AddressUnknown, "no such address");
             }
 
-            if (!Signatures.VerifyAuth(info.OwnerPublicKey.Span, _authNonce, claim.Address, claim.Signature.Span))
+            if (!Signatures.VerifyAuth(info.OwnerPublicKey, _authNonce, claim.Address, claim.Signature.Span))
             {
                 return Fail(requestId, ErrorCode.BadSignature, "signature does not verify with the owner key");
             }

@@ -36,6 +36,9 @@ internal static class AddressSnapshot
     private const int HashSize = 32;
     private const int BufferSize = 1 << 16;
 
+    /// <summary>Read block at start-up: large enough that the reads, not the calls, are the cost.</summary>
+    private const int ReadBlockSize = 1 << 20;
+
     private static ReadOnlySpan<byte> Magic => "ERADDRS1"u8;
 
     /// <summary>Writes the snapshot durably and returns its size in bytes.</summary>
@@ -88,27 +91,103 @@ internal static class AddressSnapshot
     }
 
     /// <summary>
-    /// Loads the snapshot; false if there is none. A snapshot that exists but is not whole and valid
+    /// Loads the snapshot into a list; false if there is none. A snapshot that exists but is not whole and valid
     /// throws <see cref="InvalidDataException"/>: starting without it would silently lose addresses.
     /// </summary>
     public static bool TryRead(string directory, out long coveredAddress, out List<AddressInfo> addresses)
     {
+        List<AddressInfo>? list = null;
+        var found = TryRead(directory, out coveredAddress, count => list = new List<AddressInfo>((int)count), info => list!.Add(info));
+        addresses = list ?? [];
+        return found;
+    }
+
+    /// <summary>
+    /// Streams the snapshot: <paramref name="begin"/> learns how many addresses it declares, then <paramref name="add"/>
+    /// gets each; false if there is none. The file is read in blocks, never whole (ten million addresses are
+    /// 0.8 GB), and its checksum is verified on another thread at the same time. A snapshot that is not whole
+    /// and valid throws <see cref="InvalidDataException"/> (a checksum mismatch is reported as such even if the
+    /// damage also broke an entry), after <paramref name="add"/> may have seen some of it: the caller discards
+    /// what it built.
+    /// </summary>
+    public static bool TryRead(string directory, out long coveredAddress, Action<long> begin, Action<AddressInfo> add)
+    {
         var path = Path.Combine(directory, FileName);
         coveredAddress = 0;
-        addresses = [];
         if (!File.Exists(path))
         {
             return false;
         }
 
-        // Whole-file read: a snapshot is ~90 bytes an address, read once at start-up.
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < HeaderSize + HashSize)
+        var verified = Task.Run(() => ChecksumMatches(path));
+        try
         {
-            throw Corrupt(path, $"{bytes.Length} bytes is shorter than header and checksum");
+            coveredAddress = Parse(path, begin, add);
+        }
+        catch (InvalidDataException) when (!verified.GetAwaiter().GetResult())
+        {
+            throw Corrupt(path, "checksum mismatch");
         }
 
-        var header = bytes.AsSpan(0, HeaderSize);
+        if (!verified.GetAwaiter().GetResult())
+        {
+            throw Corrupt(path, "checksum mismatch");
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether the last 32 bytes are the SHA-256 of the rest (false, too, for a file shorter than a header and a checksum).</summary>
+    private static bool ChecksumMatches(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+        var length = file.Length;
+        if (length < HeaderSize + HashSize)
+        {
+            return false;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(ReadBlockSize);
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var remaining = length - HashSize;
+            while (remaining > 0)
+            {
+                var read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
+                if (read == 0)
+                {
+                    return false;
+                }
+
+                hash.AppendData(buffer, 0, read);
+                remaining -= read;
+            }
+
+            Span<byte> expected = stackalloc byte[HashSize];
+            file.ReadExactly(expected);
+            Span<byte> actual = stackalloc byte[HashSize];
+            hash.GetHashAndReset(actual);
+            return CryptographicOperations.FixedTimeEquals(expected, actual);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Reads header and entries (not the checksum); returns the covered address.</summary>
+    private static long Parse(string path, Action<long> begin, Action<AddressInfo> add)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+        var length = file.Length;
+        if (length < HeaderSize + HashSize)
+        {
+            throw Corrupt(path, $"{length} bytes is shorter than header and checksum");
+        }
+
+        Span<byte> header = stackalloc byte[HeaderSize];
+        file.ReadExactly(header);
         if (!header[..8].SequenceEqual(Magic))
         {
             throw Corrupt(path, "bad magic (not an EdgeRelay address snapshot)");
@@ -120,42 +199,96 @@ internal static class AddressSnapshot
             throw Corrupt(path, $"version {version} is not supported (this build reads versions 1 and {Version})");
         }
 
-        Span<byte> actual = stackalloc byte[HashSize];
-        SHA256.HashData(bytes.AsSpan(0, bytes.Length - HashSize), actual);
-        if (!CryptographicOperations.FixedTimeEquals(bytes.AsSpan(bytes.Length - HashSize), actual))
-        {
-            throw Corrupt(path, "checksum mismatch");
-        }
-
-        coveredAddress = BinaryPrimitives.ReadInt64BigEndian(header[16..]);
+        var coveredAddress = BinaryPrimitives.ReadInt64BigEndian(header[16..]);
         var count = BinaryPrimitives.ReadInt64BigEndian(header[24..]);
-        var body = bytes.AsSpan(HeaderSize, bytes.Length - HeaderSize - HashSize);
+        var bodyLength = length - HeaderSize - HashSize;
         var minEntry = version == 1 ? V1EntrySize : V2FixedSize;
-        if (count < 0 || count > body.Length / minEntry || (version == 1 && body.Length != count * V1EntrySize))
+        if (count < 0 || count > bodyLength / minEntry || (version == 1 && bodyLength != count * V1EntrySize))
         {
-            throw Corrupt(path, $"{bytes.Length} bytes does not match the {count} addresses it declares");
+            throw Corrupt(path, $"{length} bytes does not match the {count} addresses it declares");
         }
 
-        addresses = new List<AddressInfo>((int)count);
-        for (var i = 0; i < count; i++)
+        begin(count);
+        var buffer = ArrayPool<byte>.Shared.Rent(ReadBlockSize);
+        try
         {
-            var size = V1EntrySize;
-            addresses.Add(version == 1 ? ReadV1Entry(body) : ReadV2Entry(body, path, out size));
-            body = body[size..];
+            var unread = bodyLength; // body bytes still in the file
+            var start = 0; // unparsed bytes are buffer[start..end)
+            var end = 0;
+            for (long i = 0; i < count; i++)
+            {
+                int size;
+                AddressInfo info;
+                while (!TryParseEntry(buffer.AsSpan(start, end - start), version, path, out info, out size))
+                {
+                    if (unread == 0)
+                    {
+                        throw Corrupt(path, "an address entry is cut short");
+                    }
+
+                    // Move the partial entry to the front and fill the rest of the buffer (an entry is at most
+                    // V2FixedSize + MaxNotifyEndpointBytes, far below a block).
+                    buffer.AsSpan(start, end - start).CopyTo(buffer);
+                    end -= start;
+                    start = 0;
+                    var read = file.Read(buffer, end, (int)Math.Min(buffer.Length - end, unread));
+                    if (read == 0)
+                    {
+                        throw Corrupt(path, "an address entry is cut short");
+                    }
+
+                    end += read;
+                    unread -= read;
+                }
+
+                add(info);
+                start += size;
+            }
+
+            var left = unread + end - start;
+            if (left != 0)
+            {
+                throw Corrupt(path, $"{left} bytes follow the {count} addresses it declares");
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        if (!body.IsEmpty)
+        return coveredAddress;
+    }
+
+    /// <summary>One entry from the front of <paramref name="source"/>; false when it does not hold all of it yet.</summary>
+    private static bool TryParseEntry(ReadOnlySpan<byte> source, uint version, string path, out AddressInfo info, out int size)
+    {
+        info = null!;
+        size = version == 1 ? V1EntrySize : V2FixedSize;
+        if (source.Length < size)
         {
-            throw Corrupt(path, $"{body.Length} bytes follow the {count} addresses it declares");
+            return false;
         }
 
+        if (version == 1)
+        {
+            info = ReadV1Entry(source);
+            return true;
+        }
+
+        size += BinaryPrimitives.ReadUInt16BigEndian(source[(V1EntrySize + 5)..]);
+        if (source.Length < size)
+        {
+            return false;
+        }
+
+        info = ReadV2Entry(source, path);
         return true;
     }
 
     private static int WriteEntry(Span<byte> destination, AddressInfo info)
     {
         info.Id.Write(destination);
-        info.OwnerPublicKey.Span.CopyTo(destination[AddressId.Length..]);
+        info.OwnerPublicKey.CopyTo(destination[AddressId.Length..]);
         var rest = destination[(AddressId.Length + AddressInfo.OwnerPublicKeyLength)..];
         BinaryPrimitives.WriteInt64BigEndian(rest, info.CreatedAt);
         BinaryPrimitives.WriteInt64BigEndian(rest[8..], info.ExpiresAt);
@@ -169,36 +302,37 @@ internal static class AddressSnapshot
 
     private static AddressInfo ReadV1Entry(ReadOnlySpan<byte> source)
     {
-        var id = AddressId.Read(source);
-        var key = source.Slice(AddressId.Length, AddressInfo.OwnerPublicKeyLength).ToArray();
         var rest = source[(AddressId.Length + AddressInfo.OwnerPublicKeyLength)..];
         return new AddressInfo(
-            id,
-            key,
+            AddressId.Read(source),
+            source.Slice(AddressId.Length, AddressInfo.OwnerPublicKeyLength),
             BinaryPrimitives.ReadInt64BigEndian(rest),
             BinaryPrimitives.ReadInt64BigEndian(rest[8..]),
             BinaryPrimitives.ReadInt64BigEndian(rest[16..]));
     }
 
-    private static AddressInfo ReadV2Entry(ReadOnlySpan<byte> source, string path, out int size)
+    /// <summary>A version 2 entry that <see cref="TryParseEntry"/> found whole in <paramref name="source"/>.</summary>
+    private static AddressInfo ReadV2Entry(ReadOnlySpan<byte> source, string path)
     {
-        if (source.Length < V2FixedSize)
-        {
-            throw Corrupt(path, "an address entry is cut short");
-        }
-
-        var v1 = ReadV1Entry(source);
+        var id = AddressId.Read(source);
         var rest = source[V1EntrySize..];
         var policy = new DeliveryPolicy((DeliveryPolicyKind)rest[0], BinaryPrimitives.ReadUInt32BigEndian(rest[1..]));
-        var endpointLength = BinaryPrimitives.ReadUInt16BigEndian(rest[5..]);
-        size = V2FixedSize + endpointLength;
-        if (!policy.IsValid || source.Length < size)
+        if (!policy.IsValid)
         {
-            throw Corrupt(path, $"the entry of address {v1.Id} is invalid");
+            throw Corrupt(path, $"the entry of address {id} is invalid");
         }
 
+        var endpointLength = BinaryPrimitives.ReadUInt16BigEndian(rest[5..]);
         var endpoint = endpointLength == 0 ? null : Encoding.UTF8.GetString(rest.Slice(7, endpointLength));
-        return new AddressInfo(v1.Id, v1.OwnerPublicKey, v1.CreatedAt, v1.ExpiresAt, v1.RevokedAt, policy, endpoint);
+        var times = source[(AddressId.Length + AddressInfo.OwnerPublicKeyLength)..];
+        return new AddressInfo(
+            id,
+            source.Slice(AddressId.Length, AddressInfo.OwnerPublicKeyLength),
+            BinaryPrimitives.ReadInt64BigEndian(times),
+            BinaryPrimitives.ReadInt64BigEndian(times[8..]),
+            BinaryPrimitives.ReadInt64BigEndian(times[16..]),
+            policy,
+            endpoint);
     }
 
     private static InvalidDataException Corrupt(string path, string what) =>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using FASTER.core;
 
 namespace EdgeRelay.Storage.Faster;
@@ -20,11 +19,11 @@ namespace EdgeRelay.Storage.Faster;
 /// </remarks>
 internal sealed class Replay : ILogEntryConsumer
 {
-    private readonly ConcurrentDictionary<AddressId, AddressEntry> _registry;
+    private readonly AddressIndex _registry;
     private readonly long _snapshotAddress;
     private long[] _ackIds = new long[64];
 
-    private Replay(ConcurrentDictionary<AddressId, AddressEntry> registry, long snapshotAddress)
+    private Replay(AddressIndex registry, long snapshotAddress)
     {
         _registry = registry;
         _snapshotAddress = snapshotAddress;
@@ -39,20 +38,28 @@ internal sealed class Replay : ILogEntryConsumer
     /// <summary>Set by the first record that cannot be applied; FASTER calls <see cref="Consume"/> under its epoch, so the error is thrown after it returns.</summary>
     private InvalidDataException? Failure { get; set; }
 
-    /// <summary>Loads snapshot and log into <paramref name="registry"/> (empty on entry). Returns the snapshot's covered address (0 if none) and the replay counters.</summary>
-    public static (long SnapshotAddress, Replay Replay) Run(FasterLog log, string dataDirectory, ConcurrentDictionary<AddressId, AddressEntry> registry)
+    /// <summary>
+    /// Loads snapshot and log into a new registry, sized from the snapshot's count so that it does not grow
+    /// (and copy itself) while millions of addresses arrive. Returns it, the snapshot's covered address (0 if
+    /// none) and the replay counters.
+    /// </summary>
+    public static (AddressIndex Registry, long SnapshotAddress, Replay Replay) Run(FasterLog log, string dataDirectory)
     {
+        var registry = new AddressIndex();
         long snapshotAddress = 0;
-        if (AddressSnapshot.TryRead(dataDirectory, out var covered, out var addresses))
-        {
-            snapshotAddress = covered;
-            foreach (var info in addresses)
+        if (AddressSnapshot.TryRead(
+            dataDirectory,
+            out var covered,
+            count => registry = new AddressIndex((int)Math.Min(count, int.MaxValue)),
+            info =>
             {
-                if (!registry.TryAdd(info.Id, new AddressEntry(info)))
+                if (!registry.TryAdd(new AddressEntry(info)))
                 {
                     throw new InvalidDataException($"The address snapshot lists address {info.Id} twice.");
                 }
-            }
+            }))
+        {
+            snapshotAddress = covered;
         }
 
         var committed = log.CommittedUntilAddress;
@@ -97,7 +104,7 @@ internal sealed class Replay : ILogEntryConsumer
             }
         }
 
-        return (snapshotAddress, replay);
+        return (registry, snapshotAddress, replay);
     }
 
     /// <summary>
@@ -156,8 +163,8 @@ internal sealed class Replay : ILogEntryConsumer
                         return;
                     }
 
-                    var info = new AddressInfo(aid, key.ToArray(), createdAt, expiresAt, revokedAt: 0);
-                    if (!_registry.TryAdd(aid, new AddressEntry(info)))
+                    var info = new AddressInfo(aid, key, createdAt, expiresAt, revokedAt: 0);
+                    if (!_registry.TryAdd(new AddressEntry(info)))
                     {
                         throw new InvalidDataException($"Relay log record at address {address}: address {aid} is created a second time.");
                     }

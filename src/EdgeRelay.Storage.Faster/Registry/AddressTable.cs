@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 
 namespace EdgeRelay.Storage.Faster;
@@ -17,12 +16,12 @@ namespace EdgeRelay.Storage.Faster;
 /// </remarks>
 internal sealed class AddressTable
 {
-    private readonly ConcurrentDictionary<AddressId, AddressEntry> _entries;
+    private readonly AddressIndex _entries;
     private readonly LogWriter _log;
     private readonly TimeProvider _time;
     private int _count;
 
-    public AddressTable(ConcurrentDictionary<AddressId, AddressEntry> entries, LogWriter log, TimeProvider time)
+    public AddressTable(AddressIndex entries, LogWriter log, TimeProvider time)
     {
         _entries = entries;
         _log = log;
@@ -80,7 +79,7 @@ internal sealed class AddressTable
             throw new ArgumentException($"The owner public key is {AddressInfo.OwnerPublicKeyLength} bytes (Ed25519), not {ownerPublicKey.Length}.", nameof(ownerPublicKey));
         }
 
-        var key = ownerPublicKey.ToArray();
+        var key = ownerPublicKey;
         var record = new byte[LogRecords.AddressCreatedSize];
         for (var attempt = 1; ; attempt++)
         {
@@ -92,15 +91,15 @@ internal sealed class AddressTable
 
             lock (Lock)
             {
-                if (_entries.ContainsKey(aid))
+                if (_entries.TryGetValue(aid, out _))
                 {
                     ThrowHelper.ThrowAddressExists(aid);
                 }
 
-                LogRecords.WriteAddressCreated(record, aid, key, createdAt, expiresAtUnixSeconds);
+                LogRecords.WriteAddressCreated(record, aid, key.Span, createdAt, expiresAtUnixSeconds);
                 if (_log.TryEnqueue(record, out var address))
                 {
-                    _entries[aid] = new AddressEntry(new AddressInfo(aid, key, createdAt, expiresAtUnixSeconds, revokedAt: 0));
+                    _entries.TryAdd(new AddressEntry(new AddressInfo(aid, key.Span, createdAt, expiresAtUnixSeconds, revokedAt: 0)));
                     _count++;
                     Version++;
                     return address;

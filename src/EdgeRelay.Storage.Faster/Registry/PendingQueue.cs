@@ -12,13 +12,16 @@ namespace EdgeRelay.Storage.Faster;
 /// fixed 64 KiB chunks, and growing adds chunks rather than copying the ring: a backlog of millions
 /// would otherwise be copied into an array twice its size (64 MB for 2 M messages) under the address'
 /// gate, stalling every SEND to it, and leave the old array as garbage on the large-object heap.</para>
+/// <para>An empty queue is a count, a byte sum and a reference to a shared empty ring (no array until the first
+/// message, none again once <see cref="TrimExcess"/> finds it idle for an interval): every <see cref="AddressEntry"/>
+/// is one, and most addresses are idle.</para>
 /// <para>Not thread-safe: every call happens under the owning <see cref="AddressEntry"/>'s lock. Ids only ever
 /// arrive in increasing order (the store enqueues and indexes under that lock, recovery scans the log in
 /// order), so an append is a store at the end and lookups are binary searches.</para>
 /// <para>Longer than most files because it is one data structure whose invariants (ring head, chunk table,
 /// moved count, peak) every method keeps; splitting it would scatter them.</para>
 /// </remarks>
-internal sealed class PendingQueue
+internal partial class PendingQueue
 {
     private const int MinCapacity = 8;
 
@@ -27,20 +30,16 @@ internal sealed class PendingQueue
 
     private const int ChunkBits = 11;
 
-    private PendingEntry[][] _chunks = [];
-    private int _capacity; // a power of two (or 0); one chunk of this size below ChunkSize
-    private int _head;
+    private Ring _ring = Ring.Empty;
     private int _count;
-    private int _peakSinceTrim; // the most this ring held since the last TrimExcess
     private long _bytes;
-    private int _moved; // entries whose Location differs from their Id
 
     public int Count => _count;
 
     /// <summary>Sum of the pending ciphertext lengths (the per-address byte quota counts this).</summary>
     public long Bytes => _bytes;
 
-    public int Capacity => _capacity;
+    public int Capacity => _ring.Capacity;
 
     /// <summary>The lowest pending id, or <see cref="long.MaxValue"/> when empty.</summary>
     public long OldestId => _count == 0 ? long.MaxValue : At(0).Id;
@@ -56,7 +55,7 @@ internal sealed class PendingQueue
     {
         get
         {
-            if (_moved == 0)
+            if (_ring.Moved == 0)
             {
                 return OldestId;
             }
@@ -74,7 +73,7 @@ internal sealed class PendingQueue
     public void Append(PendingEntry message)
     {
         Debug.Assert(_count == 0 || At(_count - 1).Id < message.Id, "ids arrive in increasing order");
-        if (_count == _capacity)
+        if (_count == _ring.Capacity)
         {
             Grow();
         }
@@ -82,9 +81,9 @@ internal sealed class PendingQueue
         EnsureChunk(_count);
         Slot(_count) = message;
         _bytes += message.Length;
-        if (++_count > _peakSinceTrim)
+        if (++_count > _ring.PeakSinceTrim)
         {
-            _peakSinceTrim = _count;
+            _ring.PeakSinceTrim = _count;
         }
     }
 
@@ -103,7 +102,7 @@ internal sealed class PendingQueue
             return false;
         }
 
-        if (_count == _capacity)
+        if (_count == _ring.Capacity)
         {
             Grow();
         }
@@ -119,10 +118,10 @@ internal sealed class PendingQueue
         _bytes += message.Length;
         if (message.Location != message.Id)
         {
-            _moved++;
+            _ring.Moved++;
         }
 
-        _peakSinceTrim = Math.Max(_peakSinceTrim, _count);
+        _ring.PeakSinceTrim = Math.Max(_ring.PeakSinceTrim, _count);
         return true;
     }
 
@@ -191,7 +190,7 @@ internal sealed class PendingQueue
             {
                 sum += LogRecords.MovedHeaderSize + message.Length;
             }
-            else if (_moved == 0)
+            else if (_ring.Moved == 0)
             {
                 break; // locations are the ids, in increasing order
             }
@@ -211,7 +210,7 @@ internal sealed class PendingQueue
                 into.Add(message);
                 max--;
             }
-            else if (_moved == 0)
+            else if (_ring.Moved == 0)
             {
                 break;
             }
@@ -224,7 +223,7 @@ internal sealed class PendingQueue
         var wasMoved = slot.Location != slot.Id;
         slot = slot with { Location = location };
         var isMoved = location != slot.Id;
-        _moved += (isMoved ? 1 : 0) - (wasMoved ? 1 : 0);
+        _ring.Moved += (isMoved ? 1 : 0) - (wasMoved ? 1 : 0);
     }
 
     /// <summary>True if <paramref name="id"/> is pending here and below <paramref name="committedUntil"/> (i.e. deliverable).</summary>
@@ -282,7 +281,7 @@ internal sealed class PendingQueue
                     removed++;
                     if (slot.Location != slot.Id)
                     {
-                        _moved--;
+                        _ring.Moved--;
                     }
 
                     slot = slot with { Length = -1 }; // mark; ids stay in place so the searches above stay valid
@@ -299,7 +298,7 @@ internal sealed class PendingQueue
         var marked = removed;
         while (_count > 0 && Slot(0).Length < 0)
         {
-            _head = (_head + 1) & (_capacity - 1);
+            _ring.Head = (_ring.Head + 1) & (_ring.Capacity - 1);
             _count--;
             marked--;
         }
@@ -326,17 +325,21 @@ internal sealed class PendingQueue
     /// <summary>
     /// Gives memory back once a backlog has drained (maintenance only: it allocates). Sized on the
     /// peak since the previous trim, not on the current count, so an address that fills and drains
-    /// every interval keeps its ring instead of regrowing it each time; an idle one frees it.
+    /// every interval keeps its ring instead of regrowing it each time; one that held nothing for a whole
+    /// interval frees it, however small, since idle addresses are most of a relay's.
     /// </summary>
     public void TrimExcess()
     {
-        var needed = Math.Max(_peakSinceTrim, _count);
-        if (_capacity > 64 && needed < _capacity / 4)
+        var needed = Math.Max(_ring.PeakSinceTrim, _count);
+        if (needed == 0 ? _ring.Capacity > 0 : _ring.Capacity > 64 && needed < _ring.Capacity / 4)
         {
             Resize(needed == 0 ? 0 : Math.Max(MinCapacity, (int)BitOperations.RoundUpToPowerOf2((uint)needed * 2)));
         }
 
-        _peakSinceTrim = _count;
+        if (_ring != Ring.Empty)
+        {
+            _ring.PeakSinceTrim = _count;
+        }
     }
 
     private PendingEntry At(int index) => Slot(index);
@@ -344,22 +347,22 @@ internal sealed class PendingQueue
     /// <summary>The slot of the <paramref name="index"/>-th entry from the head (index &lt; capacity).</summary>
     private ref PendingEntry Slot(int index)
     {
-        var slot = (_head + index) & (_capacity - 1);
-        return ref _chunks[slot >> ChunkBits][slot & (ChunkSize - 1)];
+        var slot = (_ring.Head + index) & (_ring.Capacity - 1);
+        return ref _ring.Chunks[slot >> ChunkBits][slot & (ChunkSize - 1)];
     }
 
     /// <summary>Allocates the chunk that the <paramref name="index"/>-th entry from the head falls in, if it is not yet.</summary>
     private void EnsureChunk(int index)
     {
-        var chunk = ((_head + index) & (_capacity - 1)) >> ChunkBits;
-        _chunks[chunk] ??= new PendingEntry[ChunkSize];
+        var chunk = ((_ring.Head + index) & (_ring.Capacity - 1)) >> ChunkBits;
+        _ring.Chunks[chunk] ??= new PendingEntry[ChunkSize];
     }
 
     private void Grow()
     {
-        if (_capacity < ChunkSize)
+        if (_ring.Capacity < ChunkSize)
         {
-            Resize(Math.Max(MinCapacity, _capacity * 2));
+            Resize(Math.Max(MinCapacity, _ring.Capacity * 2));
             return;
         }
 
@@ -368,9 +371,9 @@ internal sealed class PendingQueue
         // newest part a chunk of its own right after the last old chunk: one chunk copied at most, the rest
         // only references. The new half's other chunks are allocated as appends reach them (EnsureChunk), so
         // memory follows the backlog instead of doubling ahead of it.
-        var old = _chunks;
-        var headChunk = _head >> ChunkBits;
-        var headOffset = _head & (ChunkSize - 1);
+        var old = _ring.Chunks;
+        var headChunk = _ring.Head >> ChunkBits;
+        var headOffset = _ring.Head & (ChunkSize - 1);
         var chunks = new PendingEntry[old.Length * 2][];
         for (var i = 0; i < old.Length; i++)
         {
@@ -381,9 +384,9 @@ internal sealed class PendingQueue
         old[headChunk].AsSpan(0, headOffset).CopyTo(wrapped);
         chunks[old.Length] = wrapped;
 
-        _chunks = chunks;
-        _capacity *= 2;
-        _head = headOffset;
+        _ring.Chunks = chunks;
+        _ring.Capacity *= 2;
+        _ring.Head = headOffset;
     }
 
     /// <summary>Index of the first message whose id is &gt;= <paramref name="id"/>.</summary>
@@ -409,6 +412,12 @@ internal sealed class PendingQueue
     /// <summary>Copies the entries into fresh storage of <paramref name="capacity"/> (a power of two, or 0), head first.</summary>
     private void Resize(int capacity)
     {
+        if (capacity == 0)
+        {
+            _ring = Ring.Empty; // only ever asked with nothing pending
+            return;
+        }
+
         var chunks = new PendingEntry[capacity == 0 ? 0 : Math.Max(1, capacity >> ChunkBits)][];
         for (var c = 0; c < chunks.Length; c++)
         {
@@ -421,8 +430,6 @@ internal sealed class PendingQueue
             chunks[i >> ChunkBits][i & (ChunkSize - 1)] = message;
         }
 
-        _chunks = chunks;
-        _capacity = capacity;
-        _head = 0;
+        _ring = new Ring { Chunks = chunks, Capacity = capacity, PeakSinceTrim = _ring.PeakSinceTrim, Moved = _ring.Moved };
     }
 }
