@@ -96,8 +96,8 @@ public sealed class FasterStorageOptions : StorageLimits
     public bool TruncateDamagedLog { get; set; }
 
     /// <summary>
-    /// Creates FASTER's device for the log files at the given path prefix. Default (null): FASTER's local
-    /// storage device (<see cref="FasterLogSetup.CreateDevice"/>). A replacement must keep the local files'
+    /// Creates FASTER's device for the log files at the given path prefix. Default (null): the store's own
+    /// device (<see cref="FasterLogSetup.CreateDevice"/>). A replacement must keep the local files'
     /// layout, which <see cref="FasterStorage"/> also reads directly to verify the log after recovery; the
     /// use is wrapping the default device (fault injection) or tuning its flags.
     /// </summary>

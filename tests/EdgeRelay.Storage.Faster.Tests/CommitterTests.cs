@@ -169,7 +169,7 @@ public sealed class CommitterTests
         var store = await OpenAsync(dir, time, o =>
         {
             configure?.Invoke(o);
-            o.CreateLogDevice = prefix => device = new HeldDevice(FASTER.core.Devices.CreateLogDevice(prefix));
+            o.CreateLogDevice = prefix => device = new HeldDevice(FasterLogSetup.CreateDeviceAt(prefix));
         });
         return (store, device!);
     }

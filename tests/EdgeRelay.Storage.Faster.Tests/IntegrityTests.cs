@@ -162,7 +162,7 @@ public sealed class IntegrityTests : IDisposable
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => OpenAsync(crashed, _time, o =>
         {
             Small(o);
-            o.CreateLogDevice = prefix => new FaultyDevice(FASTER.core.Devices.CreateLogDevice(prefix), (segment, address, length) =>
+            o.CreateLogDevice = prefix => new FaultyDevice(FasterLogSetup.CreateDeviceAt(prefix), (segment, address, length) =>
             {
                 var start = ((long)segment << SegmentBits) + (long)address;
                 var fails = start < failing + (1 << PageBits) && start + length > failing;
