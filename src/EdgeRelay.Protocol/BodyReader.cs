@@ -181,8 +181,20 @@ public static partial class BodyReader
     /// <summary>ACK: a count outside 1..1024 is <see cref="BodyStatus.OutOfRange"/>; a length that does not match the count is malformed.</summary>
     public static BodyStatus ReadAck(in ReadOnlySequence<byte> body, out AddressId address, out long[] ids)
     {
+        var ack = new long[ProtocolLimits.MaxAckIds];
+        var status = ReadAck(body, out address, ack, out var count);
+        ids = status == BodyStatus.Ok ? ack[..count] : [];
+        return status;
+    }
+
+    /// <summary>
+    /// <see cref="ReadAck(in ReadOnlySequence{byte}, out AddressId, out long[])"/> into <paramref name="ids"/>
+    /// (room for <see cref="ProtocolLimits.MaxAckIds"/>), so the ACK path allocates nothing.
+    /// </summary>
+    public static BodyStatus ReadAck(in ReadOnlySequence<byte> body, out AddressId address, Span<long> ids, out int count)
+    {
         address = default;
-        ids = [];
+        count = 0;
         var reader = new SequenceReader<byte>(body);
         if (body.Length < ProtocolConstants.AddressIdLength + 2)
         {
@@ -191,25 +203,30 @@ public static partial class BodyReader
 
         var aid = ReadAddressId(ref reader);
         reader.TryReadBigEndian(out short rawCount);
-        int count = (ushort)rawCount;
-        if (count == 0 || count > ProtocolLimits.MaxAckIds)
+        int n = (ushort)rawCount;
+        if (n == 0 || n > ProtocolLimits.MaxAckIds)
         {
             return BodyStatus.OutOfRange;
         }
 
-        if (body.Length != ProtocolConstants.AddressIdLength + 2 + (count * 8L))
+        if (body.Length != ProtocolConstants.AddressIdLength + 2 + (n * 8L))
         {
             return BodyStatus.Malformed;
         }
 
+        if (ids.Length < n)
+        {
+            throw new ArgumentException($"The destination holds {ids.Length} ids; the ACK has {n}.", nameof(ids));
+        }
+
         address = aid;
-        ids = new long[count];
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < n; i++)
         {
             reader.TryReadBigEndian(out long id);
             ids[i] = id;
         }
 
+        count = n;
         return BodyStatus.Ok;
     }
 

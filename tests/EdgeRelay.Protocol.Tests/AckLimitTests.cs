@@ -25,6 +25,24 @@ public class AckLimitTests
         Assert.Equal(ids, parsed);
     }
 
+    [Fact]
+    public void An_ACK_read_into_a_buffer_fills_only_its_count_and_leaves_the_rest()
+    {
+        long[] ids = [7, 3, 7];
+        var writer = new ArrayBufferWriter<byte>();
+        FrameWriter.WriteAck(writer, 1, Aid, ids);
+        var buffer = new ReadOnlySequence<byte>(writer.WrittenMemory);
+        Assert.Equal(FrameParseStatus.Complete, FrameReader.TryRead(ref buffer, int.MaxValue, out _, out var body));
+        var destination = Enumerable.Repeat(-1L, ProtocolLimits.MaxAckIds).ToArray();
+
+        Assert.Equal(BodyStatus.Ok, BodyReader.ReadAck(body, out var aid, destination, out var count));
+
+        Assert.Equal(Aid, aid);
+        Assert.Equal(ids, destination[..count]);
+        Assert.Equal(-1L, destination[count]);
+        Assert.Throws<ArgumentException>(() => BodyReader.ReadAck(body, out _, new long[2], out _));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(ProtocolLimits.MaxAckIds + 1)]

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using EdgeRelay.Protocol;
 using EdgeRelay.Storage;
 
@@ -104,35 +105,43 @@ public sealed partial class RelaySession
 
     private ValueTask HandleAck(uint requestId, in ReadOnlySequence<byte> body)
     {
-        var parsed = BodyReader.ReadAck(body, out var aid, out var ids);
+        // The wire carries plain 64-bit ids; the storage names them MessageId (one long each). Pooled: an ACK
+        // arrives for every push batch, and the ids are needed only until the removal is queued.
+        var ids = ArrayPool<MessageId>.Shared.Rent(ProtocolLimits.MaxAckIds);
+        var parsed = BodyReader.ReadAck(body, out var aid, MemoryMarshal.Cast<MessageId, long>(ids.AsSpan()), out var count);
         if (parsed != BodyStatus.Ok)
         {
+            ArrayPool<MessageId>.Shared.Return(ids);
             return FailBody(requestId, parsed, "ACK body does not match its id count", "ACK count must be 1 to 1024");
         }
 
         if (!IsAuthenticated(aid))
         {
+            ArrayPool<MessageId>.Shared.Return(ids);
             return Fail(requestId, ErrorCode.NotAuthenticated, "AUTH for this address first");
         }
 
-        // The wire carries plain 64-bit ids; the storage names them MessageId (one long each).
-        var messageIds = new MessageId[ids.Length];
-        for (var i = 0; i < ids.Length; i++)
-        {
-            messageIds[i] = new MessageId(ids[i]);
-        }
-
-        return AckAsync(requestId, aid, messageIds);
+        return AckAsync(requestId, aid, ids, count);
     }
 
-    private async ValueTask AckAsync(uint requestId, AddressId aid, MessageId[] ids)
+    private async ValueTask AckAsync(uint requestId, AddressId aid, MessageId[] rented, int count)
     {
-        // Waits for room in the storage asynchronously when it is momentarily full; never blocks the thread.
-        var (status, ticket) = await _server.Storage.AckAsync(aid, ids, _aborted.Token);
-        if (status == AckStatus.Acked)
+        AckStatus status;
+        DurabilityTicket ticket;
+        try
         {
-            _server.Push.OnAcked(aid, ids);
-            _server.Metrics.MessagesAcked.Inc(ids.Length);
+            // Waits for room in the storage asynchronously when it is momentarily full; never blocks the thread.
+            var ids = rented.AsMemory(0, count);
+            (status, ticket) = await _server.Storage.AckAsync(aid, ids, _aborted.Token);
+            if (status == AckStatus.Acked)
+            {
+                _server.Push.OnAcked(aid, ids.Span);
+                _server.Metrics.MessagesAcked.Inc(count);
+            }
+        }
+        finally
+        {
+            ArrayPool<MessageId>.Shared.Return(rented);
         }
 
         await (status switch
