@@ -177,9 +177,15 @@ internal sealed record RunSettings
     /// <summary>
     /// Queues the target prepares (relay addresses, Redis list keys, JetStream subjects). Ingest spreads sends
     /// over <see cref="Addresses"/>; the scenarios with receivers give every connection a queue of its own, so
-    /// receivers never compete for the same messages.
+    /// receivers never compete for the same messages, and push takes <see cref="Addresses"/> queues when that is
+    /// more (each subscribed, dealt over the receivers).
     /// </summary>
-    public int Queues => Scenario == Scenarios.ScenarioCatalog.Ingest ? Addresses : Connections;
+    public int Queues => Scenario switch
+    {
+        Scenarios.ScenarioCatalog.Ingest => Addresses,
+        Scenarios.ScenarioCatalog.Push => Math.Max(Addresses, Connections),
+        _ => Connections,
+    };
 
     public IReadOnlyList<string> Validate() => Validate(Target);
 
@@ -298,9 +304,9 @@ internal sealed record RunSettings
             yield return $"--scenario: {reason}";
         }
 
-        if (Scenario != Scenarios.ScenarioCatalog.Ingest && Addresses != 1)
+        if (Scenario is not (Scenarios.ScenarioCatalog.Ingest or Scenarios.ScenarioCatalog.Push) && Addresses != 1)
         {
-            yield return $"--addresses: applies to ingest only; {Scenario} gives each connection a queue of its own.";
+            yield return $"--addresses: applies to ingest and push only; {Scenario} gives each connection a queue of its own.";
         }
 
         if (Scenario != Scenarios.ScenarioCatalog.Ingest && FreshRatio != 0)

@@ -110,6 +110,14 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void Push_subscribes_to_every_address_it_is_given_and_at_least_one_per_connection()
+    {
+        Assert.Equal(8, new RunSettings { Scenario = "push", Connections = 8 }.Queues);
+        Assert.Equal(10_000, new RunSettings { Scenario = "push", Addresses = 10_000, Connections = 8 }.Queues);
+        Assert.DoesNotContain(new RunSettings { Scenario = "push", Addresses = 10_000 }.Validate(), p => p.StartsWith("--addresses:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_default_prefill_covers_the_window_within_its_memory_budget()
     {
         var settings = new RunSettings { Scenario = "pull", Warmup = TimeSpan.FromSeconds(2), Duration = TimeSpan.FromSeconds(10), PayloadBytes = 1024 };

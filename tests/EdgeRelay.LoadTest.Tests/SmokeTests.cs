@@ -89,6 +89,19 @@ public sealed class SmokeTests : IDisposable
     }
 
     [Fact]
+    public async Task Push_over_many_addresses_delivers_to_receivers_holding_many_subscriptions_each()
+    {
+        // 300 addresses over 2 connections: each receiver authenticates in two AUTH frames (256 claims at most).
+        var root = await RealRuns.RunAsync(
+            _dir,
+            "--target", "edgerelay", "--scenario", "push", "--connections", "2", "--addresses", "300", "--payload", "256", "--duration", "1s", "--warmup", "200ms",
+            "--relay-host", "in-process");
+
+        RealRuns.AssertCompleteRun(root, "edgerelay", "push");
+        Assert.Equal(300, root.GetProperty("addresses").GetInt32());
+    }
+
+    [Fact]
     public async Task Compare_runs_each_target_and_writes_an_array_of_run_objects_and_one_table()
     {
         var json = Path.Combine(_dir, "compare.json");

@@ -47,12 +47,26 @@ internal sealed class DeliveryScenario(RunSettings settings, DeliveryMode mode) 
 
     public async Task PrepareAsync(ILoadTarget target, Action<string> log, CancellationToken cancellationToken)
     {
-        for (int queue = 0; queue < _queues; queue++)
+        if (mode == DeliveryMode.Push && target is IPushGroupDelivery group)
         {
-            _receivers.Add(await StartReceiverAsync(target, queue, cancellationToken));
+            // One receiver per sending connection, each subscribed to every queue it is dealt (queue q to
+            // receiver q mod connections): many subscribers, as many connections as senders.
+            var receivers = Math.Min(settings.Connections, _queues);
+            for (int r = 0; r < receivers; r++)
+            {
+                var queues = Enumerable.Range(0, _queues).Where(q => q % receivers == r).ToArray();
+                _receivers.Add(await group.StartPushReceiverAsync(queues, this, cancellationToken));
+            }
+        }
+        else
+        {
+            for (int queue = 0; queue < _queues; queue++)
+            {
+                _receivers.Add(await StartReceiverAsync(target, queue, cancellationToken));
+            }
         }
 
-        log($"{Name}: {_receivers.Count} receiver(s) {(mode == DeliveryMode.Poll ? "polling" : "subscribed to")} their queue(s)");
+        log($"{Name}: {_receivers.Count} receiver(s) {(mode == DeliveryMode.Poll ? "polling" : "subscribed to")} {_queues} queue(s)");
     }
 
     public async Task<IScenarioConnection> ConnectAsync(ILoadTarget target, int index, CancellationToken cancellationToken) =>

@@ -141,8 +141,11 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
         }
 
         // Receiving scenarios warm the cache with their own sends before measuring (pull's prefill, the
-        // others' warm-up); a primer there would be a stray message in every queue, pulled and counted.
-        if (settings.Scenario == Scenarios.ScenarioCatalog.Ingest && keepsAddresses)
+        // others' warm-up); a primer there would be a stray message in every queue, pulled and counted. Push
+        // is primed too: its thousands of addresses would otherwise meet the relay's budget of resolution
+        // misses in the warm-up, and a primer is only a backlog message its receiver acks on SUBSCRIBE (its
+        // id matches no send, so it completes nothing).
+        if (settings.Scenario is Scenarios.ScenarioCatalog.Ingest or Scenarios.ScenarioCatalog.Push && keepsAddresses)
         {
             await PrimeAsync(_endPoint, _ephemeralAddresses, cancellationToken);
         }

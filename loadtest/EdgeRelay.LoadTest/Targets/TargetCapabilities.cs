@@ -56,6 +56,16 @@ internal interface IPushDelivery : ILoadTarget
 }
 
 /// <summary>
+/// A push target whose one receiver can subscribe to many queues (EdgeRelay: one connection, one SUBSCRIBE per
+/// address), so thousands of subscribed queues need no more connections than senders.
+/// </summary>
+internal interface IPushGroupDelivery : IPushDelivery
+{
+    /// <summary>Subscribes one receiver to every queue of <paramref name="queues"/> until disposed.</summary>
+    Task<IAsyncDisposable> StartPushReceiverAsync(IReadOnlyList<int> queues, IDeliverySink sink, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// A target that can say what its server has spent so far, so that a run can put a cost per message on the
 /// server alone: a server in a process of its own (the relay's child process, redis-server, nats-server, a
 /// relay at <c>--endpoint</c> with <c>--metrics</c>). A server inside the generator's process cannot: its CPU
