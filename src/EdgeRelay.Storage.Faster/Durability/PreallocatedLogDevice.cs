@@ -187,8 +187,21 @@ internal sealed partial class PreallocatedLogDevice : StorageDeviceBase
         return _segments.GetOrAdd(segmentId, static (id, device) => new Segment(device.OpenFile(id)), this);
     }
 
-    private SafeFileHandle OpenFile(int segment) =>
-        File.OpenHandle(SegmentPath(segment), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+    private SafeFileHandle OpenFile(int segment)
+    {
+        var path = SegmentPath(segment);
+        var created = !File.Exists(path);
+        var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        if (created)
+        {
+            // fdatasync makes a segment's blocks durable, not its name: without the directory synced, a crash could
+            // leave committed records in a file the directory no longer lists. Once per segment, before any write
+            // to it is issued (the first write opens it), so before any commit in it is acknowledged.
+            DirectorySync.Flush(Path.GetDirectoryName(path)!);
+        }
+
+        return handle;
+    }
 
     /// <summary>
     /// Makes what was written to <paramref name="handle"/> durable: <c>fdatasync</c> where the platform has it
