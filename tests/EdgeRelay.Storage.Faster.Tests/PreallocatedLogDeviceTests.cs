@@ -31,11 +31,19 @@ public sealed class PreallocatedLogDeviceTests
             // Writes far ahead first, then behind them, then in between, all while the zero-filler (started by
             // the first write) works through the same segment: every order the log's page flushes can take.
             var writes = new List<Task>();
+            var inFlight = new List<(int Segment, int Start, int End)>();
             for (var i = 0; i < 64; i++)
             {
                 var segment = i < 48 ? 0 : 1;
                 var length = random.Next(1, 64) * 512;
-                var offset = random.Next(0, (segmentSize - length) / 512) * 512;
+                int offset;
+                do
+                {
+                    offset = random.Next(0, (segmentSize - length) / 512) * 512;
+                }
+                while (inFlight.Exists(w => w.Segment == segment && offset < w.End && w.Start < offset + length));
+
+                inFlight.Add((segment, offset, offset + length));
                 var data = new byte[length];
                 random.NextBytes(data);
                 data.CopyTo(expected[segment], offset);
@@ -44,9 +52,11 @@ public sealed class PreallocatedLogDeviceTests
                 if (i % 8 == 7)
                 {
                     // Overlapping writes in flight at once would race each other, not the zeros: FASTER never
-                    // issues two writes to the same bytes concurrently, so neither does this test.
+                    // issues two writes to the same bytes concurrently, so neither does this test (the offsets
+                    // above are drawn again while they overlap a write of the same batch).
                     await Eventually.Within(Task.WhenAll(writes), "the writes to complete");
                     writes.Clear();
+                    inFlight.Clear();
                 }
             }
 
