@@ -115,33 +115,44 @@ internal static class CompareRunner
 
         log(FormattableString.Invariant($"== {row.Label}, {settings.Addresses:N0} address(es), {settings.FreshRatio * 100:0.##}% fresh"));
         var rowSettings = settings with { Target = row.Target, RedisFsync = row.RedisFsync ?? settings.RedisFsync };
-        CompareOutcome outcome;
+        var (result, note, failed) = await RunGuardedAsync(rowSettings, row.Label, display, log, stop);
+        return new CompareOutcome(row, result, note, failed);
+    }
+
+    /// <summary>
+    /// One run of a target started fresh, for compare's rows and series' cases: a result, or why there is none
+    /// (a peer not installed is skipped, a failure is reported, and the callers go on with the next). The next
+    /// run then starts on a quiet heap: this run's garbage is not its cost.
+    /// </summary>
+    internal static async Task<(RunResult? Result, string? Note, bool Failed)> RunGuardedAsync(
+        RunSettings settings, string label, Func<IProgressDisplay> display, Action<string> log, CancellationToken stop)
+    {
+        (RunResult?, string?, bool) outcome;
         try
         {
-            var result = await LoadRunner.RunAsync(rowSettings, display(), log, stop);
+            var result = await LoadRunner.RunAsync(settings, display(), log, stop);
             if (Reporting.ResultWriters.ErrorRateMessage(result) is { } exceeded)
             {
                 log(exceeded);
             }
 
-            outcome = new CompareOutcome(row, result, null, Failed: false);
+            outcome = (result, null, false);
         }
         catch (PeerMissingException ex)
         {
             log(ex.Message);
-            outcome = new CompareOutcome(row, null, $"skipped: install with apt-get install {ex.Package}", Failed: false);
+            outcome = (null, $"skipped: install with apt-get install {ex.Package}", false);
         }
         catch (LoadTestException ex)
         {
-            log($"{row.Label}: {ex.Message}");
-            outcome = new CompareOutcome(row, null, "failed: " + ex.Message.ReplaceLineEndings(" "), Failed: true);
+            log($"{label}: {ex.Message}");
+            outcome = (null, "failed: " + ex.Message.ReplaceLineEndings(" "), true);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            outcome = new CompareOutcome(row, null, "not run: cancelled", Failed: false);
+            outcome = (null, "not run: cancelled", false);
         }
 
-        // The next target starts on a quiet heap: the previous run's garbage is not its cost.
         GC.Collect();
         GC.WaitForPendingFinalizers();
         return outcome;

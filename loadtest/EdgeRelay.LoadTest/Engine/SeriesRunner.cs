@@ -1,5 +1,4 @@
 using EdgeRelay.LoadTest.Reporting;
-using EdgeRelay.LoadTest.Targets;
 
 namespace EdgeRelay.LoadTest.Engine;
 
@@ -21,9 +20,9 @@ internal static class SeriesRunner
         var runs = new List<SeriesRun>();
         for (var round = 0; round < rounds; round++)
         {
-            for (var i = 0; i < cases.Count; i++)
+            foreach (var index in Order(cases.Count, round))
             {
-                var @case = cases[(round + i) % cases.Count];
+                var @case = cases[index];
                 log($"== round {round + 1} of {rounds}: {@case.Label} ({@case.Args})");
                 runs.Add(await RunOneAsync(@case, round, display, log, stop));
             }
@@ -42,35 +41,7 @@ internal static class SeriesRunner
             return new SeriesRun(@case, round, null, "not run: cancelled", Failed: false);
         }
 
-        SeriesRun run;
-        try
-        {
-            var result = await LoadRunner.RunAsync(@case.Settings, display(), log, stop);
-            if (ResultWriters.ErrorRateMessage(result) is { } exceeded)
-            {
-                log(exceeded);
-            }
-
-            run = new SeriesRun(@case, round, result, null, Failed: false);
-        }
-        catch (PeerMissingException ex)
-        {
-            log(ex.Message);
-            run = new SeriesRun(@case, round, null, $"skipped: install with apt-get install {ex.Package}", Failed: false);
-        }
-        catch (LoadTestException ex)
-        {
-            log($"{@case.Label}: {ex.Message}");
-            run = new SeriesRun(@case, round, null, "failed: " + ex.Message.ReplaceLineEndings(" "), Failed: true);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            run = new SeriesRun(@case, round, null, "not run: cancelled", Failed: false);
-        }
-
-        // The next case starts on a quiet heap: this run's garbage is not its cost.
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        return run;
+        var (result, note, failed) = await CompareRunner.RunGuardedAsync(@case.Settings, @case.Label, display, log, stop);
+        return new SeriesRun(@case, round, result, note, failed);
     }
 }
