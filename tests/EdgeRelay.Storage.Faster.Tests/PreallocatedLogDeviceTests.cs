@@ -61,7 +61,7 @@ public sealed class PreallocatedLogDeviceTests
             }
 
             await Eventually.Within(Task.WhenAll(writes), "the writes to complete");
-            await Eventually.Within(device.Zeroing, "the zero-filler to finish");
+            await Eventually.Within(device.CatchUpZerosAsync(), "the zero-filler to catch up");
             // The window is capped at a segment: zeros one segment's length past the furthest write.
             Assert.Equal(furthest + segmentSize, device.ZeroedUntil);
         }
@@ -73,6 +73,30 @@ public sealed class PreallocatedLogDeviceTests
             Assert.Equal(Math.Min(segmentSize, furthest + segmentSize - ((long)segment * segmentSize)), file.Length); // preallocated that far
             Assert.True(expected[segment].AsSpan(0, file.Length).SequenceEqual(file), $"segment {segment} holds exactly the writes, and zeros elsewhere");
         }
+    }
+
+    [Fact]
+    public async Task The_filler_is_one_thread_woken_about_once_per_chunk_of_log_not_once_per_write()
+    {
+        using var dir = new TempDirectory();
+        const int segmentSize = 16 * PreallocatedLogDevice.ZeroChunk;
+        const int writeSize = 64 * 1024; // a commit's worth: 16 of them to a chunk
+        using var device = new PreallocatedLogDevice(dir.Combine("relay.log"));
+        device.Initialize(segmentSize);
+        var data = new byte[writeSize];
+        var writes = 8 * PreallocatedLogDevice.ZeroChunk / writeSize;
+        for (var i = 0; i < writes; i++)
+        {
+            await Eventually.Within(WriteAsync(device, 0, i * writeSize, data), "the write to complete");
+        }
+
+        await Eventually.Within(device.CatchUpZerosAsync(), "the zero-filler to catch up");
+        Assert.Equal(1, device.FillerThreads);
+
+        // The first write wakes it for a segment of zeros; each chunk of log after that at most once more, and
+        // the catch-up once: 8 chunks of log in 128 writes.
+        Assert.InRange(device.FillerPasses, 1, 1 + 8 + 1);
+        Assert.Equal((long)writes * writeSize + segmentSize, device.ZeroedUntil);
     }
 
     [Fact]
@@ -90,7 +114,7 @@ public sealed class PreallocatedLogDeviceTests
             var more = new byte[4096];
             new Random(8).NextBytes(more);
             await WriteAsync(device, 0, 1 << 19, more);
-            await Eventually.Within(device.Zeroing, "the zero-filler to finish");
+            await Eventually.Within(device.CatchUpZerosAsync(), "the zero-filler to catch up");
             var file = await File.ReadAllBytesAsync(dir.Combine("relay.log.0"));
             Assert.Equal(segmentSize, file.Length);
             Assert.True(file.AsSpan(0, earlier.Length).SequenceEqual(earlier), "the earlier run's bytes are untouched");

@@ -20,11 +20,19 @@ internal sealed partial class PreallocatedLogDevice
     private long _zeroTarget = -1;
     private long _zeroedUntil = -1;
     private int _filling;
+    private int _fillerThreads;
+    private int _fillerPasses;
 
     /// <summary>Log address up to which the zero-filler has gone (tests).</summary>
     internal long ZeroedUntil => Interlocked.Read(ref _zeroedUntil);
 
-    /// <summary>Raises the address zeros are wanted up to after a write ending at <paramref name="writeEnd"/>, and starts the filler if idle.</summary>
+    /// <summary>Threads the filler has started (tests: one for the device's life).</summary>
+    internal int FillerThreads => Volatile.Read(ref _fillerThreads);
+
+    /// <summary>Passes the filler was woken for (tests: about one per chunk of log, not one per write).</summary>
+    internal int FillerPasses => Volatile.Read(ref _fillerPasses);
+
+    /// <summary>Raises the address zeros are wanted up to after a write ending at <paramref name="writeEnd"/>, and wakes the filler when it has a chunk to write.</summary>
     private void ZeroAhead(long writeStart, long writeEnd)
     {
         var target = writeEnd + Math.Min(ZeroWindow, segmentSize);
@@ -43,16 +51,77 @@ internal sealed partial class PreallocatedLogDevice
         // The first write says where this run's log is: the filler starts at the beginning of that segment
         // (skipping what the file already holds), never at address 0 of a log that was truncated long ago.
         Interlocked.CompareExchange(ref _zeroedUntil, writeStart - (writeStart & (segmentSize - 1)), -1);
-        if (Volatile.Read(ref _filling) == 0 && Interlocked.CompareExchange(ref _filling, 1, 0) == 0)
+
+        // Woken once per chunk of log, not per write: a commit every millisecond or two would otherwise wake
+        // it for a few hundred KiB each time, and each of those wakes ends in an fdatasync of its own. The
+        // window keeps the zeros far enough ahead for this slack.
+        if (Math.Max(target, current) - Interlocked.Read(ref _zeroedUntil) >= ZeroChunk)
         {
-            lock (_zeroGate)
-            {
-                _zeroing = Task.Factory.StartNew(Fill, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            }
+            WakeFiller();
         }
     }
 
-    /// <summary>One filler at a time: zeros from <see cref="_zeroedUntil"/> to the target, chunk by chunk.</summary>
+    /// <summary>Starts a pass of the filler unless one is under way (it then sees the new target itself).</summary>
+    private void WakeFiller()
+    {
+        if (Volatile.Read(ref _filling) != 0 || Interlocked.CompareExchange(ref _filling, 1, 0) != 0)
+        {
+            return;
+        }
+
+        lock (_zeroGate)
+        {
+            if (_pass.Task.IsCompleted)
+            {
+                _pass = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            // One thread for the device's life, started by the first pass: starting a thread per pass (a task
+            // marked long-running is a new thread each time) cost more CPU and garbage per message than the
+            // zeros themselves.
+            if (_filler.IsCompleted && !_disposed)
+            {
+                _fillerThreads++;
+                _filler = Task.Factory.StartNew(FillerLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            }
+        }
+
+        Interlocked.Increment(ref _fillerPasses);
+        _wakeFiller.Release();
+    }
+
+    private void FillerLoop()
+    {
+        while (true)
+        {
+            _wakeFiller.Wait();
+            if (_stop.IsCancellationRequested)
+            {
+                EndPass();
+                return;
+            }
+
+            Fill();
+            EndPass();
+        }
+    }
+
+    private void EndPass()
+    {
+        lock (_zeroGate)
+        {
+            _pass.TrySetResult();
+        }
+    }
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource();
+        done.SetResult();
+        return done;
+    }
+
+    /// <summary>One pass: zeros from <see cref="_zeroedUntil"/> to the target, chunk by chunk, until it catches up.</summary>
     private void Fill()
     {
         while (true)
@@ -77,7 +146,8 @@ internal sealed partial class PreallocatedLogDevice
             if (next < 0)
             {
                 // Only an optimisation failed (disposed, or the file: the log's own writes will report that);
-                // writes past this point still grow the file and are made durable. Stay stopped.
+                // writes past this point still grow the file and are made durable. Stay stopped: the flag stays
+                // set, so no write wakes the filler again.
                 return;
             }
 

@@ -37,7 +37,9 @@ internal sealed partial class PreallocatedLogDevice : StorageDeviceBase
     private readonly bool _preallocate;
     private readonly Lock _zeroGate = new();
     private readonly CancellationTokenSource _stop = new();
-    private Task _zeroing = Task.CompletedTask;
+    private readonly SemaphoreSlim _wakeFiller = new(0);
+    private Task _filler = Task.CompletedTask; // the filler's thread, started by the first write
+    private TaskCompletionSource _pass = Completed(); // the filler's current pass; completed while it is idle
     private volatile bool _disposed;
 
     /// <param name="prefix">The path FASTER appends <c>.N</c> to for segment N.</param>
@@ -53,15 +55,16 @@ internal sealed partial class PreallocatedLogDevice : StorageDeviceBase
         }
     }
 
-    /// <summary>The zero-filling in progress, if any (tests wait for it).</summary>
-    internal Task Zeroing
+    /// <summary>
+    /// Has the filler zero up to exactly where the writes so far want zeros, even less than a chunk ahead of where
+    /// it stopped, and completes when it has (tests).
+    /// </summary>
+    internal Task CatchUpZerosAsync()
     {
-        get
+        WakeFiller();
+        lock (_zeroGate)
         {
-            lock (_zeroGate)
-            {
-                return _zeroing;
-            }
+            return _pass.Task;
         }
     }
 
@@ -154,9 +157,10 @@ internal sealed partial class PreallocatedLogDevice : StorageDeviceBase
     {
         _disposed = true;
         _stop.Cancel();
+        _wakeFiller.Release(); // a filler waiting for work sees the stop
         try
         {
-            Zeroing.Wait();
+            _filler.Wait();
         }
         catch (AggregateException)
         {
@@ -170,6 +174,7 @@ internal sealed partial class PreallocatedLogDevice : StorageDeviceBase
 
         _segments.Clear();
         _stop.Dispose();
+        _wakeFiller.Dispose();
     }
 
     private static uint ErrorCode(Exception ex) => ex.HResult != 0 ? (uint)(ex.HResult & 0xFFFF) : uint.MaxValue;
