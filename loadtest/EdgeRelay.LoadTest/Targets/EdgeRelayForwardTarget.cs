@@ -50,7 +50,7 @@ internal sealed class EdgeRelayForwardTarget : ILoadTarget, IServerUsage, IPushD
 
     public string Label { get; private set; } = TargetCatalog.EdgeRelayForward;
 
-    public string Durability => "ack: A's outbound log committed (O_SYNC); receipt: stored durably at B first";
+    public string Durability => "ack: A's outbound log committed (fdatasync); receipt: stored durably at B first";
 
     public string Description { get; private set; } = TargetCatalog.EdgeRelayForward;
 

@@ -17,8 +17,8 @@ namespace EdgeRelay.LoadTest.Targets;
 /// Receiving (pull, roundtrip) is in <c>EdgeRelayTarget.Receive.cs</c>; push delivery in <c>EdgeRelayTarget.Push.cs</c>.
 /// </summary>
 /// <remarks>
-/// Durability: the relay acknowledges a SEND once its FASTER commit is done, and FASTER writes with O_SYNC
-/// (shared PLATFORM-NOTES, FasterLog section), so an acknowledged message survives power loss. Of the peers, only Redis with
+/// Durability: the relay acknowledges a SEND once its FASTER commit is done, and its log device follows each
+/// write with <c>fdatasync</c>, so an acknowledged message survives power loss. Of the peers, only Redis with
 /// <c>appendfsync always</c> promises as much; compare with that row.
 /// </remarks>
 internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFreshAddressSource
@@ -54,7 +54,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     /// <summary>"edgerelay", with the <c>--relay-setting</c>s of the run when it changed any: another relay's figures.</summary>
     public string Label { get; private set; } = TargetCatalog.EdgeRelay;
 
-    public string Durability => "FASTER log, O_SYNC commit before the ack";
+    public string Durability => "FASTER log, commit (write + fdatasync) before the ack";
 
     public string Description { get; private set; } = TargetCatalog.EdgeRelay;
 

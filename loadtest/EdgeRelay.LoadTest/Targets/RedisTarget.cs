@@ -16,7 +16,7 @@ namespace EdgeRelay.LoadTest.Targets;
 /// <para>Durability, which decides which rows compare:</para>
 /// <list type="bullet">
 /// <item><c>always</c>: Redis fdatasyncs the AOF before it replies, so an acknowledged LPUSH survives power
-/// loss: the like-for-like peer of EdgeRelay, whose ack follows an O_SYNC FASTER commit.</item>
+/// loss: the like-for-like peer of EdgeRelay, whose ack follows a FASTER commit (write + fdatasync).</item>
 /// <item><c>everysec</c> (default): the reply comes before any fsync; up to about a second of acknowledged
 /// messages can be lost. It compares with NATS 2.9.10, which does not fsync before its PubAck either.</item>
 /// </list>
