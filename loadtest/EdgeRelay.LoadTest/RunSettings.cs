@@ -99,6 +99,16 @@ internal sealed record RunSettings
     /// </summary>
     public int FreshPool { get; init; } = 1 << 18;
 
+    /// <summary>
+    /// EdgeRelay, push: the batching window of the owners' addresses (SET_POLICY with the batched policy, before
+    /// SUBSCRIBE), so the relay pushes an address' messages no sooner than this after the last push and after
+    /// the oldest arrived. Null (default): the immediate policy every address starts with.
+    /// </summary>
+    public TimeSpan? PushWindow { get; init; }
+
+    /// <summary>The longest <see cref="PushWindow"/> accepted: a window is for batching, not for storing.</summary>
+    public static readonly TimeSpan MaxPushWindow = TimeSpan.FromMinutes(1);
+
     /// <summary>Seed of the draw that decides which SENDs are fresh, so that two runs send the same mix. Default 1.</summary>
     public int Seed { get; init; } = 1;
 
@@ -259,6 +269,18 @@ internal sealed record RunSettings
         if (Keep && (Endpoint is null || Target != Targets.TargetCatalog.EdgeRelay))
         {
             problems.Add("--keep: applies to --target edgerelay with --endpoint only (a relay the run starts is removed with its data).");
+        }
+
+        if (PushWindow is { } window)
+        {
+            if (Target != Targets.TargetCatalog.EdgeRelay || Scenario != Scenarios.ScenarioCatalog.Push)
+            {
+                problems.Add("--push-window: applies to --target edgerelay with --scenario push only.");
+            }
+            else if (window < TimeSpan.FromMilliseconds(1) || window > MaxPushWindow || window.Ticks % TimeSpan.TicksPerMillisecond != 0)
+            {
+                problems.Add($"--push-window: {DurationText.Format(window)} is not a whole number of milliseconds from 1ms to {DurationText.Format(MaxPushWindow)}.");
+            }
         }
 
         if (RelaySettings.Count > 0 && Endpoint is not null)

@@ -62,6 +62,7 @@ public class CommandLineTests
     [InlineData("run", "--metrics", "http://127.0.0.1:7401/metrics")] // a relay started for the run needs no --metrics
     [InlineData("run", "--target", "redis", "--endpoint", "127.0.0.1:6379", "--metrics", "http://127.0.0.1:7401/metrics")]
     [InlineData("run", "--endpoint", "127.0.0.1:7400", "--metrics", "127.0.0.1:7401")]
+    [InlineData("run", "--scenario", "push", "--push-window", "soon")]
     [InlineData("compare", "--targets", "raw-sink,mongodb")]
     [InlineData("compare", "--payload", "0")]
     public async Task Invalid_usage_exits_with_1_before_starting_anything(params string[] args)
@@ -91,6 +92,34 @@ public class CommandLineTests
     public void Supported_combinations_validate(string target, string scenario)
     {
         Assert.Empty(new RunSettings { Target = target, Scenario = scenario }.Validate());
+    }
+
+    [Theory]
+    [InlineData("edgerelay", "ingest", 20)]
+    [InlineData("nats", "push", 20)]
+    [InlineData("edgerelay", "push", 0.5)]
+    [InlineData("edgerelay", "push", 60_001)]
+    public void A_push_window_is_refused_outside_relay_push_and_outside_whole_milliseconds_up_to_a_minute(string target, string scenario, double milliseconds)
+    {
+        var problems = new RunSettings { Target = target, Scenario = scenario, PushWindow = TimeSpan.FromMilliseconds(milliseconds) }.Validate();
+
+        Assert.Contains(problems, p => p.StartsWith("--push-window:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_push_window_binds_from_the_command_line_and_validates_for_relay_push()
+    {
+        var o = new SharedOptions();
+        var command = new System.CommandLine.Command("run")
+        {
+            o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch,
+            o.RelayHost, o.RelaySetting, o.MaxErrorRate, o.PushWindow,
+        };
+        var settings = o.Bind(command.Parse(["--scenario", "push", "--push-window", "20ms"]));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(20), settings.PushWindow);
+        Assert.Empty(settings.Validate());
+        Assert.Null(o.Bind(command.Parse(["--scenario", "push"])).PushWindow);
     }
 
     [Fact]

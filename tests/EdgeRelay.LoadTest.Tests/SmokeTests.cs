@@ -89,6 +89,19 @@ public sealed class SmokeTests : IDisposable
     }
 
     [Fact]
+    public async Task Push_with_a_batching_window_sets_the_policy_before_subscribing_and_still_delivers_every_message()
+    {
+        var root = await RealRuns.RunAsync(
+            _dir,
+            "--target", "edgerelay", "--scenario", "push", "--connections", "2", "--payload", "256", "--duration", "1s", "--warmup", "200ms",
+            "--push-window", "5ms", "--relay-host", "in-process");
+
+        RealRuns.AssertCompleteRun(root, "edgerelay", "push");
+        Assert.Equal(5, root.GetProperty("push_window_ms").GetDouble());
+        Assert.Contains("push batched(5 ms)", root.GetProperty("label").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Push_over_many_addresses_delivers_to_receivers_holding_many_subscriptions_each()
     {
         // 300 addresses over 2 connections: each receiver authenticates in two AUTH frames (256 claims at most).

@@ -67,7 +67,7 @@ internal static class LoadTestCommandLine
         var run = new Command("run", "Apply load to one target for --duration after --warmup, then print latency percentiles, throughput and errors by code. Ctrl+C stops early and still reports.")
         {
             target, o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch,
-            o.RelayHost, o.RelaySetting, o.MaxErrorRate, endpoint, allowRemote, keep, metrics, redisFsync, json, markdown,
+            o.RelayHost, o.RelaySetting, o.MaxErrorRate, o.PushWindow, endpoint, allowRemote, keep, metrics, redisFsync, json, markdown,
         };
         run.SetAction((result, cancellationToken) => RunAsync(o.Bind(result) with
         {
@@ -254,6 +254,7 @@ internal sealed class SharedOptions
             HelpName = "process|in-process",
         };
         RelayHost.AcceptOnlyFromAmong(EdgeRelayTarget.HostProcess, EdgeRelayTarget.HostInProcess);
+        PushWindow = DurationOption("--push-window", "edgerelay, push: give the owners' addresses the batched delivery policy with this window (SET_POLICY before SUBSCRIBE): the relay pushes an address' messages no sooner than this after its last push and after the oldest arrived (1ms..1m, whole milliseconds). Default: none = the immediate policy.", null);
         MaxErrorRate = new Option<double>("--max-error-rate")
         {
             Description = $"Largest share, 0..1, of the measured window's operations that may fail (errors / (successes + errors)) before the command exits with {LoadTestCommandLine.ErrorRateExitCode}. A window with no successful operation, or with as many failures as successes, exits with {LoadTestCommandLine.ErrorRateExitCode} whatever this is. Warm-up errors do not count.",
@@ -296,6 +297,8 @@ internal sealed class SharedOptions
 
     public Option<double> MaxErrorRate { get; }
 
+    public Option<TimeSpan?> PushWindow { get; }
+
     public RunSettings Bind(ParseResult result) => new()
     {
         Scenario = result.GetValue(Scenario) ?? Defaults.Scenario,
@@ -314,15 +317,16 @@ internal sealed class SharedOptions
         Batch = result.GetValue(Batch),
         RelayHost = result.GetValue(RelayHost) ?? Defaults.RelayHost,
         MaxErrorRate = result.GetValue(MaxErrorRate),
+        PushWindow = result.GetValue(PushWindow),
     };
 
     /// <summary>
     /// A duration option. Nullable with the default in the description, because the help's own "[default: …]"
     /// would print a TimeSpan as 00:00:10 where operators type 10s.
     /// </summary>
-    private static Option<TimeSpan?> DurationOption(string name, string description, TimeSpan defaultValue) => new(name)
+    private static Option<TimeSpan?> DurationOption(string name, string description, TimeSpan? defaultValue) => new(name)
     {
-        Description = $"{description} Default: {DurationText.Format(defaultValue)}.",
+        Description = defaultValue is { } value ? $"{description} Default: {DurationText.Format(value)}." : description,
         HelpName = "TIME",
         CustomParser = result =>
         {

@@ -255,6 +255,7 @@ internal static class LoadRunner
             Rate = settings.Rate,
             Addresses = settings.Addresses,
             FreshRatio = settings.FreshRatio,
+            PushWindowMs = settings.PushWindow?.TotalMilliseconds,
             Seed = settings.Seed,
             FreshAddresses = (target as IFreshAddressSource)?.FreshAddresses is { } fresh ? FreshAddressesResult.From(fresh) : null,
             PayloadBytes = scenario.PayloadBytesPerMessage,

@@ -47,6 +47,10 @@ internal sealed record RunResult
     [JsonPropertyName("fresh_ratio")]
     public double FreshRatio { get; init; }
 
+    /// <summary>Push to the relay with <c>--push-window</c>: the batching window its addresses were given, in ms; null for the immediate policy.</summary>
+    [JsonPropertyName("push_window_ms")]
+    public double? PushWindowMs { get; init; }
+
     /// <summary>The seed of the draw that picked the fresh SENDs.</summary>
     [JsonPropertyName("seed")]
     public int Seed { get; init; }

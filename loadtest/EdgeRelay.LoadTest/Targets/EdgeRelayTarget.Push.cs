@@ -6,6 +6,9 @@ namespace EdgeRelay.LoadTest.Targets;
 /// </summary>
 internal sealed partial class EdgeRelayTarget : IPushGroupDelivery
 {
+    // Immediate unless the run asked for a batching window (--push-window): each receiver sets it before it subscribes.
+    private DeliveryPolicy _pushPolicy = DeliveryPolicy.Immediate;
+
     public Task<IAsyncDisposable> StartPushReceiverAsync(int queue, IDeliverySink sink, CancellationToken cancellationToken) =>
         StartPushReceiverAsync([queue], sink, cancellationToken);
 
@@ -17,6 +20,6 @@ internal sealed partial class EdgeRelayTarget : IPushGroupDelivery
             addresses[i] = _addressIds[queues[i]];
         }
 
-        return await PushReceiver.StartAsync(EndPoint, _owner, addresses, sink, cancellationToken);
+        return await PushReceiver.StartAsync(EndPoint, _owner, addresses, _pushPolicy, sink, cancellationToken);
     }
 }

@@ -63,9 +63,16 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     public async Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken)
     {
         _inFlight = settings.InFlight;
-        if (settings.RelaySettings.Count > 0)
+        var labels = new List<string>(settings.RelaySettings);
+        if (settings.PushWindow is { } window)
         {
-            Label = $"{TargetCatalog.EdgeRelay} ({string.Join(", ", settings.RelaySettings)})";
+            _pushPolicy = DeliveryPolicy.Batched(window);
+            labels.Add("push " + _pushPolicy);
+        }
+
+        if (labels.Count > 0)
+        {
+            Label = $"{TargetCatalog.EdgeRelay} ({string.Join(", ", labels)})";
         }
 
         if (settings.Endpoint is null && settings.RelayHost == HostProcess)

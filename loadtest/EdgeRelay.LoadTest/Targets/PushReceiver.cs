@@ -55,7 +55,7 @@ internal sealed class PushReceiver : IAsyncDisposable
     }
 
     /// <summary>Connects, authenticates for <paramref name="addresses"/> with <paramref name="owner"/>, subscribes to each, and starts receiving.</summary>
-    public static async Task<PushReceiver> StartAsync(IPEndPoint endPoint, Key owner, IReadOnlyList<AddressId> addresses, IDeliverySink sink, CancellationToken cancellationToken)
+    public static async Task<PushReceiver> StartAsync(IPEndPoint endPoint, Key owner, IReadOnlyList<AddressId> addresses, DeliveryPolicy policy, IDeliverySink sink, CancellationToken cancellationToken)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -72,7 +72,7 @@ internal sealed class PushReceiver : IAsyncDisposable
         var receiver = new PushReceiver(socket, sink);
         try
         {
-            await receiver.SetUpAsync(owner, addresses, cancellationToken);
+            await receiver.SetUpAsync(owner, addresses, policy, cancellationToken);
             receiver._loop = Task.Run(receiver.ReceiveAsync, CancellationToken.None);
             return receiver;
         }
@@ -101,8 +101,8 @@ internal sealed class PushReceiver : IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>HELLO, then AUTH (256 claims a frame) and SUBSCRIBE for every address, each answered before the loop starts.</summary>
-    private async Task SetUpAsync(Key owner, IReadOnlyList<AddressId> addresses, CancellationToken cancellationToken)
+    /// <summary>HELLO, then AUTH (256 claims a frame), SET_POLICY if the run asked for one, and SUBSCRIBE for every address, each answered before the loop starts.</summary>
+    private async Task SetUpAsync(Key owner, IReadOnlyList<AddressId> addresses, DeliveryPolicy policy, CancellationToken cancellationToken)
     {
         FrameWriter.WriteHello(_output, NextRequest());
         await FlushAsync(cancellationToken);
@@ -128,6 +128,16 @@ internal sealed class PushReceiver : IAsyncDisposable
 
             FrameWriter.WriteAuth(_output, NextRequest(), claims.ToArray());
             requests++;
+        }
+
+        // A policy other than the one every address starts with is set before SUBSCRIBE, so no push precedes it.
+        if (policy != DeliveryPolicy.Immediate)
+        {
+            foreach (var address in addresses)
+            {
+                FrameWriter.WriteSetPolicy(_output, NextRequest(), address, policy);
+                requests++;
+            }
         }
 
         foreach (var address in addresses)
