@@ -318,20 +318,14 @@ internal sealed partial class DestinationWorker
         // known. Reading the task's state right after the cancellation lost wake-ups: a wait abandoned for the
         // settle or a timer may have taken a release whose task had not completed yet; the flag then stayed
         // set with no release to come, and the destination's queue stalled until a timer fired.
-        bool released;
         try
         {
             await signal;
-            released = true;
+            Interlocked.Exchange(ref _wakeRequested, 0); // the next Add releases again; it lands in _ready before it does
         }
         catch (OperationCanceledException)
         {
-            released = false; // the release, if any comes, is still there for the next wait
-        }
-
-        if (released)
-        {
-            Interlocked.Exchange(ref _wakeRequested, 0); // the next Add releases again; it lands in _ready before it does
+            // Not taken: the release, if one comes, is still there for the next wait.
         }
 
         stop.ThrowIfCancellationRequested();
