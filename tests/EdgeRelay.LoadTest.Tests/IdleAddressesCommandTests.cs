@@ -37,6 +37,15 @@ public sealed class IdleAddressesCommandTests
     }
 
     [Fact]
+    public void The_fault_in_baseline_times_a_fresh_block_and_refuses_an_empty_one()
+    {
+        // Writing a byte into each page of 64 MiB is measurable on any machine, and is not free.
+        var elapsed = MemoryFaultIn.Measure(64L << 20);
+        Assert.True(elapsed > TimeSpan.Zero);
+        Assert.Throws<ArgumentOutOfRangeException>(() => MemoryFaultIn.Measure(0));
+    }
+
+    [Fact]
     public async Task A_count_out_of_range_is_invalid_usage()
     {
         using var dir = new TempDirectory();
