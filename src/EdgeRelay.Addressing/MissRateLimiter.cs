@@ -43,8 +43,15 @@ public struct MissRateLimiter
     public readonly long AvailableTokens => _unitsPerToken == 0 ? 0 : _units / _unitsPerToken;
 
     /// <summary>Takes one token if there is one. A timestamp earlier than the last one adds nothing.</summary>
-    public bool TryAcquire(long nowTimestamp)
+    public bool TryAcquire(long nowTimestamp) => TryAcquire(nowTimestamp, 1);
+
+    /// <summary>
+    /// Takes <paramref name="tokens"/> tokens if there are that many, or none (a request is paid whole or refused
+    /// whole). More than the burst never succeeds. A timestamp earlier than the last one adds nothing.
+    /// </summary>
+    public bool TryAcquire(long nowTimestamp, int tokens)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
         var elapsed = nowTimestamp - _lastTimestamp;
         if (elapsed > 0)
         {
@@ -54,15 +61,19 @@ public struct MissRateLimiter
                 : Math.Min(_capacityUnits, _units + (elapsed * _unitsPerTick));
         }
 
-        if (_unitsPerToken == 0 || _units < _unitsPerToken)
+        var cost = tokens * _unitsPerToken; // tokens <= int.MaxValue and a token is at most a few GHz of units: no overflow
+        if (_unitsPerToken == 0 || _units < cost)
         {
             return false;
         }
 
-        _units -= _unitsPerToken;
+        _units -= cost;
         return true;
     }
 
-    /// <summary>Gives back the token of the last <see cref="TryAcquire"/> when another budget refused the miss after all.</summary>
-    internal void Refund() => _units = Math.Min(_capacityUnits, _units + _unitsPerToken);
+    /// <summary>Gives back the token of the last <see cref="TryAcquire(long)"/> when another budget refused the miss after all.</summary>
+    internal void Refund() => Refund(1);
+
+    /// <summary>Gives back <paramref name="tokens"/> taken by the last acquire when another budget refused the request after all.</summary>
+    public void Refund(int tokens) => _units = Math.Min(_capacityUnits, _units + ((long)tokens * _unitsPerToken));
 }

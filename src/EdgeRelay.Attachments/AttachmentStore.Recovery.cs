@@ -107,6 +107,10 @@ public sealed partial class AttachmentStore
         _uploads[id] = upload;
         _usedBytes += size;
         _ownerBytes[owner] = _ownerBytes.GetValueOrDefault(owner) + size;
+
+        // Counted even past the limits (lowered since they began): they end as usual, and new ones wait for room.
+        _ownerUploads[owner] = _ownerUploads.GetValueOrDefault(owner) + 1;
+        _openUploads++;
         return true;
     }
 }

@@ -186,6 +186,7 @@ public sealed partial class AttachmentStore
             upload.Ended = true;
             _uploads.TryRemove(new KeyValuePair<UploadId, Upload>(upload.Id, upload));
             DeleteQuietly(upload.RecordPath);
+            UploadEnded(upload.Owner);
             lock (_budget)
             {
                 // The reservation made at the start now counts the blob: the used total does not change.

@@ -30,6 +30,11 @@ public sealed partial class AttachmentStore : IAsyncDisposable
     private readonly ConcurrentDictionary<AttachmentId, StoredAttachment> _attachments = new();
     private readonly ConcurrentDictionary<UploadId, Upload> _uploads = new();
     private readonly Dictionary<string, long> _ownerBytes = new(StringComparer.Ordinal);
+
+    // Uploads in progress, in all and per owner (under _budget): each is two files and an entry, however small
+    // its declared size, so their number is bounded apart from the bytes they reserve.
+    private readonly Dictionary<string, int> _ownerUploads = new(StringComparer.Ordinal);
+    private int _openUploads;
     private readonly Lock _budget = new();
     private readonly AttachmentStoreOptions _options;
     private readonly TimeProvider _time;
@@ -188,11 +193,25 @@ public sealed partial class AttachmentStore : IAsyncDisposable
 
     internal string MetaPath(AttachmentId id) => Path.Combine(BlobDirectory, id + MetaExtension);
 
-    /// <summary>Counts <paramref name="size"/> against the budget and the owner's quota, or says which one refuses it.</summary>
+    /// <summary>
+    /// Counts a new upload of <paramref name="size"/> against the number of uploads in progress (the store's and the
+    /// owner's), the budget and the owner's quota, or says which one refuses it.
+    /// </summary>
     private UploadStatus Reserve(string owner, long size, long ownerQuota)
     {
         lock (_budget)
         {
+            if (_options.MaxOpenUploads > 0 && _openUploads >= _options.MaxOpenUploads)
+            {
+                return UploadStatus.TooManyUploads;
+            }
+
+            var ownerUploads = _ownerUploads.GetValueOrDefault(owner);
+            if (_options.MaxOpenUploadsPerOwner > 0 && ownerUploads >= _options.MaxOpenUploadsPerOwner)
+            {
+                return UploadStatus.TooManyOwnerUploads;
+            }
+
             if (_options.MaxDiskBytes > 0 && _usedBytes + size > _options.MaxDiskBytes)
             {
                 return UploadStatus.OverBudget;
@@ -206,8 +225,28 @@ public sealed partial class AttachmentStore : IAsyncDisposable
 
             _ownerBytes[owner] = ownerUsed + size;
             Volatile.Write(ref _usedBytes, _usedBytes + size);
+            _ownerUploads[owner] = ownerUploads + 1;
+            _openUploads++;
             UsageChanged?.Invoke(owner, size);
             return UploadStatus.Ok;
+        }
+    }
+
+    /// <summary>An upload of <paramref name="owner"/> ended (committed, dropped or expired): it no longer counts as in progress.</summary>
+    private void UploadEnded(string owner)
+    {
+        lock (_budget)
+        {
+            _openUploads--;
+            var left = _ownerUploads.GetValueOrDefault(owner) - 1;
+            if (left > 0)
+            {
+                _ownerUploads[owner] = left;
+            }
+            else
+            {
+                _ownerUploads.Remove(owner);
+            }
         }
     }
 
@@ -243,6 +282,7 @@ public sealed partial class AttachmentStore : IAsyncDisposable
         DeleteQuietly(upload.RecordPath);
         DeleteQuietly(upload.PartPath);
         Release(upload.Owner, upload.Size, stored: false);
+        UploadEnded(upload.Owner);
     }
 
     private void DeleteQuietly(string path)

@@ -15,6 +15,12 @@ public sealed class AttachmentStoreOptions
     /// <summary>An upload that makes no progress for this long is dropped with its temporary file. Default 24 hours.</summary>
     public TimeSpan UploadTimeout { get; init; } = TimeSpan.FromHours(24);
 
+    /// <summary>Uploads in progress the store holds at once, for all owners; 0: no limit. Default 10,000.</summary>
+    public int MaxOpenUploads { get; init; } = 10_000;
+
+    /// <summary>Uploads in progress one owner holds at once; 0: no limit. Default 64.</summary>
+    public int MaxOpenUploadsPerOwner { get; init; } = 64;
+
     /// <summary>How often expired attachments and stale uploads are removed from disk. Default 1 minute.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMinutes(1);
 }

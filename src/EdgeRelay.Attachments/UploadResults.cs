@@ -14,6 +14,12 @@ public enum UploadStatus
     /// <summary>The owner's own attachment quota cannot take the declared size.</summary>
     OverOwnerQuota,
 
+    /// <summary>The store holds <see cref="AttachmentStoreOptions.MaxOpenUploads"/> uploads in progress already.</summary>
+    TooManyUploads,
+
+    /// <summary>The owner holds <see cref="AttachmentStoreOptions.MaxOpenUploadsPerOwner"/> uploads in progress already.</summary>
+    TooManyOwnerUploads,
+
     /// <summary>No such upload in progress: never begun, expired, abandoned after a bad digest, or already committed.</summary>
     Unknown,
 

@@ -49,6 +49,12 @@ public enum ErrorCode : ushort
     /// <summary>This connection's SEND rate is used up. Nothing is stored; retry later. The connection stays open.</summary>
     SendRateLimited = 15,
 
+    /// <summary>
+    /// The relay's budget of signature checks (AUTH claims, REVOKE_ADDRESS) is used up: this connection's or the
+    /// whole relay's. Nothing was checked or changed; retry later. The connection stays open.
+    /// </summary>
+    VerifyRateLimited = 16,
+
     /// <summary>The ephemeral address has the wrong length or format version.</summary>
     AddressMalformed = 20,
 
@@ -175,6 +181,7 @@ public static class ErrorCodes
         ErrorCode.TokenRateLimited => "TOKEN_RATE_LIMITED",
         ErrorCode.ConnectionLimit => "CONNECTION_LIMIT",
         ErrorCode.SendRateLimited => "SEND_RATE_LIMITED",
+        ErrorCode.VerifyRateLimited => "VERIFY_RATE_LIMITED",
         ErrorCode.QuotaToken => "QUOTA_TOKEN",
         ErrorCode.TokenUnknown => "TOKEN_UNKNOWN",
         ErrorCode.TokenRevoked => "TOKEN_REVOKED",

@@ -87,6 +87,26 @@ public class MissRateLimiterTests
     }
 
     [Fact]
+    public void Several_tokens_are_taken_whole_or_not_at_all_and_can_be_refunded()
+    {
+        var limiter = new MissRateLimiter(ratePerSecond: 10, burst: 8, Frequency, nowTimestamp: 0);
+        Assert.True(limiter.TryAcquire(0, 5));
+        Assert.False(limiter.TryAcquire(0, 4)); // 3 left: refused whole, nothing taken
+        Assert.Equal(3, limiter.AvailableTokens);
+        Assert.True(limiter.TryAcquire(0, 3));
+
+        // Refunded tokens come back, never past the burst.
+        limiter.Refund(3);
+        Assert.Equal(3, limiter.AvailableTokens);
+        limiter.Refund(100);
+        Assert.Equal(8, limiter.AvailableTokens);
+
+        // More than the burst never fits, however long the wait; zero or fewer tokens is a caller's bug.
+        Assert.False(limiter.TryAcquire(long.MaxValue / 2, 9));
+        Assert.Throws<ArgumentOutOfRangeException>(() => limiter.TryAcquire(0, 0));
+    }
+
+    [Fact]
     public void Default_instance_never_grants()
     {
         var limiter = default(MissRateLimiter);

@@ -38,6 +38,39 @@ public sealed class BudgetAndExpiryTests
     }
 
     [Fact]
+    public async Task Uploads_in_progress_are_bounded_per_owner_and_in_all_and_an_ended_one_makes_room()
+    {
+        await using var fixture = new StoreFixture(new AttachmentStoreOptions { MaxOpenUploads = 5, MaxOpenUploadsPerOwner = 3, SweepInterval = TimeSpan.FromDays(30) });
+
+        // One-byte uploads: the disk budget would take millions, the counts stop them.
+        var a = Enumerable.Range(0, 3).Select(_ => fixture.Store.Begin(1, new byte[32], "a")).ToArray();
+        Assert.All(a, s => Assert.Equal(UploadStatus.Ok, s.Status));
+        Assert.Equal(UploadStatus.TooManyOwnerUploads, fixture.Store.Begin(1, new byte[32], "a").Status);
+        Assert.Equal(UploadStatus.Ok, fixture.Store.Begin(1, new byte[32], "b").Status);
+        Assert.Equal(UploadStatus.Ok, fixture.Store.Begin(1, new byte[32], "b").Status);
+        Assert.Equal(UploadStatus.TooManyUploads, fixture.Store.Begin(1, new byte[32], "c").Status);
+        Assert.Equal(5, fixture.Store.GetStatistics().UploadsInProgress);
+
+        // A dropped upload ends (a bad digest), and so does a committed one: each makes room for one more.
+        Assert.Equal(UploadStatus.Ok, (await fixture.Store.AppendAsync(a[0].Id, 0, new ReadOnlySequence<byte>(new byte[1]))).Status);
+        Assert.Equal(UploadStatus.DigestMismatch, (await fixture.Store.CommitAsync(a[0].Id)).Status);
+        var upload = await fixture.UploadAsync(StoreFixture.Bytes(10), owner: "a");
+        Assert.Equal(UploadStatus.Ok, (await fixture.Store.CommitAsync(upload)).Status);
+        Assert.Equal(UploadStatus.Ok, fixture.Store.Begin(1, new byte[32], "a").Status);
+        Assert.Equal(UploadStatus.TooManyUploads, fixture.Store.Begin(1, new byte[32], "d").Status);
+
+        // Uploads that time out end as well, and a restart counts the ones still in progress.
+        fixture.Clock.Advance(fixture.Options.UploadTimeout);
+        Assert.Equal(5, fixture.Store.Sweep());
+        Assert.Equal(UploadStatus.Ok, fixture.Store.Begin(1, new byte[32], "a").Status);
+        Assert.Equal(UploadStatus.Ok, fixture.Store.Begin(1, new byte[32], "a").Status);
+        Assert.Equal(UploadStatus.Ok, fixture.Store.Begin(1, new byte[32], "a").Status);
+        await fixture.ReopenAsync();
+        Assert.Equal(UploadStatus.TooManyOwnerUploads, fixture.Store.Begin(1, new byte[32], "a").Status);
+        Assert.Equal(UploadStatus.Ok, fixture.Store.Begin(1, new byte[32], "b").Status);
+    }
+
+    [Fact]
     public async Task An_attachment_is_served_until_its_expiry_then_swept_and_its_bytes_released()
     {
         await using var fixture = new StoreFixture(ExplicitSweepOnly);

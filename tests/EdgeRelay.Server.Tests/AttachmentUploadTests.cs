@@ -1,6 +1,7 @@
 using System.Buffers;
 using EdgeRelay.Client;
 using EdgeRelay.Protocol;
+using EdgeRelay.Server.Access;
 
 namespace EdgeRelay.Server.Tests;
 
@@ -101,6 +102,30 @@ public sealed class AttachmentUploadTests
         Assert.Equal(500, (await rm.UploadAttachmentAsync(AttachmentRelay.Content(500))).Size);
         relay.Clock!.Advance(relay.Server.Options.Attachments.Expiry + relay.Server.Options.Attachments.SweepInterval);
         Assert.Equal(1000, (await rm.UploadAttachmentAsync(AttachmentRelay.Content(1000))).Size);
+    }
+
+    [Fact]
+    public async Task Uploads_a_token_opens_and_never_finishes_are_bounded_per_token_and_in_all()
+    {
+        await using var relay = await AttachmentRelay.StartAsync(o => (o.Attachments.MaxOpenUploads, o.Attachments.MaxOpenUploadsPerToken) = (3, 2), fakeClock: true);
+        await using var rm = await relay.ConnectRmAsync();
+        var digest = AttachmentRelay.Sha256(AttachmentRelay.Content(1));
+        await rm.BeginUploadAsync(1, digest);
+        await rm.BeginUploadAsync(1, digest);
+
+        var perToken = await Assert.ThrowsAsync<RelayException>(() => rm.BeginUploadAsync(1, digest));
+        Assert.Equal(ErrorCode.QuotaToken, perToken.Code);
+
+        // Another token has room of its own, until the relay's count is reached.
+        await using var other = await relay.ConnectRmAsync(relay.Server.Tokens.Create("another app", TokenRole.Rm).Secret);
+        await other.BeginUploadAsync(1, digest);
+        var inAll = await Assert.ThrowsAsync<RelayException>(() => other.BeginUploadAsync(1, digest));
+        Assert.Equal(ErrorCode.QuotaAttachments, inAll.Code);
+        Assert.Equal(3, relay.Server.Attachments.GetStatistics().UploadsInProgress);
+
+        // Never finished, they time out and make room again; the connections stayed open throughout.
+        relay.Clock!.Advance(relay.Server.Options.Attachments.UploadTimeout + relay.Server.Options.Attachments.SweepInterval);
+        Assert.Equal(1, (await rm.UploadAttachmentAsync(AttachmentRelay.Content(1))).Size);
     }
 
     [Fact]

@@ -220,6 +220,10 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
         options.Limits.MaxConnections = 0;
         options.Limits.MaxConnectionsPerIp = 0;
         options.Limits.SendsPerSecondPerConnection = 0;
+
+        // And push runs with many subscribers authenticate them all at once, over a few connections.
+        options.Limits.SignatureChecksPerSecondPerConnection = 0;
+        options.Limits.SignatureChecksPerSecond = 0;
         return options;
     }
 

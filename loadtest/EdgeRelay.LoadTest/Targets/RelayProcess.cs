@@ -92,6 +92,8 @@ internal static class RelayProcess
         yield return "--Limits:MaxConnections=" + options.Limits.MaxConnections.ToString(c);
         yield return "--Limits:MaxConnectionsPerIp=" + options.Limits.MaxConnectionsPerIp.ToString(c);
         yield return "--Limits:SendsPerSecondPerConnection=" + options.Limits.SendsPerSecondPerConnection.ToString(c);
+        yield return "--Limits:SignatureChecksPerSecondPerConnection=" + options.Limits.SignatureChecksPerSecondPerConnection.ToString(c);
+        yield return "--Limits:SignatureChecksPerSecond=" + options.Limits.SignatureChecksPerSecond.ToString(c);
         yield return "--Log:MinimumLevel=Warning";
     }
 

@@ -22,6 +22,9 @@ public sealed partial class RelayServer
     /// <summary>The relay endpoint's connections, in all and per IP address, counted against <see cref="Limits"/>.</summary>
     public ConnectionLimiter Connections { get; } = new();
 
+    /// <summary>The whole relay's budget of signature checks (AUTH claims, REVOKE_ADDRESS), drawn on after each connection's own.</summary>
+    public SignatureCheckBudget SignatureChecks { get; }
+
     /// <summary>The relay endpoint's TLS certificate for new handshakes (reloadable); null when it speaks plain TCP.</summary>
     public X509Certificate2? TlsCertificate => Volatile.Read(ref _tls)?.Certificate;
 

@@ -50,6 +50,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         _ownsStorage = ownsStorage;
         ServiceKey = serviceKey;
         Time = time;
+        SignatureChecks = new SignatureCheckBudget(time);
         Logger = loggerFactory.CreateLogger("EdgeRelay.Relay");
         Resolver = new AddressResolver(serviceKey, new ResolverOptions
         {

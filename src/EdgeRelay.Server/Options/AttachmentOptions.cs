@@ -16,6 +16,20 @@ public sealed class AttachmentOptions
     /// </summary>
     public long MaxDiskBytes { get; set; } = 10L << 30;
 
+    /// <summary>
+    /// Uploads in progress the relay holds at once, for all tokens (UPLOAD_BEGIN beyond it: QUOTA_ATTACHMENTS).
+    /// Each is two files however small its declared size, so their number is bounded apart from the disk
+    /// budget. Default 10,000. 0: no limit.
+    /// </summary>
+    public int MaxOpenUploads { get; set; } = 10_000;
+
+    /// <summary>
+    /// Uploads in progress one RM token holds at once (UPLOAD_BEGIN beyond it: QUOTA_TOKEN): an app sending a
+    /// message with many attachments uploads them side by side, but a token opening uploads it never finishes
+    /// waits for them to end or time out. Default 64. 0: no limit.
+    /// </summary>
+    public int MaxOpenUploadsPerToken { get; set; } = 64;
+
     /// <summary>How long a committed attachment is served at its URL. Default 48 h: long enough for a recipient offline over a weekend day.</summary>
     public TimeSpan Expiry { get; set; } = TimeSpan.FromHours(48);
 
@@ -39,6 +53,8 @@ public sealed class AttachmentOptions
     {
         MaxBytes = MaxBytes,
         MaxDiskBytes = MaxDiskBytes,
+        MaxOpenUploads = MaxOpenUploads,
+        MaxOpenUploadsPerOwner = MaxOpenUploadsPerToken,
         Expiry = Expiry,
         UploadTimeout = UploadTimeout,
         SweepInterval = SweepInterval,
@@ -53,6 +69,8 @@ public sealed class AttachmentOptions
         }
 
         RelayEndpointOptions.Range(problems, "Attachments:MaxDiskBytes", MaxDiskBytes, 0, long.MaxValue / 2);
+        RelayEndpointOptions.Range(problems, "Attachments:MaxOpenUploads", MaxOpenUploads, 0, 10_000_000);
+        RelayEndpointOptions.Range(problems, "Attachments:MaxOpenUploadsPerToken", MaxOpenUploadsPerToken, 0, 10_000_000);
         Within(problems, "Attachments:Expiry", Expiry, TimeSpan.FromMinutes(1), TimeSpan.FromDays(365));
         Within(problems, "Attachments:UploadTimeout", UploadTimeout, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30));
 

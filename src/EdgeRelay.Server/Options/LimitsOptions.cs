@@ -1,8 +1,11 @@
+using EdgeRelay.Protocol;
+
 namespace EdgeRelay.Server;
 
 /// <summary>
 /// Abuse limits of the relay endpoint (section "Limits"): how many connections it holds, from one IP address
-/// and in all, and how fast one connection may SEND. 0 turns a limit off. Every value is reloadable (SIGHUP,
+/// and in all, how fast one connection may SEND, and how many signatures one connection and the whole relay
+/// check. 0 turns a limit off. Every value is reloadable (SIGHUP,
 /// the configuration file, the admin API): a new value applies to connections and SENDs from then on, and a
 /// lowered connection limit closes nobody already connected.
 /// </summary>
@@ -37,12 +40,42 @@ public sealed class LimitsOptions
     /// </summary>
     public int SendBurstPerConnection { get; set; } = 2_000;
 
+    /// <summary>
+    /// Signature checks (one per AUTH claim, one per REVOKE_ADDRESS) one connection may cause per second,
+    /// sustained; past it the request gets VERIFY_RATE_LIMITED and nothing is checked. Each check is an Ed25519
+    /// verification (~77 µs of a core), and AUTH carries up to 256 claims: without a bound, one connection could
+    /// keep a core busy with a valid signature repeated. Default 1000. 0: no limit.
+    /// </summary>
+    public int SignatureChecksPerSecondPerConnection { get; set; } = 1_000;
+
+    /// <summary>
+    /// Checks one connection may cause back to back (the bucket starts full); at least 256, a whole AUTH. Default
+    /// 4096: a client authenticating thousands of addresses on one connection after a reconnect does so at once.
+    /// </summary>
+    public int SignatureCheckBurstPerConnection { get; set; } = 4_096;
+
+    /// <summary>
+    /// Signature checks the whole relay makes per second, for all connections together: what bounds a flood from
+    /// many connections. Default 5000, about 0.4 of a core. 0: no limit.
+    /// </summary>
+    public int SignatureChecksPerSecond { get; set; } = 5_000;
+
+    /// <summary>
+    /// Checks the whole relay makes back to back; at least 256. Default 20000: ten thousand subscribers
+    /// re-authenticating after a restart of the relay get through at once.
+    /// </summary>
+    public int SignatureCheckBurst { get; set; } = 20_000;
+
     internal void Validate(List<string> problems)
     {
         RelayEndpointOptions.Range(problems, "Limits:MaxConnections", MaxConnections, 0, 10_000_000);
         RelayEndpointOptions.Range(problems, "Limits:MaxConnectionsPerIp", MaxConnectionsPerIp, 0, 10_000_000);
         RelayEndpointOptions.Range(problems, "Limits:SendsPerSecondPerConnection", SendsPerSecondPerConnection, 0, 100_000_000);
         RelayEndpointOptions.Range(problems, "Limits:SendBurstPerConnection", SendBurstPerConnection, 1, 100_000_000);
+        RelayEndpointOptions.Range(problems, "Limits:SignatureChecksPerSecondPerConnection", SignatureChecksPerSecondPerConnection, 0, 100_000_000);
+        RelayEndpointOptions.Range(problems, "Limits:SignatureCheckBurstPerConnection", SignatureCheckBurstPerConnection, ProtocolLimits.MaxAuthClaims, 100_000_000);
+        RelayEndpointOptions.Range(problems, "Limits:SignatureChecksPerSecond", SignatureChecksPerSecond, 0, 100_000_000);
+        RelayEndpointOptions.Range(problems, "Limits:SignatureCheckBurst", SignatureCheckBurst, ProtocolLimits.MaxAuthClaims, 100_000_000);
     }
 
     internal LimitsOptions Copy() => new()
@@ -51,5 +84,9 @@ public sealed class LimitsOptions
         MaxConnectionsPerIp = MaxConnectionsPerIp,
         SendsPerSecondPerConnection = SendsPerSecondPerConnection,
         SendBurstPerConnection = SendBurstPerConnection,
+        SignatureChecksPerSecondPerConnection = SignatureChecksPerSecondPerConnection,
+        SignatureCheckBurstPerConnection = SignatureCheckBurstPerConnection,
+        SignatureChecksPerSecond = SignatureChecksPerSecond,
+        SignatureCheckBurst = SignatureCheckBurst,
     };
 }

@@ -53,6 +53,11 @@ public sealed partial class RelaySession
             return Fail(requestId, ErrorCode.AddressUnknown, "no such address");
         }
 
+        if (!TryTakeSignatureChecks(1, out var byConnection))
+        {
+            return RefuseSignatureChecks(requestId, byConnection);
+        }
+
         if (!Signatures.VerifyRevoke(info.OwnerPublicKey, request.Address, request.Signature.Span))
         {
             return Fail(requestId, ErrorCode.BadSignature, "signature does not verify with the owner key");

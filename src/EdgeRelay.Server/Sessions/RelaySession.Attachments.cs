@@ -147,6 +147,8 @@ public sealed partial class RelaySession
         UploadStatus.TooLarge => Fail(requestId, ErrorCode.AttachmentTooLarge, "the declared size exceeds the relay's largest attachment"),
         UploadStatus.OverBudget => Fail(requestId, ErrorCode.QuotaAttachments, "the relay's attachment disk budget is used up; retry later"),
         UploadStatus.OverOwnerQuota => Fail(requestId, ErrorCode.QuotaToken, "the token's attachment quota is used up; retry later"),
+        UploadStatus.TooManyUploads => Fail(requestId, ErrorCode.QuotaAttachments, "the relay holds as many uploads in progress as it allows; retry later"),
+        UploadStatus.TooManyOwnerUploads => Fail(requestId, ErrorCode.QuotaToken, "this token has as many uploads in progress as it may; finish one first"),
         UploadStatus.Unknown => Fail(requestId, ErrorCode.UploadUnknown, "no upload in progress with this id"),
         UploadStatus.WrongOffset => Fail(requestId, ErrorCode.UploadOffset, $"the next chunk must start at offset {received} (declared size {size})"),
         UploadStatus.Incomplete => Fail(requestId, ErrorCode.UploadIncomplete, $"only {received} of {size} bytes received"),

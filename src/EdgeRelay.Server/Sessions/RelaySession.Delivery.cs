@@ -18,12 +18,27 @@ public sealed partial class RelaySession
             return FailBody(requestId, parsed, "AUTH body does not match its claim count", "AUTH claim count must be 1 to 256");
         }
 
+        // Lookups first: they cost no cryptography, so a frame of unknown addresses is refused without touching
+        // the signature budget. Then every claim is paid for at once, before the first verification.
+        foreach (var claim in claims)
+        {
+            if (!_server.Storage.TryGetAddress(claim.Address, out _))
+            {
+                return Fail(requestId, ErrorCode.AddressUnknown, "no such address");
+            }
+        }
+
+        if (!TryTakeSignatureChecks(claims.Length, out var byConnection))
+        {
+            return RefuseSignatureChecks(requestId, byConnection);
+        }
+
         // All or nothing: a connection is never left authenticated for part of what it asked.
         foreach (var claim in claims)
         {
             if (!_server.Storage.TryGetAddress(claim.Address, out var info))
             {
-                return Fail(requestId, ErrorCode.AddressUnknown, "no such address");
+                return Fail(requestId, ErrorCode.AddressUnknown, "no such address"); // found above: a registry that forgets is the only way here
             }
 
             if (!Signatures.VerifyAuth(info.OwnerPublicKey, _authNonce, claim.Address, claim.Signature.Span))

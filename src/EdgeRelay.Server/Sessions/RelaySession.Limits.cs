@@ -31,6 +31,58 @@ public sealed partial class RelaySession
         return _sendBucket.TryAcquire(now);
     }
 
+    // The connection's share of signature checks (Limits:SignatureChecksPerSecondPerConnection), then the whole
+    // relay's (Limits:SignatureChecksPerSecond). An AUTH pays for all of its claims at once, before the first is
+    // verified, so a refused one costs no Ed25519 work; a refusal by the relay's budget gives the connection its
+    // tokens back. Same bucket and reload rule as the SEND rate.
+    private MissRateLimiter _verifyBucket;
+    private LimitsOptions? _verifyLimits;
+
+    /// <summary>
+    /// Takes <paramref name="checks"/> signature checks from this connection's budget, then the relay's: true when
+    /// both had them; otherwise false, nothing taken, and <paramref name="byConnection"/> says whose budget refused.
+    /// </summary>
+    private bool TryTakeSignatureChecks(int checks, out bool byConnection)
+    {
+        var limits = _server.Limits;
+        byConnection = false;
+        if (limits.SignatureChecksPerSecondPerConnection != 0)
+        {
+            var now = _server.Time.GetTimestamp();
+            if (!ReferenceEquals(limits, _verifyLimits))
+            {
+                _verifyLimits = limits;
+                _verifyBucket = new MissRateLimiter(limits.SignatureChecksPerSecondPerConnection, limits.SignatureCheckBurstPerConnection, _server.Time.TimestampFrequency, now);
+            }
+
+            if (!_verifyBucket.TryAcquire(now, checks))
+            {
+                byConnection = true;
+                _server.Metrics.SignatureChecksRefused(connectionBudget: true, checks);
+                return false;
+            }
+        }
+
+        if (!_server.SignatureChecks.TryTake(limits, checks))
+        {
+            if (limits.SignatureChecksPerSecondPerConnection != 0)
+            {
+                _verifyBucket.Refund(checks);
+            }
+
+            _server.Metrics.SignatureChecksRefused(connectionBudget: false, checks);
+            return false;
+        }
+
+        _server.Metrics.SignatureChecks.Inc(checks);
+        return true;
+    }
+
+    private ValueTask RefuseSignatureChecks(uint requestId, bool byConnection) =>
+        Fail(requestId, ErrorCode.VerifyRateLimited, byConnection
+            ? "this connection's budget of signature checks is used up; slow down"
+            : "the relay's budget of signature checks is used up; retry later");
+
     private ValueTask RefuseSendRate(uint requestId)
     {
         _server.Metrics.SendsRateLimited.Inc();
