@@ -255,6 +255,42 @@ public sealed class BadInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ack_for_an_address_this_connection_has_not_authenticated_for_is_refused_and_acknowledges_nothing()
+    {
+        // The victim's real message id, as an observer of the victim's PULL might know it.
+        await using var victim = await _relay.ConnectAsync();
+        await victim.AuthenticateAsync(_witness.Address.Id, _witness.Owner);
+        var real = (await victim.PullAsync(_witness.Address.Id)).Messages.Single().Id;
+
+        await using var mallory = await _relay.ConnectAsync();
+        using var malloryKey = new Owner();
+        var own = await malloryKey.CreateAddressAsync(mallory);
+        await mallory.AuthenticateAsync(own.Id, malloryKey.Key);
+
+        var error = await Assert.ThrowsAsync<RelayException>(() => mallory.AckAsync(_witness.Address.Id, [real]));
+        Assert.Equal(ErrorCode.NotAuthenticated, error.Code);
+        Assert.Equal(real, (await victim.PullAsync(_witness.Address.Id)).Messages.Single().Id);
+    }
+
+    [Fact]
+    public async Task Ack_of_another_addresss_message_id_under_ones_own_address_acknowledges_nothing()
+    {
+        await using var victim = await _relay.ConnectAsync();
+        await victim.AuthenticateAsync(_witness.Address.Id, _witness.Owner);
+        var real = (await victim.PullAsync(_witness.Address.Id)).Messages.Single().Id;
+
+        // Mallory is authenticated for her own address and names the victim's id under it: ids are per address.
+        await using var mallory = await _relay.ConnectAsync();
+        using var malloryKey = new Owner();
+        var own = await malloryKey.CreateAddressAsync(mallory);
+        await mallory.AuthenticateAsync(own.Id, malloryKey.Key);
+
+        var error = await Assert.ThrowsAsync<RelayException>(() => mallory.AckAsync(own.Id, [real]));
+        Assert.Equal(ErrorCode.UnknownMessage, error.Code);
+        Assert.Equal(real, (await victim.PullAsync(_witness.Address.Id)).Messages.Single().Id);
+    }
+
+    [Fact]
     public async Task Malformed_body_is_refused_and_the_connection_stays_in_sync()
     {
         using var connection = await ConnectAsync();
