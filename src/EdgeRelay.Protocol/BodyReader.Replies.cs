@@ -33,7 +33,12 @@ public static partial class BodyReader
             return false;
         }
 
-        var reason = Encoding.UTF8.GetString(reader.UnreadSequence);
+        // Strict, like every other UTF-8 field: a reason that is not UTF-8 is a malformed reply, not text to repair.
+        if (!TryReadStrictUtf8(reader.UnreadSequence, out var reason))
+        {
+            return false;
+        }
+
         error = new ErrorReply((ErrorCode)(ushort)code, reason);
         return true;
     }
@@ -63,7 +68,11 @@ public static partial class BodyReader
             return false;
         }
 
-        var endpoint = Encoding.UTF8.GetString(reader.UnreadSequence.Slice(0, endpointLength));
+        if (!TryReadStrictUtf8(reader.UnreadSequence.Slice(0, endpointLength), out var endpoint))
+        {
+            return false;
+        }
+
         reader.Advance(endpointLength);
 
         // Extensions follow, type u8 | length u8 | value, as in address cards; unknown types are skipped.

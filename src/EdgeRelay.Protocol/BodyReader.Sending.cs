@@ -80,7 +80,10 @@ public static partial class BodyReader
             return BodyStatus.Malformed;
         }
 
-        mode = (SendingMode)body.FirstSpan[0];
+        // The first segment of a sequence may be empty (only FrameReader's slices never are): read the byte, not FirstSpan[0].
+        var reader = new SequenceReader<byte>(body);
+        reader.TryRead(out byte rawMode);
+        mode = (SendingMode)rawMode;
         return ReadSendVia(body.Slice(1), out request);
     }
 

@@ -117,7 +117,8 @@ public static partial class BodyReader
         reader.TryReadBigEndian(out long size);
         reader.TryReadBigEndian(out long expires);
         reader.TryReadBigEndian(out short rawLength);
-        if (reader.Remaining != (ushort)rawLength || size < 0)
+        int uriLength = (ushort)rawLength;
+        if (reader.Remaining != uriLength || uriLength is 0 or > AttachmentStoredReply.MaxUriBytes || size < 0)
         {
             return false;
         }

@@ -14,6 +14,21 @@ public static partial class BodyReader
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>Decodes UTF-8 or refuses: a field that is not UTF-8 makes its body malformed rather than text with replacement characters.</summary>
+    private static bool TryReadStrictUtf8(in ReadOnlySequence<byte> bytes, out string text)
+    {
+        try
+        {
+            text = StrictUtf8.GetString(bytes);
+            return true;
+        }
+        catch (DecoderFallbackException)
+        {
+            text = string.Empty;
+            return false;
+        }
+    }
+
     public static bool TryReadHello(in ReadOnlySequence<byte> body, out HelloRequest hello)
     {
         hello = default;

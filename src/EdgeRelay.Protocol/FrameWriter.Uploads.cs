@@ -60,9 +60,9 @@ public static partial class FrameWriter
     public static void WriteAttachmentStored(IBufferWriter<byte> output, uint requestId, in AttachmentStoredReply reply)
     {
         var uri = Encoding.UTF8.GetBytes(reply.Uri);
-        if (uri.Length > AttachmentStoredReply.MaxUriBytes)
+        if (uri.Length is 0 or > AttachmentStoredReply.MaxUriBytes)
         {
-            throw new ArgumentException($"An attachment URI is at most {AttachmentStoredReply.MaxUriBytes} bytes.", nameof(reply));
+            throw new ArgumentException($"An attachment URI is 1 to {AttachmentStoredReply.MaxUriBytes} bytes.", nameof(reply));
         }
 
         int length = AttachmentStoredReply.FixedLength + uri.Length;
