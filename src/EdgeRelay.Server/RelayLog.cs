@@ -46,4 +46,7 @@ internal static partial class RelayLog
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Error, Message = "Configuration reload refused, nothing changed: {Problems}")]
     public static partial void ReloadRefused(ILogger logger, string problems);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Critical, Message = "The relay's storage failed and cannot commit again while it runs ({Reason}); nothing is acknowledged from now on. Stopping with exit code 8: a restart recovers every acknowledged message (free disk space first if the disk is full)")]
+    public static partial void StorageFailed(ILogger logger, string reason, Exception exception);
 }

@@ -83,6 +83,9 @@ public sealed partial class FasterStorage : IRelayStorage, IBackupSource
     /// <summary>Every record below this log address is durable (the FASTER view of <see cref="IsDurable"/>).</summary>
     public long CommittedUntilAddress => _log.CommittedUntil;
 
+    /// <inheritdoc/>
+    public Exception? Failure => _committer.Failure;
+
     public Action<double>? FlushObserver
     {
         get => _committer.Observer;

@@ -26,6 +26,13 @@ public interface IDurability
     void RequestFlush();
 
     /// <summary>
+    /// The flush failure this store cannot recover from while it runs (a full disk, a device error), or null.
+    /// Once set it stays set, and every later flush fails too; what was durable before it still is, and opening
+    /// the store again (a restart) recovers it. A host stops the store's users and restarts on seeing it.
+    /// </summary>
+    Exception? Failure { get; }
+
+    /// <summary>
     /// Requests a flush and returns the round that makes everything written before this call durable. The
     /// task is shared by every caller of the same round (no allocation per caller).
     /// </summary>

@@ -45,7 +45,8 @@ public interface IMessageQueue
     /// Reads <paramref name="message"/>'s ciphertext (as listed by <see cref="GetPending"/>) into
     /// <paramref name="destination"/> (at least <see cref="PendingMessage.Length"/> bytes) and returns its
     /// length, or -1 when it is gone (acknowledged or expired meanwhile; it was delivered or dropped).
-    /// Never returns bytes other than the ones appended.
+    /// Never returns bytes other than the ones appended. A message still pending that the device cannot read
+    /// throws <see cref="IOException"/> (never -1, which a reader would take for delivered); it stays pending.
     /// </summary>
     ValueTask<int> ReadAsync(AddressId aid, PendingMessage message, Memory<byte> destination, CancellationToken ct = default);
 

@@ -37,5 +37,7 @@ internal sealed class FlakyQueue(IOutboundQueue inner) : IOutboundQueue
 
     public Task FlushAsync() => inner.FlushAsync();
 
+    public Exception? Failure => inner.Failure;
+
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

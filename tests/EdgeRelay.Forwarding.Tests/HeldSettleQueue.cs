@@ -78,5 +78,7 @@ internal sealed class HeldSettleQueue(IOutboundQueue inner) : IOutboundQueue
 
     public Task FlushAsync() => inner.FlushAsync();
 
+    public Exception? Failure => inner.Failure;
+
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -45,7 +45,7 @@ public sealed class CommandLineTests : IDisposable
     {
         var (_, stdout, _) = await ServerProcess.RunWithOutputAsync("--help");
 
-        foreach (var line in new[] { "0  ok", "1  unexpected failure", "2  usage or configuration error", "3  the storage refused", "4  the data folder is in use", "5  a listening port is in use", "6  the relay could not be reached", "7  authorisation refused" })
+        foreach (var line in new[] { "0  ok", "1  unexpected failure", "2  usage or configuration error", "3  the storage refused", "4  the data folder is in use", "5  a listening port is in use", "6  the relay could not be reached", "7  authorisation refused", "8  the storage failed while the relay ran" })
         {
             Assert.Contains(line, stdout, StringComparison.Ordinal);
         }

@@ -63,6 +63,12 @@ public sealed class CommitterTests
             var again = store.FlushAsync();
             await Assert.ThrowsAsync<IOException>(() => again.WaitAsync(Timeout()));
             Assert.False(store.IsCommitted(id));
+
+            // The first failure is the store's for good, for the host to act on: it does not heal by itself.
+            Assert.NotNull(store.Failure);
+            device.FailWrites = false;
+            await Assert.ThrowsAsync<IOException>(() => store.FlushAsync().WaitAsync(Timeout()));
+            Assert.NotNull(store.Failure);
         }
     }
 

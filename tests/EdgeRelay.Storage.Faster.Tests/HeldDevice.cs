@@ -1,3 +1,4 @@
+using EdgeRelay.Testing.Storage;
 using FASTER.core;
 
 namespace EdgeRelay.Storage.Faster.Tests;

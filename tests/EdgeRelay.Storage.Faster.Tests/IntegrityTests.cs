@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using EdgeRelay.Testing;
+using EdgeRelay.Testing.Storage;
 using Microsoft.Extensions.Time.Testing;
 using static EdgeRelay.Storage.Faster.Tests.TestStore;
 

@@ -47,11 +47,17 @@ public sealed class RelayHost : IAsyncDisposable
 
     public IPEndPoint HttpEndPoint => (IPEndPoint)_httpListen.EndPoint;
 
+    /// <summary>Validates the options, starts the relay and binds both endpoints.</summary>
+    /// <param name="storage">
+    /// A storage opened by the caller, which keeps ownership of it (an embedding, or a test's fault-injecting
+    /// device); by default the one the Storage section names, in the data folder.
+    /// </param>
     public static async Task<RelayHost> StartAsync(
         EdgeRelayOptions options,
         Action<ILoggingBuilder>? configureLogging = null,
         TimeProvider? time = null,
         Delivery.IWakeupNotifier? notifier = null,
+        Storage.IRelayStorage? storage = null,
         CancellationToken cancellationToken = default)
     {
         var problems = options.Validate();
@@ -70,7 +76,7 @@ public sealed class RelayHost : IAsyncDisposable
         RelayServer relay;
         try
         {
-            relay = await RelayServer.StartAsync(options, time ?? TimeProvider.System, loggerFactory, notifier, cancellationToken: cancellationToken);
+            relay = await RelayServer.StartAsync(options, time ?? TimeProvider.System, loggerFactory, notifier, storage, cancellationToken: cancellationToken);
         }
         catch
         {
@@ -127,8 +133,14 @@ public sealed class RelayHost : IAsyncDisposable
         });
 
         var app = builder.Build();
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (RelayServer r) => r.IsShuttingDown
+        // A storage that failed for good (a full disk) makes the relay neither healthy nor ready: a supervisor
+        // that probes either restarts it, and the restart recovers everything acknowledged.
+        app.MapGet("/healthz", (RelayServer r) => r.StorageFailure is null
+            ? Results.Text("ok\n")
+            : Results.Text("storage failed\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/readyz", (RelayServer r) => r.StorageFailure is not null
+            ? Results.Text("storage failed\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : r.IsShuttingDown
             ? Results.Text("shutting down\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : r.IsDraining ? Results.Text("draining\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready\n"));
@@ -136,8 +148,10 @@ public sealed class RelayHost : IAsyncDisposable
         app.MapMethods("/a/{id}", [HttpMethods.Get, HttpMethods.Head], AttachmentEndpoint.Serve);
         Admin.AdminEndpoints.MapAdmin(app, relay);
 
-        // Stop taking requests as soon as the host is told to stop, before Kestrel's own drain begins.
+        // Stop taking requests as soon as the host is told to stop, before Kestrel's own drain begins; and stop
+        // the host once the storage has failed for good, so that the process ends and can be restarted.
         app.Lifetime.ApplicationStopping.Register(relay.BeginShutdown);
+        relay.StorageFailed.Register(app.Lifetime.StopApplication);
 
         try
         {

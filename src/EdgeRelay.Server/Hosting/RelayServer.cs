@@ -24,6 +24,8 @@ public sealed partial class RelayServer : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<long, RelaySession> _sessions = new();
     private readonly ITimer _watchdog;
+    private readonly CancellationTokenSource _storageFailed = new();
+    private bool _storageHasFailed;
     private readonly bool _ownsStorage;
     private long _nextSessionId;
     private int _disposed;
@@ -140,6 +142,22 @@ public sealed partial class RelayServer : IAsyncDisposable
     /// <summary>Set when the host begins to stop: sessions take no new requests, drain, and close.</summary>
     public bool IsShuttingDown { get; private set; }
 
+    /// <summary>
+    /// Cancelled once the storage reports a failure it cannot recover from while the relay runs (<see cref="Storage"/>'s
+    /// <c>Failure</c>: a full disk, a device error), noticed within a second. The relay then stops taking requests;
+    /// the host stops the process, so that a supervisor's restart recovers every acknowledged message.
+    /// </summary>
+    public CancellationToken StorageFailed => _storageFailed.Token;
+
+    /// <summary>Whether <see cref="StorageFailed"/> was cancelled; still readable once the relay is disposed.</summary>
+    public bool HasStorageFailed => Volatile.Read(ref _storageHasFailed);
+
+    /// <summary>
+    /// The failure of the relay's storage or of the sending service's outbound queue that neither can recover from
+    /// while running; null while both work.
+    /// </summary>
+    public Exception? StorageFailure => Storage.Failure ?? Forwarding?.Queue.Failure;
+
     public int ConnectionCount => _sessions.Count;
 
     /// <summary>Validates the options, loads the TLS certificate and the service key, opens the storage, and builds the relay.</summary>
@@ -235,6 +253,14 @@ public sealed partial class RelayServer : IAsyncDisposable
 
     private void CheckTimeouts()
     {
+        if (StorageFailure is { } failure && !Volatile.Read(ref _storageHasFailed))
+        {
+            RelayLog.StorageFailed(Logger, failure.Message, failure);
+            Volatile.Write(ref _storageHasFailed, true);
+            BeginShutdown();
+            _storageFailed.Cancel();
+        }
+
         var now = Time.GetTimestamp();
         foreach (var session in _sessions.Values)
         {
@@ -252,6 +278,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         }
 
         await _watchdog.DisposeAsync();
+        _storageFailed.Dispose();
         await Attachments.DisposeAsync();
         if (Notifier is not null)
         {

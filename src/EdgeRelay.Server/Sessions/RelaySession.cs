@@ -291,6 +291,14 @@ public sealed partial class RelaySession : IDeliveryTarget
         {
             // The store closed under us (shutdown past its timeout): whatever was not committed is not acknowledged.
         }
+        catch (IOException ex) when (_server.StorageFailure is not null)
+        {
+            // A commit failed (a full disk): no reply waiting on it may be sent, and none after it could be kept.
+            // Say so with request id 0, like SHUTTING_DOWN, so the client knows why it loses the connection and
+            // that every request still without a reply was not acknowledged.
+            RelayLog.SessionFault(Logger, ex, _connection.ConnectionId);
+            await TryWriteStorageFailedAsync(output);
+        }
         catch (Exception ex)
         {
             RelayLog.SessionFault(Logger, ex, _connection.ConnectionId);
@@ -303,6 +311,19 @@ public sealed partial class RelaySession : IDeliveryTarget
             _outbox.Complete();
             _connection.Transport.Input.CancelPendingRead();
             await output.CompleteAsync();
+        }
+    }
+
+    private static async ValueTask TryWriteStorageFailedAsync(PipeWriter output)
+    {
+        try
+        {
+            FrameWriter.WriteError(output, 0, ErrorCode.InternalError, "storage failed: nothing without a reply was stored");
+            await output.FlushAsync();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException)
+        {
+            // The client is gone too: the closed connection says the same.
         }
     }
 

@@ -32,6 +32,7 @@ internal sealed class GroupCommitter : IDisposable
     private readonly Task _loop;
     private TaskCompletionSource _nextRound = NewRound();
     private int _requested;
+    private Exception? _failure;
     private long _commits;
 
     public GroupCommitter(FasterLog log, ILogger logger)
@@ -46,6 +47,9 @@ internal sealed class GroupCommitter : IDisposable
 
     /// <summary>Commits actually performed (rounds that found nothing new to commit are not counted).</summary>
     public long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>The first commit failure, kept: the log cannot commit again until it is opened anew.</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
 
     /// <summary>Completes when the next round to start has committed (faults if that commit failed).</summary>
     public Task NextRound => Volatile.Read(ref _nextRound).Task;
@@ -117,7 +121,10 @@ internal sealed class GroupCommitter : IDisposable
             }
             catch (Exception ex)
             {
-                // Whatever the cause, the loop must survive it: a dead committer would hang every waiter.
+                // Whatever the cause, the loop must survive it: a dead committer would hang every waiter. FASTER
+                // keeps a failed page flush as the log's state (every later commit reports the same range), so the
+                // first failure is the store's for good: kept for the host, which stops and restarts.
+                Interlocked.CompareExchange(ref _failure, ex, null);
                 StorageLog.CommitFailed(_logger, ex);
                 round.TrySetException(new IOException("Committing the relay log failed; the records of this commit are not durable.", ex));
             }

@@ -201,6 +201,9 @@ public sealed partial class FasterOutboundQueue : IOutboundQueue, IBackupSource
 
     public Task FlushAsync() => _durability.FlushAsync();
 
+    /// <inheritdoc/>
+    public Exception? Failure => _committer.Failure;
+
     /// <summary>
     /// Forgets statuses past their retention; when the log spans more than the compaction span, copies the live
     /// records of its older half forward (committed before anything is truncated); then truncates the head to

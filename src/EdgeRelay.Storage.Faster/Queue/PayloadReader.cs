@@ -48,10 +48,18 @@ internal sealed class PayloadReader
         PendingEntry current;
         lock (entry.Gate)
         {
-            if (!entry.Pending.TryGet(listed.Id, out current) || current.Location == listed.Location)
+            if (!entry.Pending.TryGet(listed.Id, out current))
             {
                 return -1;
             }
+        }
+
+        if (current.Location == listed.Location)
+        {
+            // Still pending where it was listed, yet the log gave nothing back: the device failed the read (FASTER
+            // reports a failed read as no record). Skipping it would show the reader a gap it cannot see; fail the
+            // read instead, and the message stays pending for the next one.
+            throw new IOException($"The device could not read pending message {listed.Id} at log address {listed.Location}; it stays pending.");
         }
 
         return await ReadEntryAsync(current, destination, ct);

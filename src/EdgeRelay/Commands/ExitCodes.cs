@@ -29,6 +29,12 @@ internal static class ExitCodes
     /// <summary>The relay refused the credentials (admin token missing or wrong).</summary>
     public const int Unauthorised = 7;
 
+    /// <summary>
+    /// serve: the storage failed while the relay ran (a full disk, a device error) and could not commit again;
+    /// the relay stopped so that a restart recovers every acknowledged message. Restarting is right.
+    /// </summary>
+    public const int StorageFailed = 8;
+
     public const string Help =
         """
         Exit codes:
@@ -40,5 +46,7 @@ internal static class ExitCodes
           5  a listening port is in use (the option, endpoint and protocol are named)
           6  the relay could not be reached or answered with a failure (healthcheck, admin, backup)
           7  authorisation refused (admin token missing or wrong)
+          8  the storage failed while the relay ran (e.g. a full disk) and the relay stopped; free the space and
+             start it again: it recovers every acknowledged message
         """;
 }

@@ -79,6 +79,10 @@ internal static partial class ServeCommand
             using var reloader = new ConfigurationReloader(loaded.Arguments, loaded.ConfigPath, host.Server, host.CreateLogger("EdgeRelay.Relay"));
             host.Server.ReloadConfiguration = reloader.Reload;
             await host.WaitForShutdownAsync();
+            if (host.Server.HasStorageFailed)
+            {
+                return ExitCodes.StorageFailed; // the relay's own critical line said why
+            }
         }
 
         return ExitCodes.Ok;

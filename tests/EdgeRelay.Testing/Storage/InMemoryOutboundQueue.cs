@@ -158,6 +158,9 @@ public sealed class InMemoryOutboundQueue : IOutboundQueue
 
     public Task FlushAsync() => Task.CompletedTask;
 
+    /// <summary>Never set: this queue's flushes cannot fail.</summary>
+    public Exception? Failure => null;
+
     public ValueTask DisposeAsync()
     {
         lock (_place.Sync)

@@ -125,6 +125,23 @@ public sealed partial class InMemoryStorage
         }
     }
 
+    /// <summary>Set by <see cref="Break"/>: this store's flushes fail from then on.</summary>
+    public Exception? Failure { get; private set; }
+
+    /// <summary>
+    /// A failure the store cannot recover from while it runs (as a full disk leaves FASTER's log): every flush
+    /// waiting now and every later one fails with <paramref name="error"/>, and <see cref="Failure"/> says so.
+    /// </summary>
+    public void Break(Exception error)
+    {
+        lock (_lock)
+        {
+            Failure = error;
+        }
+
+        FailFlushes(error);
+    }
+
     /// <summary>A crash: drops what was not flushed, faults every waiter, and closes. Open the place again to recover.</summary>
     public void Abandon()
     {
@@ -174,6 +191,11 @@ public sealed partial class InMemoryStorage
                 throw new ArgumentOutOfRangeException(nameof(ticket), ticket, "Not a ticket of this storage.");
             }
 
+            if (Failure is { } failure)
+            {
+                return ValueTask.FromException(failure);
+            }
+
             if (!_held)
             {
                 FlushLocked();
@@ -206,7 +228,7 @@ public sealed partial class InMemoryStorage
         lock (_lock)
         {
             ThrowIfClosed();
-            return RequestRoundLocked();
+            return Failure is { } failure ? Task.FromException(failure) : RequestRoundLocked();
         }
     }
 
@@ -225,7 +247,7 @@ public sealed partial class InMemoryStorage
 
     private void FlushLocked()
     {
-        if (_durable < _log.Count)
+        if (Failure is null && _durable < _log.Count)
         {
             _place.MakeDurable(_log, _log.Count);
             _durable = _log.Count;

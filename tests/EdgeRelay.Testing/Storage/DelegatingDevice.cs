@@ -1,12 +1,12 @@
 using FASTER.core;
 
-namespace EdgeRelay.Storage.Faster.Tests;
+namespace EdgeRelay.Testing.Storage;
 
 /// <summary>
 /// A FASTER device that hands everything to a real one: the base of the test devices that change one thing
-/// (<see cref="FaultyDevice"/> its reads, <see cref="HeldDevice"/> its writes) and override only that.
+/// (<see cref="FaultyDevice"/> its reads and writes; the storage tests' held device its writes) and override only that.
 /// </summary>
-internal abstract class DelegatingDevice(IDevice inner) : StorageDeviceBase(inner.FileName, inner.SectorSize, inner.Capacity)
+public abstract class DelegatingDevice(IDevice inner) : StorageDeviceBase(inner.FileName, inner.SectorSize, inner.Capacity)
 {
     protected IDevice Inner { get; } = inner;
 
@@ -34,5 +34,9 @@ internal abstract class DelegatingDevice(IDevice inner) : StorageDeviceBase(inne
 
     public override void Reset() => Inner.Reset();
 
-    public override void Dispose() => Inner.Dispose();
+    public override void Dispose()
+    {
+        Inner.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }
