@@ -162,11 +162,12 @@ internal static class SoakCommand
         private readonly Option<double> _latency = Double("--max-latency-ratio", "Most the median interval p99 of the last third may be, times the first third's.", D.MaxLatencyRatio);
         private readonly Option<double> _latencySlack = Double("--latency-slack-ms", "A p99 rise this small passes whatever the ratio.", D.LatencySlackMicroseconds / 1000);
         private readonly Option<double> _cpu = Double("--max-cpu-ratio", "Most the mean CPU of the last third may be, times the first third's.", D.MaxCpuRatio);
+        private readonly Option<double> _cpuSlack = Double("--cpu-slack-pct", "A CPU rise this small, in percent of one core, passes whatever the ratio.", D.CpuSlackPercent);
         private readonly Option<double> _throughput = Double("--min-throughput-ratio", "Least the delivered rate of the last third may be, times the first third's.", D.MinThroughputRatio);
 
         public void AddTo(Command command)
         {
-            foreach (var option in new[] { _warmupShare, _memory, _heap, _disk, _latency, _latencySlack, _cpu, _throughput })
+            foreach (var option in new[] { _warmupShare, _memory, _heap, _disk, _latency, _latencySlack, _cpu, _cpuSlack, _throughput })
             {
                 command.Options.Add(option);
             }
@@ -181,6 +182,7 @@ internal static class SoakCommand
             MaxLatencyRatio = result.GetValue(_latency),
             LatencySlackMicroseconds = result.GetValue(_latencySlack) * 1000,
             MaxCpuRatio = result.GetValue(_cpu),
+            CpuSlackPercent = result.GetValue(_cpuSlack),
             MinThroughputRatio = result.GetValue(_throughput),
         };
     }
