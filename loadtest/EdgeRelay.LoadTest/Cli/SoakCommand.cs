@@ -98,10 +98,11 @@ internal static class SoakCommand
     public static Command BuildCheck()
     {
         var samples = new Argument<string>("samples") { Description = "A samples.csv written by soak." };
+        var plots = new Option<string?>("--plots") { Description = "Also (re)draw the charts from the samples into this folder. Default: none.", HelpName = "DIR" };
         var bounds = new BoundOptions();
         var command = new Command("soak-check", "Check a soak's samples.csv for flatness: drop the first --warmup-share of the run, then memory growth (least-squares slope x window, against the mean), disk peaks (last third against the first), p99 latency and CPU (last third against the first) and delivered throughput, and no errors. Prints every series' verdict; exits 4 when any failed, 0 when all passed.")
         {
-            samples,
+            samples, plots,
         };
         bounds.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
@@ -121,6 +122,11 @@ internal static class SoakCommand
             {
                 await Console.Error.WriteLineAsync("error: " + ex.Message);
                 return LoadTestCommandLine.FailedExitCode;
+            }
+
+            if (result.GetValue(plots) is { } folder)
+            {
+                Console.WriteLine("charts: " + string.Join(", ", SoakPlots.Write(series, folder)));
             }
 
             return await ReportAsync(FlatnessCheck.Check(series, settings));

@@ -63,24 +63,33 @@ internal static class SoakRun
             var load = workload.RunOpenAsync(rate, settings.Duration, cancellationToken);
             var previous = new Counts(0, 0, 0, start);
             using var timer = new PeriodicTimer(settings.SampleInterval);
-            while (!load.IsCompleted && await timer.WaitForNextTickAsync(cancellationToken))
+            try
             {
-                if (load.IsCompleted)
+                while (!load.IsCompleted && await timer.WaitForNextTickAsync(cancellationToken))
                 {
-                    break; // the load stopped inside this interval: a partial interval would read as a dip
+                    if (load.IsCompleted)
+                    {
+                        break; // the load stopped inside this interval: a partial interval would read as a dip
+                    }
+
+                    var now = new Counts(workload.Sends, workload.Vias, workload.Delivered, Stopwatch.GetTimestamp());
+                    var sample = await SampleAsync(workload, previous, now, start, receiving, sending, cancellationToken);
+                    previous = now;
+                    samples.Add(sample);
+                    await csv.WriteLineAsync(SoakCsv.Row(sample));
+                    await csv.FlushAsync(cancellationToken);
+                    log(Progress(sample, settings.Duration));
                 }
 
-                var now = new Counts(workload.Sends, workload.Vias, workload.Delivered, Stopwatch.GetTimestamp());
-                var sample = await SampleAsync(workload, previous, now, start, receiving, sending, cancellationToken);
-                previous = now;
-                samples.Add(sample);
-                await csv.WriteLineAsync(SoakCsv.Row(sample));
-                await csv.FlushAsync(cancellationToken);
-                log(Progress(sample, settings.Duration));
+                await load;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl+C: what was sampled so far is still written, charted and checked.
+                log(F($"stopped early after {samples.Count} sample(s)"));
             }
 
-            await load;
-            if (!await workload.DrainAsync(DrainTimeout, cancellationToken))
+            if (!await workload.DrainAsync(DrainTimeout, CancellationToken.None))
             {
                 log(F($"some sends were still unanswered {DrainTimeout.TotalSeconds:0} s after the load stopped"));
             }
@@ -88,11 +97,11 @@ internal static class SoakRun
             errors = workload.Errors;
         }
 
-        var series = SoakCsv.Read(await File.ReadAllTextAsync(csvPath, cancellationToken));
+        var series = SoakCsv.Read(await File.ReadAllTextAsync(csvPath, CancellationToken.None));
         var verdicts = FlatnessCheck.Check(series, settings.Bounds);
         var charts = SoakPlots.Write(series, settings.OutputDirectory);
         var outcome = new SoakOutcome(rate, max, samples, errors, verdicts, charts);
-        await WriteJsonAsync(settings, outcome, Path.Combine(settings.OutputDirectory, "soak.json"), cancellationToken);
+        await WriteJsonAsync(settings, outcome, Path.Combine(settings.OutputDirectory, "soak.json"), CancellationToken.None);
         return outcome;
     }
 

@@ -133,6 +133,18 @@ public sealed class FlatnessCheckTests
         Assert.Equal(LoadTestCommandLine.FailedExitCode, await LoadTestCommandLine.InvokeAsync(["soak-check", dir.Combine("missing.csv")]));
     }
 
+    [Fact]
+    public async Task Soak_check_redraws_the_charts_of_a_samples_file()
+    {
+        using var dir = new TempDirectory("soak-check");
+        var flat = dir.Combine("samples.csv");
+        await File.WriteAllTextAsync(flat, Csv(Build()));
+
+        Assert.Equal(0, await LoadTestCommandLine.InvokeAsync(["soak-check", flat, "--plots", dir.Combine("charts")]));
+
+        Assert.Equal(6, Directory.GetFiles(dir.Combine("charts"), "*.png").Length);
+    }
+
     /// <summary>The series back as CSV text, column order as read.</summary>
     private static string Csv(SoakSeries series)
     {
