@@ -164,7 +164,8 @@ internal static class SoakCommand
         private readonly Option<double> _warmupShare = Double("--warmup-share", "Share of the run dropped before judging flatness.", D.WarmupShare);
         private readonly Option<double> _memory = Double("--max-memory-growth", "Most RSS or private memory may grow over the steady window, as a share of its mean.", D.MaxMemoryGrowth);
         private readonly Option<double> _heap = Double("--max-heap-growth", "The same for the GC heap.", D.MaxHeapGrowth);
-        private readonly Option<double> _disk = Double("--disk-allowance-mib", "Most the disk peak of the last third may exceed the first third's, MiB (a log segment and the zero-fill ahead).", D.DiskAllowanceBytes / 1048576.0);
+        private readonly Option<double> _disk = Double("--disk-allowance-mib", "Most B's disk peak of the last third may exceed the first third's, MiB (a log segment and the zero-fill ahead).", D.DiskAllowanceBytes / 1048576.0);
+        private readonly Option<double> _sendingDisk = Double("--sending-disk-allowance-mib", "The same for A (its outbound log's 64 MiB segment and the zero-fill ahead).", D.SendingDiskAllowanceBytes / 1048576.0);
         private readonly Option<double> _latency = Double("--max-latency-ratio", "Most the median interval p99 of the last third may be, times the first third's.", D.MaxLatencyRatio);
         private readonly Option<double> _latencySlack = Double("--latency-slack-ms", "A p99 rise this small passes whatever the ratio.", D.LatencySlackMicroseconds / 1000);
         private readonly Option<double> _cpu = Double("--max-cpu-ratio", "Most the mean CPU of the last third may be, times the first third's.", D.MaxCpuRatio);
@@ -173,7 +174,7 @@ internal static class SoakCommand
 
         public void AddTo(Command command)
         {
-            foreach (var option in new[] { _warmupShare, _memory, _heap, _disk, _latency, _latencySlack, _cpu, _cpuSlack, _throughput })
+            foreach (var option in new[] { _warmupShare, _memory, _heap, _disk, _sendingDisk, _latency, _latencySlack, _cpu, _cpuSlack, _throughput })
             {
                 command.Options.Add(option);
             }
@@ -185,6 +186,7 @@ internal static class SoakCommand
             MaxMemoryGrowth = result.GetValue(_memory),
             MaxHeapGrowth = result.GetValue(_heap),
             DiskAllowanceBytes = (long)(result.GetValue(_disk) * 1048576),
+            SendingDiskAllowanceBytes = (long)(result.GetValue(_sendingDisk) * 1048576),
             MaxLatencyRatio = result.GetValue(_latency),
             LatencySlackMicroseconds = result.GetValue(_latencySlack) * 1000,
             MaxCpuRatio = result.GetValue(_cpu),

@@ -6,11 +6,14 @@ namespace EdgeRelay.LoadTest.Soak;
 internal sealed record FlatnessBounds
 {
     /// <summary>
-    /// Disk a log may gain between the first and the last third without growing for good: one segment
+    /// Disk B's log may gain between the first and the last third without growing for good: one segment
     /// (Storage:SegmentSizeBits 28 = 256 MiB, the unit FASTER deletes when it truncates, so the folder climbs
     /// by up to a segment before truncation takes one away) plus the 32 MiB the log device zero-fills ahead.
     /// </summary>
     public const long DefaultDiskAllowanceBytes = (256L + 32) << 20;
+
+    /// <summary>The same for A, whose outbound log has 64 MiB segments (FasterOutboundQueueOptions.SegmentSizeBits 26).</summary>
+    public const long DefaultSendingDiskAllowanceBytes = (64L + 32) << 20;
 
     /// <summary>The share of the run dropped as warm-up (JIT, the log's first pages filling memory). Default 0.2.</summary>
     public double WarmupShare { get; init; } = 0.2;
@@ -21,8 +24,11 @@ internal sealed record FlatnessBounds
     /// <summary>The GC heap, a saw between collections: most growth as a share of its mean. Default 0.25.</summary>
     public double MaxHeapGrowth { get; init; } = 0.25;
 
-    /// <summary>Most the disk peak of the last third may exceed the first third's. Default <see cref="DefaultDiskAllowanceBytes"/>.</summary>
+    /// <summary>Most B's disk peak of the last third may exceed the first third's. Default <see cref="DefaultDiskAllowanceBytes"/>.</summary>
     public long DiskAllowanceBytes { get; init; } = DefaultDiskAllowanceBytes;
+
+    /// <summary>The same for A. Default <see cref="DefaultSendingDiskAllowanceBytes"/>.</summary>
+    public long SendingDiskAllowanceBytes { get; init; } = DefaultSendingDiskAllowanceBytes;
 
     /// <summary>p99 of the last third against the first third's. Default 2.</summary>
     public double MaxLatencyRatio { get; init; } = 2;
@@ -46,9 +52,9 @@ internal sealed record FlatnessBounds
             yield return "--warmup-share: out of range [0, 0.9).";
         }
 
-        if (MaxMemoryGrowth <= 0 || MaxHeapGrowth <= 0 || MaxLatencyRatio < 1 || MaxCpuRatio < 1 || MinThroughputRatio is <= 0 or > 1 || DiskAllowanceBytes < 0)
+        if (MaxMemoryGrowth <= 0 || MaxHeapGrowth <= 0 || MaxLatencyRatio < 1 || MaxCpuRatio < 1 || MinThroughputRatio is <= 0 or > 1 || DiskAllowanceBytes < 0 || SendingDiskAllowanceBytes < 0)
         {
-            yield return "flatness bounds: growths above 0, ratios at least 1, --min-throughput-ratio in (0, 1], --disk-allowance-mib at least 0.";
+            yield return "flatness bounds: growths above 0, ratios at least 1, --min-throughput-ratio in (0, 1], disk allowances at least 0.";
         }
     }
 }
@@ -64,7 +70,7 @@ internal sealed record SeriesVerdict(string Series, string Criterion, bool Passe
 /// the window's mean, at most <see cref="FlatnessBounds.MaxMemoryGrowth"/> (<see cref="FlatnessBounds.MaxHeapGrowth"/>
 /// for the heap). A leak of a fixed size per message is a straight line under steady load; the fit ignores the GC's saw.</item>
 /// <item>disk (each data folder): the peak of the last third at most the peak of the first third plus
-/// <see cref="FlatnessBounds.DiskAllowanceBytes"/>. Not a slope: the log grows until a truncation deletes a
+/// <see cref="FlatnessBounds.DiskAllowanceBytes"/> (B) or <see cref="FlatnessBounds.SendingDiskAllowanceBytes"/> (A). Not a slope: the log grows until a truncation deletes a
 /// whole segment, so the folder is a saw whose teeth are a segment tall and the slope over a window shorter
 /// than a few teeth says nothing. When ACKs reclaim, the peaks stay level; when they do not, the folder grows
 /// by the write rate and the peaks rise by far more than a segment over a long run.</item>
@@ -79,7 +85,6 @@ internal static class FlatnessCheck
 {
     private static readonly string[] MemorySeries = ["b_rss_bytes", "b_private_bytes", "a_rss_bytes", "a_private_bytes"];
     private static readonly string[] HeapSeries = ["b_gc_heap_bytes", "a_gc_heap_bytes"];
-    private static readonly string[] DiskSeries = ["b_disk_bytes", "a_disk_bytes"];
     private static readonly string[] CpuSeries = ["b_cpu_pct", "a_cpu_pct"];
 
     /// <summary>Optional: a run without SEND_VIA has no via latency, a run without pulled addresses no pull latency.</summary>
@@ -110,10 +115,8 @@ internal static class FlatnessCheck
             verdicts.Add(Growth(samples, name, time, steady, bounds.MaxHeapGrowth));
         }
 
-        foreach (var name in DiskSeries)
-        {
-            verdicts.Add(PeakRise(samples, name, steady, bounds.DiskAllowanceBytes));
-        }
+        verdicts.Add(PeakRise(samples, "b_disk_bytes", steady, bounds.DiskAllowanceBytes));
+        verdicts.Add(PeakRise(samples, "a_disk_bytes", steady, bounds.SendingDiskAllowanceBytes));
 
         foreach (var name in LatencySeries)
         {

@@ -58,6 +58,18 @@ public sealed class FlatnessCheckTests
         Assert.Contains("MiB", failed.Detail, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_sending_relay_is_held_to_its_own_smaller_segment()
+    {
+        // A's folder drifting up 300 MiB over the run, so its peaks rise ~160 MiB: inside B's 288 MiB allowance, outside A's 96 MiB.
+        var drifting = Build((s, i) => s with { Sending = s.Sending with { DiskBytes = s.Sending.DiskBytes + (long)(Progress(i) * 300 * (1 << 20)) } });
+
+        var failed = Assert.Single(FlatnessCheck.Check(drifting, Bounds), v => !v.Passed);
+
+        Assert.Equal("a_disk_bytes", failed.Series);
+        Assert.All(FlatnessCheck.Check(drifting, Bounds with { SendingDiskAllowanceBytes = Bounds.DiskAllowanceBytes }), v => Assert.True(v.Passed, v.Series));
+    }
+
     [Theory]
     [InlineData(3.0, false)] // p99 three times the first third's
     [InlineData(1.5, true)] // within the ratio
