@@ -21,7 +21,8 @@ internal static class SoakPlots
                 ("a_rss_bytes", "A RSS", Mib), ("a_private_bytes", "A private", Mib), ("a_gc_heap_bytes", "A GC heap", Mib),
             ]),
             ("disk.png", "Data folder on disk", "MiB", [("b_disk_bytes", "B (receiving)", Mib), ("a_disk_bytes", "A (sending)", Mib)]),
-            ("cpu.png", "Relay CPU", "% of one core", [("b_cpu_pct", "B (receiving)", 1), ("a_cpu_pct", "A (sending)", 1)]),
+            ("cpu.png", "CPU", "% of one core", [("b_cpu_pct", "B (receiving)", 1), ("a_cpu_pct", "A (sending)", 1), ("host_cpu_pct", "machine, every process", 1)]),
+            ("machine.png", "The machine (shared)", "1-minute load average", [("host_load1", "load average", 1)]),
             ("latency-p99.png", "Latency p99 per interval", "ms",
             [
                 ("send_p99_us", "SEND ack", 1000), ("via_p99_us", "SEND_VIA ack", 1000), ("push_p99_us", "send to push receipt", 1000), ("pull_p99_us", "send to pull receipt", 1000),

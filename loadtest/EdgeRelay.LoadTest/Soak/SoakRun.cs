@@ -53,6 +53,8 @@ internal static class SoakRun
             await using var workload = await SoakWorkload.StartAsync(target, settings, cancellationToken);
             using var receiving = Probe(target.Receiving.Process);
             using var sending = Probe(target.Process);
+            var host = new HostProbe();
+            host.Read();
             await using var csv = new StreamWriter(csvPath);
             await csv.WriteLineAsync(SoakCsv.Header);
             await receiving.ReadAsync(cancellationToken);
@@ -73,7 +75,7 @@ internal static class SoakRun
                     }
 
                     var now = new Counts(workload.Sends, workload.Vias, workload.Delivered, Stopwatch.GetTimestamp());
-                    var sample = await SampleAsync(workload, previous, now, start, receiving, sending, cancellationToken);
+                    var sample = await SampleAsync(workload, previous, now, start, receiving, sending, host, cancellationToken);
                     previous = now;
                     samples.Add(sample);
                     await csv.WriteLineAsync(SoakCsv.Row(sample));
@@ -153,8 +155,9 @@ internal static class SoakRun
         relay is null ? throw new LoadTestException("a soak runs both relays in their own processes") : new ProcessProbe(relay, RelayProcess.MetricsUrl(relay));
 
     private static async Task<SoakSample> SampleAsync(
-        SoakWorkload workload, Counts previous, Counts now, long start, ProcessProbe receiving, ProcessProbe sending, CancellationToken cancellationToken)
+        SoakWorkload workload, Counts previous, Counts now, long start, ProcessProbe receiving, ProcessProbe sending, HostProbe host, CancellationToken cancellationToken)
     {
+        var (load, busy) = host.Read();
         double seconds = Stopwatch.GetElapsedTime(previous.Timestamp, now.Timestamp).TotalSeconds;
         var send = workload.SendLatency.GetIntervalHistogram();
         var via = workload.ViaLatency.GetIntervalHistogram();
@@ -178,6 +181,8 @@ internal static class SoakRun
             Errors = workload.ErrorCount,
             Receiving = await receiving.ReadAsync(cancellationToken),
             Sending = await sending.ReadAsync(cancellationToken),
+            HostLoad1 = load,
+            HostCpuPercent = busy,
         };
     }
 
@@ -185,7 +190,7 @@ internal static class SoakRun
         histogram.TotalCount == 0 ? null : histogram.GetValueAtPercentile(percentile);
 
     private static string Progress(SoakSample s, TimeSpan duration) => F(
-        $"[{s.ElapsedSeconds,6:0}s / {duration.TotalSeconds:0}s] {s.SendsPerSecond + s.ViaPerSecond,7:0} acked/s {s.DeliveredPerSecond,7:0} delivered/s  p99 send {Ms(s.SendP99)} via {Ms(s.ViaP99)} push {Ms(s.PushP99)} pull {Ms(s.PullP99)}  B rss {Mib(s.Receiving.RssBytes)} disk {Mib(s.Receiving.DiskBytes)} cpu {s.Receiving.CpuPercent:0}%  A rss {Mib(s.Sending.RssBytes)} disk {Mib(s.Sending.DiskBytes)} cpu {s.Sending.CpuPercent:0}%  errors {s.Errors}");
+        $"[{s.ElapsedSeconds,6:0}s / {duration.TotalSeconds:0}s] {s.SendsPerSecond + s.ViaPerSecond,7:0} acked/s {s.DeliveredPerSecond,7:0} delivered/s  p99 send {Ms(s.SendP99)} via {Ms(s.ViaP99)} push {Ms(s.PushP99)} pull {Ms(s.PullP99)}  B rss {Mib(s.Receiving.RssBytes)} disk {Mib(s.Receiving.DiskBytes)} cpu {s.Receiving.CpuPercent:0}%  A rss {Mib(s.Sending.RssBytes)} disk {Mib(s.Sending.DiskBytes)} cpu {s.Sending.CpuPercent:0}%  machine load {s.HostLoad1:0.#}  errors {s.Errors}");
 
     private static string Ms(long? micros) => micros is { } us ? F($"{us / 1000.0:0.0}ms") : "-";
 

@@ -64,6 +64,12 @@ internal sealed record SoakSample
     /// <summary>Errors since the load started, every code.</summary>
     public long Errors { get; init; }
 
+    /// <summary>The machine's 1-minute load average (every process, not only the relays).</summary>
+    public double? HostLoad1 { get; init; }
+
+    /// <summary>The machine's CPU busy over the interval, every process, in percent of one core.</summary>
+    public double? HostCpuPercent { get; init; }
+
     /// <summary>Relay B, receiving (SENDs, forwarded SENDs, owners).</summary>
     public RelayReading Receiving { get; init; } = new();
 
@@ -84,6 +90,7 @@ internal static class SoakCsv
         "errors",
         "b_rss_bytes", "b_private_bytes", "b_gc_heap_bytes", "b_disk_bytes", "b_cpu_pct",
         "a_rss_bytes", "a_private_bytes", "a_gc_heap_bytes", "a_disk_bytes", "a_cpu_pct",
+        "host_load1", "host_cpu_pct",
     ];
 
     public static string Header => string.Join(',', Columns);
@@ -97,6 +104,7 @@ internal static class SoakCsv
             s.Errors,
             s.Receiving.RssBytes, s.Receiving.PrivateBytes, s.Receiving.GcHeapBytes, s.Receiving.DiskBytes, s.Receiving.CpuPercent,
             s.Sending.RssBytes, s.Sending.PrivateBytes, s.Sending.GcHeapBytes, s.Sending.DiskBytes, s.Sending.CpuPercent,
+            s.HostLoad1, s.HostCpuPercent,
         ];
         return string.Join(',', cells.Select(Cell));
     }

@@ -154,7 +154,7 @@ public sealed class FlatnessCheckTests
 
         Assert.Equal(0, await LoadTestCommandLine.InvokeAsync(["soak-check", flat, "--plots", dir.Combine("charts")]));
 
-        Assert.Equal(6, Directory.GetFiles(dir.Combine("charts"), "*.png").Length);
+        Assert.Equal(7, Directory.GetFiles(dir.Combine("charts"), "*.png").Length);
     }
 
     /// <summary>The series back as CSV text, column order as read.</summary>

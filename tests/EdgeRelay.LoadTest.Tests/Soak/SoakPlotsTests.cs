@@ -16,7 +16,7 @@ public sealed class SoakPlotsTests
 
         var written = SoakPlots.Write(SoakSeriesFactory.Build(), dir.Combine("charts"), 900, 400);
 
-        Assert.Equal(["memory.png", "disk.png", "cpu.png", "latency-p99.png", "latency-p50.png", "throughput.png"], written.Select(Path.GetFileName));
+        Assert.Equal(["memory.png", "disk.png", "cpu.png", "machine.png", "latency-p99.png", "latency-p50.png", "throughput.png"], written.Select(Path.GetFileName));
         foreach (var path in written)
         {
             var bytes = await File.ReadAllBytesAsync(path);

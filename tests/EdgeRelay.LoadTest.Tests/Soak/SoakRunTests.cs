@@ -49,7 +49,7 @@ public sealed class SoakRunTests
         Assert.Contains("b_disk_bytes", checkedSeries);
         Assert.Contains("via_p99_us", checkedSeries);
         Assert.Contains("delivered_per_s", checkedSeries);
-        Assert.Equal(6, root.GetProperty("charts").GetArrayLength());
+        Assert.Equal(7, root.GetProperty("charts").GetArrayLength());
         Assert.All(Directory.GetFiles(output, "*.png"), png => Assert.True(new FileInfo(png).Length > 1000, png));
     }
 

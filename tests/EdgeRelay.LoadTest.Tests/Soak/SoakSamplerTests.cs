@@ -116,4 +116,25 @@ public sealed class SoakSamplerTests
         var error = Assert.Throws<FormatException>(() => SoakCsv.Read(text));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_machine_load_is_the_first_field_of_loadavg() =>
+        Assert.Equal(34.88, HostProbe.ParseLoad1("34.88 38.95 37.81 57/586 2555\n"));
+
+    [Fact]
+    public void Machine_cpu_busy_is_every_tick_but_idle_and_iowait_of_the_aggregate_line()
+    {
+        // user nice system idle iowait irq softirq steal guest guest_nice: guest is already in user.
+        const string Stat = """
+            cpu  1000 50 300 5000 200 10 40 0 700 0
+            cpu0 500 25 150 2500 100 5 20 0 350 0
+            intr 123456 0 0
+            """;
+
+        var times = HostProbe.ParseStat(Stat);
+
+        Assert.Equal(new HostProbe.CpuTimes(Busy: 1000 + 50 + 300 + 10 + 40, Total: 6600), times);
+        Assert.Null(HostProbe.ParseStat("intr 1 2 3\n"));
+        Assert.Null(HostProbe.ParseStat("cpu  12 x 3 4\n"));
+    }
 }
