@@ -126,9 +126,14 @@ internal static class FlatnessCheck
             }
         }
 
+        // A relay's CPU per message moves with its neighbours (a saturated machine batches more per wake-up), so
+        // the verdict says what the machine did over the same thirds, when that was sampled.
+        var (loadBefore, loadAfter) = (Values(samples["host_load1"], Thirds(steady).First), Values(samples["host_load1"], Thirds(steady).Last));
+        string machine = loadBefore.Count > 0 && loadAfter.Count > 0 ? F($"; machine load average {loadBefore.Average():0.#} -> {loadAfter.Average():0.#}") : "";
         foreach (var name in CpuSeries)
         {
-            verdicts.Add(ThirdsRatio(samples, name, steady, bounds.MaxCpuRatio, bounds.CpuSlackPercent, median: false, "% of a core"));
+            var verdict = ThirdsRatio(samples, name, steady, bounds.MaxCpuRatio, bounds.CpuSlackPercent, median: false, "% of a core");
+            verdicts.Add(verdict with { Detail = verdict.Detail + machine });
         }
 
         var (first, last) = Thirds(steady);

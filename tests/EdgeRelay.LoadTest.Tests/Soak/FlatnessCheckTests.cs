@@ -103,6 +103,16 @@ public sealed class FlatnessCheckTests
     }
 
     [Fact]
+    public void A_cpu_verdict_names_the_machine_load_of_the_same_thirds()
+    {
+        var series = Build((s, i) => s with { HostLoad1 = Progress(i) > 0.7 ? 12 : 40 });
+
+        var cpu = Assert.Single(FlatnessCheck.Check(series, Bounds), v => v.Series == "b_cpu_pct");
+
+        Assert.EndsWith("; machine load average 40 -> 12", cpu.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void One_error_anywhere_fails_the_soak()
     {
         var series = Build((s, i) => s with { Errors = i >= 3 ? 1 : 0 });
