@@ -88,6 +88,8 @@ internal static class LoadTestCommandLine
             SeriesCommand.Build(),
             FreshCommand.Build(),
             IdleAddressesCommand.Build(),
+            SoakCommand.Build(),
+            SoakCommand.BuildCheck(),
         };
     }
 
@@ -324,7 +326,7 @@ internal sealed class SharedOptions
     /// A duration option. Nullable with the default in the description, because the help's own "[default: …]"
     /// would print a TimeSpan as 00:00:10 where operators type 10s.
     /// </summary>
-    private static Option<TimeSpan?> DurationOption(string name, string description, TimeSpan? defaultValue) => new(name)
+    internal static Option<TimeSpan?> DurationOption(string name, string description, TimeSpan? defaultValue) => new(name)
     {
         Description = defaultValue is { } value ? $"{description} Default: {DurationText.Format(value)}." : description,
         HelpName = "TIME",

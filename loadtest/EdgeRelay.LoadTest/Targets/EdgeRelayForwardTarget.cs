@@ -56,6 +56,12 @@ internal sealed class EdgeRelayForwardTarget : ILoadTarget, IServerUsage, IPushD
 
     public FreshAddressStats? FreshAddresses => _receiving.FreshAddresses;
 
+    /// <summary>Relay B, the receiving one: its addresses, owners and receivers.</summary>
+    internal EdgeRelayTarget Receiving => _receiving;
+
+    /// <summary>Relay A's child process (<c>--relay-host process</c>); null in-process. The soak samples it.</summary>
+    internal PeerProcess? Process => _process;
+
     /// <summary>SEND_QUEUED replies from A so far, whichever scenario.</summary>
     public long Acked => Interlocked.Read(ref _acked);
 

@@ -33,6 +33,27 @@ internal sealed partial class EdgeRelayTarget : IPullTarget, IPollDelivery
         return new PollingReceiver(client, _addressIds[queue], sink, _pollTicker);
     }
 
+    /// <summary>
+    /// An owner that holds many addresses on one connection (one AUTH for all) and drains them every
+    /// <paramref name="interval"/>: a PULL per address, all in flight together, then one ACK per non-empty
+    /// batch, until disposed. What the soak's pulling owners do; a client checking in now and then, not a poller.
+    /// </summary>
+    internal async Task<IAsyncDisposable> StartOwnerPullerAsync(IReadOnlyList<int> queues, TimeSpan interval, IDeliverySink sink, CancellationToken cancellationToken)
+    {
+        var client = await RelayClient.ConnectAsync(_endPoint ?? throw new InvalidOperationException("Not started."), new RelayClientOptions { MaxInFlight = 256 }, cancellationToken);
+        try
+        {
+            var addresses = queues.Select(q => _addressIds[q]).ToArray();
+            await client.AuthenticateAsync(addresses.Select(a => (a, _owner)), cancellationToken);
+            return new OwnerPuller(client, addresses, interval, sink);
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
     private async Task<RelayClient> ConnectOwnerAsync(int queue, CancellationToken cancellationToken)
     {
         var client = await RelayClient.ConnectAsync(_endPoint ?? throw new InvalidOperationException("Not started."), new RelayClientOptions { MaxInFlight = 4 }, cancellationToken);
@@ -75,6 +96,55 @@ internal sealed partial class EdgeRelayTarget : IPullTarget, IPollDelivery
             TakeAsync(client, address, maxCount, sink: null, cancellationToken);
 
         public ValueTask DisposeAsync() => client.DisposeAsync();
+    }
+
+    private sealed class OwnerPuller : IAsyncDisposable
+    {
+        private readonly RelayClient _client;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+
+        public OwnerPuller(RelayClient client, AddressId[] addresses, TimeSpan interval, IDeliverySink sink)
+        {
+            _client = client;
+            _loop = Task.Run(() => DrainAsync(addresses, interval, sink));
+        }
+
+        private async Task DrainAsync(AddressId[] addresses, TimeSpan interval, IDeliverySink sink)
+        {
+            var stop = _stop.Token;
+            var takes = new Task<int>[addresses.Length];
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    for (int i = 0; i < addresses.Length; i++)
+                    {
+                        takes[i] = TakeAsync(_client, addresses[i], _client.ServerInfo.MaxPullCount, sink, stop).AsTask();
+                    }
+
+                    await Task.WhenAll(takes);
+                    await Task.Delay(interval, stop);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+#pragma warning disable CA1031 // The failure is handed to the sink, which counts it as the run's error.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                sink.OnReceiverFailed(ex);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop;
+            await _client.DisposeAsync();
+            _stop.Dispose();
+        }
     }
 
     /// <summary>Polls until disposed. Messages reach the sink as soon as the PULL reply is read, before the ACK.</summary>

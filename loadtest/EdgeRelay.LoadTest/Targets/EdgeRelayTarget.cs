@@ -202,6 +202,9 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
 
     internal IPEndPoint EndPoint => _endPoint ?? throw new InvalidOperationException("Not started.");
 
+    /// <summary>The relay's child process (<c>--relay-host process</c>); null in-process or at an endpoint. The soak samples it.</summary>
+    internal PeerProcess? Process => _process;
+
     /// <summary>The relay a run starts, in either host: loopback, a temporary data folder, quotas lifted.</summary>
     internal static EdgeRelayOptions StartedRelayOptions(string dataDir, string relayEndpoint, string httpEndpoint)
     {
