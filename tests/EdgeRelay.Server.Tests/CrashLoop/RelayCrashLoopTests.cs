@@ -17,9 +17,10 @@ namespace EdgeRelay.Server.Tests.CrashLoop;
 /// </summary>
 /// <remarks>
 /// The seed decides when each kill falls (in the variant that kills the receiving relay too, in every other
-/// round, at a moment of its own before the sending relay's); it is printed, and <c>EDGERELAY_CRASHLOOP_SEED</c>
-/// replays it. <c>EDGERELAY_CRASHLOOP_KILLS</c> sets the number of kills (3 by default, for CI; <c>crashloop.sh</c>
-/// runs the long form).
+/// round, at a moment of its own before the sending relay's); it is printed, and <c>CRASHLOOP_SEED</c>
+/// replays it. <c>CRASHLOOP_KILLS</c> sets the number of kills (3 by default, for CI; <c>crashloop.sh</c>
+/// runs the long form). Neither starts with EDGERELAY_: the relays, started with this environment, would read
+/// such a variable as configuration and refuse to start.
 /// </remarks>
 public sealed class RelayCrashLoopTests(ITestOutputHelper output) : IDisposable
 {
@@ -51,8 +52,8 @@ public sealed class RelayCrashLoopTests(ITestOutputHelper output) : IDisposable
     [InlineData(20261202, true)]
     public async Task A_relay_killed_again_and_again_under_load_loses_no_acknowledged_send_and_returns_no_acknowledged_message(int defaultSeed, bool killReceiverToo)
     {
-        var seed = Setting("EDGERELAY_CRASHLOOP_SEED") ?? defaultSeed;
-        var kills = Setting("EDGERELAY_CRASHLOOP_KILLS") ?? 3;
+        var seed = Setting("CRASHLOOP_SEED") ?? defaultSeed;
+        var kills = Setting("CRASHLOOP_KILLS") ?? 3;
         output.WriteLine($"seed {seed}, {kills} kills of the sending relay, receiving relay killed too: {killReceiverToo}");
         var random = new Random(seed);
         var clock = Stopwatch.StartNew();
