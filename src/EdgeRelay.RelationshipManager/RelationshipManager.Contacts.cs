@@ -138,7 +138,8 @@ public sealed partial class RelationshipManager
 
     /// <summary>
     /// Every incoming message stored but not yet marked read (<see cref="MarkReadAsync"/>), oldest first: what an
-    /// app shows after a crash that came between storing a message and showing it. Messages of a relationship
+    /// app shows after a crash that came between storing a message and showing it. One whose showing had begun
+    /// (<see cref="BeginShowingAsync"/>) has <see cref="MessageReceived.MayRepeat"/> set. Messages of a relationship
     /// held by a key change are not included.
     /// </summary>
     public IReadOnlyList<MessageReceived> GetUnreadMessages() => Serialised(() =>
@@ -146,9 +147,35 @@ public sealed partial class RelationshipManager
         var relationships = _database.GetRelationships().ToDictionary(r => r.Id);
         return _database.GetUnshownMessages()
             .Where(m => relationships[m.RelationshipId].State != RelationshipState.KeyChangePending)
-            .Select(m => new MessageReceived(ToContact(relationships[m.RelationshipId]), MessageId.From(m.CommandId), m.Text, m.SentAt, m.At))
+            .Select(m => new MessageReceived(ToContact(relationships[m.RelationshipId]), MessageId.From(m.CommandId), m.Text, m.SentAt, m.At) { MayRepeat = m.Status == IncomingStatus.Showing })
             .ToList();
     });
+
+    /// <summary>
+    /// Records, before the app shows these incoming messages, that it is about to; <see cref="MarkReadAsync"/>
+    /// records, after, that it has. Between the two the app may die (killed, the machine off) with a message shown
+    /// or not: the next <see cref="GetUnreadMessages"/> lists it again, with <see cref="MessageReceived.MayRepeat"/>
+    /// set. An app that calls this before showing and marks what it showed read never shows a message twice
+    /// without saying so, and never loses one. No app can do better: showing and recording cannot be one
+    /// transaction, so one of them comes first.
+    /// </summary>
+    public Task BeginShowingAsync(IReadOnlyCollection<MessageReceived> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return SerialisedAsync(
+            () =>
+            {
+                using var writer = _database.BeginWrite();
+                foreach (var message in messages)
+                {
+                    writer.BeginShowing(message.Contact.Id, message.Id.ToBytes());
+                }
+
+                writer.Commit();
+                return Task.FromResult(true);
+            },
+            cancellationToken);
+    }
 
     /// <summary>
     /// Records that the user has seen these incoming messages, and tells the contact so if read receipts are
@@ -171,7 +198,7 @@ public sealed partial class RelationshipManager
                         .ToList();
                     foreach (var message in unread)
                     {
-                        writer.SetIncomingStatus(message.Id, 1);
+                        writer.SetIncomingStatus(message.Id, IncomingStatus.Shown);
                     }
 
                     if (unread.Count > 0 && relationship.ReadReceipts && relationship.State is RelationshipState.Established or RelationshipState.AwaitingReply)

@@ -17,6 +17,13 @@ public sealed record ContactEstablished(Contact Contact, bool TheyAccepted, Date
 public sealed record MessageReceived(Contact Contact, MessageId Id, string Text, DateTimeOffset SentAt, DateTimeOffset At) : RmEvent(Contact, At)
 {
     public new Contact Contact { get; init; } = Contact;
+
+    /// <summary>
+    /// True when an earlier run began showing this message (<see cref="RelationshipManager.BeginShowingAsync"/>) and
+    /// ended before marking it read: it may have been shown already. Show it marked as possibly repeated; a message
+    /// without this mark has never been shown.
+    /// </summary>
+    public bool MayRepeat { get; init; }
 }
 
 public enum ReceiptKind

@@ -70,6 +70,35 @@ internal sealed class RmCli : IDisposable
         return new Result(process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// Runs, and kills the run with SIGKILL (as a crash or the OOM killer ends it) if it has not finished after
+    /// <paramref name="after"/>; returns whether it was killed, and what it printed either way.
+    /// </summary>
+    public async Task<(bool Killed, Result Result)> RunKilledAfterAsync(string[] args, TimeSpan after)
+    {
+        using var process = Start(args, Passphrase);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var killed = false;
+        using (var moment = new CancellationTokenSource(after))
+        {
+            try
+            {
+                await process.WaitForExitAsync(moment.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                killed = !process.HasExited;
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        using var deadline = new CancellationTokenSource(RunDeadline);
+        await process.WaitForExitAsync(deadline.Token);
+        return (killed, new Result(process.ExitCode, await stdout, await stderr));
+    }
+
     /// <summary>Runs and expects exit 0; returns the JSON objects it printed (--json is added).</summary>
     public async Task<List<JsonElement>> JsonAsync(params string[] args)
     {
@@ -114,6 +143,10 @@ internal sealed class RmCli : IDisposable
     {
         public List<JsonElement> JsonLines() =>
             [.. Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
+
+        /// <summary>The JSON objects of the complete lines only: a killed run may have died in the middle of one.</summary>
+        public List<JsonElement> CompleteJsonLines() =>
+            [.. Stdout[..(Stdout.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
     }
 
     internal sealed class Follower : IAsyncDisposable
@@ -132,14 +165,27 @@ internal sealed class RmCli : IDisposable
             {
                 while (await _process.StandardOutput.ReadLineAsync() is { } line)
                 {
-                    if (line.Length > 0)
+                    if (line.Length > 0 && TryParse(line) is { } parsed)
                     {
-                        _lines.Writer.TryWrite(JsonDocument.Parse(line).RootElement.Clone());
+                        _lines.Writer.TryWrite(parsed);
                     }
                 }
 
                 _lines.Writer.TryComplete();
             });
+        }
+
+        // Only the last line can be cut, by a kill in the middle of writing it: nothing of it reached the reader.
+        private JsonElement? TryParse(string line)
+        {
+            try
+            {
+                return JsonDocument.Parse(line).RootElement.Clone();
+            }
+            catch (JsonException) when (_process.HasExited)
+            {
+                return null;
+            }
         }
 
         /// <summary>The next printed object whose "type" is <paramref name="type"/>, skipping others.</summary>

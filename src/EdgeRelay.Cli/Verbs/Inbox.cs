@@ -18,12 +18,7 @@ internal static class Inbox
             // Messages stored by an earlier run that ended before showing them (killed, or the terminal closed)
             // come first: a message is shown at least once, whatever stops a run.
             var earlier = rm.GetUnreadMessages();
-            foreach (var e in earlier)
-            {
-                Print(output, e);
-            }
-
-            await MarkReadAsync(rm, earlier, cancellationToken);
+            await ShowAsync(rm, output, earlier, cancellationToken);
             var earlierInGroups = rm.GetUnreadGroupMessages();
             foreach (var e in earlierInGroups)
             {
@@ -34,12 +29,14 @@ internal static class Inbox
             if (!result.GetValue(follow))
             {
                 var events = await rm.ReceiveAsync(cancellationToken);
+                var received = events.OfType<MessageReceived>().ToList();
+                await rm.BeginShowingAsync(received, cancellationToken);
                 foreach (var e in events)
                 {
                     Print(output, e);
                 }
 
-                await MarkReadAsync(rm, events.OfType<MessageReceived>(), cancellationToken);
+                await MarkReadAsync(rm, received, cancellationToken);
                 Groups.MarkRead(rm, events.OfType<GroupMessageReceived>());
                 if (events.Count == 0 && earlier.Count == 0 && earlierInGroups.Count == 0 && !output.Json)
                 {
@@ -55,12 +52,16 @@ internal static class Inbox
             {
                 await foreach (var e in rm.FollowAsync(cancellationToken))
                 {
-                    Print(output, e);
                     if (e is MessageReceived received)
                     {
-                        await MarkReadAsync(rm, [received], cancellationToken);
+                        await ShowAsync(rm, output, [received], cancellationToken);
                     }
-                    else if (e is GroupMessageReceived inGroup)
+                    else
+                    {
+                        Print(output, e);
+                    }
+
+                    if (e is GroupMessageReceived inGroup)
                     {
                         Groups.MarkRead(rm, [inGroup]);
                     }
@@ -79,6 +80,22 @@ internal static class Inbox
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Shows messages between the two records that make a kill at any moment harmless: "being shown" before, read
+    /// after. A run killed between them leaves them to the next, which prints them with "again" (they may have
+    /// been printed); a message printed without it was never printed before.
+    /// </summary>
+    private static async Task ShowAsync(Rm rm, Output output, IReadOnlyList<MessageReceived> messages, CancellationToken cancellationToken)
+    {
+        await rm.BeginShowingAsync(messages, cancellationToken);
+        foreach (var m in messages)
+        {
+            Print(output, m);
+        }
+
+        await MarkReadAsync(rm, messages, cancellationToken);
     }
 
     private static async Task MarkReadAsync(Rm rm, IEnumerable<MessageReceived> received, CancellationToken cancellationToken)
@@ -114,7 +131,9 @@ internal static class Inbox
         switch (e)
         {
             case MessageReceived m:
-                output.Result(new { type = "message", contact = name, contactId = m.Contact.Id, id = m.Id.Value, text = m.Text, sentAt = m.SentAt, at = m.At }, $"[{at}] {name}: {Printable(m.Text)}");
+                output.Result(
+                    new { type = "message", contact = name, contactId = m.Contact.Id, id = m.Id.Value, text = m.Text, sentAt = m.SentAt, at = m.At, again = m.MayRepeat },
+                    $"[{at}] {name}: {Printable(m.Text)}{(m.MayRepeat ? " (may repeat: shown when a run ended)" : "")}");
                 break;
             case ReceiptReceived r:
                 output.Result(

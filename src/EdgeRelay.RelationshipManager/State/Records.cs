@@ -55,6 +55,19 @@ internal enum MessageDirection
     Out = 1,
 }
 
+/// <summary>The statuses of an incoming message (<c>messages.status</c> with direction 0).</summary>
+internal static class IncomingStatus
+{
+    /// <summary>Stored, never handed to the app to show.</summary>
+    public const int New = 0;
+
+    /// <summary>Shown: the app marked it read.</summary>
+    public const int Shown = 1;
+
+    /// <summary>The app began showing it and has not marked it read: it may or may not have been shown.</summary>
+    public const int Showing = 2;
+}
+
 internal sealed record MessageRecord(long Id, long RelationshipId, byte[] CommandId, MessageDirection Direction, string Text, DateTimeOffset SentAt, DateTimeOffset At, int Status);
 
 /// <param name="HandedTo">The sending service that queued it (SEND_VIA) and has not yet reported it stored; null while no relay holds it.</param>

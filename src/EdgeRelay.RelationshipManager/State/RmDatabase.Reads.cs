@@ -73,10 +73,10 @@ internal sealed partial class RmDatabase
     public MessageRecord? GetMessage(long id) =>
         Single("SELECT id, relationship_id, command_id, direction, text, sent_at, at, status FROM messages WHERE id = $id", ReadMessage, ("$id", id));
 
-    /// <summary>Incoming messages not yet marked shown, oldest first, across relationships.</summary>
+    /// <summary>Incoming messages not yet marked shown (new, or being shown), oldest first, across relationships.</summary>
     public IReadOnlyList<MessageRecord> GetUnshownMessages() =>
         Query(
-            "SELECT id, relationship_id, command_id, direction, text, sent_at, at, status FROM messages WHERE direction = 0 AND status = 0 ORDER BY id",
+            "SELECT id, relationship_id, command_id, direction, text, sent_at, at, status FROM messages WHERE direction = 0 AND status IN (0, 2) ORDER BY id",
             ReadMessage);
 
     public IReadOnlyList<OutboxRecord> GetOutbox() =>

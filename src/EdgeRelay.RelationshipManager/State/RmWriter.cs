@@ -175,6 +175,15 @@ internal sealed partial class RmWriter : IDisposable
             ("$command", commandId),
             ("$status", (long)status)) == 1;
 
+    /// <summary>Marks a new incoming message as being shown; one already being shown, or shown, is left as it is.</summary>
+    public void BeginShowing(long relationshipId, byte[] commandId) =>
+        Execute(
+            "UPDATE messages SET status = $showing WHERE relationship_id = $relationship AND direction = 0 AND command_id = $command AND status = $new",
+            ("$relationship", relationshipId),
+            ("$command", commandId),
+            ("$showing", (long)IncomingStatus.Showing),
+            ("$new", (long)IncomingStatus.New));
+
     public void SetIncomingStatus(long messageId, int status) =>
         ExecuteOne("UPDATE messages SET status = $status WHERE id = $id AND direction = 0", ("$id", messageId), ("$status", (long)status));
 

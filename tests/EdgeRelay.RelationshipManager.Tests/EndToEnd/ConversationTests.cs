@@ -59,6 +59,30 @@ public sealed class ConversationTests
         Assert.Empty(alice.Rm.GetUnreadMessages());
     }
 
+    [Fact]
+    public async Task A_message_whose_showing_began_and_was_never_marked_read_is_listed_again_as_a_possible_repeat()
+    {
+        await using var relay = await LoopbackRelay.StartAsync();
+        await using var alice = await Person.InitializeAsync("alice", relay);
+        await using var bob = await Person.InitializeAsync("bob", relay);
+        await Introduce(alice, bob);
+        await bob.Rm.SendAsync(bob.Contact("alice"), "shown, then the app died");
+        await bob.Rm.SendAsync(bob.Contact("alice"), "stored, never shown");
+        var received = (await alice.Rm.ReceiveAsync()).OfType<MessageReceived>().ToList();
+        Assert.Equal(2, received.Count);
+        Assert.All(received, m => Assert.False(m.MayRepeat));
+
+        // The app began showing the first (perhaps showed it) and died before marking it read.
+        await alice.Rm.BeginShowingAsync([received[0]]);
+        await alice.ReopenAsync();
+
+        var unread = alice.Rm.GetUnreadMessages();
+        Assert.Equal([("shown, then the app died", true), ("stored, never shown", false)], unread.Select(m => (m.Text, m.MayRepeat)));
+        await alice.Rm.BeginShowingAsync(unread);
+        await alice.Rm.MarkReadAsync(unread[0].Contact, [.. unread.Select(m => m.Id)]);
+        Assert.Empty(alice.Rm.GetUnreadMessages());
+    }
+
     internal static async Task Introduce(Person inviter, Person acceptor)
     {
         var invitation = await inviter.Rm.CreateInvitationAsync();
