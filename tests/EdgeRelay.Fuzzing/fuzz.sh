@@ -6,23 +6,27 @@
 #   tests/EdgeRelay.Fuzzing/fuzz.sh                       every target, 10 s each (the short form CI runs)
 #   tests/EdgeRelay.Fuzzing/fuzz.sh --seconds 600         the long form
 #   tests/EdgeRelay.Fuzzing/fuzz.sh --targets frame,ack --seconds 60 --work /tmp/fuzz
+#   fuzz.sh --build-only --work DIR, then fuzz.sh --no-build --work DIR ...   build once, fuzz several times
 #
 # Exit 0 when no target crashed or hung; 1 when one did (the inputs are copied to WORK/findings/TARGET/, to be
 # fixed and then added to tests/EdgeRelay.Fuzzing/regressions/TARGET/); 2 when the campaign could not run.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 seconds=10
 targets=""
 work=""
+build=yes
+fuzz=yes
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --targets) targets="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --build-only) fuzz=no; shift ;;
+    --no-build) build=no; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -33,26 +37,31 @@ work="${work:-$(mktemp -d -t edgerelay-fuzz.XXXXXX)}"
 mkdir -p "$work"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-# The instrumentation tool, pinned, installed once per machine beside the NuGet cache rather than globally.
-tools="${EDGERELAY_FUZZ_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/edgerelay-fuzz/sharpfuzz-2.3.0}"
-if [ ! -x "$tools/sharpfuzz" ]; then
-  dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$tools" >/dev/null
-fi
-
-# A fresh publish each run: sharpfuzz rewrites the assemblies in place and refuses ones already instrumented.
 bin="$work/bin"
-rm -rf "$bin"
-dotnet publish "$here/EdgeRelay.Fuzzing.csproj" -c Release -o "$bin" --verbosity quiet >"$work/publish.log" 2>&1 \
-  || { cat "$work/publish.log" >&2; echo "fuzz.sh: build failed" >&2; exit 2; }
 harness=(dotnet "$bin/EdgeRelay.Fuzzing.dll")
-# Listed before instrumenting: instrumented code outside afl-fuzz (or SharpFuzz's own runner) has no coverage map.
-if [ -z "$targets" ]; then
-  targets="$("${harness[@]}" --list | paste -sd, -)"
-fi
+if [ "$build" = yes ]; then
+  # The instrumentation tool, pinned, installed once per machine beside the NuGet cache rather than globally.
+  tools="${EDGERELAY_FUZZ_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/edgerelay-fuzz/sharpfuzz-2.3.0}"
+  if [ ! -x "$tools/sharpfuzz" ]; then
+    dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$tools" >/dev/null
+  fi
 
-for assembly in EdgeRelay.Core EdgeRelay.Protocol EdgeRelay.Addressing EdgeRelay.Attachments EdgeRelay.RelationshipManager; do
-  "$tools/sharpfuzz" "$bin/$assembly.dll" >/dev/null || { echo "fuzz.sh: could not instrument $assembly" >&2; exit 2; }
-done
+  # A fresh publish: sharpfuzz rewrites the assemblies in place and refuses ones already instrumented.
+  rm -rf "$bin"
+  dotnet publish "$here/EdgeRelay.Fuzzing.csproj" -c Release -o "$bin" --verbosity quiet >"$work/publish.log" 2>&1 \
+    || { cat "$work/publish.log" >&2; echo "fuzz.sh: build failed" >&2; exit 2; }
+  # Listed before instrumenting: instrumented code outside afl-fuzz (or SharpFuzz's own runner) has no coverage map.
+  "${harness[@]}" --list >"$bin/targets.txt"
+  for assembly in EdgeRelay.Core EdgeRelay.Protocol EdgeRelay.Addressing EdgeRelay.Attachments EdgeRelay.RelationshipManager; do
+    "$tools/sharpfuzz" "$bin/$assembly.dll" >/dev/null || { echo "fuzz.sh: could not instrument $assembly" >&2; exit 2; }
+  done
+  touch "$bin/instrumented"
+elif [ ! -f "$bin/instrumented" ]; then
+  echo "fuzz.sh: --no-build needs a --work directory where fuzz.sh has built (--build-only)" >&2
+  exit 2
+fi
+[ "$fuzz" = yes ] || exit 0
+targets="${targets:-$(paste -sd, - <"$bin/targets.txt")}"
 
 # The harness is a dotnet program, not an afl-instrumented binary; afl-fuzz shares the machine, so it binds to
 # no core; dotnet starts slowly, hence the long fork-server start-up allowance.
