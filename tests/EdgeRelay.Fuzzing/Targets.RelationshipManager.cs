@@ -55,6 +55,25 @@ public static partial class Targets
             OracleException.Check(invitation.ToArray().AsSpan().SequenceEqual(data), "rm-invitation: the accepted invitation is not its own bytes");
             return true;
         }, () => []);
+
+        // The text form a person pastes, the bytes read as Latin-1 so that every byte is one character; at the
+        // epoch, so that only a malformed invitation is refused, never an expired one.
+        yield return new FuzzTarget("rm-invitation-text", data =>
+        {
+            var text = System.Text.Encoding.Latin1.GetString(data);
+            Invitation invitation;
+            try
+            {
+                invitation = Invitation.Parse(text, DateTimeOffset.UnixEpoch);
+            }
+            catch (InvitationException)
+            {
+                return false;
+            }
+
+            OracleException.Check(invitation.ToString() == text, "rm-invitation-text: the accepted text is not the invitation's own");
+            return true;
+        }, () => []);
     }
 
     private static IEnumerable<FuzzTarget> Attachments()
