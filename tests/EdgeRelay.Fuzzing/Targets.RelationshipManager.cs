@@ -84,6 +84,8 @@ public static partial class Targets
             var upload = Records.TryDecodeUpload(data, out var size, out var digest, out var received, out var deadline, out var owner);
             if (upload)
             {
+                // Recovery turns the deadline into a DateTimeOffset: an accepted record must allow it.
+                _ = DateTimeOffset.FromUnixTimeSeconds(deadline);
                 OracleException.Check(Records.EncodeUpload(size, digest, received, deadline, owner).AsSpan().SequenceEqual(data), "attachment-records: an upload record encodes to other bytes");
             }
 
