@@ -21,6 +21,13 @@ internal static class Records
     private const byte Version = 1;
     private const int FixedLength = 4 + 1 + 8 + DigestLength + 8 + 8 + 1;
 
+    // The unix times a DateTimeOffset can hold: a record with another is corrupt or foreign, refused like a torn
+    // one rather than thrown on by DateTimeOffset.FromUnixTime* during recovery.
+    private static readonly long MinUnixSeconds = DateTimeOffset.MinValue.ToUnixTimeSeconds();
+    private static readonly long MaxUnixSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
+    private static readonly long MinUnixMilliseconds = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
     private static ReadOnlySpan<byte> UploadMagic => "ERUP"u8;
 
     private static ReadOnlySpan<byte> AttachmentMagic => "ERAT"u8;
@@ -37,7 +44,8 @@ internal static class Records
     public static bool TryDecodeAttachment(ReadOnlySpan<byte> bytes, AttachmentId id, out StoredAttachment attachment)
     {
         attachment = null!;
-        if (!TryDecode(bytes, AttachmentMagic, out var size, out var digest, out var storedAtMs, out var expiresAt, out var owner))
+        if (!TryDecode(bytes, AttachmentMagic, out var size, out var digest, out var storedAtMs, out var expiresAt, out var owner)
+            || storedAtMs < MinUnixMilliseconds || storedAtMs > MaxUnixMilliseconds)
         {
             return false;
         }
@@ -111,6 +119,7 @@ internal static class Records
             return false;
         }
 
-        return size > 0;
+        // The last time field is unix seconds in both records: an upload's deadline, an attachment's expiry.
+        return size > 0 && second >= MinUnixSeconds && second <= MaxUnixSeconds;
     }
 }
