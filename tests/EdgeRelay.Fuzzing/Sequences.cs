@@ -10,8 +10,7 @@ internal static class Sequences
 {
     /// <summary>
     /// Cuts <paramref name="data"/> into non-empty segments of 1 to 7 bytes (the size drawn from the input, so that
-    /// afl-fuzz explores it). Never an empty segment: an empty first segment trips BodyReader.ReadSendViaMode
-    /// (FirstSpan[0]), a known bug fixed on its own.
+    /// afl-fuzz explores it). Empty segments, which a pipe does not produce, are the property tests' to cover.
     /// </summary>
     public static ReadOnlySequence<byte> Split(byte[] data)
     {
