@@ -35,6 +35,7 @@ public sealed partial class RelayClient : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<AddressId, PushSubscription> _subscriptions = new();
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeProvider _time;
+    private readonly TimeSpan _deadPeerTimeout;
     private SemaphoreSlim _window;
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
@@ -45,11 +46,12 @@ public sealed partial class RelayClient : IAsyncDisposable
     private int _disposed;
     private Exception? _failure;
 
-    private RelayClient(Socket socket, Stream stream, int window, TimeProvider time)
+    private RelayClient(Socket socket, Stream stream, int window, TimeProvider time, TimeSpan deadPeerTimeout)
     {
         _socket = socket;
         _stream = stream;
         _time = time;
+        _deadPeerTimeout = deadPeerTimeout;
         _lastSent = time.GetTimestamp();
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
         _window = new SemaphoreSlim(window, window);
@@ -87,7 +89,7 @@ public sealed partial class RelayClient : IAsyncDisposable
             var stream = options.Tls is null
                 ? new NetworkStream(socket, ownsSocket: true)
                 : await AuthenticateTlsAsync(socket, options.Tls, host, timeout.Token);
-            client = new RelayClient(socket, stream, options.MaxInFlight, options.TimeProvider);
+            client = new RelayClient(socket, stream, options.MaxInFlight, options.TimeProvider, options.KeepAliveTimeout);
             client._readLoop = client.ReadLoopAsync();
             client._writeLoop = client.WriteLoopAsync();
             var reply = await HelloAsync(client, options, timeout.Token);
@@ -209,7 +211,18 @@ public sealed partial class RelayClient : IAsyncDisposable
             _outgoing.Writer.Complete();
         }
 
-        await _writeLoop;
+        // What was written goes out before the close, but a relay that stopped reading (or a path that drops
+        // everything) leaves the write blocked behind full socket buffers for as long as that lasts: after the
+        // dead-peer timeout the socket is closed under it. Keepalive cannot do that here, as it stops at disposal.
+        try
+        {
+            await _writeLoop.WaitAsync(_deadPeerTimeout, _time);
+        }
+        catch (TimeoutException)
+        {
+            Abort(new RelayException($"The relay took none of the bytes still to be sent for {_deadPeerTimeout.TotalSeconds:0.###} s after the connection was disposed; it was closed without them."));
+            await _writeLoop;
+        }
 
         try
         {

@@ -52,7 +52,9 @@ public sealed class RelayClientOptions
     /// How long a keepalive PING may wait for its PONG. Past that the relay (or the path to it) is presumed
     /// dead: the client fails the connection as if it had been lost, so every pending request and subscription
     /// ends with a <see cref="RelayException"/> of code None instead of waiting for TCP to give up, which can
-    /// take many minutes. Default <see cref="DefaultKeepAliveTimeout"/>.
+    /// take many minutes. Also the longest <see cref="RelayClient.DisposeAsync"/> waits for the relay to take what
+    /// is still to be sent before it closes the socket anyway (with keepalive off too). Default
+    /// <see cref="DefaultKeepAliveTimeout"/>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Zero or negative.</exception>
     public TimeSpan KeepAliveTimeout

@@ -21,6 +21,10 @@ public sealed class RelayPeerConnector : IPeerConnector
             {
                 ConnectTimeout = _options.ConnectTimeout,
                 MaxInFlight = _options.MaxInFlightPerDestination,
+
+                // A connection whose round outlasted the send timeout is given up as broken: closing it, or
+                // declaring it dead for an unanswered PING, need not wait longer than that.
+                KeepAliveTimeout = _options.SendTimeout < RelayClientOptions.DefaultKeepAliveTimeout ? _options.SendTimeout : RelayClientOptions.DefaultKeepAliveTimeout,
                 Tls = destination.Pin.IsEmpty ? null : new RelayTlsOptions { PinnedPublicKeySha256 = destination.Pin },
             },
             cancellationToken);
