@@ -8,8 +8,8 @@ namespace EdgeRelay.Server.Tests.Forwarding;
 
 /// <summary>
 /// A stall that only A's send timeout can detect, on A's fake clock; and a seeded random schedule of every fault
-/// kind over a bounded number of messages. <c>EDGERELAY_NETFAULT_MESSAGES</c> (default 500) and
-/// <c>EDGERELAY_NETFAULT_SEED</c> make the schedule a longer run; its figures are written to the test output.
+/// kind over a bounded number of messages. <c>NETFAULT_MESSAGES</c> (default 500) and
+/// <c>NETFAULT_SEED</c> make the schedule a longer run; its figures are written to the test output.
 /// </summary>
 public sealed class NetworkFaultScheduleTests(ITestOutputHelper output)
 {
@@ -70,8 +70,8 @@ public sealed class NetworkFaultScheduleTests(ITestOutputHelper output)
     [Fact]
     public async Task A_seeded_random_schedule_of_every_fault_loses_nothing_A_acknowledged()
     {
-        var messages = FromEnvironment("EDGERELAY_NETFAULT_MESSAGES", 500);
-        var seed = FromEnvironment("EDGERELAY_NETFAULT_SEED", 20261201);
+        var messages = FromEnvironment("NETFAULT_MESSAGES", 500);
+        var seed = FromEnvironment("NETFAULT_SEED", 20261201);
         var random = new Random(seed);
         var injected = Enum.GetValues<Fault>().ToDictionary(f => f, _ => 0);
         var wall = Stopwatch.StartNew();
