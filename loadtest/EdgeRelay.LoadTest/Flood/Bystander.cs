@@ -43,7 +43,7 @@ internal sealed class Bystander(IPEndPoint relay, ReadOnlyMemory<byte> ephemeral
                 sends++;
                 now = done;
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is RelayException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is RelayException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException or TimeoutException or OperationCanceledException)
             {
                 var error = RelayClientConnection.Classify(ex);
                 errors[error.Code] = errors.GetValueOrDefault(error.Code) + 1;

@@ -266,7 +266,10 @@ internal static class Floods
             }
         }, CancellationToken.None)));
 
-    /// <summary>A socket-level failure the flood counts and goes on from (not the end of the phase).</summary>
+    /// <summary>
+    /// A failure the flood counts and goes on from: the socket's, or a connect that timed out (the client's own
+    /// timeout, not the end of the phase).
+    /// </summary>
     private static bool Failed(Exception ex, CancellationToken stop) =>
-        !stop.IsCancellationRequested && ex is IOException or SocketException or RelayException or ObjectDisposedException;
+        !stop.IsCancellationRequested && ex is IOException or SocketException or RelayException or ObjectDisposedException or TimeoutException or OperationCanceledException;
 }

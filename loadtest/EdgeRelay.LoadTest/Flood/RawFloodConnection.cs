@@ -47,8 +47,16 @@ internal sealed class RawFloodConnection : IAsyncDisposable
         }
 
         var connection = new RawFloodConnection(socket);
-        await connection.WriteAsync(static w => FrameWriter.WriteHello(w, 1), cancellationToken);
-        return connection;
+        try
+        {
+            await connection.WriteAsync(static w => FrameWriter.WriteHello(w, 1), cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task WriteAsync(Action<ArrayBufferWriter<byte>> write, CancellationToken cancellationToken)
