@@ -90,6 +90,7 @@ internal static class LoadTestCommandLine
             IdleAddressesCommand.Build(),
             SoakCommand.Build(),
             SoakCommand.BuildCheck(),
+            FloodCommand.Build(),
         };
     }
 
