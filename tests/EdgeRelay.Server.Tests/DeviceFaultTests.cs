@@ -34,15 +34,16 @@ public sealed class DeviceFaultTests
         {
             await using var rm = await RelayClient.ConnectAsync(host.RelayEndPoint);
             card = (await owner.CreateAddressAsync(rm)).Card;
+            var ephemeral = RelayClient.DeriveEphemeralAddress(card); // one address: a fresh one per SEND would spend the miss budget
             for (var i = 0; i < 50; i++)
             {
-                await rm.SendAsync(card, BitConverter.GetBytes(i));
+                await rm.SendAsync(ephemeral, BitConverter.GetBytes(i));
             }
 
             // The disk now refuses every write: the next SEND's commit fails, and the relay says so instead of OK.
             Volatile.Write(ref failWrites, true);
             await using var sender = await RelayClient.ConnectAsync(host.RelayEndPoint);
-            var refused = await Assert.ThrowsAsync<RelayException>(() => sender.SendAsync(card, BitConverter.GetBytes(50)));
+            var refused = await Assert.ThrowsAsync<RelayException>(() => sender.SendAsync(ephemeral, BitConverter.GetBytes(50)));
             Assert.Equal(ErrorCode.InternalError, refused.Code);
             Assert.True(refused.ConnectionClosed);
 
@@ -91,11 +92,12 @@ public sealed class DeviceFaultTests
         await using var rm = await RelayClient.ConnectAsync(host.RelayEndPoint);
         var card = (await owner.CreateAddressAsync(rm)).Card;
         await rm.AuthenticateAsync(card.Aid, owner.Key);
+        var ephemeral = RelayClient.DeriveEphemeralAddress(card); // one address: a fresh one per SEND would spend the miss budget
         var payload = new byte[8 * 1024];
         for (var i = 0; i < 256; i++)
         {
             BitConverter.TryWriteBytes(payload, i);
-            await rm.SendAsync(card, payload);
+            await rm.SendAsync(ephemeral, payload);
         }
 
         // The sectors holding the oldest messages cannot be read: the PULL fails, and acknowledges nothing.

@@ -133,7 +133,8 @@ public sealed class StatusTests
         var server = relay.Host.Server;
         await using var rm = await relay.ConnectAsync();
         await rm.AuthenticateTokenAsync(server.Tokens.Create("alice", TokenRole.Rm).Secret);
-        var down = Forwarding.ForwardingTests.UnusedEndpoint();
+        using var refusing = Forwarding.RefusingPort.Bind();
+        var down = refusing.Endpoint;
         Assert.Equal(SendStateKind.Queued, (await rm.SendViaAsync(down, ReadOnlyMemory<byte>.Empty, Forwarding.ForwardingTests.Ephemeral(), new byte[] { 1 }, SendingMode.Batched)).State);
 
         // A longer interval: announced with its new delay.

@@ -94,7 +94,8 @@ public sealed class ForwardingTests
     [Fact]
     public async Task A_sends_state_is_visible_only_to_the_token_that_sent_it()
     {
-        var down = UnusedEndpoint();
+        using var refusing = RefusingPort.Bind();
+        var down = refusing.Endpoint;
         await using var a = await TestRelay.StartAsync();
         await using var alice = await ConnectRmAsync(a);
         await using var bob = await ConnectRmAsync(a);
@@ -108,7 +109,8 @@ public sealed class ForwardingTests
     [Fact]
     public async Task A_full_queue_and_a_token_over_its_quota_are_refused_with_their_codes()
     {
-        var down = UnusedEndpoint();
+        using var refusing = RefusingPort.Bind();
+        var down = refusing.Endpoint;
         await using var a = await TestRelay.StartAsync(o => o.Forwarding.MaxQueuedMessages = 2);
         var tokens = a.Host.Server.Tokens;
         await using var small = await a.ConnectAsync();
@@ -133,7 +135,8 @@ public sealed class ForwardingTests
     public async Task After_the_maximum_age_the_sender_is_told_undeliverable()
     {
         var clock = new ObservableClock(DateTimeOffset.UtcNow);
-        var down = UnusedEndpoint();
+        using var refusing = RefusingPort.Bind();
+        var down = refusing.Endpoint;
         await using var a = await TestRelay.StartAsync(
             o =>
             {
@@ -168,10 +171,34 @@ public sealed class ForwardingTests
     }
 
     /// <summary>A loopback endpoint nothing listens on (a port just freed): connections to it are refused.</summary>
+    /// <summary>
+    /// A port free a moment ago, for a relay that will listen on it later. A test that needs a destination that
+    /// refuses for its whole run takes a <see cref="RefusingPort"/>: a port merely found free can be taken by
+    /// another test's listener meanwhile, and then the connection hangs instead of being refused.
+    /// </summary>
     internal static string UnusedEndpoint()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return socket.LocalEndPoint!.ToString()!;
     }
+}
+
+/// <summary>A loopback port held bound and never listening: connections to it are refused, and no other listener can take it.</summary>
+internal sealed class RefusingPort : IDisposable
+{
+    private readonly Socket _socket;
+
+    private RefusingPort(Socket socket) => _socket = socket;
+
+    public string Endpoint => _socket.LocalEndPoint!.ToString()!;
+
+    public static RefusingPort Bind()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return new RefusingPort(socket);
+    }
+
+    public void Dispose() => _socket.Dispose();
 }
