@@ -51,7 +51,9 @@ internal static class FloodRun
 
     public static async Task<IReadOnlyList<KindResult>> RunAsync(FloodSettings settings, Action<string> log, CancellationToken cancellationToken)
     {
-        await using var relay = await RelayProcess.StartAsync(RelayOptions, cancellationToken);
+        // The relay's defaults, abuse limits included, with only the storage quotas lifted: the bystander stores
+        // every SEND and acks none, and the per-address quota would be a refusal about it, not about the flood.
+        await using var relay = await RelayProcess.StartAsync(EdgeRelayTarget.QuotaFreeRelayOptions, cancellationToken);
         log($"edgerelay pid {relay.ProcessId} on {relay.EndPoint}, default abuse limits");
         using var owner = Key.Create(SignatureAlgorithm.Ed25519);
         CreatedAddress created;
@@ -111,22 +113,5 @@ internal static class FloodRun
             counts.Note("flood failed: " + ex.GetType().Name);
             log($"{kind}: the flood failed: {ex.Message}");
         }
-    }
-
-    /// <summary>
-    /// The relay's defaults, abuse limits included, with only the storage quotas lifted: the bystander stores
-    /// every SEND and acks none, and some hundred thousand of them would meet the per-address quota, a refusal
-    /// that is about the bystander, not the flood.
-    /// </summary>
-    private static EdgeRelayOptions RelayOptions(string dataDir, string relayEndpoint, string httpEndpoint)
-    {
-        var options = new EdgeRelayOptions();
-        options.Relay.Endpoint = relayEndpoint;
-        options.Http.Endpoint = httpEndpoint;
-        options.Storage.DataDir = dataDir;
-        options.Storage.MaxPendingMessagesPerAddress = 100_000_000;
-        options.Storage.MaxPendingBytesPerAddress = 1L << 50;
-        options.Storage.MaxDiskBytes = 0;
-        return options;
     }
 }

@@ -208,16 +208,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     /// <summary>The relay a run starts, in either host: loopback, a temporary data folder, quotas lifted.</summary>
     internal static EdgeRelayOptions StartedRelayOptions(string dataDir, string relayEndpoint, string httpEndpoint)
     {
-        var options = new EdgeRelayOptions();
-        options.Relay.Endpoint = relayEndpoint;
-        options.Http.Endpoint = httpEndpoint;
-        options.Storage.DataDir = dataDir;
-
-        // An ingest run stores everything it is sent and acks nothing: the relay's quotas (100,000
-        // messages per address, a 16 GiB disk budget) would turn a throughput run into a quota test.
-        options.Storage.MaxPendingMessagesPerAddress = 100_000_000;
-        options.Storage.MaxPendingBytesPerAddress = 1L << 50;
-        options.Storage.MaxDiskBytes = 0;
+        var options = QuotaFreeRelayOptions(dataDir, relayEndpoint, httpEndpoint);
 
         // The same for the abuse limits: a run is many connections from one address, each sending as fast as it can.
         options.Limits.MaxConnections = 0;
@@ -227,6 +218,23 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
         // And push runs with many subscribers authenticate them all at once, over a few connections.
         options.Limits.SignatureChecksPerSecondPerConnection = 0;
         options.Limits.SignatureChecksPerSecond = 0;
+        return options;
+    }
+
+    /// <summary>
+    /// Loopback endpoints and a data folder with the storage quotas lifted, every other option the relay's default.
+    /// An ingest run stores everything it is sent and acks nothing: the relay's quotas (100,000 messages per
+    /// address, a 16 GiB disk budget) would turn a throughput run into a quota test.
+    /// </summary>
+    internal static EdgeRelayOptions QuotaFreeRelayOptions(string dataDir, string relayEndpoint, string httpEndpoint)
+    {
+        var options = new EdgeRelayOptions();
+        options.Relay.Endpoint = relayEndpoint;
+        options.Http.Endpoint = httpEndpoint;
+        options.Storage.DataDir = dataDir;
+        options.Storage.MaxPendingMessagesPerAddress = 100_000_000;
+        options.Storage.MaxPendingBytesPerAddress = 1L << 50;
+        options.Storage.MaxDiskBytes = 0;
         return options;
     }
 
