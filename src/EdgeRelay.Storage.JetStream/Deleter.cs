@@ -1,0 +1,66 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace EdgeRelay.Storage.JetStream;
+
+/// <summary>
+/// Deletes acknowledged and purged messages from their stream, after the record that removed them is durable,
+/// to give the space back. Best effort and off every request's path: what it misses (a node that stopped first)
+/// is still gone for every reader, because the removing record is in the stream, and the stream's age limit
+/// reclaims it in the end.
+/// </summary>
+internal sealed class Deleter : IDisposable
+{
+    private readonly INatsJSContext _js;
+    private readonly JetStreamStorageOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<(int Partition, ulong Seq)> _queue = Channel.CreateUnbounded<(int, ulong)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    public Deleter(INatsJSContext js, JetStreamStorageOptions options, ILogger logger)
+    {
+        _js = js;
+        _options = options;
+        _logger = logger;
+    }
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    public void Delete(int partition, ulong seq) => _queue.Writer.TryWrite((partition, seq));
+
+    /// <summary>Stops at once: deletes still queued are dropped (see the class remarks for why that loses nothing).</summary>
+    public async Task StopAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+    }
+
+    public void Dispose() => _stop.Dispose();
+
+    private async Task RunAsync()
+    {
+        try
+        {
+            await foreach (var (partition, seq) in _queue.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await _js.DeleteMessageAsync(_options.MessageStream(partition), new StreamMsgDeleteRequest { Seq = seq, NoErase = true }, _stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is NATS.Client.Core.NatsException or ObjectDisposedException)
+                {
+                    // Already gone (another node's delete, the age limit), or the cluster is away: the record that removed
+                    // the message keeps it removed for every reader either way.
+                    _logger.LogDebug(ex, "Could not delete message {Seq} of partition {Partition}", seq, partition);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+}

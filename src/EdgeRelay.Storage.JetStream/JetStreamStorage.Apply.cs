@@ -1,0 +1,196 @@
+using EdgeRelay.Storage.JetStream.Index;
+
+namespace EdgeRelay.Storage.JetStream;
+
+// Applying the streams' records to this node's index, in stream order, as the followers deliver them. Every node
+// applies the same records in the same order, so every index agrees once it has caught up.
+public sealed partial class JetStreamStorage
+{
+    private readonly List<MessageId> _ackIds = [];
+    private readonly List<PendingMessage> _removed = [];
+
+    private void ApplyAddressRecord(ulong seq, byte[] record)
+    {
+        if (Records.Kind(record) != RecordKind.Address)
+        {
+            throw new InvalidDataException($"Record {seq} of the address stream is a {Records.Kind(record)} record.");
+        }
+
+        var info = Records.ReadAddress(record);
+        var own = Records.Writer(record) == _writer;
+        lock (_gate)
+        {
+            var entry = Entry(info.Id);
+            if (own)
+            {
+                entry.LocalWrites--;
+            }
+
+            // While this node has writes of its own in flight, its entry already shows the newest of them; the last
+            // one to come back carries it whole.
+            if (entry.LocalWrites > 0)
+            {
+                return;
+            }
+
+            entry.LocalWrites = 0;
+            if (entry.Info is null)
+            {
+                _addresses++;
+            }
+
+            entry.Info = info;
+        }
+    }
+
+    private void ApplyMessageRecord(int partition, ulong seq, byte[] record)
+    {
+        var own = Records.Writer(record) == _writer;
+        lock (_gate)
+        {
+            switch (Records.Kind(record))
+            {
+                case RecordKind.Message:
+                    ApplyMessage(partition, seq, record, own);
+                    break;
+                case RecordKind.Ack:
+                    _ackIds.Clear();
+                    var aid = Records.ReadAck(record, _ackIds);
+                    if (_entries.TryGetValue(aid, out var entry))
+                    {
+                        foreach (var id in _ackIds)
+                        {
+                            RemoveLocked(entry, id);
+                        }
+                    }
+
+                    if (own)
+                    {
+                        // Durable now (it came back through the stream): the messages' space can go.
+                        _ackIds.ForEach(DeletePayload);
+                    }
+
+                    break;
+                case RecordKind.Expire:
+                    _expired += ExpireLocked(Records.ReadExpire(record), partition, null);
+                    break;
+                case RecordKind.Purge:
+                    var (purged, upTo) = Records.ReadPurge(record);
+                    if (_entries.TryGetValue(purged, out var purgedEntry))
+                    {
+                        _removed.Clear();
+                        RemoveWhereLocked(purgedEntry, upTo, static (upTo, m) => m.Id <= upTo, _removed);
+                        if (own)
+                        {
+                            _removed.ForEach(m => DeletePayload(m.Id));
+                        }
+                    }
+
+                    break;
+                default:
+                    throw new InvalidDataException($"Record {seq} of stream {_options.MessageStream(partition)} is of unknown kind {record[0]}.");
+            }
+        }
+    }
+
+    private void ApplyMessage(int partition, ulong seq, byte[] record, bool own)
+    {
+        var (aid, receivedAt) = Records.ReadMessage(record);
+        var length = record.Length - Records.MessageHeaderLength;
+        var entry = Entry(aid);
+        if (own)
+        {
+            entry.ReservedCount = Math.Max(0, entry.ReservedCount - 1);
+            entry.ReservedBytes = Math.Max(0, entry.ReservedBytes - length);
+            _reservedBytes = Math.Max(0, _reservedBytes - length);
+            _reservedCount = Math.Max(0, _reservedCount - 1);
+        }
+
+        var id = new MessageId(((long)seq * _options.Partitions) + partition);
+        if (entry.Pending is null)
+        {
+            entry.Pending = new PendingList();
+        }
+
+        if (entry.Pending.Count == 0)
+        {
+            _backlogged.Add(entry);
+        }
+
+        entry.Pending.Add(new PendingMessage(id, length, receivedAt) { ReadHint = (long)seq });
+        _pendingMessages++;
+        _pendingBytes += length;
+        _cache.Add(id, record);
+    }
+
+    /// <summary>Removes one pending message; false when it was not pending.</summary>
+    private bool RemoveLocked(AddressEntry entry, MessageId id)
+    {
+        var length = entry.Pending?.Remove(id) ?? -1;
+        if (length < 0)
+        {
+            return false;
+        }
+
+        _pendingMessages--;
+        _pendingBytes -= length;
+        _cache.Remove(id);
+        if (entry.Pending!.Count == 0)
+        {
+            _backlogged.Remove(entry);
+        }
+
+        return true;
+    }
+
+    private void RemoveWhereLocked<TState>(AddressEntry entry, TState state, Func<TState, PendingMessage, bool> drop, List<PendingMessage> removed)
+    {
+        if (entry.Pending is null)
+        {
+            return;
+        }
+
+        var first = removed.Count;
+        entry.Pending.RemoveWhere(state, drop, removed);
+        for (var i = first; i < removed.Count; i++)
+        {
+            _pendingMessages--;
+            _pendingBytes -= removed[i].Length;
+            _cache.Remove(removed[i].Id);
+        }
+
+        if (entry.Pending.Count == 0)
+        {
+            _backlogged.Remove(entry);
+        }
+    }
+
+    /// <summary>Drops the messages of <paramref name="partition"/> (all partitions with -1) received at or before the cutoff.</summary>
+    private long ExpireLocked(long cutoffUnixMs, int partition, List<int>? partitionsHit)
+    {
+        long count = 0;
+        _removed.Clear();
+        foreach (var entry in _backlogged.ToArray())
+        {
+            if (partition >= 0 && entry.Partition != partition)
+            {
+                continue;
+            }
+
+            var before = _removed.Count;
+            RemoveWhereLocked(entry, cutoffUnixMs, static (cutoff, m) => m.ReceivedAtUnixMs <= cutoff, _removed);
+            if (_removed.Count > before)
+            {
+                count += _removed.Count - before;
+                if (partitionsHit is not null && !partitionsHit.Contains(entry.Partition))
+                {
+                    partitionsHit.Add(entry.Partition);
+                }
+            }
+        }
+
+        return count;
+    }
+
+    private void DeletePayload(MessageId id) => _deleter.Delete((int)(id.Value % _options.Partitions), (ulong)(id.Value / _options.Partitions));
+}

@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Logging;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace EdgeRelay.Storage.JetStream;
+
+// Opening: the streams, then the index rebuilt by reading them, then writes.
+public sealed partial class JetStreamStorage
+{
+    /// <summary>How long JetStream remembers a Msg-Id to drop a retried publish; longer than the retry window.</summary>
+    private static readonly TimeSpan DuplicateWindow = TimeSpan.FromMinutes(2);
+
+    private async Task StartAsync(CancellationToken ct)
+    {
+        await _connection.ConnectAsync().ConfigureAwait(false);
+        await EnsureStreamsAsync(ct).ConfigureAwait(false);
+
+        // Addresses first, so that the messages read next find their addresses (a live node may still see a
+        // message before its address' record: the two streams are not ordered with each other).
+        await FollowAsync(_options.AddressStream, ApplyAddressRecord, ct).ConfigureAwait(false);
+        for (var p = 0; p < _options.Partitions; p++)
+        {
+            var partition = p;
+            await FollowAsync(_options.MessageStream(p), (seq, record) => ApplyMessageRecord(partition, seq, record), ct).ConfigureAwait(false);
+        }
+
+        _publisher.Start();
+        _deleter.Start();
+        _maintenance = _time.CreateTimer(_ => RunMaintenance(), null, _options.MaintenanceInterval, _options.MaintenanceInterval);
+        _logger.LogInformation(
+            "JetStream storage open: {Addresses} addresses, {Pending} pending messages in {Partitions} partition(s), R{Replicas}",
+            _addresses,
+            _pendingMessages,
+            _options.Partitions,
+            _options.Replicas);
+    }
+
+    private async Task FollowAsync(string stream, Action<ulong, byte[]> apply, CancellationToken ct)
+    {
+        var follower = new StreamFollower(_js, stream, apply, _logger);
+        _followers.Add(stream, follower);
+        await follower.StartAsync(_stopping.Token, ct).ConfigureAwait(false);
+    }
+
+    private async Task EnsureStreamsAsync(CancellationToken ct)
+    {
+        // A stream past the configured partitions means the streams were made with more: ids would change meaning.
+        try
+        {
+            await _js.GetStreamAsync(_options.MessageStream(_options.Partitions), cancellationToken: ct).ConfigureAwait(false);
+            throw new InvalidOperationException(
+                $"Stream {_options.MessageStream(_options.Partitions)} exists: the streams of prefix {_options.StreamPrefix} were created with more than {_options.Partitions} partitions. Set Partitions to the number they were created with.");
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+        }
+
+        await _js.CreateOrUpdateStreamAsync(
+            new StreamConfig(_options.AddressStream, [_options.AddressSubjectPrefix + "*"])
+            {
+                Storage = StreamConfigStorage.File,
+                NumReplicas = _options.Replicas,
+                MaxMsgsPerSubject = 1,
+                AllowDirect = true,
+                DuplicateWindow = DuplicateWindow,
+                Description = "EdgeRelay address registry: the newest record of each address",
+            },
+            ct).ConfigureAwait(false);
+
+        for (var p = 0; p < _options.Partitions; p++)
+        {
+            _messageStreams[p] = await _js.CreateOrUpdateStreamAsync(
+                new StreamConfig(_options.MessageStream(p), [_options.MessageSubject(p)])
+                {
+                    Storage = StreamConfigStorage.File,
+                    NumReplicas = _options.Replicas,
+
+                    // The relay expires messages itself at the TTL (an expire record); the stream's own age limit only
+                    // reclaims what that left behind (acks, expiry records), a day later.
+                    MaxAge = _options.MessageTtl + TimeSpan.FromDays(1),
+                    AllowDirect = true,
+                    DuplicateWindow = DuplicateWindow,
+                    Description = "EdgeRelay messages of one partition, with the acks and expiries that removed them",
+                },
+                ct).ConfigureAwait(false);
+        }
+    }
+
+    private void RunMaintenance()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var cutoff = _time.GetUtcNow().Subtract(_options.MessageTtl).ToUnixTimeMilliseconds();
+                var expired = await ExpireAsync(cutoff).ConfigureAwait(false);
+                if (expired > 0)
+                {
+                    _logger.LogInformation("Expired {Count} messages older than the TTL", expired);
+                    RequestFlush();
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "A maintenance pass failed");
+            }
+        });
+    }
+}

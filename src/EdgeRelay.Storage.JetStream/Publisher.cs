@@ -1,0 +1,308 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace EdgeRelay.Storage.JetStream;
+
+/// <summary>
+/// The backend's group commit: writes wait in a batch until someone asks for durability, then one round
+/// publishes the whole batch to JetStream, waits for every PubAck (each one means the record is stored on a
+/// majority of its stream's replicas) and for this node's followers to have applied the records, and only
+/// then marks the round's tickets durable. Rounds run one at a time, so tickets become durable in order.
+/// </summary>
+/// <remarks>
+/// <para>Waiting for the followers too is what keeps the contract's "durable means listed": a message whose
+/// ticket is durable is already in this node's index, as with a log that lists what it committed.</para>
+/// <para>A publish that finds no stream leader (an election after a server was lost) or times out is retried
+/// with the same <c>Nats-Msg-Id</c>, so JetStream's duplicate window stores it once, for up to
+/// <see cref="JetStreamStorageOptions.PublishRetryWindow"/>. Past that, or on a refusal, the store fails for
+/// good: a ticket that can never be durable would hold back every later one.</para>
+/// </remarks>
+internal sealed class Publisher : IDisposable
+{
+    /// <summary>Publishes of one round in flight at once: enough to fill the pipe, few enough to bound memory.</summary>
+    private const int Window = 1024;
+
+    private readonly INatsJSContext _js;
+    private readonly JetStreamStorageOptions _options;
+    private readonly Func<string, ulong, Task> _waitApplied;
+    private readonly ILogger _logger;
+    private readonly string _writerTag;
+    private readonly Lock _lock = new();
+    private readonly SemaphoreSlim _signal = new(0, 1);
+    private List<Outgoing> _batch = [];
+    private long _batchBytes;
+    private long _lastTicket;
+    private long _durable;
+    private long _roundEnd;
+    private bool _requested;
+    private bool _stopping;
+    private TaskCompletionSource _current = NewRound();
+    private TaskCompletionSource _next = NewRound();
+    private Exception? _failure;
+    private Task _loop = Task.CompletedTask;
+    private long _rounds;
+
+    public Publisher(INatsJSContext js, JetStreamStorageOptions options, long writer, Func<string, ulong, Task> waitApplied, ILogger logger)
+    {
+        _js = js;
+        _options = options;
+        _waitApplied = waitApplied;
+        _logger = logger;
+        _writerTag = writer.ToString("x16", System.Globalization.CultureInfo.InvariantCulture) + "-";
+    }
+
+    public long Rounds => Interlocked.Read(ref _rounds);
+
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>True while the batch has room for another write (<see cref="JetStreamStorageOptions.MaxUnflushedBytes"/>).</summary>
+    public bool HasRoom
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _batchBytes < _options.MaxUnflushedBytes;
+            }
+        }
+    }
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    /// <summary>Adds a write to the batch; its ticket. The caller holds whatever makes the write's order matter.</summary>
+    public DurabilityTicket Enqueue(string stream, string subject, byte[] record)
+    {
+        lock (_lock)
+        {
+            var ticket = ++_lastTicket;
+            _batch.Add(new Outgoing(stream, subject, record, ticket));
+            _batchBytes += record.Length;
+            return DurabilityTicket.At(ticket);
+        }
+    }
+
+    public bool IsDurable(DurabilityTicket ticket) => ticket.Position <= Volatile.Read(ref _durable);
+
+    public ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct)
+    {
+        if (IsDurable(ticket))
+        {
+            return default;
+        }
+
+        Task round;
+        lock (_lock)
+        {
+            if (ticket.Position <= _durable)
+            {
+                return default;
+            }
+
+            if (_failure is not null)
+            {
+                return ValueTask.FromException(new IOException("The JetStream store failed; nothing more becomes durable.", _failure));
+            }
+
+            round = ticket.Position <= _roundEnd ? _current.Task : RequestLocked();
+        }
+
+        return new ValueTask(ct.CanBeCanceled ? round.WaitAsync(ct) : round);
+    }
+
+    public Task FlushAsync()
+    {
+        lock (_lock)
+        {
+            if (_failure is not null)
+            {
+                return Task.FromException(new IOException("The JetStream store failed; nothing more becomes durable.", _failure));
+            }
+
+            return _lastTicket <= _durable ? Task.CompletedTask : _lastTicket <= _roundEnd ? _current.Task : RequestLocked();
+        }
+    }
+
+    public void RequestFlush()
+    {
+        lock (_lock)
+        {
+            if (_lastTicket > _roundEnd)
+            {
+                RequestLocked();
+            }
+        }
+    }
+
+    /// <summary>Publishes what is batched, then stops the rounds. Waiters of a failed store stay faulted.</summary>
+    public async Task StopAsync()
+    {
+        try
+        {
+            await FlushAsync();
+        }
+        catch (IOException)
+        {
+            // Closing a failed store: what was not durable was never promised.
+        }
+
+        lock (_lock)
+        {
+            _stopping = true;
+            RequestLocked();
+        }
+
+        await _loop;
+    }
+
+    /// <summary>Fails every waiter now and every later one (the connection is gone under a crash, or the store is closing broken).</summary>
+    public void Fail(Exception error)
+    {
+        TaskCompletionSource current, next;
+        lock (_lock)
+        {
+            _failure ??= error;
+            current = _current;
+            next = _next;
+        }
+
+        var io = new IOException("The JetStream store failed; nothing more becomes durable.", error);
+        current.TrySetException(io);
+        next.TrySetException(io);
+    }
+
+    public void Dispose() => _signal.Dispose();
+
+    private static TaskCompletionSource NewRound() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private Task RequestLocked()
+    {
+        if (!_requested)
+        {
+            _requested = true;
+            _signal.Release();
+        }
+
+        return _next.Task;
+    }
+
+    private async Task RunAsync()
+    {
+        while (true)
+        {
+            await _signal.WaitAsync().ConfigureAwait(false);
+            List<Outgoing> batch;
+            TaskCompletionSource round;
+            long end;
+            lock (_lock)
+            {
+                _requested = false;
+                if (_failure is not null)
+                {
+                    _next.TrySetException(new IOException("The JetStream store failed; nothing more becomes durable.", _failure));
+                    if (_stopping)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                batch = _batch;
+                _batch = [];
+                _batchBytes = 0;
+                round = _next;
+                _next = NewRound();
+                _current = round;
+                end = _lastTicket;
+                _roundEnd = end;
+            }
+
+            if (batch.Count > 0)
+            {
+                try
+                {
+                    await PublishAsync(batch).ConfigureAwait(false);
+                    Interlocked.Increment(ref _rounds);
+                }
+                catch (Exception ex)
+                {
+                    _logger.LogError(ex, "A JetStream write round of {Count} records failed; the store stops making writes durable", batch.Count);
+                    Fail(ex);
+                    round.TrySetException(new IOException("The JetStream store failed; nothing more becomes durable.", ex));
+                    continue;
+                }
+            }
+
+            Volatile.Write(ref _durable, end);
+            round.TrySetResult();
+            lock (_lock)
+            {
+                if (_stopping && _batch.Count == 0)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task PublishAsync(List<Outgoing> batch)
+    {
+        var highest = new Dictionary<string, ulong>();
+        var inFlight = new List<Task<ulong>>(Math.Min(batch.Count, Window));
+        for (var start = 0; start < batch.Count; start += Window)
+        {
+            inFlight.Clear();
+            var end = Math.Min(batch.Count, start + Window);
+            for (var i = start; i < end; i++)
+            {
+                inFlight.Add(PublishOneAsync(batch[i]));
+            }
+
+            for (var i = start; i < end; i++)
+            {
+                var seq = await inFlight[i - start].ConfigureAwait(false);
+                var stream = batch[i].Stream;
+                if (!highest.TryGetValue(stream, out var top) || seq > top)
+                {
+                    highest[stream] = seq;
+                }
+            }
+        }
+
+        foreach (var (stream, seq) in highest)
+        {
+            await _waitApplied(stream, seq).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<ulong> PublishOneAsync(Outgoing item)
+    {
+        var opts = new NatsJSPubOpts { MsgId = _writerTag + item.Ticket.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var started = Stopwatch.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                var ack = await _js.PublishAsync(item.Subject, item.Record, opts: opts).ConfigureAwait(false);
+                ack.EnsureSuccess();
+                return ack.Seq;
+            }
+            catch (NatsException ex) when (IsTransient(ex) && Stopwatch.GetElapsedTime(started) < _options.PublishRetryWindow)
+            {
+                // No leader (an election), a lost server, a timeout: the same Msg-Id makes the retry store it once.
+                _logger.LogDebug(ex, "Publish to {Subject} failed, retrying", item.Subject);
+                await Task.Delay(delay).ConfigureAwait(false);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+            }
+        }
+    }
+
+    /// <summary>A refusal by the stream (limits, a wrong subject) is final; everything else may pass once a leader is elected.</summary>
+    private static bool IsTransient(NatsException error) =>
+        error is not NatsJSApiException api || api.Error.Code is 503 or 504 or 408;
+
+    private readonly record struct Outgoing(string Stream, string Subject, byte[] Record, long Ticket);
+}

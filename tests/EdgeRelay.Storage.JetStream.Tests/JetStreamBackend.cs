@@ -1,0 +1,75 @@
+using System.Globalization;
+using EdgeRelay.Storage;
+using EdgeRelay.Testing.Conformance;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace EdgeRelay.Storage.JetStream.Tests;
+
+/// <summary>
+/// The JetStream backend on the shared 3-node cluster, in streams of its own (R3, two partitions, so that ids
+/// interleave as they do in production). A crash is the connection cut under the store: nothing it had not
+/// published yet reaches the cluster, and whatever the cluster acknowledged stays.
+/// </summary>
+public sealed class JetStreamBackend : StorageBackend
+{
+    private static int _instances;
+    private readonly string _prefix = "T" + Interlocked.Increment(ref _instances).ToString(CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+    private readonly Dictionary<IRelayStorage, NatsConnection> _connections = [];
+
+    /// <summary>Publishes that were on their way when the connection was cut may or may not have been stored.</summary>
+    public override bool CrashLosesUndurableWrites => false;
+
+    // IDS-LATE public override bool IdsKnownAtAppend => false;
+
+    public int Partitions { get; init; } = 2;
+
+    public async Task<JetStreamStorageOptions> OptionsAsync(Action<StorageLimits>? limits = null)
+    {
+        var cluster = await SharedCluster.GetAsync();
+        var options = new JetStreamStorageOptions { Url = cluster.Url, StreamPrefix = _prefix, Replicas = 3, Partitions = Partitions };
+        DefaultLimits(options);
+        limits?.Invoke(options);
+        return options;
+    }
+
+    public override async Task<IRelayStorage> OpenAsync(Action<StorageLimits>? limits = null)
+    {
+        var options = await OptionsAsync(limits);
+        var connection = new NatsConnection(JetStreamStorage.ConnectionOptions(options));
+        var storage = await JetStreamStorage.OpenAsync(options, Time, connection: connection);
+        _connections[storage] = connection;
+        return storage;
+    }
+
+    public override async Task<IRelayStorage> CrashAndReopenAsync(IRelayStorage storage, Action<StorageLimits>? limits = null)
+    {
+        if (_connections.Remove(storage, out var connection))
+        {
+            await connection.DisposeAsync();
+        }
+
+        await storage.DisposeAsync();
+        return await OpenAsync(limits);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        foreach (var connection in _connections.Values)
+        {
+            await connection.DisposeAsync();
+        }
+
+        // Leave the shared cluster as it was: the streams of this backend go.
+        var cluster = await SharedCluster.GetAsync();
+        await using var cleanup = new NatsConnection(new NatsOpts { Url = cluster.Url });
+        var js = new NatsJSContext(cleanup);
+        await foreach (var name in js.ListStreamNamesAsync())
+        {
+            if (name.StartsWith(_prefix + "-", StringComparison.Ordinal))
+            {
+                await js.DeleteStreamAsync(name);
+            }
+        }
+    }
+}
