@@ -9,6 +9,12 @@ namespace EdgeRelay.Storage;
 /// <para>Order and visibility: ids of one address increase in append order. A message is visible to
 /// <see cref="GetPending"/> only once it is durable, so nothing the store could still lose is ever
 /// delivered; an ACK can name only what <see cref="GetPending"/> could have returned.</para>
+/// <para>Ids at append: a backend that numbers messages as it accepts them returns the id from
+/// <see cref="TryAppend"/> and <see cref="AppendAsync"/> (FASTER: the log address of the message's first
+/// record). A backend whose engine numbers messages only when it stores them (a stream's sequence) cannot
+/// know it then and returns <see cref="MessageId.None"/>; the message is listed by <see cref="GetPending"/>
+/// under its id once durable. So nothing above storage relies on the append id: owners learn ids from
+/// <see cref="GetPending"/>, and the reply to a sender waits on the ticket alone and carries no id.</para>
 /// <para>Refusals are statuses, not exceptions (they are the normal answers to senders): unknown, revoked
 /// or expired address, a ciphertext over <see cref="MaxPayloadBytes"/>, a full address or a full store.
 /// Acks are never refused for lack of space, so owners can always drain.</para>
@@ -22,15 +28,21 @@ public interface IMessageQueue
 
     /// <summary>
     /// Appends a message without waiting and without allocating. On <see cref="AppendStatus.Appended"/>,
-    /// <paramref name="id"/> names it and <paramref name="ticket"/> is what to wait for before acknowledging
-    /// the sender. <see cref="AppendStatus.Backpressure"/> means the store cannot take it without waiting:
-    /// call <see cref="AppendAsync"/> then; never retry this in a loop.
+    /// <paramref name="ticket"/> is what to wait for before acknowledging the sender, and <paramref name="id"/>
+    /// is the message's id from a backend that numbers messages as it accepts them (FASTER: the log address),
+    /// or <see cref="MessageId.None"/> from one whose engine numbers them when it stores them (the message is
+    /// then listed by <see cref="GetPending"/> under its id once durable); nothing above storage may rely on
+    /// it. <see cref="AppendStatus.Backpressure"/> means the store cannot take it without waiting: call
+    /// <see cref="AppendAsync"/> then; never retry this in a loop. Any other status: <paramref name="id"/> is
+    /// <see cref="MessageId.None"/> and <paramref name="ticket"/> is <see cref="DurabilityTicket.None"/>.
     /// </summary>
     AppendStatus TryAppend(AddressId aid, ReadOnlySpan<byte> ciphertext, out MessageId id, out DurabilityTicket ticket);
 
     /// <summary>
     /// Appends a message, waiting for room when the store is momentarily full (it never returns
     /// <see cref="AppendStatus.Backpressure"/>). Completes synchronously, allocation-free, when there is room.
+    /// The result's <see cref="AppendResult.Id"/> is what <see cref="TryAppend"/> would set: the id, or
+    /// <see cref="MessageId.None"/> from a backend that learns it only when the message is stored.
     /// </summary>
     ValueTask<AppendResult> AppendAsync(AddressId aid, ReadOnlyMemory<byte> ciphertext, CancellationToken ct = default);
 

@@ -9,13 +9,23 @@ namespace EdgeRelay.Storage;
 /// (in particular not that an id says anything about durability: that is a <see cref="DurabilityTicket"/>).
 /// A backend picks what they are: the FASTER backend uses the log address of the message's first record,
 /// a stream-based one would use the stream sequence.</para>
+/// <para>When the id is known depends on the backend. One that numbers messages as it accepts them returns it
+/// from <see cref="IMessageQueue.TryAppend"/> and <see cref="IMessageQueue.AppendAsync"/> (FASTER: the log
+/// address). One whose engine numbers messages when it stores them (a stream sequence) returns
+/// <see cref="None"/> there, and the message is listed by <see cref="IMessageQueue.GetPending"/> under its id
+/// once durable. Nothing above storage may rely on the append id: an owner learns ids from
+/// <see cref="IMessageQueue.GetPending"/> only.</para>
 /// <para>A struct of one <see cref="long"/>, so a span of ids reinterprets as a span of wire values and back
 /// without copying.</para>
 /// </remarks>
 /// <param name="Value">The wire form (an unsigned 64-bit id on the wire; always positive here).</param>
 public readonly record struct MessageId(long Value) : IComparable<MessageId>
 {
-    /// <summary>Sorts before every id: "from the first message" in <see cref="IMessageQueue.GetPending"/>.</summary>
+    /// <summary>
+    /// Sorts before every id: "from the first message" in <see cref="IMessageQueue.GetPending"/>. Never a
+    /// message's id: an append returns it when it was refused, or when the backend learns the id only once
+    /// the message is stored.
+    /// </summary>
     public static MessageId None => default;
 
     public int CompareTo(MessageId other) => Value.CompareTo(other.Value);

@@ -9,6 +9,11 @@ public readonly record struct WriteResult<TStatus>(TStatus Status, DurabilityTic
 
 /// <summary>The outcome of appending a message.</summary>
 /// <param name="Status">What happened; the other fields are meaningful only for <see cref="AppendStatus.Appended"/>.</param>
-/// <param name="Id">The message's id, as its owner will see it.</param>
+/// <param name="Id">
+/// The message's id, as its owner will see it, from a backend that numbers messages as it accepts them
+/// (FASTER: the log address); <see cref="MessageId.None"/> from one whose engine numbers them when it stores
+/// them, which lists the message under its id in <see cref="IMessageQueue.GetPending"/> once durable.
+/// Nothing above storage may rely on it.
+/// </param>
 /// <param name="Ticket">Durable once a flush covers the message: wait for it before acknowledging the sender.</param>
 public readonly record struct AppendResult(AppendStatus Status, MessageId Id, DurabilityTicket Ticket);

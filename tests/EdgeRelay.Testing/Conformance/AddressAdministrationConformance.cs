@@ -100,7 +100,10 @@ public abstract class AddressAdministrationConformance : StorageConformance
         // The address itself stays: it takes new messages.
         var next = Append(storage, purged, Payload(9, 10)).Id;
         await FlushAsync(storage);
-        Assert.Equal([next], PendingIds(storage, purged));
+        var listed = Assert.Single(PendingIds(storage, purged));
+        AssertAppendIds([next], [listed]);
+        Assert.True(listed > purgedIds[^1], "a new message takes no purged message's id");
+        Assert.Equal(Payload(9, 10), Assert.Single(await ReadAllAsync(storage, purged)));
     }
 
     [Fact]

@@ -109,6 +109,7 @@ public abstract class DurabilityConformance : StorageConformance
         Assert.Throws<ObjectDisposedException>(() => storage.GetStatistics());
 
         await using var reopened = await Backend.OpenAsync();
-        Assert.Equal(id, Assert.Single(Pending(reopened, aid)).Id);
+        AssertAppendIds([id], [Assert.Single(Pending(reopened, aid)).Id]);
+        Assert.Equal(Payload(1, 10), Assert.Single(await ReadAllAsync(reopened, aid)));
     }
 }

@@ -22,6 +22,14 @@ public abstract class StorageBackend : IAsyncDisposable
     public virtual bool CrashLosesUndurableWrites => true;
 
     /// <summary>
+    /// True when <see cref="IMessageQueue.TryAppend"/> and <see cref="IMessageQueue.AppendAsync"/> return the
+    /// appended message's id (the backend numbers messages as it accepts them); false when they return
+    /// <see cref="MessageId.None"/> and the id is known only from <see cref="IMessageQueue.GetPending"/> once the
+    /// message is durable (its engine numbers messages when it stores them).
+    /// </summary>
+    public virtual bool IdsKnownAtAppend => true;
+
+    /// <summary>
     /// Opens the storage at this place (the first time: empty), with the conformance limits
     /// (<see cref="DefaultLimits"/>) changed by <paramref name="limits"/>. The previous storage must be closed.
     /// </summary>
@@ -102,7 +110,11 @@ public abstract class StorageConformance : IAsyncLifetime
         return aid;
     }
 
-    /// <summary>Appends a message that must be accepted at once (the test leaves the storage room); returns its id and ticket.</summary>
+    /// <summary>
+    /// Appends a message that must be accepted at once (the test leaves the storage room); returns what the
+    /// append returned: the id (<see cref="MessageId.None"/> unless <see cref="StorageBackend.IdsKnownAtAppend"/>)
+    /// and the ticket. A test that needs ids takes them from <see cref="Pending"/> once durable, as an owner does.
+    /// </summary>
     protected static (MessageId Id, DurabilityTicket Ticket) Append(IRelayStorage storage, AddressId aid, byte[] payload)
     {
         Assert.Equal(AppendStatus.Appended, storage.TryAppend(aid, payload, out var id, out var ticket));
@@ -115,6 +127,25 @@ public abstract class StorageConformance : IAsyncLifetime
         var result = await storage.AppendAsync(aid, payload, Deadline());
         Assert.Equal(AppendStatus.Appended, result.Status);
         return (result.Id, result.Ticket);
+    }
+
+    /// <summary>
+    /// Checks what appends returned against the ids the same messages are listed under once durable: the same
+    /// ids when the backend knows them at append, otherwise <see cref="MessageId.None"/> for every append.
+    /// </summary>
+    protected void AssertAppendIds(IEnumerable<MessageId> appended, IEnumerable<MessageId> listed)
+    {
+        var returned = appended.ToArray();
+        var ids = listed.ToArray();
+        if (Backend.IdsKnownAtAppend)
+        {
+            Assert.Equal(ids, returned);
+        }
+        else
+        {
+            Assert.Equal(ids.Length, returned.Length);
+            Assert.All(returned, id => Assert.Equal(MessageId.None, id));
+        }
     }
 
     /// <summary>The address' durable pending messages, in order.</summary>
