@@ -73,7 +73,19 @@ public sealed class ServiceKey : IDisposable
             }
         }
 
-        var path = Path.Combine(dataDirectory, FileName);
+        return LoadOrCreateFile(Path.Combine(dataDirectory, FileName));
+    }
+
+    /// <summary>
+    /// Loads the service key from <paramref name="path"/> (32 raw bytes, owner-only), or creates it there if it does
+    /// not exist yet. Several relay nodes serving as one service name the same file (a secret the operator
+    /// distributes), so that each opens every ephemeral address the others hand out cards for.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not exactly 32 bytes.</exception>
+    /// <exception cref="UnauthorizedAccessException">On Unix, the file grants any permission to group or others.</exception>
+    public static ServiceKey LoadOrCreateFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         if (File.Exists(path))
         {
             return Load(path);

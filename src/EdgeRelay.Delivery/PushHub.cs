@@ -91,6 +91,18 @@ public sealed class PushHub
     }
 
     /// <summary>
+    /// A message for <paramref name="aid"/> that another node of the service accepted is durable and listed here: push
+    /// it to this node's subscribers. Wakes no one: the node that accepted it decided about the wake-up.
+    /// </summary>
+    public void OnArrivedElsewhere(AddressId aid)
+    {
+        if (_addresses.TryGetValue(aid, out var push) && push.SubscriberCount > 0)
+        {
+            push.Notify(DurabilityTicket.None);
+        }
+    }
+
+    /// <summary>
     /// Adds a subscription of <paramref name="target"/> to <paramref name="aid"/> with <paramref name="credit"/>
     /// (capped at <see cref="DeliveryOptions.MaxCredit"/>), or, if the target already has one, replaces its
     /// credit; starts pushing the backlog.

@@ -46,6 +46,17 @@ public sealed partial class JetStreamStorage
     private void ApplyMessageRecord(int partition, ulong seq, byte[] record)
     {
         var own = Records.Writer(record) == _writer;
+        ApplyMessageRecordLocked(partition, seq, record, own);
+
+        // Another node's SEND: nothing on this node knows of it yet, and its subscribers here want it pushed.
+        if (!own && Records.Kind(record) == RecordKind.Message)
+        {
+            RemoteArrival?.Invoke(Records.ReadMessage(record).Aid);
+        }
+    }
+
+    private void ApplyMessageRecordLocked(int partition, ulong seq, byte[] record, bool own)
+    {
         lock (_gate)
         {
             switch (Records.Kind(record))

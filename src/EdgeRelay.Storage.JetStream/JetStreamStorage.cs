@@ -24,7 +24,7 @@ namespace EdgeRelay.Storage.JetStream;
 /// applies the record, a few milliseconds later. Quotas are counted per node from its index: two nodes
 /// taking the last places of one address at the same instant can pass a quota by what they took at once.</para>
 /// </remarks>
-public sealed partial class JetStreamStorage : IRelayStorage
+public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness, ISharedStorage
 {
     /// <summary>Most ids one ack record carries (8 bytes each, well inside a NATS message).</summary>
     private const int AckIdsLimit = 16_384;
@@ -118,7 +118,18 @@ public sealed partial class JetStreamStorage : IRelayStorage
 
     public Exception? Failure => _publisher.Failure;
 
-    public Action<double>? FlushObserver { get; set; }
+    public Action<double>? FlushObserver
+    {
+        get => _publisher.Observer;
+        set => _publisher.Observer = value;
+    }
+
+    public Action<AddressId>? RemoteArrival { get; set; }
+
+    /// <summary>Not ready while the connection to the cluster is not open (the client reconnects by itself).</summary>
+    public string? NotReadyReason => _connection.ConnectionState == NatsConnectionState.Open
+        ? null
+        : "NATS connection " + _connection.ConnectionState.ToString().ToLowerInvariant();
 
     public bool TryGetAddress(AddressId aid, [NotNullWhen(true)] out AddressInfo? info)
     {

@@ -55,6 +55,9 @@ internal sealed class Publisher : IDisposable
 
     public long Rounds => Interlocked.Read(ref _rounds);
 
+    /// <summary>Told each round's duration in seconds (a metrics histogram).</summary>
+    public Action<double>? Observer { get; set; }
+
     public Exception? Failure => Volatile.Read(ref _failure);
 
     /// <summary>True while the batch has room for another write (<see cref="JetStreamStorageOptions.MaxUnflushedBytes"/>).</summary>
@@ -223,8 +226,10 @@ internal sealed class Publisher : IDisposable
             {
                 try
                 {
+                    var started = Stopwatch.GetTimestamp();
                     await PublishAsync(batch).ConfigureAwait(false);
                     Interlocked.Increment(ref _rounds);
+                    Observer?.Invoke(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 }
                 catch (Exception ex)
                 {

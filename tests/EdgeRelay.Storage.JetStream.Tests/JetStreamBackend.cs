@@ -20,7 +20,7 @@ public sealed class JetStreamBackend : StorageBackend
     /// <summary>Publishes that were on their way when the connection was cut may or may not have been stored.</summary>
     public override bool CrashLosesUndurableWrites => false;
 
-    // IDS-LATE public override bool IdsKnownAtAppend => false;
+    public override bool IdsKnownAtAppend => false;
 
     public int Partitions { get; init; } = 2;
 

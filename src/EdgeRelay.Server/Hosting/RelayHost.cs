@@ -143,6 +143,7 @@ public sealed class RelayHost : IAsyncDisposable
             : r.IsShuttingDown
             ? Results.Text("shutting down\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : r.IsDraining ? Results.Text("draining\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : r.Storage is Storage.IStorageReadiness { NotReadyReason: { } reason } ? Results.Text("storage not ready: " + reason + "\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready\n"));
         app.MapMetrics("/metrics", relay.Metrics.Registry);
         app.MapMethods("/a/{id}", [HttpMethods.Get, HttpMethods.Head], AttachmentEndpoint.Serve);

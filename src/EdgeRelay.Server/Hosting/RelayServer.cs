@@ -86,6 +86,13 @@ public sealed partial class RelayServer : IAsyncDisposable
             time,
             loggerFactory.CreateLogger("EdgeRelay.Delivery"),
             notifier);
+
+        // Several nodes on one store: a message another node accepted is pushed by the node its owner is subscribed on.
+        if (storage is ISharedStorage shared)
+        {
+            shared.RemoteArrival = Push.OnArrivedElsewhere;
+        }
+
         Metrics = new Metrics.RelayMetrics();
         Metrics.Attach(this);
         Metrics.CreateLimitMetrics();
@@ -188,7 +195,9 @@ public sealed partial class RelayServer : IAsyncDisposable
         var certificate = options.Tls.Enabled ? Tls.RelayCertificates.Load(options.Tls) : null;
         var dataDir = Path.GetFullPath(options.Storage.DataDir);
         Directory.CreateDirectory(dataDir);
-        var serviceKey = ServiceKey.LoadOrCreate(dataDir);
+        var serviceKey = string.IsNullOrEmpty(options.Relay.ServiceKeyFile)
+            ? ServiceKey.LoadOrCreate(dataDir)
+            : ServiceKey.LoadOrCreateFile(Path.GetFullPath(options.Relay.ServiceKeyFile));
         var ownsStorage = storage is null;
         TokenStore? tokens = null;
         AttachmentStore? attachments = null;

@@ -1,18 +1,48 @@
 using EdgeRelay.Storage;
 using EdgeRelay.Storage.Faster;
+using EdgeRelay.Storage.JetStream;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeRelay.Server;
 
 /// <summary>
 /// Opens the storage backend the Storage section describes. The one place the server names an engine: every
-/// other part of it sees only the storage contracts. Today the FASTER log in the data folder; a replicated
-/// backend is added here and chosen by an option.
+/// other part of it sees only the storage contracts. <c>Storage:Backend</c> chooses: the FASTER log in the
+/// data folder (one machine), or replicated streams on a NATS JetStream cluster (several nodes as one service).
 /// </summary>
 internal static class StorageBackends
 {
     public static async Task<IRelayStorage> OpenAsync(EdgeRelayOptions options, string dataDirectory, TimeProvider time, ILoggerFactory loggerFactory, CancellationToken cancellationToken) =>
-        await FasterStorage.OpenAsync(FasterOptions(options, dataDirectory), time, loggerFactory.CreateLogger<FasterStorage>(), cancellationToken);
+        options.Storage.UsesJetStream
+            ? await JetStreamStorage.OpenAsync(JetStreamOptions(options), time, loggerFactory.CreateLogger<JetStreamStorage>(), ct: cancellationToken)
+            : await FasterStorage.OpenAsync(FasterOptions(options, dataDirectory), time, loggerFactory.CreateLogger<FasterStorage>(), cancellationToken);
+
+    /// <summary>The Storage and Relay sections as JetStream backend options.</summary>
+    public static JetStreamStorageOptions JetStreamOptions(EdgeRelayOptions options)
+    {
+        var section = options.Storage.JetStream;
+        return new JetStreamStorageOptions
+        {
+            Url = section.Url,
+            StreamPrefix = section.StreamPrefix,
+            Replicas = section.Replicas,
+            Partitions = section.Partitions,
+            PublishRetryWindow = section.PublishRetryWindow,
+            ReadCacheBytes = section.ReadCacheBytes,
+            CredentialsFile = NullIfEmpty(section.CredentialsFile),
+            TlsCaFile = NullIfEmpty(section.TlsCaFile),
+            TlsCertFile = NullIfEmpty(section.TlsCertFile),
+            TlsKeyFile = NullIfEmpty(section.TlsKeyFile),
+            MaxPayloadBytes = options.Relay.MaxCiphertextBytes,
+            MaintenanceInterval = options.Storage.MaintenanceInterval,
+            MessageTtl = options.Storage.MessageTtl,
+            MaxPendingMessagesPerAddress = options.Storage.MaxPendingMessagesPerAddress,
+            MaxPendingBytesPerAddress = options.Storage.MaxPendingBytesPerAddress,
+            MaxPendingBytes = options.Storage.MaxDiskBytes,
+        };
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     /// <summary>The Storage and Relay sections as FASTER backend options.</summary>
     public static FasterStorageOptions FasterOptions(EdgeRelayOptions options, string dataDirectory) => new()

@@ -102,6 +102,13 @@ public sealed class RelayEndpointOptions
     /// </summary>
     public string? PublicEndpoint { get; set; }
 
+    /// <summary>
+    /// The service key file (32 raw bytes, owner-only), created there if missing. Default: <c>service.key</c> in the
+    /// data folder. Every node of a service that runs on several nodes names the same key (a secret the operator
+    /// distributes): any node must open any ephemeral address.
+    /// </summary>
+    public string? ServiceKeyFile { get; set; }
+
     /// <summary>Largest ciphertext accepted by SEND. Default 16384 (16 KiB), the agreed protocol size of DESIGN.md.</summary>
     public int MaxCiphertextBytes { get; set; } = 16 * 1024;
 
@@ -273,9 +280,20 @@ public sealed class HttpEndpointOptions
     internal void Validate(List<string> problems) => EdgeRelayOptions.CheckEndpoint("Http:Endpoint", Endpoint, problems);
 }
 
-/// <summary>The FASTER log and data folder (section "Storage").</summary>
+/// <summary>The storage backend and data folder (section "Storage").</summary>
 public sealed class StorageSection
 {
+    /// <summary>
+    /// "faster" (default): the FASTER log in the data folder, one machine. "jetstream": replicated streams on a NATS
+    /// JetStream cluster (section Storage:JetStream), for several relay nodes serving as one.
+    /// </summary>
+    public string Backend { get; set; } = "faster";
+
+    /// <summary>The NATS JetStream backend's connection and streams (used when <see cref="Backend"/> is "jetstream").</summary>
+    public JetStreamSection JetStream { get; set; } = new();
+
+    internal bool UsesJetStream => string.Equals(Backend, "jetstream", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Folder for the log, snapshots and the service key. Default "data", relative to the working directory.</summary>
     public string DataDir { get; set; } = "data";
 
@@ -362,6 +380,14 @@ public sealed class StorageSection
         }
 
         RelayEndpointOptions.Range(problems, "Storage:CompactionMaxLivePercent", CompactionMaxLivePercent, 0, 90);
+        if (!UsesJetStream && !string.Equals(Backend, "faster", StringComparison.OrdinalIgnoreCase))
+        {
+            problems.Add($"Storage:Backend: \"{Backend}\" must be \"faster\" or \"jetstream\".");
+        }
+        else if (UsesJetStream)
+        {
+            JetStream.Validate(problems);
+        }
     }
 }
 
