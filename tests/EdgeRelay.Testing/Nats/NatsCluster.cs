@@ -191,34 +191,34 @@ public sealed class NatsCluster : IAsyncDisposable
     /// <summary>Kills every server and deletes the cluster's directory (configs, stores and logs).</summary>
     public async ValueTask DisposeAsync()
     {
-        try
+        var stuck = new List<TimeoutException>();
+        foreach (var node in _nodes)
         {
-            foreach (var node in _nodes)
+            try
             {
-                try
-                {
-                    await node.KillAsync();
-                }
-                finally
-                {
-                    // A node that would not die is killed again by the process-exit hook, which needs the handle.
-                    if (!node.IsRunning)
-                    {
-                        node.Release();
-                    }
-                }
+                await node.KillAsync();
             }
-        }
-        finally
-        {
-            if (_nodes.All(n => !n.IsRunning))
+            catch (TimeoutException ex)
             {
-                Live.TryRemove(this, out _);
-                _watchdog.Dispose();
+                // The others are still killed; this one is left to the process-exit hook and the watchdog.
+                stuck.Add(ex);
             }
 
-            _directory.Dispose();
+            if (!node.IsRunning)
+            {
+                node.Release();
+            }
         }
+
+        if (stuck.Count > 0)
+        {
+            // The directory stays: the watchdog takes its deletion as the sign to stop watching.
+            throw new AggregateException("nats-server did not exit after SIGKILL.", stuck);
+        }
+
+        Live.TryRemove(this, out _);
+        _watchdog.Dispose();
+        _directory.Dispose();
     }
 
     /// <summary>
