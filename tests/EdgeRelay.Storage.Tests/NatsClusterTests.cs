@@ -91,6 +91,33 @@ public sealed class NatsClusterTests(ITestOutputHelper output)
         Assert.False(Directory.Exists(directory), $"{directory} is left behind");
     }
 
+    [SkippableFact]
+    public async Task The_servers_are_killed_and_the_directory_deleted_when_the_owning_process_dies_without_disposing()
+    {
+        var ct = Eventually.Deadline(TimeSpan.FromSeconds(60));
+        NatsCluster.RequireServer();
+        // Stands for a test host that the blame collector SIGKILLs: no dispose and no process-exit hook run.
+        using var owner = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
+        try
+        {
+            await using var cluster = await NatsCluster.StartAsync(1, owner.Id, ct);
+            var pid = cluster.ProcessId(0) ?? throw new InvalidOperationException("node 0 has no process");
+            var directory = cluster.Directory;
+            Assert.True(IsNatsServer(pid));
+
+            owner.Kill();
+            await Eventually.TrueAsync(() => !IsNatsServer(pid), $"nats-server pid {pid} to be killed once its owner is gone", TimeSpan.FromSeconds(10));
+            await Eventually.TrueAsync(() => !Directory.Exists(directory), $"{directory} to be deleted once its owner is gone", TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            if (!owner.HasExited)
+            {
+                owner.Kill();
+            }
+        }
+    }
+
     /// <summary>
     /// Publishes message <paramref name="index"/> until a PubAck comes, as a client rides out a failover: while
     /// no leader is elected the publish gets no responders or no answer within the request timeout.

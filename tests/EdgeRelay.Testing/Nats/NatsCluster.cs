@@ -36,6 +36,7 @@ public sealed class NatsCluster : IAsyncDisposable
 
     private readonly NatsNode[] _nodes;
     private readonly TempDirectory _directory;
+    private readonly NatsWatchdog _watchdog;
 
     static NatsCluster() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
     {
@@ -48,10 +49,11 @@ public sealed class NatsCluster : IAsyncDisposable
         }
     };
 
-    private NatsCluster(NatsNode[] nodes, TempDirectory directory)
+    private NatsCluster(NatsNode[] nodes, TempDirectory directory, int ownerPid)
     {
         _nodes = nodes;
         _directory = directory;
+        _watchdog = NatsWatchdog.Start(ownerPid, directory.Path);
         Urls = [.. nodes.Select(n => n.Url)];
         Names = [.. nodes.Select(n => n.Name)];
         Url = string.Join(",", Urls);
@@ -102,7 +104,10 @@ public sealed class NatsCluster : IAsyncDisposable
     /// Starts <paramref name="nodes"/> servers routed to each other and returns once every one of them serves
     /// JetStream with a meta leader elected. Skips the test when nats-server is missing (see <see cref="RequireServer"/>).
     /// </summary>
-    public static async Task<NatsCluster> StartAsync(int nodes = 3, CancellationToken ct = default)
+    public static Task<NatsCluster> StartAsync(int nodes = 3, CancellationToken ct = default) => StartAsync(nodes, Environment.ProcessId, ct);
+
+    /// <summary>As <see cref="StartAsync(int, CancellationToken)"/>, with the servers killed once <paramref name="ownerPid"/> is gone (see <see cref="NatsWatchdog"/>).</summary>
+    internal static async Task<NatsCluster> StartAsync(int nodes, int ownerPid, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(nodes, 1);
         var binary = RequireServer();
@@ -123,7 +128,7 @@ public sealed class NatsCluster : IAsyncDisposable
                 node.WriteConfig(clusterName, members.Where(m => m != node).Select(m => m.RouteUrl));
             }
 
-            var cluster = new NatsCluster(members, directory);
+            var cluster = new NatsCluster(members, directory, ownerPid);
             Live[cluster] = 0;
             try
             {
@@ -186,33 +191,34 @@ public sealed class NatsCluster : IAsyncDisposable
     /// <summary>Kills every server and deletes the cluster's directory (configs, stores and logs).</summary>
     public async ValueTask DisposeAsync()
     {
-        try
+        var stuck = new List<TimeoutException>();
+        foreach (var node in _nodes)
         {
-            foreach (var node in _nodes)
+            try
             {
-                try
-                {
-                    await node.KillAsync();
-                }
-                finally
-                {
-                    // A node that would not die is killed again by the process-exit hook, which needs the handle.
-                    if (!node.IsRunning)
-                    {
-                        node.Release();
-                    }
-                }
+                await node.KillAsync();
             }
-        }
-        finally
-        {
-            if (_nodes.All(n => !n.IsRunning))
+            catch (TimeoutException ex)
             {
-                Live.TryRemove(this, out _);
+                // The others are still killed; this one is left to the process-exit hook and the watchdog.
+                stuck.Add(ex);
             }
 
-            _directory.Dispose();
+            if (!node.IsRunning)
+            {
+                node.Release();
+            }
         }
+
+        if (stuck.Count > 0)
+        {
+            // The directory stays: the watchdog takes its deletion as the sign to stop watching.
+            throw new AggregateException("nats-server did not exit after SIGKILL.", stuck);
+        }
+
+        Live.TryRemove(this, out _);
+        _watchdog.Dispose();
+        _directory.Dispose();
     }
 
     /// <summary>
@@ -229,6 +235,8 @@ public sealed class NatsCluster : IAsyncDisposable
             var exited = _nodes.FirstOrDefault(n => !n.IsRunning && n.ProcessId is not null);
             if (exited is not null)
             {
+                // Waits for its last output to reach the log, where the reason is.
+                await exited.KillAsync();
                 throw new NatsClusterException($"nats-server {exited.Name} exited while starting.{Environment.NewLine}{exited.LogTail()}");
             }
 

@@ -31,6 +31,7 @@ internal sealed class NatsNode
         ConfigPath = Path.Combine(directory, name + ".conf");
         LogPath = Path.Combine(directory, name + ".log");
         StoreDir = Path.Combine(directory, "store");
+        PidPath = Path.Combine(directory, "pid");
     }
 
     public string Name { get; }
@@ -47,6 +48,9 @@ internal sealed class NatsNode
     public string LogPath { get; }
 
     public string StoreDir { get; }
+
+    /// <summary>The running process's id, for <see cref="NatsWatchdog"/>; absent while the node is down.</summary>
+    public string PidPath { get; }
 
     public string Url => "nats://127.0.0.1:" + ClientPort.ToString(CultureInfo.InvariantCulture);
 
@@ -77,7 +81,8 @@ internal sealed class NatsNode
     /// <summary>
     /// The limits are set because by default JetStream reserves a share of the machine's memory and disk, and a
     /// test machine runs several clusters at once. Explicit routes are retried for ever, so a killed peer
-    /// rejoins when restarted without any help.
+    /// rejoins when restarted without any help. A single node gets no cluster block: nats-server 2.9.10 refuses
+    /// clustered JetStream without routes ("JetStream cluster requires configured routes or solicited leafnode").
     /// </summary>
     public void WriteConfig(string clusterName, IEnumerable<string> routes)
     {
@@ -89,12 +94,17 @@ internal sealed class NatsNode
             .AppendLine(CultureInfo.InvariantCulture, $"  store_dir: {JsonSerializer.Serialize(StoreDir)}")
             .AppendLine("  max_memory_store: 256MB")
             .AppendLine("  max_file_store: 1GB")
-            .AppendLine("}")
-            .AppendLine("cluster {")
-            .AppendLine(CultureInfo.InvariantCulture, $"  name: {clusterName}")
-            .AppendLine(CultureInfo.InvariantCulture, $"  listen: 127.0.0.1:{RoutePort}")
-            .AppendLine(CultureInfo.InvariantCulture, $"  routes: [{string.Join(", ", routes.Select(r => JsonSerializer.Serialize(r)))}]")
             .AppendLine("}");
+        var peers = routes.ToList();
+        if (peers.Count > 0)
+        {
+            text.AppendLine("cluster {")
+                .AppendLine(CultureInfo.InvariantCulture, $"  name: {clusterName}")
+                .AppendLine(CultureInfo.InvariantCulture, $"  listen: 127.0.0.1:{RoutePort}")
+                .AppendLine(CultureInfo.InvariantCulture, $"  routes: [{string.Join(", ", peers.Select(r => JsonSerializer.Serialize(r)))}]")
+                .AppendLine("}");
+        }
+
         File.WriteAllText(ConfigPath, text.ToString());
     }
 
@@ -139,6 +149,7 @@ internal sealed class NatsNode
             process.BeginErrorReadLine();
             _process = process;
             _log = log;
+            File.WriteAllText(PidPath, process.Id.ToString(CultureInfo.InvariantCulture));
         }
     }
 
@@ -192,6 +203,15 @@ internal sealed class NatsNode
         {
             _process?.Dispose();
             _process = null;
+            try
+            {
+                File.Delete(PidPath);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // The watchdog deleted the cluster's directory: its owner is gone.
+            }
+
             if (_log is { } log)
             {
                 // The output handlers write under the same lock.
@@ -225,6 +245,11 @@ internal sealed class NatsNode
             if (!root.TryGetProperty("config", out _))
             {
                 return $"{Name} /jsz: JetStream is not enabled";
+            }
+
+            if (clusterSize == 1)
+            {
+                return null;
             }
 
             if (!root.TryGetProperty("meta_cluster", out var meta) || !meta.TryGetProperty("leader", out var leader) || string.IsNullOrEmpty(leader.GetString()))
