@@ -15,6 +15,7 @@ COPY src/EdgeRelay.Protocol/EdgeRelay.Protocol.csproj src/EdgeRelay.Protocol/
 COPY src/EdgeRelay.Addressing/EdgeRelay.Addressing.csproj src/EdgeRelay.Addressing/
 COPY src/EdgeRelay.Storage/EdgeRelay.Storage.csproj src/EdgeRelay.Storage/
 COPY src/EdgeRelay.Storage.Faster/EdgeRelay.Storage.Faster.csproj src/EdgeRelay.Storage.Faster/
+COPY src/EdgeRelay.Storage.JetStream/EdgeRelay.Storage.JetStream.csproj src/EdgeRelay.Storage.JetStream/
 COPY src/EdgeRelay.Delivery/EdgeRelay.Delivery.csproj src/EdgeRelay.Delivery/
 COPY src/EdgeRelay.Attachments/EdgeRelay.Attachments.csproj src/EdgeRelay.Attachments/
 COPY src/EdgeRelay.Forwarding/EdgeRelay.Forwarding.csproj src/EdgeRelay.Forwarding/
@@ -27,8 +28,9 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app .
 # The data folder holds the log and the relay's private service key: owned by the unprivileged
-# "app" user that the .NET images provide, and kept on a volume.
-RUN mkdir -p /data && chown app:app /data
+# "app" user that the .NET images provide, and kept on a volume. /keys is where nodes of one service
+# share their service key (a volume of its own, see config/docker-compose.yml's cluster profile).
+RUN mkdir -p /data /keys && chown app:app /data /keys
 USER app
 VOLUME /data
 ENV EDGERELAY_Relay__Endpoint=0.0.0.0:7400 \
