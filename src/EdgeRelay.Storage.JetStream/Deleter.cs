@@ -55,7 +55,7 @@ internal sealed class Deleter : IDisposable
                 {
                     // Already gone (another node's delete, the age limit), or the cluster is away: the record that removed
                     // the message keeps it removed for every reader either way.
-                    _logger.LogDebug(ex, "Could not delete message {Seq} of partition {Partition}", seq, partition);
+                    JetStreamLog.DeleteFailed(_logger, seq, partition, ex);
                 }
             }
         }

@@ -27,12 +27,7 @@ public sealed partial class JetStreamStorage
         _publisher.Start();
         _deleter.Start();
         _maintenance = _time.CreateTimer(_ => RunMaintenance(), null, _options.MaintenanceInterval, _options.MaintenanceInterval);
-        _logger.LogInformation(
-            "JetStream storage open: {Addresses} addresses, {Pending} pending messages in {Partitions} partition(s), R{Replicas}",
-            _addresses,
-            _pendingMessages,
-            _options.Partitions,
-            _options.Replicas);
+        JetStreamLog.Opened(_logger, _addresses, _pendingMessages, _options.Partitions, _options.Replicas, _options.StreamPrefix);
     }
 
     private async Task FollowAsync(string stream, Action<ulong, byte[]> apply, CancellationToken ct)
@@ -101,7 +96,7 @@ public sealed partial class JetStreamStorage
                 var expired = await ExpireAsync(cutoff).ConfigureAwait(false);
                 if (expired > 0)
                 {
-                    _logger.LogInformation("Expired {Count} messages older than the TTL", expired);
+                    JetStreamLog.Expired(_logger, expired);
                     RequestFlush();
                 }
             }
@@ -110,7 +105,7 @@ public sealed partial class JetStreamStorage
             }
             catch (Exception ex)
             {
-                _logger.LogWarning(ex, "A maintenance pass failed");
+                JetStreamLog.MaintenanceFailed(_logger, ex);
             }
         });
     }

@@ -233,7 +233,7 @@ internal sealed class Publisher : IDisposable
                 }
                 catch (Exception ex)
                 {
-                    _logger.LogError(ex, "A JetStream write round of {Count} records failed; the store stops making writes durable", batch.Count);
+                    JetStreamLog.RoundFailed(_logger, batch.Count, ex);
                     Fail(ex);
                     round.TrySetException(new IOException("The JetStream store failed; nothing more becomes durable.", ex));
                     continue;
@@ -298,7 +298,7 @@ internal sealed class Publisher : IDisposable
             catch (NatsException ex) when (IsTransient(ex) && Stopwatch.GetElapsedTime(started) < _options.PublishRetryWindow)
             {
                 // No leader (an election), a lost server, a timeout: the same Msg-Id makes the retry store it once.
-                _logger.LogDebug(ex, "Publish to {Subject} failed, retrying", item.Subject);
+                JetStreamLog.PublishRetry(_logger, item.Subject, ex);
                 await Task.Delay(delay).ConfigureAwait(false);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
             }

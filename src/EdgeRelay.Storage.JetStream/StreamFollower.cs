@@ -106,7 +106,7 @@ internal sealed class StreamFollower
         {
             if (!stopping.IsCancellationRequested)
             {
-                _logger.LogError(ex, "Following stream {Stream} failed", _stream);
+                JetStreamLog.FollowerFailed(_logger, _stream, ex);
             }
 
             Fail(ex);

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRelay.Storage.JetStream;
+
+/// <summary>The JetStream backend's log events (stable ids, 2200-2299; the FASTER backend has 2000-2099, its outbound queue 2100-2199).</summary>
+internal static partial class JetStreamLog
+{
+    [LoggerMessage(EventId = 2200, Level = LogLevel.Information,
+        Message = "JetStream storage open: {Addresses} addresses, {Pending} pending messages in {Partitions} partition(s), R{Replicas}, streams {Prefix}-*")]
+    public static partial void Opened(ILogger logger, int addresses, long pending, int partitions, int replicas, string prefix);
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Error, Message = "A JetStream write round of {Count} records failed; the store stops making writes durable")]
+    public static partial void RoundFailed(ILogger logger, int count, Exception error);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Error, Message = "Following stream {Stream} failed")]
+    public static partial void FollowerFailed(ILogger logger, string stream, Exception error);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Information, Message = "Expired {Count} messages older than the TTL")]
+    public static partial void Expired(ILogger logger, long count);
+
+    [LoggerMessage(EventId = 2204, Level = LogLevel.Warning, Message = "A maintenance pass failed")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 2205, Level = LogLevel.Debug, Message = "Publish to {Subject} failed, retrying")]
+    public static partial void PublishRetry(ILogger logger, string subject, Exception error);
+
+    [LoggerMessage(EventId = 2206, Level = LogLevel.Debug, Message = "Could not delete message {Seq} of partition {Partition}")]
+    public static partial void DeleteFailed(ILogger logger, ulong seq, int partition, Exception error);
+}
