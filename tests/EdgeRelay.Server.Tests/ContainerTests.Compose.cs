@@ -35,9 +35,42 @@ public sealed partial class ContainerTests
 
         // "HOST_IP:HOST:CONTAINER" binds one address; "HOST:CONTAINER" binds every interface.
         var everywhere = published.Where(p => p.Port.Split(':').Length < 3).ToList();
-        Assert.Equal([("relay", "7400:7400")], everywhere);
+        Assert.Equal([("relay", "7400:7400"), ("relay-a", "7410:7400"), ("relay-b", "7420:7400")], everywhere);
         Assert.Contains(("relay", "127.0.0.1:7401:7401"), published);
+        Assert.Contains(("relay-a", "127.0.0.1:7411:7401"), published);
+        Assert.Contains(("relay-b", "127.0.0.1:7421:7401"), published);
         Assert.All(published.Where(p => p.Port.Split(':').Length == 3), p => Assert.StartsWith("127.0.0.1:", p.Port, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Compose_cluster_profile_runs_two_relay_nodes_on_one_replicated_store_with_one_service_key()
+    {
+        var compose = LoadYaml("config/docker-compose.yml");
+        var nodes = new[] { "relay-a", "relay-b" }.Select(name => Service(compose, name)).ToList();
+        var environments = nodes.Select(node => ((YamlMappingNode)node["environment"]).Children
+            .ToDictionary(e => ((YamlScalarNode)e.Key).Value!, e => ((YamlScalarNode)e.Value).Value!)).ToList();
+
+        foreach (var (node, environment) in nodes.Zip(environments))
+        {
+            Assert.Equal("jetstream", environment["EDGERELAY_Storage__Backend"]);
+            Assert.Equal("3", environment["EDGERELAY_Storage__JetStream__Replicas"]);
+            Assert.Contains("cluster-keys:/keys", Strings(node, "volumes"));
+            Assert.StartsWith("/keys/", environment["EDGERELAY_Relay__ServiceKeyFile"], StringComparison.Ordinal);
+        }
+
+        // One store and one key for both, each node's cards naming the port it is published on.
+        Assert.Equal(environments[0]["EDGERELAY_Storage__JetStream__Url"], environments[1]["EDGERELAY_Storage__JetStream__Url"]);
+        Assert.Equal(environments[0]["EDGERELAY_Relay__ServiceKeyFile"], environments[1]["EDGERELAY_Relay__ServiceKeyFile"]);
+        Assert.Equal(["localhost:7410", "localhost:7420"], environments.Select(e => e["EDGERELAY_Relay__PublicEndpoint"]));
+        var natsUrls = environments[0]["EDGERELAY_Storage__JetStream__Url"].Split(',');
+        Assert.Equal(["nats://nats-1:4222", "nats://nats-2:4222", "nats://nats-3:4222"], natsUrls);
+        foreach (var nats in new[] { "nats-1", "nats-2", "nats-3" })
+        {
+            var command = Strings(Service(compose, nats), "command");
+            Assert.Contains("-js", command);
+            Assert.Equal("nats://nats-1:6222,nats://nats-2:6222,nats://nats-3:6222", command[command.IndexOf("--routes") + 1]);
+            Assert.Equal(nats, command[command.IndexOf("--name") + 1]);
+        }
     }
 
     [Fact]

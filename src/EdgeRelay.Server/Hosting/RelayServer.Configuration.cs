@@ -185,6 +185,14 @@ public sealed partial class RelayServer
         var changed = new List<string>();
         foreach (var property in before.GetType().GetProperties().Where(p => p.CanWrite))
         {
+            // A section inside a section (Storage:JetStream) is compared key by key, as its parent is.
+            if (property.PropertyType.IsClass && property.PropertyType.Namespace == typeof(EdgeRelayOptions).Namespace
+                && property.GetValue(before) is { } innerBefore && property.GetValue(after) is { } innerAfter)
+            {
+                changed.AddRange(Differences($"{section}:{property.Name}", innerBefore, innerAfter));
+                continue;
+            }
+
             if (!SameValue(property.GetValue(before), property.GetValue(after)))
             {
                 changed.Add($"{section}:{property.Name}");
