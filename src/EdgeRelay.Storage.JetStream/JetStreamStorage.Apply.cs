@@ -17,30 +17,69 @@ public sealed partial class JetStreamStorage
         }
 
         var info = Records.ReadAddress(record);
-        var own = Records.Writer(record) == _writer;
         lock (_gate)
         {
             var entry = Entry(info.Id);
-            if (own)
-            {
-                entry.LocalWrites--;
-            }
 
-            // While this node has writes of its own in flight, its entry already shows the newest of them; the last
-            // one to come back carries it whole.
-            if (entry.LocalWrites > 0)
+            // This node's own records change nothing: the entry showed each write as it was made. The stream keeps
+            // only the newest record per address, so an older one of ours may never come back at all.
+            if (Records.Writer(record) == _writer)
             {
                 return;
             }
 
-            entry.LocalWrites = 0;
-            if (entry.Info is null)
+            // Another node's record while ours are in flight: whether it is newer than ours is known once our round
+            // has our sequences (AddressWritesStored).
+            if (entry.WritesInFlight > 0)
             {
-                _addresses++;
+                if (entry.HeldBack is not { } held || held.Seq < seq)
+                {
+                    entry.HeldBack = (seq, info);
+                }
+
+                return;
             }
 
-            entry.Info = info;
+            ShowLocked(entry, info);
         }
+    }
+
+    /// <summary>
+    /// A round stored these registry records of ours and this node applied the streams past them: an address with
+    /// no more writes in flight shows whichever is newer in the stream, ours or one another node wrote meanwhile.
+    /// </summary>
+    private void AddressWritesStored(List<(AddressId Address, ulong Seq)> stored)
+    {
+        lock (_gate)
+        {
+            foreach (var (aid, seq) in stored)
+            {
+                var entry = Entry(aid);
+                entry.OwnSeq = Math.Max(entry.OwnSeq, seq);
+                if (--entry.WritesInFlight > 0)
+                {
+                    continue;
+                }
+
+                entry.WritesInFlight = 0;
+                if (entry.HeldBack is { } held && held.Seq > entry.OwnSeq)
+                {
+                    ShowLocked(entry, held.Info);
+                }
+
+                entry.HeldBack = null;
+            }
+        }
+    }
+
+    private void ShowLocked(AddressEntry entry, AddressInfo info)
+    {
+        if (entry.Info is null)
+        {
+            _addresses++;
+        }
+
+        entry.Info = info;
     }
 
     private void ApplyMessageRecord(int partition, ulong seq, byte[] record)

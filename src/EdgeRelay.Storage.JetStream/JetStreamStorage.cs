@@ -67,7 +67,7 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
         _cache = new PayloadCache(options.ReadCacheBytes);
         _messageStreams = new INatsJSStream[options.Partitions];
         _deleter = new Deleter(_js, options, logger);
-        _publisher = new Publisher(_js, options, _writer, (stream, seq) => _followers[stream].WaitAppliedAsync(seq), logger);
+        _publisher = new Publisher(_js, options, _writer, (stream, seq) => _followers[stream].WaitAppliedAsync(seq), AddressWritesStored, logger);
     }
 
     /// <summary>
@@ -309,8 +309,8 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
         }
 
         entry.Info = info;
-        entry.LocalWrites++;
-        return _publisher.Enqueue(_options.AddressStream, _options.AddressSubjectPrefix + info.Id.ToString(), Records.Address(_writer, info));
+        entry.WritesInFlight++;
+        return _publisher.Enqueue(_options.AddressStream, _options.AddressSubjectPrefix + info.Id.ToString(), Records.Address(_writer, info), info.Id);
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

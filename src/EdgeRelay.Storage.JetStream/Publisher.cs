@@ -27,6 +27,7 @@ internal sealed class Publisher : IDisposable
     private readonly INatsJSContext _js;
     private readonly JetStreamStorageOptions _options;
     private readonly Func<string, ulong, Task> _waitApplied;
+    private readonly Action<List<(AddressId Address, ulong Seq)>> _addressesStored;
     private readonly ILogger _logger;
     private readonly string _writerTag;
     private readonly Lock _lock = new();
@@ -44,11 +45,12 @@ internal sealed class Publisher : IDisposable
     private Task _loop = Task.CompletedTask;
     private long _rounds;
 
-    public Publisher(INatsJSContext js, JetStreamStorageOptions options, long writer, Func<string, ulong, Task> waitApplied, ILogger logger)
+    public Publisher(INatsJSContext js, JetStreamStorageOptions options, long writer, Func<string, ulong, Task> waitApplied, Action<List<(AddressId Address, ulong Seq)>> addressesStored, ILogger logger)
     {
         _js = js;
         _options = options;
         _waitApplied = waitApplied;
+        _addressesStored = addressesStored;
         _logger = logger;
         _writerTag = writer.ToString("x16", System.Globalization.CultureInfo.InvariantCulture) + "-";
     }
@@ -75,12 +77,13 @@ internal sealed class Publisher : IDisposable
     public void Start() => _loop = Task.Run(RunAsync);
 
     /// <summary>Adds a write to the batch; its ticket. The caller holds whatever makes the write's order matter.</summary>
-    public DurabilityTicket Enqueue(string stream, string subject, byte[] record)
+    /// <param name="address">For a registry record: its address, told to the store with the record's sequence once the round is applied.</param>
+    public DurabilityTicket Enqueue(string stream, string subject, byte[] record, AddressId? address = null)
     {
         lock (_lock)
         {
             var ticket = ++_lastTicket;
-            _batch.Add(new Outgoing(stream, subject, record, ticket));
+            _batch.Add(new Outgoing(stream, subject, record, ticket, address));
             _batchBytes += record.Length;
             return DurabilityTicket.At(ticket);
         }
@@ -255,6 +258,7 @@ internal sealed class Publisher : IDisposable
     private async Task PublishAsync(List<Outgoing> batch)
     {
         var highest = new Dictionary<string, ulong>();
+        var addresses = new List<(AddressId Address, ulong Seq)>();
         var inFlight = new List<Task<ulong>>(Math.Min(batch.Count, Window));
         for (var start = 0; start < batch.Count; start += Window)
         {
@@ -268,6 +272,11 @@ internal sealed class Publisher : IDisposable
             for (var i = start; i < end; i++)
             {
                 var seq = await inFlight[i - start].ConfigureAwait(false);
+                if (batch[i].Address is { } address)
+                {
+                    addresses.Add((address, seq));
+                }
+
                 var stream = batch[i].Stream;
                 if (!highest.TryGetValue(stream, out var top) || seq > top)
                 {
@@ -279,6 +288,11 @@ internal sealed class Publisher : IDisposable
         foreach (var (stream, seq) in highest)
         {
             await _waitApplied(stream, seq).ConfigureAwait(false);
+        }
+
+        if (addresses.Count > 0)
+        {
+            _addressesStored(addresses);
         }
     }
 
@@ -309,5 +323,5 @@ internal sealed class Publisher : IDisposable
     private static bool IsTransient(NatsException error) =>
         error is not NatsJSApiException api || api.Error.Code is 503 or 504 or 408;
 
-    private readonly record struct Outgoing(string Stream, string Subject, byte[] Record, long Ticket);
+    private readonly record struct Outgoing(string Stream, string Subject, byte[] Record, long Ticket, AddressId? Address);
 }

@@ -26,11 +26,18 @@ internal sealed class AddressEntry
     public long ReservedBytes { get; set; }
 
     /// <summary>
-    /// This node's registry writes not yet back from the stream. While there are some, the entry shows this node's
-    /// own newest state, and records from the stream (older ones of its own, or another node's) wait for the last
-    /// of them, which carries the whole entry as this node last wrote it.
+    /// This node's registry writes whose round has not completed. While there are some, the entry shows this
+    /// node's own newest state, and another node's records for it are held back (<see cref="HeldBack"/>): the
+    /// stream keeps one record per address, so which one is newest is known only once this node's own records
+    /// have their sequences.
     /// </summary>
-    public int LocalWrites { get; set; }
+    public int WritesInFlight { get; set; }
+
+    /// <summary>The newest of another node's records that arrived while this node's writes were in flight, with its sequence.</summary>
+    public (ulong Seq, AddressInfo Info)? HeldBack { get; set; }
+
+    /// <summary>The sequence of this node's newest registry record for the address.</summary>
+    public ulong OwnSeq { get; set; }
 
     public int PendingCount => Pending?.Count ?? 0;
 
