@@ -12,6 +12,14 @@ namespace EdgeRelay.Storage.JetStream;
 /// </summary>
 internal sealed class StreamFollower
 {
+    /// <summary>
+    /// How often the server proves the consumer alive while the stream is idle; the client recreates the consumer
+    /// after two missed beats. The client's default (15 s, so 30 s to notice) left a node that lost the server
+    /// holding its consumer (an R1 consumer dies with its server, while this node's connection to another server
+    /// stays up) applying nothing for half a minute, and every write round of the stream waiting as long.
+    /// </summary>
+    private static readonly NatsJSConsumeOpts ConsumeOpts = new() { MaxMsgs = 1000, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(1) };
+
     private readonly INatsJSContext _js;
     private readonly string _stream;
     private readonly Action<ulong, byte[]> _apply;
@@ -87,7 +95,7 @@ internal sealed class StreamFollower
     {
         try
         {
-            await foreach (var msg in consumer.ConsumeAsync(NatsRawSerializer<byte[]>.Default, cancellationToken: stopping).ConfigureAwait(false))
+            await foreach (var msg in consumer.ConsumeAsync(NatsRawSerializer<byte[]>.Default, ConsumeOpts, stopping).ConfigureAwait(false))
             {
                 var metadata = msg.Metadata ?? throw new InvalidDataException($"A record of stream {_stream} came without its metadata.");
                 var seq = metadata.Sequence.Stream;
