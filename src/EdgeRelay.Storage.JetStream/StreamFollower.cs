@@ -24,6 +24,7 @@ internal sealed class StreamFollower
     private readonly string _stream;
     private readonly Action<ulong, byte[]> _apply;
     private readonly ILogger _logger;
+    private readonly Action<Exception> _stopped;
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<(ulong Seq, TaskCompletionSource Done)> _waiters = [];
     private readonly Lock _lock = new();
@@ -31,11 +32,13 @@ internal sealed class StreamFollower
     private Exception? _failure;
     private Task _loop = Task.CompletedTask;
 
-    public StreamFollower(INatsJSContext js, string stream, Action<ulong, byte[]> apply, ILogger logger)
+    /// <param name="stopped">Told when following stops for good while the store is open: the index no longer follows the stream.</param>
+    public StreamFollower(INatsJSContext js, string stream, Action<ulong, byte[]> apply, Action<Exception> stopped, ILogger logger)
     {
         _js = js;
         _stream = stream;
         _apply = apply;
+        _stopped = stopped;
         _logger = logger;
     }
 
@@ -115,9 +118,18 @@ internal sealed class StreamFollower
             if (!stopping.IsCancellationRequested)
             {
                 _logger.LogError(ex, "Following stream {Stream} failed", _stream);
+                _stopped(ex);
             }
 
             Fail(ex);
+            return;
+        }
+
+        if (!stopping.IsCancellationRequested)
+        {
+            var ended = new InvalidOperationException($"Following stream {_stream} ended.");
+            _stopped(ended);
+            Fail(ended);
             return;
         }
 

@@ -63,6 +63,22 @@ public sealed class FollowerFailoverTests(NatsClusterFixture fixture, ITestOutpu
         }
     }
 
+    [SkippableFact]
+    public async Task A_node_whose_follower_stops_for_good_reports_its_store_failed()
+    {
+        var cluster = fixture.Get();
+        var options = new JetStreamStorageOptions { Url = cluster.Url, StreamPrefix = NatsClusterFixture.NewPrefix(), Replicas = 3 };
+        await using var storage = await JetStreamStorage.OpenAsync(options);
+        Assert.Null(storage.Failure);
+
+        // A stream deleted under the node (an operator's mistake): its follower cannot make a consumer again. A node
+        // that went on without it would serve an index that no longer follows the cluster (other nodes' messages
+        // never pushed, their acks never seen), so the store must fail for the relay to stop and be restarted.
+        await using var admin = new NatsConnection(NatsOpts.Default with { Url = cluster.Url });
+        await new NatsJSContext(admin).DeleteStreamAsync(options.StreamPrefix + "-ADDR");
+        await Testing.Eventually.TrueAsync(() => storage.Failure is not null, "the store to report its follower's failure", TimeSpan.FromSeconds(30));
+    }
+
     private async Task AssertWritesAfterKillingAsync(NatsCluster cluster, int host, JetStreamStorage storage)
     {
         using var owner = new Owner();
