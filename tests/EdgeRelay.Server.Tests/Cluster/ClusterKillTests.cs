@@ -24,7 +24,19 @@ public sealed class ClusterKillTests(NatsClusterFixture fixture, ITestOutputHelp
     private static readonly TimeSpan Phase = TimeSpan.FromSeconds(60);
 
     [SkippableFact]
-    public async Task Kills_one_relay_node_and_one_NATS_node_under_load_and_loses_no_acknowledged_message_nor_revives_an_acked_one()
+    public Task Kills_one_relay_node_and_one_NATS_node_under_load_and_loses_no_acknowledged_message_nor_revives_an_acked_one() =>
+        KillUnderLoadAsync(together: false);
+
+    /// <summary>
+    /// One machine lost: the owner's relay node and, at the same instant, the NATS server holding the surviving
+    /// node's consumer of the message stream (often the stream's leader too), so the node the owner moves to must
+    /// find its own consumer again while it takes the owner over.
+    /// </summary>
+    [SkippableFact]
+    public Task Kills_a_relay_node_and_the_NATS_server_under_the_other_at_once_and_loses_no_acknowledged_message_nor_revives_an_acked_one() =>
+        KillUnderLoadAsync(together: true);
+
+    private async Task KillUnderLoadAsync(bool together)
     {
         var cluster = fixture.Get();
         using var dir = new TempDirectory();
@@ -41,16 +53,27 @@ public sealed class ClusterKillTests(NatsClusterFixture fixture, ITestOutputHelp
         await using var node2 = await ServerProcess.StartAsync(Directory.CreateDirectory(dir.Combine("node2")).FullName, args);
         try
         {
-            await RunAsync(cluster, prefix, node1, node2);
+            await RunAsync(cluster, prefix, node1, node2, together);
         }
         catch
         {
             output.WriteLine("node 1:\n" + Tail(node1.Output) + "\nnode 2:\n" + Tail(node2.Output));
             throw;
         }
+        finally
+        {
+            // The class's other test needs all three servers (it kills one of them too).
+            for (var n = 0; n < cluster.Urls.Count; n++)
+            {
+                if (!cluster.IsRunning(n))
+                {
+                    await cluster.RestartAsync(n);
+                }
+            }
+        }
     }
 
-    private async Task RunAsync(NatsCluster cluster, string prefix, ServerProcess node1, ServerProcess node2)
+    private async Task RunAsync(NatsCluster cluster, string prefix, ServerProcess node1, ServerProcess node2, bool together)
     {
         using var owner = new Owner();
         CreatedAddress created;
@@ -71,18 +94,29 @@ public sealed class ClusterKillTests(NatsClusterFixture fixture, ITestOutputHelp
         var sender = new KillSender([node1.RelayEndPoint, node2.RelayEndPoint], created.Card, Total, workers: 16);
         var sending = sender.RunAsync(stop.Token);
 
-        // A quarter in: the message stream's leader goes (the worst server to lose: every write waits for a new one).
+        // A quarter in: the message stream's leader goes (the worst server to lose: every write waits for a new one);
+        // or, together with the owner's relay node, the server under node 1's consumer of the message stream.
         await Eventually.TrueAsync(() => sender.Acks >= Total / 4 || sending.IsCompleted, "a quarter of the sends to be acknowledged", Phase);
-        var leader = await MessageStreamLeaderAsync(cluster, prefix);
+        var nats = together ? await FirstConsumerHostAsync(cluster, prefix) : await MessageStreamLeaderAsync(cluster, prefix);
         var natsKilledAt = Stopwatch.GetTimestamp();
-        await cluster.KillAsync(leader);
-        output.WriteLine($"{Ms(started, natsKilledAt)} ms: killed NATS {cluster.Names[leader]} (leader of {prefix}-MSG-0) at {sender.Acks} acknowledged sends");
+        long relayKilledAt;
+        if (together)
+        {
+            relayKilledAt = natsKilledAt;
+            await Task.WhenAll(cluster.KillAsync(nats), node2.KillAsync());
+            output.WriteLine($"{Ms(started, natsKilledAt)} ms: killed NATS {cluster.Names[nats]} (holding node 1's consumer of {prefix}-MSG-0) and relay node 2 (the owner's) at {sender.Acks} acknowledged sends");
+        }
+        else
+        {
+            await cluster.KillAsync(nats);
+            output.WriteLine($"{Ms(started, natsKilledAt)} ms: killed NATS {cluster.Names[nats]} (leader of {prefix}-MSG-0) at {sender.Acks} acknowledged sends");
 
-        // Half in, after the election: the owner's relay node goes.
-        await Eventually.TrueAsync(() => sender.Acks >= Total / 2 || sending.IsCompleted, () => $"half of the sends to be acknowledged after the NATS kill ({sender.Acks}, {sender.Failed} failed)", Phase);
-        var relayKilledAt = Stopwatch.GetTimestamp();
-        await node2.KillAsync();
-        output.WriteLine($"{Ms(started, relayKilledAt)} ms: killed relay node 2 (the owner's) at {sender.Acks} acknowledged sends, {ownerLoop.Deliveries} deliveries");
+            // Half in, after the election: the owner's relay node goes.
+            await Eventually.TrueAsync(() => sender.Acks >= Total / 2 || sending.IsCompleted, () => $"half of the sends to be acknowledged after the NATS kill ({sender.Acks}, {sender.Failed} failed)", Phase);
+            relayKilledAt = Stopwatch.GetTimestamp();
+            await node2.KillAsync();
+            output.WriteLine($"{Ms(started, relayKilledAt)} ms: killed relay node 2 (the owner's) at {sender.Acks} acknowledged sends, {ownerLoop.Deliveries} deliveries");
+        }
 
         await Eventually.Within(sending.ContinueWith(_ => true, TaskScheduler.Default), "the sender to finish", Phase);
         await sending;
@@ -112,7 +146,9 @@ public sealed class ClusterKillTests(NatsClusterFixture fixture, ITestOutputHelp
         var resubscribed = subscriptions.FirstOrDefault(s => s.At > relayKilledAt);
         var firstAfter = ownerLoop.DeliveredAt.FirstOrDefault(t => t > relayKilledAt);
         output.WriteLine($"owner: {ownerLoop.Deliveries} deliveries, {ownerLoop.AckedCount} acks confirmed, {ownerLoop.FailedAcks} acks failed, {ownerLoop.Duplicates} duplicates of unconfirmed acks, {ownerLoop.Violations.Count} acked messages delivered again");
-        output.WriteLine($"sender: longest pause between OKs after the NATS kill {LongestPause(sender.Acknowledged.Values, natsKilledAt, relayKilledAt)} ms; after the relay kill {LongestPause(sender.Acknowledged.Values, relayKilledAt, sentAt)} ms");
+        output.WriteLine(together
+            ? $"sender: longest pause between OKs after the kills {LongestPause(sender.Acknowledged.Values, natsKilledAt, sentAt)} ms"
+            : $"sender: longest pause between OKs after the NATS kill {LongestPause(sender.Acknowledged.Values, natsKilledAt, relayKilledAt)} ms; after the relay kill {LongestPause(sender.Acknowledged.Values, relayKilledAt, sentAt)} ms");
         output.WriteLine($"owner: subscribed again on {resubscribed.EndPoint} {(resubscribed.At == 0 ? "never" : Ms(relayKilledAt, resubscribed.At) + " ms")} after the relay kill; first delivery there {(firstAfter == 0 ? "never" : Ms(relayKilledAt, firstAfter) + " ms")} after; all acknowledged delivered {Ms(started, deliveredAt)} ms after the start");
 
         Assert.True(sender.Acks >= Total / 2, $"only {sender.Acks} of {Total} sends were acknowledged");
@@ -132,6 +168,23 @@ public sealed class ClusterKillTests(NatsClusterFixture fixture, ITestOutputHelp
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// The server holding node 1's consumer of the message stream: node 1 opened its store before node 2 started, so
+    /// its consumer is the older of the two.
+    /// </summary>
+    private static async Task<int> FirstConsumerHostAsync(NatsCluster cluster, string prefix)
+    {
+        await using var nats = new NatsConnection(NatsOpts.Default with { Url = cluster.Url });
+        var consumers = new List<NATS.Client.JetStream.Models.ConsumerInfo>();
+        await foreach (var consumer in new NatsJSContext(nats).ListConsumersAsync(prefix + "-MSG-0"))
+        {
+            consumers.Add(consumer.Info);
+        }
+
+        var first = consumers.MinBy(c => c.Created) ?? throw new InvalidOperationException($"Stream {prefix}-MSG-0 has no consumer.");
+        return cluster.IndexOf(first.Cluster?.Leader ?? throw new InvalidOperationException($"Consumer {first.Name} reports no server."));
     }
 
     /// <summary>The node leading the message stream's RAFT group, as the stream's info reports it.</summary>
