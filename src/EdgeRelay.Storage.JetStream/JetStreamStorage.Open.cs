@@ -32,7 +32,9 @@ public sealed partial class JetStreamStorage
 
     private async Task FollowAsync(string stream, Action<ulong, byte[]> apply, CancellationToken ct)
     {
-        var follower = new StreamFollower(_js, stream, apply, _logger);
+        // A node whose index stopped following a stream would serve it stale (other nodes' messages never pushed,
+        // their acks never seen) and look healthy: it fails instead, so the relay stops and a restart rebuilds it.
+        var follower = new StreamFollower(_js, stream, apply, _publisher.Fail, _logger);
         _followers.Add(stream, follower);
         await follower.StartAsync(_stopping.Token, ct).ConfigureAwait(false);
     }

@@ -16,8 +16,9 @@ namespace EdgeRelay.Storage.JetStream;
 /// ticket is durable is already in this node's index, as with a log that lists what it committed.</para>
 /// <para>A publish that finds no stream leader (an election after a server was lost) or times out is retried
 /// with the same <c>Nats-Msg-Id</c>, so JetStream's duplicate window stores it once, for up to
-/// <see cref="JetStreamStorageOptions.PublishRetryWindow"/>. Past that, or on a refusal, the store fails for
-/// good: a ticket that can never be durable would hold back every later one.</para>
+/// <see cref="JetStreamStorageOptions.PublishRetryWindow"/>; a retry answered "duplicate" is that record, stored.
+/// Past that, or on a refusal, the store fails for good: a ticket that can never be durable would hold back every
+/// later one.</para>
 /// </remarks>
 internal sealed class Publisher : IDisposable
 {
@@ -306,6 +307,14 @@ internal sealed class Publisher : IDisposable
             try
             {
                 var ack = await _js.PublishAsync(item.Subject, item.Record, opts: opts).ConfigureAwait(false);
+                if (ack is { Error: null, Duplicate: true })
+                {
+                    // A retry whose earlier attempt was stored but whose ack was lost (the leader died after storing
+                    // it): JetStream drops the copy and answers with the stored record's sequence. The client would
+                    // throw on it, and retrying would only be told the same until the window closed.
+                    return ack.Seq;
+                }
+
                 ack.EnsureSuccess();
                 return ack.Seq;
             }

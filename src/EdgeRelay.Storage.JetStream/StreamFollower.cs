@@ -12,10 +12,19 @@ namespace EdgeRelay.Storage.JetStream;
 /// </summary>
 internal sealed class StreamFollower
 {
+    /// <summary>
+    /// How often the server proves the consumer alive while the stream is idle; the client recreates the consumer
+    /// after two missed beats. The client's default (15 s, so 30 s to notice) left a node that lost the server
+    /// holding its consumer (an R1 consumer dies with its server, while this node's connection to another server
+    /// stays up) applying nothing for half a minute, and every write round of the stream waiting as long.
+    /// </summary>
+    private static readonly NatsJSConsumeOpts ConsumeOpts = new() { MaxMsgs = 1000, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(1) };
+
     private readonly INatsJSContext _js;
     private readonly string _stream;
     private readonly Action<ulong, byte[]> _apply;
     private readonly ILogger _logger;
+    private readonly Action<Exception> _stopped;
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<(ulong Seq, TaskCompletionSource Done)> _waiters = [];
     private readonly Lock _lock = new();
@@ -23,11 +32,13 @@ internal sealed class StreamFollower
     private Exception? _failure;
     private Task _loop = Task.CompletedTask;
 
-    public StreamFollower(INatsJSContext js, string stream, Action<ulong, byte[]> apply, ILogger logger)
+    /// <param name="stopped">Told when following stops for good while the store is open: the index no longer follows the stream.</param>
+    public StreamFollower(INatsJSContext js, string stream, Action<ulong, byte[]> apply, Action<Exception> stopped, ILogger logger)
     {
         _js = js;
         _stream = stream;
         _apply = apply;
+        _stopped = stopped;
         _logger = logger;
     }
 
@@ -87,7 +98,7 @@ internal sealed class StreamFollower
     {
         try
         {
-            await foreach (var msg in consumer.ConsumeAsync(NatsRawSerializer<byte[]>.Default, cancellationToken: stopping).ConfigureAwait(false))
+            await foreach (var msg in consumer.ConsumeAsync(NatsRawSerializer<byte[]>.Default, ConsumeOpts, stopping).ConfigureAwait(false))
             {
                 var metadata = msg.Metadata ?? throw new InvalidDataException($"A record of stream {_stream} came without its metadata.");
                 var seq = metadata.Sequence.Stream;
@@ -107,9 +118,18 @@ internal sealed class StreamFollower
             if (!stopping.IsCancellationRequested)
             {
                 JetStreamLog.FollowerFailed(_logger, _stream, ex);
+                _stopped(ex);
             }
 
             Fail(ex);
+            return;
+        }
+
+        if (!stopping.IsCancellationRequested)
+        {
+            var ended = new InvalidOperationException($"Following stream {_stream} ended.");
+            _stopped(ended);
+            Fail(ended);
             return;
         }
 
