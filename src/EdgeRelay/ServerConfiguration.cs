@@ -81,10 +81,17 @@ internal static class ServerConfiguration
         var properties = target.GetType().GetProperties().Where(p => p.CanWrite).ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
         foreach (var child in section.GetChildren())
         {
-            var name = $"{section.Key}:{child.Key}";
+            var name = $"{section.Path}:{child.Key}";
             if (!properties.TryGetValue(child.Key, out var property))
             {
-                problems.Add($"{name}: unknown option (the {section.Key} options are {string.Join(", ", properties.Keys.Order(StringComparer.Ordinal))}).");
+                problems.Add($"{name}: unknown option (the {section.Path} options are {string.Join(", ", properties.Keys.Order(StringComparer.Ordinal))}).");
+                continue;
+            }
+
+            if (property.PropertyType.IsClass && property.PropertyType.Namespace == typeof(EdgeRelayOptions).Namespace && property.GetValue(target) is { } nested)
+            {
+                // A section inside a section (Storage:JetStream): its keys are checked the same way.
+                Bind(child, nested, problems);
                 continue;
             }
 

@@ -235,6 +235,18 @@ public sealed class LifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_config_checks_the_keys_of_a_section_inside_a_section()
+    {
+        var (exitCode, stderr) = await ServerProcess.RunToExitAsync(
+            "check-config", "--Storage:Backend=jetstream", "--Storage:JetStream:Replicaz=3", "--Storage:JetStream:Replicas=2");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Storage:JetStream:Replicaz: unknown option (the Storage:JetStream options are", stderr, StringComparison.Ordinal);
+        Assert.Contains("Storage:JetStream:Replicas: 2 must be 1, 3 or 5.", stderr, StringComparison.Ordinal);
+        Assert.Contains("Storage:JetStream:Url: required when Storage:Backend is \"jetstream\"", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Check_config_reports_every_problem_of_a_file_at_once()
     {
         var file = Path.Combine(_temp.Path, "bad.json");
