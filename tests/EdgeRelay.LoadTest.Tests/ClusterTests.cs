@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using EdgeRelay.LoadTest.Cli;
 using EdgeRelay.LoadTest.Targets;
 using EdgeRelay.Testing;
 using EdgeRelay.Testing.Nats;
@@ -9,7 +10,7 @@ using EdgeRelay.Testing.Nats;
 namespace EdgeRelay.LoadTest.Tests;
 
 /// <summary>
-/// <c>edgerelay-cluster</c> against real nats-servers and relay processes the tool starts
+/// <c>edgerelay-cluster</c> and <c>scale</c> against real nats-servers and relay processes the tool starts
 /// itself. Without nats-server they skip, except under CI=true (see <see cref="NatsCluster.RequireServer"/>).
 /// </summary>
 [Collection(RealRunsCollection.Name)]
@@ -64,6 +65,40 @@ public sealed class ClusterTests : IDisposable
         }
 
         Assert.False(Directory.Exists(clusterDir), $"{clusterDir} outlived the run");
+    }
+
+    [SkippableFact]
+    public async Task Scale_runs_a_baseline_before_each_cluster_size_and_reports_its_ratio_and_latencies()
+    {
+        NatsCluster.RequireServer();
+        var json = Path.Combine(_dir, "scale.json");
+        var markdown = Path.Combine(_dir, "scale.md");
+
+        int exit = await LoadTestCommandLine.InvokeAsync(
+            ["scale", "--scenarios", "ingest", "--node-counts", "2", "-c", "2", "--in-flight", "8", "--duration", "2s", "--warmup", "500ms", "--json", json, "--markdown", markdown]);
+
+        Assert.Equal(0, exit);
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        var scenario = Assert.Single(document.RootElement.EnumerateArray());
+        Assert.Equal("ingest", scenario.GetProperty("scenario").GetString());
+        var cases = scenario.GetProperty("series").GetProperty("cases").EnumerateArray().ToList();
+        Assert.Equal(["edgerelay (FASTER, 1 process)", "edgerelay-cluster, 2 nodes"], cases.Select(c => c.GetProperty("label").GetString()));
+        Assert.True(cases[0].GetProperty("baseline").GetBoolean());
+
+        var run = Assert.Single(cases[1].GetProperty("runs").EnumerateArray());
+        RealRuns.AssertCompleteRun(run, TargetCatalog.EdgeRelayCluster, "ingest", KnownServerUsage.Both);
+        Assert.Equal("edgerelay-cluster (2 nodes, nats x3, R3)", run.GetProperty("label").GetString());
+
+        // The ratio is the cluster run's msgs/s over its baseline run's.
+        var baseline = Assert.Single(cases[0].GetProperty("runs").EnumerateArray()).GetProperty("msgs_per_s").GetDouble();
+        var summary = cases[1].GetProperty("summary");
+        Assert.Equal(run.GetProperty("msgs_per_s").GetDouble() / baseline, summary.GetProperty("ratio_to_baseline").GetProperty("median").GetDouble(), 9);
+        Assert.Equal(run.GetProperty("latency_us").GetProperty("p50").GetDouble(), summary.GetProperty("p50_us").GetProperty("median").GetDouble());
+
+        var text = await File.ReadAllTextAsync(markdown);
+        Assert.Contains("### ingest, 1024 B, 2 x 8, 2s each", text, StringComparison.Ordinal);
+        Assert.Contains("| p50 µs | p99 µs |", text, StringComparison.Ordinal);
+        Assert.Contains("| edgerelay-cluster, 2 nodes | 1/1 |", text, StringComparison.Ordinal);
     }
 
     [SkippableTheory]

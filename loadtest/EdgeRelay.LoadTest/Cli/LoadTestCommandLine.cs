@@ -86,6 +86,7 @@ internal static class LoadTestCommandLine
             run,
             CompareCommand.Build(new SharedOptions()),
             SeriesCommand.Build(),
+            ScaleCommand.Build(),
             FreshCommand.Build(),
             IdleAddressesCommand.Build(),
             SoakCommand.Build(),
