@@ -152,8 +152,9 @@ internal sealed class NatsServers : IAsyncDisposable
                     && meta.TryGetProperty("leader", out var leader) && !string.IsNullOrEmpty(leader.GetString())
                     && meta.TryGetProperty("cluster_size", out var size) && size.GetInt32() >= clusterSize);
         }
-        catch (HttpRequestException)
+        catch (Exception ex) when (ex is HttpRequestException or JsonException)
         {
+            // Not listening yet, or answering before its monitoring endpoints are whole.
             return false;
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
