@@ -109,6 +109,24 @@ internal sealed record RunSettings
     /// <summary>The longest <see cref="PushWindow"/> accepted: a window is for batching, not for storing.</summary>
     public static readonly TimeSpan MaxPushWindow = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// edgerelay-cluster: relay processes serving as one service, senders and receivers dealt over them
+    /// round-robin. Default 1.
+    /// </summary>
+    public int Nodes { get; init; } = 1;
+
+    /// <summary>Most relay nodes: more than this on one machine measures the scheduler.</summary>
+    public const int MaxNodes = 8;
+
+    /// <summary>
+    /// edgerelay-cluster: nats-servers of the JetStream cluster, and the replicas of every stream (its R): 1, 3
+    /// or 5. Default 3: a write is acknowledged once two of three servers stored it.
+    /// </summary>
+    public int NatsNodes { get; init; } = 3;
+
+    /// <summary>edgerelay-cluster: message streams (Storage:JetStream:Partitions), each its own RAFT group and leader. Default 1.</summary>
+    public int Partitions { get; init; } = 1;
+
     /// <summary>Seed of the draw that decides which SENDs are fresh, so that two runs send the same mix. Default 1.</summary>
     public int Seed { get; init; } = 1;
 
@@ -273,9 +291,9 @@ internal sealed record RunSettings
 
         if (PushWindow is { } window)
         {
-            if (Target != Targets.TargetCatalog.EdgeRelay || Scenario != Scenarios.ScenarioCatalog.Push)
+            if (Target is not (Targets.TargetCatalog.EdgeRelay or Targets.TargetCatalog.EdgeRelayCluster) || Scenario != Scenarios.ScenarioCatalog.Push)
             {
-                problems.Add("--push-window: applies to --target edgerelay with --scenario push only.");
+                problems.Add("--push-window: applies to --target edgerelay or edgerelay-cluster with --scenario push only.");
             }
             else if (window < TimeSpan.FromMilliseconds(1) || window > MaxPushWindow || window.Ticks % TimeSpan.TicksPerMillisecond != 0)
             {
@@ -309,6 +327,7 @@ internal sealed record RunSettings
             }
         }
 
+        problems.AddRange(Targets.EdgeRelayTarget.ClusterProblems(this, target));
         problems.AddRange(ScenarioProblems(target));
         return problems;
     }

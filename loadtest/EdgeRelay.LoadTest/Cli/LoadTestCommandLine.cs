@@ -67,7 +67,7 @@ internal static class LoadTestCommandLine
         var run = new Command("run", "Apply load to one target for --duration after --warmup, then print latency percentiles, throughput and errors by code. Ctrl+C stops early and still reports.")
         {
             target, o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch,
-            o.RelayHost, o.RelaySetting, o.MaxErrorRate, o.PushWindow, endpoint, allowRemote, keep, metrics, redisFsync, json, markdown,
+            o.RelayHost, o.RelaySetting, o.MaxErrorRate, o.PushWindow, o.Nodes, o.NatsNodes, o.Partitions, endpoint, allowRemote, keep, metrics, redisFsync, json, markdown,
         };
         run.SetAction((result, cancellationToken) => RunAsync(o.Bind(result) with
         {
@@ -86,6 +86,7 @@ internal static class LoadTestCommandLine
             run,
             CompareCommand.Build(new SharedOptions()),
             SeriesCommand.Build(),
+            ScaleCommand.Build(),
             FreshCommand.Build(),
             IdleAddressesCommand.Build(),
             SoakCommand.Build(),
@@ -99,9 +100,9 @@ internal static class LoadTestCommandLine
     {
         var target = new Option<string>("--target")
         {
-            Description = "System under test: 'edgerelay' (the relay, in its own process by default; see --relay-host), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'raw-fasterlog' (records of the same size appended to a FASTER log and group-committed in-process, no network: the storage ceiling), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync), 'nats' (a nats-server -js started for the run, JetStream file storage) or 'edgerelay-forward' (the sending service: RM -> relay A -> relay B -> owner, both relays started for the run; not with --endpoint). With --endpoint, a running one instead.",
+            Description = "System under test: 'edgerelay' (the relay, in its own process by default; see --relay-host), 'raw-sink' (a protocol sink that answers OK without storing: the ceiling for the same client and payloads), 'raw-fasterlog' (records of the same size appended to a FASTER log and group-committed in-process, no network: the storage ceiling), 'redis' (a redis-server started for the run, AOF on; see --redis-fsync), 'nats' (a nats-server -js started for the run, JetStream file storage), 'edgerelay-forward' (the sending service: RM -> relay A -> relay B -> owner, both relays started for the run; not with --endpoint) or 'edgerelay-cluster' (--nodes relay processes as one service on the JetStream backend, on --nats-nodes nats-servers, all started for the run; senders and receivers dealt over the nodes round-robin). With --endpoint, a running one instead.",
             DefaultValueFactory = _ => defaults.Target,
-            HelpName = "edgerelay|raw-sink|raw-fasterlog|redis|nats|edgerelay-forward",
+            HelpName = "edgerelay|raw-sink|raw-fasterlog|redis|nats|edgerelay-forward|edgerelay-cluster",
         };
         target.AcceptOnlyFromAmong([.. TargetCatalog.Names]);
         return target;
@@ -258,6 +259,24 @@ internal sealed class SharedOptions
         };
         RelayHost.AcceptOnlyFromAmong(EdgeRelayTarget.HostProcess, EdgeRelayTarget.HostInProcess);
         PushWindow = DurationOption("--push-window", "edgerelay, push: give the owners' addresses the batched delivery policy with this window (SET_POLICY before SUBSCRIBE): the relay pushes an address' messages no sooner than this after its last push and after the oldest arrived (1ms..1m, whole milliseconds). Default: none = the immediate policy.", null);
+        Nodes = new Option<int>("--nodes")
+        {
+            Description = $"edgerelay-cluster: relay processes serving as one service (one service key, the JetStream backend); senders and receivers are dealt over them round-robin (1..{RunSettings.MaxNodes}). Default: {Defaults.Nodes}.",
+            DefaultValueFactory = _ => Defaults.Nodes,
+            HelpName = "N",
+        };
+        NatsNodes = new Option<int>("--nats-nodes")
+        {
+            Description = $"edgerelay-cluster: nats-servers of the JetStream cluster started for the run on loopback, and every stream's replicas (1, 3 or 5; one server runs unclustered). Default: {Defaults.NatsNodes}.",
+            DefaultValueFactory = _ => Defaults.NatsNodes,
+            HelpName = "N",
+        };
+        Partitions = new Option<int>("--partitions")
+        {
+            Description = $"edgerelay-cluster: message streams (Storage:JetStream:Partitions), each a RAFT group with its own leader (1..64). Default: {Defaults.Partitions}.",
+            DefaultValueFactory = _ => Defaults.Partitions,
+            HelpName = "N",
+        };
         MaxErrorRate = new Option<double>("--max-error-rate")
         {
             Description = $"Largest share, 0..1, of the measured window's operations that may fail (errors / (successes + errors)) before the command exits with {LoadTestCommandLine.ErrorRateExitCode}. A window with no successful operation, or with as many failures as successes, exits with {LoadTestCommandLine.ErrorRateExitCode} whatever this is. Warm-up errors do not count.",
@@ -302,6 +321,12 @@ internal sealed class SharedOptions
 
     public Option<TimeSpan?> PushWindow { get; }
 
+    public Option<int> Nodes { get; }
+
+    public Option<int> NatsNodes { get; }
+
+    public Option<int> Partitions { get; }
+
     public RunSettings Bind(ParseResult result) => new()
     {
         Scenario = result.GetValue(Scenario) ?? Defaults.Scenario,
@@ -321,7 +346,17 @@ internal sealed class SharedOptions
         RelayHost = result.GetValue(RelayHost) ?? Defaults.RelayHost,
         MaxErrorRate = result.GetValue(MaxErrorRate),
         PushWindow = result.GetValue(PushWindow),
+        Nodes = ValueOrDefault(result, Nodes, Defaults.Nodes),
+        NatsNodes = ValueOrDefault(result, NatsNodes, Defaults.NatsNodes),
+        Partitions = ValueOrDefault(result, Partitions, Defaults.Partitions),
     };
+
+    /// <summary>
+    /// The option's value; its default when the command does not have it (compare binds these settings too),
+    /// where GetValue would give 0.
+    /// </summary>
+    private static int ValueOrDefault(ParseResult result, Option<int> option, int defaultValue) =>
+        result.GetResult(option) is null && !result.CommandResult.Command.Options.Contains(option) ? defaultValue : result.GetValue(option);
 
     /// <summary>
     /// A duration option. Nullable with the default in the description, because the help's own "[default: …]"

@@ -92,7 +92,7 @@ internal static class SeriesCommand
             var command = new Command(label)
             {
                 target, o.Scenario, o.Connections, o.Payload, o.Duration, o.Warmup, o.InFlight, o.Rate, o.Addresses, o.FreshRatio, o.FreshPool, o.Seed, o.Prefill, o.Batch,
-                o.RelayHost, o.RelaySetting, o.MaxErrorRate, o.PushWindow, redisFsync,
+                o.RelayHost, o.RelaySetting, o.MaxErrorRate, o.PushWindow, o.Nodes, o.NatsNodes, o.Partitions, redisFsync,
             };
             var result = command.Parse([.. commonArgs, .. args]);
             if (result.Errors.Count > 0)

@@ -34,7 +34,7 @@ internal static class SeriesRunner
     /// <summary>The cases' order within a round, as <see cref="RunAsync"/> runs them.</summary>
     public static IEnumerable<int> Order(int caseCount, int round) => Enumerable.Range(0, caseCount).Select(i => (round + i) % caseCount);
 
-    private static async Task<SeriesRun> RunOneAsync(SeriesCase @case, int round, Func<IProgressDisplay> display, Action<string> log, CancellationToken stop)
+    internal static async Task<SeriesRun> RunOneAsync(SeriesCase @case, int round, Func<IProgressDisplay> display, Action<string> log, CancellationToken stop)
     {
         if (stop.IsCancellationRequested)
         {

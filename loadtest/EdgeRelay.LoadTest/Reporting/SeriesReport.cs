@@ -41,14 +41,18 @@ internal sealed record SeriesSummary(
     Spread? ServerAllocBytes,
     Spread? P99Microseconds,
     long Errors,
-    IReadOnlyList<string> Notes);
+    IReadOnlyList<string> Notes)
+{
+    /// <summary>The median (p50) latency, from the same latencies as <see cref="P99Microseconds"/>.</summary>
+    public Spread? P50Microseconds { get; init; }
+}
 
 /// <summary><c>series</c>' outputs: a table on the terminal and in markdown, and JSON with every run.</summary>
 internal static class SeriesReport
 {
     internal static readonly string[] Columns =
     [
-        "case", "runs", "msgs/s", "vs baseline", "server CPU µs/msg", "client CPU µs/msg", "server alloc B/msg", "p99 µs", "errors",
+        "case", "runs", "msgs/s", "vs baseline", "server CPU µs/msg", "client CPU µs/msg", "server alloc B/msg", "p50 µs", "p99 µs", "errors",
     ];
 
     public static List<SeriesSummary> Summarise(IReadOnlyList<SeriesRun> runs, IReadOnlyList<SeriesCase> cases, SeriesCase baseline)
@@ -74,15 +78,21 @@ internal static class SeriesReport
                 Spread.Of(measured.Where(r => r.ServerAllocBytesPerMessage is not null).Select(r => r.ServerAllocBytesPerMessage!.Value)),
                 Spread.Of(measured.Where(r => ResultWriters.ShownLatency(r) is not null).Select(r => (double)ResultWriters.ShownLatency(r)!.P99)),
                 own.Where(r => r.Result is not null).Sum(r => r.Result!.Errors.Values.Sum()),
-                [.. own.Select(r => r.Note ?? (r.Result is { ErrorDominated: true } e ? ResultWriters.ErrorDominatedMessage(e) : null)).OfType<string>().Distinct(StringComparer.Ordinal)]));
+                [.. own.Select(r => r.Note ?? (r.Result is { ErrorDominated: true } e ? ResultWriters.ErrorDominatedMessage(e) : null)).OfType<string>().Distinct(StringComparer.Ordinal)])
+            {
+                P50Microseconds = Spread.Of(measured.Where(r => ResultWriters.ShownLatency(r) is not null).Select(r => (double)ResultWriters.ShownLatency(r)!.P50)),
+            });
         }
 
         return summaries;
     }
 
-    public static Table BuildTable(IReadOnlyList<SeriesSummary> summaries, int repeat)
+    public static Table BuildTable(IReadOnlyList<SeriesSummary> summaries, int repeat) =>
+        BuildTable(summaries, string.Create(CultureInfo.InvariantCulture, $"{repeat} interleaved round(s): median (min–max)"));
+
+    public static Table BuildTable(IReadOnlyList<SeriesSummary> summaries, string title)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{repeat} interleaved round(s): median (min–max)")));
+        var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(title));
         for (var i = 0; i < Columns.Length; i++)
         {
             table.AddColumn(i == 0 ? new TableColumn(Columns[i]) : new TableColumn(Columns[i]).RightAligned());
@@ -99,10 +109,24 @@ internal static class SeriesReport
     /// <summary>What each case ran and what the figures mean; under the terminal's table and the markdown one.</summary>
     public static string Legend(IReadOnlyList<SeriesSummary> summaries, int repeat)
     {
-        var sb = new StringBuilder();
         var baseline = summaries.First(s => s.IsBaseline).Case.Label;
-        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{repeat} round(s), every case once per round, round r starting at case r; each figure is the median over the runs with a figure, then (min–max)."));
-        sb.AppendLine(CultureInfo.InvariantCulture, $"vs baseline: the case's msgs/s over {baseline}'s in the same round, then the median of those ratios.");
+        return Legend(
+            summaries,
+            [
+                string.Create(CultureInfo.InvariantCulture, $"{repeat} round(s), every case once per round, round r starting at case r; each figure is the median over the runs with a figure, then (min–max)."),
+                $"vs baseline: the case's msgs/s over {baseline}'s in the same round, then the median of those ratios.",
+            ]);
+    }
+
+    /// <param name="howTaken">First lines: how the runs were ordered and what the ratio is taken against.</param>
+    public static string Legend(IReadOnlyList<SeriesSummary> summaries, IEnumerable<string> howTaken)
+    {
+        var sb = new StringBuilder();
+        foreach (var line in howTaken)
+        {
+            sb.AppendLine(line);
+        }
+
         sb.AppendLine("server CPU and alloc: the server process's own CPU time and managed allocations per message; client CPU: the generator's (for raw-sink, raw-fasterlog and an in-process relay, the server's too).");
         foreach (var s in summaries)
         {
@@ -116,7 +140,10 @@ internal static class SeriesReport
         return sb.ToString().TrimEnd();
     }
 
-    public static string ToMarkdown(IReadOnlyList<SeriesSummary> summaries, int repeat)
+    public static string ToMarkdown(IReadOnlyList<SeriesSummary> summaries, int repeat) => ToMarkdown(summaries, Legend(summaries, repeat));
+
+    /// <summary>The table, then <paramref name="legend"/> as a list.</summary>
+    public static string ToMarkdown(IReadOnlyList<SeriesSummary> summaries, string legend)
     {
         var sb = new StringBuilder();
         sb.AppendLine("| " + string.Join(" | ", Columns) + " |");
@@ -127,7 +154,7 @@ internal static class SeriesReport
         }
 
         sb.AppendLine();
-        foreach (var line in Legend(summaries, repeat).Split(Environment.NewLine))
+        foreach (var line in legend.Split(Environment.NewLine))
         {
             sb.AppendLine(line.StartsWith("  ", StringComparison.Ordinal) ? "  - " + line.TrimStart() : "- " + line);
         }
@@ -155,6 +182,7 @@ internal static class SeriesReport
                 WriteSpread(w, "server_cpu_us_per_msg", s.ServerCpuMicroseconds);
                 WriteSpread(w, "client_cpu_us_per_msg", s.ClientCpuMicroseconds);
                 WriteSpread(w, "server_alloc_bytes_per_msg", s.ServerAllocBytes);
+                WriteSpread(w, "p50_us", s.P50Microseconds);
                 WriteSpread(w, "p99_us", s.P99Microseconds);
                 w.WriteNumber("errors", s.Errors);
                 w.WriteEndObject();
@@ -229,6 +257,7 @@ internal static class SeriesReport
                 s.ServerCpuMicroseconds?.Format("N1") ?? "-",
                 s.ClientCpuMicroseconds?.Format("N1") ?? "-",
                 s.ServerAllocBytes?.Format("N0") ?? "-",
+                s.P50Microseconds?.Format("N0") ?? "-",
                 s.P99Microseconds?.Format("N0") ?? "-",
                 s.Errors.ToString("N0", c),
             ];

@@ -20,6 +20,6 @@ internal sealed partial class EdgeRelayTarget : IPushGroupDelivery
             addresses[i] = _addressIds[queues[i]];
         }
 
-        return await PushReceiver.StartAsync(EndPoint, _owner, addresses, _pushPolicy, sink, cancellationToken);
+        return await PushReceiver.StartAsync(NextReceiverNode(), _owner, addresses, _pushPolicy, sink, cancellationToken);
     }
 }

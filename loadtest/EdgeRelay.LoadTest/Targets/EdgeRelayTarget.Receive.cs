@@ -40,7 +40,7 @@ internal sealed partial class EdgeRelayTarget : IPullTarget, IPollDelivery
     /// </summary>
     internal async Task<IAsyncDisposable> StartOwnerPullerAsync(IReadOnlyList<int> queues, TimeSpan interval, IDeliverySink sink, CancellationToken cancellationToken)
     {
-        var client = await RelayClient.ConnectAsync(_endPoint ?? throw new InvalidOperationException("Not started."), new RelayClientOptions { MaxInFlight = 256 }, cancellationToken);
+        var client = await RelayClient.ConnectAsync(NextReceiverNode(), new RelayClientOptions { MaxInFlight = 256 }, cancellationToken);
         try
         {
             var addresses = queues.Select(q => _addressIds[q]).ToArray();
@@ -56,7 +56,7 @@ internal sealed partial class EdgeRelayTarget : IPullTarget, IPollDelivery
 
     private async Task<RelayClient> ConnectOwnerAsync(int queue, CancellationToken cancellationToken)
     {
-        var client = await RelayClient.ConnectAsync(_endPoint ?? throw new InvalidOperationException("Not started."), new RelayClientOptions { MaxInFlight = 4 }, cancellationToken);
+        var client = await RelayClient.ConnectAsync(NextReceiverNode(), new RelayClientOptions { MaxInFlight = 4 }, cancellationToken);
         try
         {
             await client.AuthenticateAsync(_addressIds[queue], _owner, cancellationToken);

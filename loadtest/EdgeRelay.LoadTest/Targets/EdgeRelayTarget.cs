@@ -49,12 +49,17 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     private string? _cardEndpoint;
     private int _inFlight;
 
-    public string Name => TargetCatalog.EdgeRelay;
+    public string Name => IsCluster ? TargetCatalog.EdgeRelayCluster : TargetCatalog.EdgeRelay;
 
-    /// <summary>"edgerelay", with the <c>--relay-setting</c>s of the run when it changed any: another relay's figures.</summary>
+    /// <summary>
+    /// The name, with the <c>--relay-setting</c>s of the run when it changed any (another relay's figures) and
+    /// for a cluster its nodes and replicas.
+    /// </summary>
     public string Label { get; private set; } = TargetCatalog.EdgeRelay;
 
-    public string Durability => "FASTER log, commit (write + fdatasync) before the ack";
+    public string Durability => IsCluster
+        ? "JetStream PubAck: stored by a majority of the stream's servers (file store, fsync every 2 min)"
+        : "FASTER log, commit (write + fdatasync) before the ack";
 
     public string Description { get; private set; } = TargetCatalog.EdgeRelay;
 
@@ -63,19 +68,21 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     public async Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken)
     {
         _inFlight = settings.InFlight;
-        var labels = new List<string>(settings.RelaySettings);
+        var labels = new List<string>(IsCluster ? ClusterLabels(settings) : []);
+        labels.AddRange(settings.RelaySettings);
         if (settings.PushWindow is { } window)
         {
             _pushPolicy = DeliveryPolicy.Batched(window);
             labels.Add("push " + _pushPolicy);
         }
 
-        if (labels.Count > 0)
+        Label = labels.Count > 0 ? $"{Name} ({string.Join(", ", labels)})" : Name;
+        if (IsCluster)
         {
-            Label = $"{TargetCatalog.EdgeRelay} ({string.Join(", ", labels)})";
+            await StartClusterAsync(settings, cancellationToken);
+            _endPoint = _endPoints[0];
         }
-
-        if (settings.Endpoint is null && settings.RelayHost == HostProcess)
+        else if (settings.Endpoint is null && settings.RelayHost == HostProcess)
         {
             _process = await RelayProcess.StartAsync(StartedRelayOptions, cancellationToken, RelaySettings.Arguments(settings.RelaySettings));
             _endPoint = _process.EndPoint;
@@ -122,6 +129,11 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
             Description += ", connections present a peer token";
         }
 
+        if (_endPoints.Length == 0)
+        {
+            _endPoints = [_endPoint];
+        }
+
         await RelayClientConnection.CheckServerAsync(_endPoint, settings.PayloadBytes, cancellationToken);
         log($"{Description}: creating {settings.Queues} address(es)");
         var cards = await CreateAddressesAsync(_endPoint, settings.Queues, cancellationToken);
@@ -154,7 +166,11 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
         // id matches no send, so it completes nothing).
         if (settings.Scenario is Scenarios.ScenarioCatalog.Ingest or Scenarios.ScenarioCatalog.Push && keepsAddresses)
         {
-            await PrimeAsync(_endPoint, _ephemeralAddresses, cancellationToken);
+            // Every node keeps its own resolution cache.
+            foreach (var node in _endPoints)
+            {
+                await PrimeAsync(node, _ephemeralAddresses, cancellationToken);
+            }
         }
     }
 
@@ -165,6 +181,11 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
     /// </summary>
     public async Task<ServerUsageSample> SampleServerUsageAsync(CancellationToken cancellationToken)
     {
+        if (IsCluster)
+        {
+            return await SampleClusterUsageAsync(cancellationToken);
+        }
+
         if (_metrics is null)
         {
             return ServerUsageSample.Unknown;
@@ -184,7 +205,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
 
     public async Task<ILoadConnection> ConnectAsync(int index, CancellationToken cancellationToken) =>
         await RelayClientConnection.ConnectAsync(
-            _endPoint ?? throw new InvalidOperationException("Not started."), _inFlight, _ephemeralAddresses, cancellationToken, _fresh, _peerToken);
+            NodeFor(index), _inFlight, _ephemeralAddresses, cancellationToken, _fresh, _peerToken);
 
     public LoadError Classify(Exception error) => RelayClientConnection.Classify(error);
 
@@ -313,6 +334,7 @@ internal sealed partial class EdgeRelayTarget : ILoadTarget, IServerUsage, IFres
             _host = null;
         }
 
+        await DisposeClusterAsync();
         if (_dataDir is not null)
         {
             try

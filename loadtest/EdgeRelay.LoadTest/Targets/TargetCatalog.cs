@@ -15,7 +15,10 @@ internal static class TargetCatalog
 
     public const string EdgeRelayForward = "edgerelay-forward";
 
-    public static IReadOnlyList<string> Names { get; } = [EdgeRelay, RawSink, RawFasterLog, Redis, Nats, EdgeRelayForward];
+    /// <summary>The relay as several nodes of one service on a JetStream cluster, all started for the run.</summary>
+    public const string EdgeRelayCluster = "edgerelay-cluster";
+
+    public static IReadOnlyList<string> Names { get; } = [EdgeRelay, RawSink, RawFasterLog, Redis, Nats, EdgeRelayForward, EdgeRelayCluster];
 
     public static ILoadTarget Create(string name) => name switch
     {
@@ -25,6 +28,7 @@ internal static class TargetCatalog
         Redis => new RedisTarget(),
         Nats => new NatsTarget(),
         EdgeRelayForward => new EdgeRelayForwardTarget(),
+        EdgeRelayCluster => EdgeRelayTarget.Cluster(),
         _ => throw new ArgumentException($"Unknown target '{name}'.", nameof(name)),
     };
 
@@ -37,6 +41,7 @@ internal static class TargetCatalog
         Redis => typeof(RedisTarget),
         Nats => typeof(NatsTarget),
         EdgeRelayForward => typeof(EdgeRelayForwardTarget),
+        EdgeRelayCluster => typeof(EdgeRelayTarget),
         _ => throw new ArgumentException($"Unknown target '{name}'.", nameof(name)),
     };
 }

@@ -1,0 +1,70 @@
+using System.Globalization;
+using EdgeRelay.LoadTest.Reporting;
+using EdgeRelay.LoadTest.Targets;
+
+namespace EdgeRelay.LoadTest.Engine;
+
+/// <summary>
+/// One scenario of <c>scale</c>: the single FASTER relay (the baseline) and <c>edgerelay-cluster</c> at each
+/// node count, with the same settings otherwise.
+/// </summary>
+internal sealed record ScalePlan(string Scenario, SeriesCase Baseline, IReadOnlyList<SeriesCase> Clusters)
+{
+    public const string BaselineLabel = "edgerelay (FASTER, 1 process)";
+
+    public IReadOnlyList<SeriesCase> Cases => [Baseline, .. Clusters];
+
+    /// <summary>The cases for <paramref name="settings"/> (whose scenario it is) at each of <paramref name="nodeCounts"/>.</summary>
+    public static ScalePlan For(RunSettings settings, IReadOnlyList<int> nodeCounts)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var common = string.Create(c, $"--scenario {settings.Scenario} --payload {settings.PayloadBytes} -c {settings.Connections} --in-flight {settings.InFlight} --addresses {settings.Addresses} --duration {DurationText.Format(settings.Duration)} --warmup {DurationText.Format(settings.Warmup)}");
+        var baseline = new SeriesCase(BaselineLabel, $"--target {TargetCatalog.EdgeRelay} {common}", settings with { Target = TargetCatalog.EdgeRelay, Nodes = 1, NatsNodes = 3, Partitions = 1 });
+        var clusters = nodeCounts.Select(n => new SeriesCase(
+            string.Create(c, $"edgerelay-cluster, {n} node{(n == 1 ? "" : "s")}"),
+            string.Create(c, $"--target {TargetCatalog.EdgeRelayCluster} --nodes {n} --nats-nodes {settings.NatsNodes} --partitions {settings.Partitions} {common}"),
+            settings with { Target = TargetCatalog.EdgeRelayCluster, Nodes = n }));
+        return new ScalePlan(settings.Scenario, baseline, [.. clusters]);
+    }
+}
+
+/// <summary>
+/// Runs a <see cref="ScalePlan"/>: each cluster case right after a baseline run of its own, so that on a shared
+/// machine every ratio is taken against the relay measured a minute before, not at the start of the command
+/// (baseline, 1 node, baseline, 2 nodes, ...; all of it <paramref name="repeat"/> times). Each such pair is a
+/// "round" of <see cref="SeriesReport.Summarise"/>, which then takes every cluster run's ratio against its own
+/// baseline run. Every target is started fresh and stopped before the next, as in <c>compare</c>.
+/// </summary>
+internal static class ScaleRunner
+{
+    public static async Task<List<SeriesRun>> RunAsync(ScalePlan plan, int repeat, Func<IProgressDisplay> display, Action<string> log, CancellationToken stop)
+    {
+        var runs = new List<SeriesRun>();
+        var pair = 0;
+        for (var r = 0; r < repeat; r++)
+        {
+            foreach (var cluster in plan.Clusters)
+            {
+                foreach (var @case in (SeriesCase[])[plan.Baseline, cluster])
+                {
+                    log(string.Create(CultureInfo.InvariantCulture, $"== {plan.Scenario}, pair {pair + 1} of {repeat * plan.Clusters.Count}: {@case.Label}"));
+                    runs.Add(await SeriesRunner.RunOneAsync(@case, pair, display, log, stop));
+                }
+
+                pair++;
+            }
+        }
+
+        return runs;
+    }
+
+    /// <summary>The first lines of the legend: how the runs were ordered and what the ratios are.</summary>
+    public static IEnumerable<string> HowTaken(ScalePlan plan, int repeat)
+    {
+        yield return string.Create(
+            CultureInfo.InvariantCulture,
+            $"{plan.Scenario}: a baseline run right before each cluster run ({repeat} time(s) over {plan.Clusters.Count} node count(s)); each figure is the median over the runs with a figure, then (min–max).");
+        yield return $"vs baseline: the run's msgs/s over the {ScalePlan.BaselineLabel} run just before it, then the median of those ratios.";
+        yield return "server CPU: for the cluster every relay node's and every nats-server's CPU per message; server alloc: the relay nodes' managed allocations.";
+    }
+}
