@@ -24,7 +24,7 @@ public sealed class PublisherTests
             }
 
             return Task.CompletedTask;
-        }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        }, static _ => { }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         publisher.Start();
 
         var ticket = publisher.Enqueue("S", "s.msg.0", [1, 2, 3]);
