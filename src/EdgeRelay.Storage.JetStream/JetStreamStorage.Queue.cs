@@ -121,7 +121,7 @@ public sealed partial class JetStreamStorage
 
         lock (_gate)
         {
-            Interlocked.Increment(ref _deviceReads);
+            _deviceReads++; // under the gate, as every counter of GetStatistics
             var found = stored.Data is { Length: > 0 } data && stored.Headers?.Code is null or 0 or 200;
             if (!IsPendingLocked(aid, message.Id))
             {

@@ -88,7 +88,7 @@ internal static class ServerConfiguration
                 continue;
             }
 
-            if (property.PropertyType.IsClass && property.PropertyType.Namespace == typeof(EdgeRelayOptions).Namespace && property.GetValue(target) is { } nested)
+            if (EdgeRelayOptions.IsSection(property.PropertyType) && property.GetValue(target) is { } nested)
             {
                 // A section inside a section (Storage:JetStream): its keys are checked the same way.
                 Bind(child, nested, problems);

@@ -186,7 +186,7 @@ public sealed partial class RelayServer
         foreach (var property in before.GetType().GetProperties().Where(p => p.CanWrite))
         {
             // A section inside a section (Storage:JetStream) is compared key by key, as its parent is.
-            if (property.PropertyType.IsClass && property.PropertyType.Namespace == typeof(EdgeRelayOptions).Namespace
+            if (EdgeRelayOptions.IsSection(property.PropertyType)
                 && property.GetValue(before) is { } innerBefore && property.GetValue(after) is { } innerAfter)
             {
                 changed.AddRange(Differences($"{section}:{property.Name}", innerBefore, innerAfter));

@@ -30,6 +30,12 @@ public sealed class EdgeRelayOptions
     public LimitsOptions Limits { get; set; } = new();
     public AdminOptions Admin { get; set; } = new();
 
+    /// <summary>
+    /// True for an options type that is a section of its own (Storage:JetStream inside Storage): the configuration
+    /// reader binds it key by key and a reload compares it key by key, as it does its parent.
+    /// </summary>
+    public static bool IsSection(Type type) => type.IsClass && type.Namespace == typeof(EdgeRelayOptions).Namespace;
+
     /// <summary>Returns every problem at once, each naming its option, so an operator fixes the file in one go.</summary>
     public IReadOnlyList<string> Validate()
     {
