@@ -19,6 +19,9 @@ namespace EdgeRelay.Storage.JetStream;
 /// <see cref="JetStreamStorageOptions.PublishRetryWindow"/>; a retry answered "duplicate" is that record, stored.
 /// Past that, or on a refusal, the store fails for good: a ticket that can never be durable would hold back every
 /// later one.</para>
+/// <para>The window is a deadline on each publish and on the wait for this node to apply it, not only a limit on
+/// retries: with every server gone the client neither answers nor throws, it waits to reconnect, so a round that
+/// only counted failed attempts would wait for ever (and a store being closed with it).</para>
 /// </remarks>
 internal sealed class Publisher : IDisposable
 {
@@ -30,7 +33,9 @@ internal sealed class Publisher : IDisposable
     private readonly Func<string, ulong, Task> _waitApplied;
     private readonly Action<List<(AddressId Address, ulong Seq)>> _addressesStored;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly string _writerTag;
+    private readonly CancellationTokenSource _abort = new();
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _signal = new(0, 1);
     private List<Outgoing> _batch = [];
@@ -46,8 +51,9 @@ internal sealed class Publisher : IDisposable
     private Task _loop = Task.CompletedTask;
     private long _rounds;
 
-    public Publisher(INatsJSContext js, JetStreamStorageOptions options, long writer, Func<string, ulong, Task> waitApplied, Action<List<(AddressId Address, ulong Seq)>> addressesStored, ILogger logger)
+    public Publisher(INatsJSContext js, JetStreamStorageOptions options, long writer, Func<string, ulong, Task> waitApplied, Action<List<(AddressId Address, ulong Seq)>> addressesStored, ILogger logger, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _js = js;
         _options = options;
         _waitApplied = waitApplied;
@@ -177,9 +183,22 @@ internal sealed class Publisher : IDisposable
         var io = new IOException("The JetStream store failed; nothing more becomes durable.", error);
         current.TrySetException(io);
         next.TrySetException(io);
+
+        // Publishes still waiting (for a reconnect, an election) can no longer make anything durable.
+        try
+        {
+            _abort.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
-    public void Dispose() => _signal.Dispose();
+    public void Dispose()
+    {
+        _signal.Dispose();
+        _abort.Dispose();
+    }
 
     private static TaskCompletionSource NewRound() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -263,11 +282,14 @@ internal sealed class Publisher : IDisposable
         var inFlight = new List<Task<ulong>>(Math.Min(batch.Count, Window));
         for (var start = 0; start < batch.Count; start += Window)
         {
+            // One deadline for the chunk: its publishes start together, so it is each one's retry window.
+            using var window = new CancellationTokenSource(_options.PublishRetryWindow, _time);
+            using var aborted = _abort.Token.UnsafeRegister(static w => ((CancellationTokenSource)w!).Cancel(), window);
             inFlight.Clear();
             var end = Math.Min(batch.Count, start + Window);
             for (var i = start; i < end; i++)
             {
-                inFlight.Add(PublishOneAsync(batch[i]));
+                inFlight.Add(PublishOneAsync(batch[i], window.Token));
             }
 
             for (var i = start; i < end; i++)
@@ -288,7 +310,15 @@ internal sealed class Publisher : IDisposable
 
         foreach (var (stream, seq) in highest)
         {
-            await _waitApplied(stream, seq).ConfigureAwait(false);
+            try
+            {
+                await _waitApplied(stream, seq).WaitAsync(_options.PublishRetryWindow, _time, _abort.Token).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException(
+                    $"Stream {stream} stored record {seq}, but this node did not read it back within the publish retry window ({_options.PublishRetryWindow.TotalSeconds:F0} s).");
+            }
         }
 
         if (addresses.Count > 0)
@@ -297,16 +327,15 @@ internal sealed class Publisher : IDisposable
         }
     }
 
-    private async Task<ulong> PublishOneAsync(Outgoing item)
+    private async Task<ulong> PublishOneAsync(Outgoing item, CancellationToken window)
     {
         var opts = new NatsJSPubOpts { MsgId = _writerTag + item.Ticket.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        var started = Stopwatch.GetTimestamp();
         var delay = TimeSpan.FromMilliseconds(50);
         while (true)
         {
             try
             {
-                var ack = await _js.PublishAsync(item.Subject, item.Record, opts: opts).ConfigureAwait(false);
+                var ack = await _js.PublishAsync(item.Subject, item.Record, opts: opts, cancellationToken: window).ConfigureAwait(false);
                 if (ack is { Error: null, Duplicate: true })
                 {
                     // A retry whose earlier attempt was stored but whose ack was lost (the leader died after storing
@@ -318,15 +347,31 @@ internal sealed class Publisher : IDisposable
                 ack.EnsureSuccess();
                 return ack.Seq;
             }
-            catch (NatsException ex) when (IsTransient(ex) && Stopwatch.GetElapsedTime(started) < _options.PublishRetryWindow)
+            catch (NatsException ex) when (IsTransient(ex) && !window.IsCancellationRequested)
             {
                 // No leader (an election), a lost server, a timeout: the same Msg-Id makes the retry store it once.
                 JetStreamLog.PublishRetry(_logger, item.Subject, ex);
-                await Task.Delay(delay).ConfigureAwait(false);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
             }
+            catch (OperationCanceledException) when (window.IsCancellationRequested && !_abort.IsCancellationRequested)
+            {
+                throw WindowPassed(item);
+            }
+
+            try
+            {
+                await Task.Delay(delay, _time, window).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+            {
+                throw WindowPassed(item);
+            }
+
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
         }
     }
+
+    private TimeoutException WindowPassed(Outgoing item) => new(
+        $"JetStream did not acknowledge a write to {item.Subject} within the publish retry window ({_options.PublishRetryWindow.TotalSeconds:F0} s): no stream leader, or no server reachable.");
 
     /// <summary>A refusal by the stream (limits, a wrong subject) is final; everything else may pass once a leader is elected.</summary>
     private static bool IsTransient(NatsException error) =>

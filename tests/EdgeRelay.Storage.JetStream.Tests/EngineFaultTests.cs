@@ -68,10 +68,7 @@ public sealed class EngineFaultTests
         Assert.False(store.IsDurable(ticket));
 
         // For good: a later write never becomes durable either, even with the cluster back.
-        for (var node = 0; node < 3; node++)
-        {
-            await cluster.RestartAsync(node);
-        }
+        await cluster.RestartAsync([0, 1, 2]);
 
         Assert.Equal(AppendStatus.Appended, store.TryAppend(aid, StorageConformance.Payload(2, 64), out _, out var later));
         await Assert.ThrowsAsync<IOException>(() => store.WaitDurableAsync(later).AsTask().WaitAsync(Eventually.Deadline()));

@@ -104,7 +104,7 @@ public sealed class ClusterNodeTests(NatsClusterFixture fixture) : IClassFixture
         finally
         {
             // All at once: one server alone elects no meta leader, so a restart that waits for it would time out.
-            await Task.WhenAll(Enumerable.Range(0, 3).Where(n => !cluster.IsRunning(n)).Select(n => cluster.RestartAsync(n)));
+            await cluster.RestartAsync([.. Enumerable.Range(0, 3).Where(n => !cluster.IsRunning(n))]);
         }
 
         await Eventually.TrueAsync(async () => (await GetAsync(readyz)).Status == HttpStatusCode.OK, "/readyz to answer 200 after the restart", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));

@@ -176,15 +176,27 @@ public sealed class NatsCluster : IAsyncDisposable
     /// Starts a killed node again on its own ports and store, and returns once every running node, this one
     /// included, serves JetStream again.
     /// </summary>
-    public async Task RestartAsync(int node, CancellationToken ct = default)
+    public Task RestartAsync(int node, CancellationToken ct = default) => RestartAsync([node], ct);
+
+    /// <summary>
+    /// Starts several killed nodes together, then waits as <see cref="RestartAsync(int, CancellationToken)"/> does.
+    /// A cluster that lost its majority needs this: one node alone cannot elect a meta leader, so waiting for it
+    /// before starting the next would wait for ever.
+    /// </summary>
+    public async Task RestartAsync(IReadOnlyList<int> nodes, CancellationToken ct = default)
     {
-        var member = Node(node);
-        if (member.IsRunning)
+        var members = nodes.Select(Node).ToList();
+        var running = members.FirstOrDefault(m => m.IsRunning);
+        if (running is not null)
         {
-            throw new InvalidOperationException($"{member.Name} is running; kill it first.");
+            throw new InvalidOperationException($"{running.Name} is running; kill it first.");
         }
 
-        member.Start();
+        foreach (var member in members)
+        {
+            member.Start();
+        }
+
         await WaitReadyAsync(ct);
     }
 
