@@ -68,7 +68,7 @@ public sealed class ClusterTests : IDisposable
     }
 
     [SkippableFact]
-    public async Task Scale_runs_a_baseline_before_each_cluster_size_and_reports_its_ratio_and_latencies()
+    public async Task Scale_runs_a_baseline_before_each_cluster_size_then_jetstream_alone_and_reports_ratios_and_latencies()
     {
         NatsCluster.RequireServer();
         var json = Path.Combine(_dir, "scale.json");
@@ -82,7 +82,7 @@ public sealed class ClusterTests : IDisposable
         var scenario = Assert.Single(document.RootElement.EnumerateArray());
         Assert.Equal("ingest", scenario.GetProperty("scenario").GetString());
         var cases = scenario.GetProperty("series").GetProperty("cases").EnumerateArray().ToList();
-        Assert.Equal(["edgerelay (FASTER, 1 process)", "edgerelay-cluster, 2 nodes"], cases.Select(c => c.GetProperty("label").GetString()));
+        Assert.Equal(["edgerelay (FASTER, 1 process)", "edgerelay-cluster, 2 nodes", "nats JetStream alone, 3 servers, R3"], cases.Select(c => c.GetProperty("label").GetString()));
         Assert.True(cases[0].GetProperty("baseline").GetBoolean());
 
         var run = Assert.Single(cases[1].GetProperty("runs").EnumerateArray());
@@ -95,10 +95,16 @@ public sealed class ClusterTests : IDisposable
         Assert.Equal(run.GetProperty("msgs_per_s").GetDouble() / baseline, summary.GetProperty("ratio_to_baseline").GetProperty("median").GetDouble(), 9);
         Assert.Equal(run.GetProperty("latency_us").GetProperty("p50").GetDouble(), summary.GetProperty("p50_us").GetProperty("median").GetDouble());
 
+        // JetStream alone ran on three servers, every one's CPU counted (a native server has no managed heap).
+        var engine = Assert.Single(cases[2].GetProperty("runs").EnumerateArray());
+        RealRuns.AssertCompleteRun(engine, TargetCatalog.NatsCluster, "ingest", KnownServerUsage.Cpu);
+        Assert.Equal("nats (JetStream file, 3 servers, R3)", engine.GetProperty("label").GetString());
+
         var text = await File.ReadAllTextAsync(markdown);
         Assert.Contains("### ingest, 1024 B, 2 x 8, 2s each", text, StringComparison.Ordinal);
         Assert.Contains("| p50 µs | p99 µs |", text, StringComparison.Ordinal);
         Assert.Contains("| edgerelay-cluster, 2 nodes | 1/1 |", text, StringComparison.Ordinal);
+        Assert.Contains("| nats JetStream alone, 3 servers, R3 | 1/1 |", text, StringComparison.Ordinal);
     }
 
     [SkippableTheory]

@@ -11,7 +11,11 @@ public class ScaleCommandTests
     public void Cluster_options_are_refused_for_other_targets_and_a_cluster_refuses_what_it_cannot_be()
     {
         Assert.Empty(new RunSettings { Target = TargetCatalog.EdgeRelayCluster, Nodes = 3, Partitions = 3 }.Validate());
-        Assert.Contains("--nodes, --nats-nodes, --partitions: apply to --target edgerelay-cluster only.", new RunSettings { Nodes = 2 }.Validate());
+        Assert.Contains("--nodes, --nats-nodes, --partitions: apply to --target edgerelay-cluster only (--nats-nodes to nats-cluster too).", new RunSettings { Nodes = 2 }.Validate());
+        Assert.Empty(new RunSettings { Target = TargetCatalog.NatsCluster, NatsNodes = 5 }.Validate());
+        Assert.Contains("--nodes, --partitions: apply to --target edgerelay-cluster only (nats-cluster takes --nats-nodes).", new RunSettings { Target = TargetCatalog.NatsCluster, Nodes = 2 }.Validate());
+        Assert.Contains(new RunSettings { Target = TargetCatalog.NatsCluster, NatsNodes = 4 }.Validate(), p => p.StartsWith("--nats-nodes: 4 is not 1, 3 or 5", StringComparison.Ordinal));
+        Assert.Contains("--endpoint: nats-cluster starts its nats-servers for the run.", new RunSettings { Target = TargetCatalog.NatsCluster, Endpoint = "127.0.0.1:4222" }.Validate());
 
         var problems = new RunSettings
         {
@@ -31,7 +35,7 @@ public class ScaleCommandTests
     }
 
     [Fact]
-    public void A_plan_has_the_faster_baseline_and_a_cluster_case_per_node_count_with_the_same_load()
+    public void A_plan_has_the_faster_baseline_a_cluster_case_per_node_count_and_jetstream_alone_with_the_same_load()
     {
         var settings = new RunSettings { PayloadBytes = 1024, Connections = 4, InFlight = 32, Duration = TimeSpan.FromSeconds(10), Warmup = TimeSpan.FromSeconds(3) };
 
@@ -44,6 +48,8 @@ public class ScaleCommandTests
             Assert.Equal(TargetCatalog.EdgeRelay, plan.Baseline.Settings.Target);
             Assert.Equal([1, 2, 3], plan.Clusters.Select(c => c.Settings.Nodes));
             Assert.All(plan.Clusters, c => Assert.Equal(TargetCatalog.EdgeRelayCluster, c.Settings.Target));
+            Assert.Equal((TargetCatalog.NatsCluster, 3), (plan.Engine.Settings.Target, plan.Engine.Settings.NatsNodes));
+            Assert.Equal("nats JetStream alone, 3 servers, R3", plan.Engine.Label);
             Assert.All(plan.Cases, c => Assert.Equal(
                 (plan.Scenario, 1024, 4, 32, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(3)),
                 (c.Settings.Scenario, c.Settings.PayloadBytes, c.Settings.Connections, c.Settings.InFlight, c.Settings.Duration, c.Settings.Warmup)));

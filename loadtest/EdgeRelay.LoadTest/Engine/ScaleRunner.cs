@@ -5,14 +5,15 @@ using EdgeRelay.LoadTest.Targets;
 namespace EdgeRelay.LoadTest.Engine;
 
 /// <summary>
-/// One scenario of <c>scale</c>: the single FASTER relay (the baseline) and <c>edgerelay-cluster</c> at each
-/// node count, with the same settings otherwise.
+/// One scenario of <c>scale</c>: the single FASTER relay (the baseline), <c>edgerelay-cluster</c> at each
+/// node count, and the JetStream cluster alone (<c>nats-cluster</c>, the same servers and replicas: what the
+/// relay's cluster builds on), with the same settings otherwise.
 /// </summary>
-internal sealed record ScalePlan(string Scenario, SeriesCase Baseline, IReadOnlyList<SeriesCase> Clusters)
+internal sealed record ScalePlan(string Scenario, SeriesCase Baseline, IReadOnlyList<SeriesCase> Clusters, SeriesCase Engine)
 {
     public const string BaselineLabel = "edgerelay (FASTER, 1 process)";
 
-    public IReadOnlyList<SeriesCase> Cases => [Baseline, .. Clusters];
+    public IReadOnlyList<SeriesCase> Cases => [Baseline, .. Clusters, Engine];
 
     /// <summary>The cases for <paramref name="settings"/> (whose scenario it is) at each of <paramref name="nodeCounts"/>.</summary>
     public static ScalePlan For(RunSettings settings, IReadOnlyList<int> nodeCounts)
@@ -24,14 +25,19 @@ internal sealed record ScalePlan(string Scenario, SeriesCase Baseline, IReadOnly
             string.Create(c, $"edgerelay-cluster, {n} node{(n == 1 ? "" : "s")}"),
             string.Create(c, $"--target {TargetCatalog.EdgeRelayCluster} --nodes {n} --nats-nodes {settings.NatsNodes} --partitions {settings.Partitions} {common}"),
             settings with { Target = TargetCatalog.EdgeRelayCluster, Nodes = n }));
-        return new ScalePlan(settings.Scenario, baseline, [.. clusters]);
+        var engine = new SeriesCase(
+            string.Create(c, $"nats JetStream alone, {settings.NatsNodes} server{(settings.NatsNodes == 1 ? "" : "s")}, R{settings.NatsNodes}"),
+            string.Create(c, $"--target {TargetCatalog.NatsCluster} --nats-nodes {settings.NatsNodes} {common}"),
+            settings with { Target = TargetCatalog.NatsCluster, Nodes = 1, Partitions = 1 });
+        return new ScalePlan(settings.Scenario, baseline, [.. clusters], engine);
     }
 }
 
 /// <summary>
-/// Runs a <see cref="ScalePlan"/>: each cluster case right after a baseline run of its own, so that on a shared
-/// machine every ratio is taken against the relay measured a minute before, not at the start of the command
-/// (baseline, 1 node, baseline, 2 nodes, ...; all of it <paramref name="repeat"/> times). Each such pair is a
+/// Runs a <see cref="ScalePlan"/>: each cluster case right after a baseline run of its own and right before a run
+/// of the JetStream cluster alone, so that on a shared machine every ratio is taken against the relay measured a
+/// minute before, not at the start of the command (baseline, 1 node, JetStream, baseline, 2 nodes, JetStream, ...;
+/// all of it <paramref name="repeat"/> times). Each such pair is a
 /// "round" of <see cref="SeriesReport.Summarise"/>, which then takes every cluster run's ratio against its own
 /// baseline run. Every target is started fresh and stopped before the next, as in <c>compare</c>.
 /// </summary>
@@ -45,7 +51,7 @@ internal static class ScaleRunner
         {
             foreach (var cluster in plan.Clusters)
             {
-                foreach (var @case in (SeriesCase[])[plan.Baseline, cluster])
+                foreach (var @case in (SeriesCase[])[plan.Baseline, cluster, plan.Engine])
                 {
                     log(string.Create(CultureInfo.InvariantCulture, $"== {plan.Scenario}, pair {pair + 1} of {repeat * plan.Clusters.Count}: {@case.Label}"));
                     runs.Add(await SeriesRunner.RunOneAsync(@case, pair, display, log, stop));
@@ -63,7 +69,7 @@ internal static class ScaleRunner
     {
         yield return string.Create(
             CultureInfo.InvariantCulture,
-            $"{plan.Scenario}: a baseline run right before each cluster run ({repeat} time(s) over {plan.Clusters.Count} node count(s)); each figure is the median over the runs with a figure, then (min–max).");
+            $"{plan.Scenario}: a baseline run right before each cluster run and a run of JetStream alone right after it ({repeat} time(s) over {plan.Clusters.Count} node count(s)); each figure is the median over the runs with a figure, then (min–max).");
         yield return $"vs baseline: the run's msgs/s over the {ScalePlan.BaselineLabel} run just before it, then the median of those ratios.";
         yield return "server CPU: for the cluster every relay node's and every nats-server's CPU per message; server alloc: the relay nodes' managed allocations.";
     }

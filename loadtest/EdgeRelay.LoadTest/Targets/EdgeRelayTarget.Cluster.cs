@@ -66,11 +66,31 @@ internal sealed partial class EdgeRelayTarget
     /// <summary>The cluster's own options (refused for other targets), and what a cluster the run starts cannot be.</summary>
     internal static IEnumerable<string> ClusterProblems(RunSettings settings, string target)
     {
+        if (target == TargetCatalog.NatsCluster)
+        {
+            if (settings.Nodes != 1 || settings.Partitions != 1)
+            {
+                yield return "--nodes, --partitions: apply to --target edgerelay-cluster only (nats-cluster takes --nats-nodes).";
+            }
+
+            if (settings.NatsNodes is not (1 or 3 or 5))
+            {
+                yield return $"--nats-nodes: {settings.NatsNodes.ToString(CultureInfo.InvariantCulture)} is not 1, 3 or 5 (a stream's replicas; a majority of an odd number survives a loss).";
+            }
+
+            if (settings.Endpoint is not null)
+            {
+                yield return "--endpoint: nats-cluster starts its nats-servers for the run.";
+            }
+
+            yield break;
+        }
+
         if (target != TargetCatalog.EdgeRelayCluster)
         {
             if (settings.Nodes != 1 || settings.NatsNodes != 3 || settings.Partitions != 1)
             {
-                yield return "--nodes, --nats-nodes, --partitions: apply to --target edgerelay-cluster only.";
+                yield return "--nodes, --nats-nodes, --partitions: apply to --target edgerelay-cluster only (--nats-nodes to nats-cluster too).";
             }
 
             yield break;

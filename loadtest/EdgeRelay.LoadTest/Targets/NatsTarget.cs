@@ -30,13 +30,22 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
     /// <summary>As for Redis: slowness shows as latency, not as timeouts, up to the generator's own drain time.</summary>
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
+    private readonly bool _clustered;
     private PeerProcess? _server;
+    private NatsServers? _cluster;
+    private int _replicas = 1;
     private string _url = "";
     private string[] _subjects = [];
 
-    public string Name => TargetCatalog.Nats;
+    /// <param name="clustered">
+    /// <see cref="TargetCatalog.NatsCluster"/>: <c>--nats-nodes</c> servers started as one cluster, the stream replicated
+    /// to every one of them (a PubAck then means a majority stored it), as <c>edgerelay-cluster</c>'s streams are.
+    /// </param>
+    public NatsTarget(bool clustered = false) => _clustered = clustered;
 
-    public string Label => "nats (JetStream file)";
+    public string Name => _clustered ? TargetCatalog.NatsCluster : TargetCatalog.Nats;
+
+    public string Label => _clustered ? $"nats (JetStream file, {_replicas} servers, R{_replicas})" : "nats (JetStream file)";
 
     public string Durability => "file store written before the PubAck, fsync every 2 min";
 
@@ -52,11 +61,25 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
     /// CPU of the server the run started, by its process id; nothing for one at <c>--endpoint</c>. Its
     /// allocations are never known: a native server has no managed heap, and its allocator keeps no count.
     /// </summary>
-    public Task<ServerUsageSample> SampleServerUsageAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(_server is null ? ServerUsageSample.Unknown : new ServerUsageSample(_server.ProcessorTime(), null));
+    public Task<ServerUsageSample> SampleServerUsageAsync(CancellationToken cancellationToken) => Task.FromResult(
+        _cluster is not null ? new ServerUsageSample(_cluster.ProcessorTime(), null)
+        : _server is null ? ServerUsageSample.Unknown
+        : new ServerUsageSample(_server.ProcessorTime(), null));
 
     public async Task StartAsync(RunSettings settings, Action<string> log, CancellationToken cancellationToken)
     {
+        if (_clustered)
+        {
+            // Every server's CPU counts: a replicated write costs the followers as much as the leader.
+            _replicas = settings.NatsNodes;
+            _cluster = await NatsServers.StartAsync(settings.NatsNodes, cancellationToken);
+            _url = _cluster.Url;
+            Description = $"{Label}: nats-server pids {string.Join(", ", _cluster.Servers.Select(s => s.ProcessId))} on {string.Join(", ", _cluster.Servers.Select(s => s.EndPoint))}";
+            await CreateStreamAsync(settings, cancellationToken);
+            log(Description);
+            return;
+        }
+
         IPEndPoint endPoint;
         if (settings.Endpoint is null)
         {
@@ -76,21 +99,7 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
         }
 
         _url = $"nats://{endPoint}";
-        _subjects = new string[settings.Queues];
-        for (int i = 0; i < _subjects.Length; i++)
-        {
-            _subjects[i] = SubjectPrefix + i.ToString(CultureInfo.InvariantCulture);
-        }
-
-        await using (var connection = await ConnectNatsAsync("setup", cancellationToken))
-        {
-            var js = CreateContext(connection);
-            await DeleteStreamAsync(js, cancellationToken); // a fresh stream, whatever a previous run left
-            await js.CreateStreamAsync(
-                new StreamConfig(StreamName, [SubjectPrefix + ">"]) { Storage = StreamConfigStorage.File, Retention = Retention(settings.Scenario) },
-                cancellationToken);
-        }
-
+        await CreateStreamAsync(settings, cancellationToken);
         log(Description);
     }
 
@@ -167,7 +176,12 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
 
     public async ValueTask DisposeAsync()
     {
-        if (_server is not null)
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+            _cluster = null;
+        }
+        else if (_server is not null)
         {
             await _server.DisposeAsync();
             _server = null;
@@ -200,6 +214,22 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
         FilterSubject = _subjects[queue],
         AckPolicy = ConsumerConfigAckPolicy.Explicit,
     };
+
+    private async Task CreateStreamAsync(RunSettings settings, CancellationToken cancellationToken)
+    {
+        _subjects = new string[settings.Queues];
+        for (int i = 0; i < _subjects.Length; i++)
+        {
+            _subjects[i] = SubjectPrefix + i.ToString(CultureInfo.InvariantCulture);
+        }
+
+        await using var connection = await ConnectNatsAsync("setup", cancellationToken);
+        var js = CreateContext(connection);
+        await DeleteStreamAsync(js, cancellationToken); // a fresh stream, whatever a previous run left
+        await js.CreateStreamAsync(
+            new StreamConfig(StreamName, [SubjectPrefix + ">"]) { Storage = StreamConfigStorage.File, Retention = Retention(settings.Scenario), NumReplicas = _replicas },
+            cancellationToken);
+    }
 
     /// <summary>JetStream API calls and PubAcks take their timeout from the connection's RequestTimeout.</summary>
     private static NatsJSContext CreateContext(NatsConnection connection) => new(connection);

@@ -18,7 +18,13 @@ internal static class TargetCatalog
     /// <summary>The relay as several nodes of one service on a JetStream cluster, all started for the run.</summary>
     public const string EdgeRelayCluster = "edgerelay-cluster";
 
-    public static IReadOnlyList<string> Names { get; } = [EdgeRelay, RawSink, RawFasterLog, Redis, Nats, EdgeRelayForward, EdgeRelayCluster];
+    /// <summary>
+    /// NATS JetStream on a cluster of <c>--nats-nodes</c> servers with every message replicated to each: the engine
+    /// under <see cref="EdgeRelayCluster"/> on its own, the ceiling that target builds on.
+    /// </summary>
+    public const string NatsCluster = "nats-cluster";
+
+    public static IReadOnlyList<string> Names { get; } = [EdgeRelay, RawSink, RawFasterLog, Redis, Nats, EdgeRelayForward, EdgeRelayCluster, NatsCluster];
 
     public static ILoadTarget Create(string name) => name switch
     {
@@ -29,6 +35,7 @@ internal static class TargetCatalog
         Nats => new NatsTarget(),
         EdgeRelayForward => new EdgeRelayForwardTarget(),
         EdgeRelayCluster => EdgeRelayTarget.Cluster(),
+        NatsCluster => new NatsTarget(clustered: true),
         _ => throw new ArgumentException($"Unknown target '{name}'.", nameof(name)),
     };
 
@@ -42,6 +49,7 @@ internal static class TargetCatalog
         Nats => typeof(NatsTarget),
         EdgeRelayForward => typeof(EdgeRelayForwardTarget),
         EdgeRelayCluster => typeof(EdgeRelayTarget),
+        NatsCluster => typeof(NatsTarget),
         _ => throw new ArgumentException($"Unknown target '{name}'.", nameof(name)),
     };
 }
