@@ -90,6 +90,7 @@ public sealed partial class JetStreamStorage
         // Another node's SEND: nothing on this node knows of it yet, and its subscribers here want it pushed.
         if (!own && Records.Kind(record) == RecordKind.Message)
         {
+            Interlocked.Increment(ref _remoteArrivals);
             RemoteArrival?.Invoke(Records.ReadMessage(record).Aid);
         }
     }

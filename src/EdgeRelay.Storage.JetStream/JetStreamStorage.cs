@@ -53,6 +53,7 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
     private long _expired;
     private long _memoryReads;
     private long _deviceReads;
+    private long _remoteArrivals;
     private ITimer? _maintenance;
     private int _disposed;
 
@@ -125,6 +126,18 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
     }
 
     public Action<AddressId>? RemoteArrival { get; set; }
+
+    public SharedStorageStatistics GetSharedStatistics()
+    {
+        long applied = 0, behind = 0;
+        foreach (var follower in _followers.Values)
+        {
+            applied += follower.AppliedCount;
+            behind += follower.Behind;
+        }
+
+        return new SharedStorageStatistics(applied, behind, Interlocked.Read(ref _remoteArrivals), _publisher.Retries);
+    }
 
     /// <summary>Not ready while the connection to the cluster is not open (the client reconnects by itself).</summary>
     public string? NotReadyReason => _connection.ConnectionState == NatsConnectionState.Open

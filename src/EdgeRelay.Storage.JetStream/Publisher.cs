@@ -50,6 +50,7 @@ internal sealed class Publisher : IDisposable
     private Exception? _failure;
     private Task _loop = Task.CompletedTask;
     private long _rounds;
+    private long _retries;
 
     public Publisher(INatsJSContext js, JetStreamStorageOptions options, long writer, Func<string, ulong, Task> waitApplied, Action<List<(AddressId Address, ulong Seq)>> addressesStored, ILogger logger, TimeProvider? time = null)
     {
@@ -63,6 +64,9 @@ internal sealed class Publisher : IDisposable
     }
 
     public long Rounds => Interlocked.Read(ref _rounds);
+
+    /// <summary>Publishes retried after no answer or no leader.</summary>
+    public long Retries => Interlocked.Read(ref _retries);
 
     /// <summary>Told each round's duration in seconds (a metrics histogram).</summary>
     public Action<double>? Observer { get; set; }
@@ -351,6 +355,7 @@ internal sealed class Publisher : IDisposable
             {
                 // No leader (an election), a lost server, a timeout: the same Msg-Id makes the retry store it once.
                 JetStreamLog.PublishRetry(_logger, item.Subject, ex);
+                Interlocked.Increment(ref _retries);
             }
             catch (OperationCanceledException) when (window.IsCancellationRequested && !_abort.IsCancellationRequested)
             {

@@ -29,6 +29,8 @@ internal sealed class StreamFollower
     private readonly List<(ulong Seq, TaskCompletionSource Done)> _waiters = [];
     private readonly Lock _lock = new();
     private ulong _applied;
+    private long _appliedCount;
+    private long _behind;
     private Exception? _failure;
     private Task _loop = Task.CompletedTask;
 
@@ -94,6 +96,12 @@ internal sealed class StreamFollower
 
     public Task StoppedAsync => _loop;
 
+    /// <summary>Records applied since the start.</summary>
+    public long AppliedCount => Interlocked.Read(ref _appliedCount);
+
+    /// <summary>Records the stream held past the last one applied, as its delivery said (0 when caught up).</summary>
+    public long Behind => Interlocked.Read(ref _behind);
+
     private async Task FollowAsync(INatsJSConsumer consumer, ulong lastAtStart, CancellationToken stopping)
     {
         try
@@ -104,6 +112,8 @@ internal sealed class StreamFollower
                 var seq = metadata.Sequence.Stream;
                 _apply(seq, msg.Data ?? []);
                 Advance(seq);
+                Interlocked.Increment(ref _appliedCount);
+                Interlocked.Exchange(ref _behind, (long)metadata.NumPending);
                 if (metadata.NumPending == 0 || seq >= lastAtStart)
                 {
                     _caughtUp.TrySetResult();

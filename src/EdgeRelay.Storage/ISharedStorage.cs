@@ -11,4 +11,14 @@ public interface ISharedStorage
     /// on the store's own thread, in stream order: keep it cheap (a push pump's wake-up).
     /// </summary>
     Action<AddressId>? RemoteArrival { get; set; }
+
+    /// <summary>What this node sees of the shared store, for its metrics; cheap, and read at scrape time.</summary>
+    SharedStorageStatistics GetSharedStatistics();
 }
+
+/// <summary>A node's view of a store several nodes share; the fields are read one by one, not atomically together.</summary>
+/// <param name="RecordsApplied">Records this node applied from the shared streams since it opened (its own and the others').</param>
+/// <param name="RecordsBehind">Records the engine holds that this node has not applied yet, as the engine last said: how far its index lags.</param>
+/// <param name="RemoteArrivals">Messages other nodes accepted that this node learnt of, since it opened.</param>
+/// <param name="PublishRetries">Writes retried after no answer or no leader (an election, a lost server), since it opened.</param>
+public readonly record struct SharedStorageStatistics(long RecordsApplied, long RecordsBehind, long RemoteArrivals, long PublishRetries);

@@ -18,6 +18,7 @@ public sealed class MetricsTests
         "edgerelay_resolution_cache_lookups_total", "edgerelay_delivery_latency_seconds", "edgerelay_push_subscribers",
         "edgerelay_messages_delivered_total", "edgerelay_messages_acked_total", "edgerelay_wakeups_total",
         "edgerelay_message_reads_total", "dotnet_collection_count_total", "process_cpu_seconds_total", "edgerelay_process_allocated_bytes_total",
+        "edgerelay_storage_ready",
     ];
 
     [SkippableFact]
@@ -32,6 +33,10 @@ public sealed class MetricsTests
         {
             Assert.Contains($"# TYPE {family} ", text, StringComparison.Ordinal);
         }
+
+        // One machine's relay: its store is ready, and it shows none of a shared store's metrics.
+        Assert.Contains("\nedgerelay_storage_ready 1\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("edgerelay_cluster_", text, StringComparison.Ordinal);
 
         var allocated = text.Split('\n').Single(l => l.StartsWith("edgerelay_process_allocated_bytes_total ", StringComparison.Ordinal));
         Assert.True(double.Parse(allocated[(allocated.IndexOf(' ') + 1)..], CultureInfo.InvariantCulture) > 0, allocated);

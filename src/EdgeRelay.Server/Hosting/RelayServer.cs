@@ -96,6 +96,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         Metrics = new Metrics.RelayMetrics();
         Metrics.Attach(this);
         Metrics.CreateLimitMetrics();
+        Metrics.CreateStorageEngineMetrics(storage);
 
         // One coarse timer for every connection (as Kestrel's heartbeat does) instead of a timer per read.
         _watchdog = time.CreateTimer(_ => CheckTimeouts(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));

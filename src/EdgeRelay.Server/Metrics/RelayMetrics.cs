@@ -313,6 +313,8 @@ public sealed partial class RelayMetrics
             return; // scraped while stopping: keep the last values
         }
 
+        CollectStorageEngine(relay.Storage);
+
         PendingMessages.Set(stats.PendingMessages);
         PendingBytes.Set(stats.PendingBytes);
         Addresses.Set(stats.Addresses);

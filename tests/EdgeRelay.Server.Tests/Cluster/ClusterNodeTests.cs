@@ -45,6 +45,14 @@ public sealed class ClusterNodeTests(NatsClusterFixture fixture) : IClassFixture
         // Before the ack reached node A's index, a PULL there still lists the message; after, never again.
         await rmA.AuthenticateAsync(created.Id, owner.Key);
         await Eventually.TrueAsync(async () => (await rmA.PullAsync(created.Id)).Messages.Count == 0, "the ack made on node B to reach node A", Patience);
+
+        // Each node's metrics: B learnt of one message from another node, A of none; both applied records and are current.
+        var metricsB = await MetricsAsync(b);
+        Assert.Equal(1, metricsB["edgerelay_cluster_remote_arrivals_total"]);
+        Assert.True(metricsB["edgerelay_cluster_records_applied_total"] >= 3, "B applied the address, the message and the ack");
+        Assert.Equal(1, metricsB["edgerelay_storage_ready"]);
+        Assert.Equal(0, (await MetricsAsync(a))["edgerelay_cluster_remote_arrivals_total"]);
+        await Eventually.TrueAsync(async () => (await MetricsAsync(a))["edgerelay_cluster_records_behind"] == 0, "node A's index to be current", Patience);
     }
 
     [SkippableFact]
@@ -100,6 +108,7 @@ public sealed class ClusterNodeTests(NatsClusterFixture fixture) : IClassFixture
                 "/readyz to answer 503 storage not ready",
                 Patience,
                 TimeSpan.FromMilliseconds(50));
+            Assert.Equal(0, (await MetricsAsync(a))["edgerelay_storage_ready"]);
         }
         finally
         {
@@ -108,6 +117,7 @@ public sealed class ClusterNodeTests(NatsClusterFixture fixture) : IClassFixture
         }
 
         await Eventually.TrueAsync(async () => (await GetAsync(readyz)).Status == HttpStatusCode.OK, "/readyz to answer 200 after the restart", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
+        Assert.Equal(1, (await MetricsAsync(a))["edgerelay_storage_ready"]);
 
         // Back for real, not only connected: both nodes still follow the streams, so a SEND to one is pushed by the other.
         using var owner = new Owner();
@@ -135,6 +145,17 @@ public sealed class ClusterNodeTests(NatsClusterFixture fixture) : IClassFixture
     {
         using var timeout = new CancellationTokenSource(Patience);
         return await subscription.Deliveries.ReadAsync(timeout.Token);
+    }
+
+    /// <summary>The node's unlabelled metric samples by name.</summary>
+    private static async Task<Dictionary<string, double>> MetricsAsync(TestRelay node)
+    {
+        var (status, body) = await GetAsync(new Uri($"http://{node.Host.HttpEndPoint}/metrics"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        return body.Split('\n')
+            .Where(l => l.StartsWith("edgerelay_", StringComparison.Ordinal) && !l.Contains('{', StringComparison.Ordinal))
+            .Select(l => l.Split(' '))
+            .ToDictionary(f => f[0], f => double.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static async Task<(HttpStatusCode Status, string Body)> GetAsync(Uri uri)

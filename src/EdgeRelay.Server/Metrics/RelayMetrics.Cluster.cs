@@ -1,0 +1,58 @@
+using EdgeRelay.Storage;
+using Prometheus;
+
+namespace EdgeRelay.Server.Metrics;
+
+/// <summary>
+/// The storage engine as this node sees it: whether it is ready (what <c>/readyz</c> says, for every backend), and,
+/// for a store several nodes share, how far this node's index is behind the streams and what it learnt from the
+/// other nodes. Each node serves its own: Prometheus's <c>instance</c> label tells them apart, so a node that
+/// lags or keeps retrying stands out beside the others.
+/// </summary>
+public sealed partial class RelayMetrics
+{
+    private Gauge _storageReady = null!;
+    private Counter? _clusterApplied;
+    private Gauge? _clusterBehind;
+    private Counter? _clusterRemoteArrivals;
+    private Counter? _clusterPublishRetries;
+
+    /// <summary>Creates the metrics of this file; the shared-store ones only for a shared store, so one machine's relay shows none of them.</summary>
+    internal void CreateStorageEngineMetrics(IRelayStorage storage)
+    {
+        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        _storageReady = factory.CreateGauge(
+            "edgerelay_storage_ready",
+            "1 while the storage engine serves this node, 0 while it does not (a shared store's cluster unreachable); /readyz answers 503 with the reason meanwhile.");
+        if (storage is not ISharedStorage)
+        {
+            return;
+        }
+
+        _clusterApplied = factory.CreateCounter(
+            "edgerelay_cluster_records_applied_total",
+            "Records of the shared streams this node applied to its index (its own writes and every other node's).");
+        _clusterBehind = factory.CreateGauge(
+            "edgerelay_cluster_records_behind",
+            "Records the shared streams hold that this node has not applied yet, as the engine last said: 0 when its index is current.");
+        _clusterRemoteArrivals = factory.CreateCounter(
+            "edgerelay_cluster_remote_arrivals_total",
+            "Messages other nodes accepted that this node learnt of (and pushed to its own subscribers, if any).");
+        _clusterPublishRetries = factory.CreateCounter(
+            "edgerelay_cluster_publish_retries_total",
+            "Writes this node retried because the cluster gave no answer or had no stream leader (an election, a lost server).");
+    }
+
+    private void CollectStorageEngine(IRelayStorage storage)
+    {
+        _storageReady.Set(storage is IStorageReadiness { NotReadyReason: not null } ? 0 : 1);
+        if (storage is ISharedStorage shared && _clusterApplied is not null)
+        {
+            var stats = shared.GetSharedStatistics();
+            _clusterApplied.IncTo(stats.RecordsApplied);
+            _clusterBehind!.Set(stats.RecordsBehind);
+            _clusterRemoteArrivals!.IncTo(stats.RemoteArrivals);
+            _clusterPublishRetries!.IncTo(stats.PublishRetries);
+        }
+    }
+}
