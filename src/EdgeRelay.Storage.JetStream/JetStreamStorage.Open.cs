@@ -75,7 +75,11 @@ public sealed partial class JetStreamStorage
             {
                 Storage = StreamConfigStorage.File,
                 NumReplicas = _options.Replicas,
-                MaxMsgsPerSubject = 1,
+
+                // Not 1: two claims stored from one record (see Presence.Apply) are judged by every node in stream order,
+                // which needs the first still there when a node's follower reads the second. A race writes at most the two
+                // claims and the winner's rewrite; a follower would have to lag four records on one subject to miss one.
+                MaxMsgsPerSubject = 4,
                 Discard = StreamConfigDiscard.Old,
                 AllowDirect = true,
                 Description = "EdgeRelay presence: node heartbeats, push leases and wake-up marks, the newest record of each",

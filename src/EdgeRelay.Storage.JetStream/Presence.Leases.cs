@@ -80,13 +80,12 @@ internal sealed partial class Presence
         }
 
         want.Attempting = true;
-        want.FromDead = slot.Writer != 0;
         return true;
     }
 
     private async Task AcquireAsync(AddressId aid, ulong expected)
     {
-        var outcome = await PublishAsync(_options.LeaseSubject(aid), Record(PresenceKind.Lease, aid, NowMs), expected).ConfigureAwait(false);
+        var (outcome, _) = await PublishAsync(_options.LeaseSubject(aid), Record(PresenceKind.Lease, aid, NowMs, expected), expected).ConfigureAwait(false);
         lock (_lock)
         {
             if (!_wanted.TryGetValue(aid, out var want))
@@ -96,13 +95,7 @@ internal sealed partial class Presence
 
             if (outcome == Outcome.Stored)
             {
-                if (want.FromDead)
-                {
-                    Interlocked.Increment(ref _handOvers);
-                    JetStreamLog.LeaseTakenOver(_logger, aid.ToString());
-                }
-
-                return; // applying it tells the pump
+                return; // applying it tells the pump, if it was first
             }
 
             want.Attempting = false;
@@ -113,8 +106,8 @@ internal sealed partial class Presence
         }
     }
 
-    private Task<Outcome> ReleaseAsync(AddressId aid, ulong expected) =>
-        PublishAsync(_options.LeaseSubject(aid), Record(PresenceKind.Release, aid, NowMs), expected);
+    private Task<(Outcome Outcome, ulong Seq)> ReleaseAsync(AddressId aid, ulong expected) =>
+        PublishAsync(_options.LeaseSubject(aid), Record(PresenceKind.Release, aid, NowMs, expected), expected);
 
     /// <summary>This node's subscribers of one address: how many reasons to hold the lease, and the state of its claim.</summary>
     private sealed class Want
@@ -122,8 +115,6 @@ internal sealed partial class Presence
         public int Count { get; set; }
 
         public bool Attempting { get; set; }
-
-        public bool FromDead { get; set; }
 
         public ulong? ConflictAt { get; set; }
     }

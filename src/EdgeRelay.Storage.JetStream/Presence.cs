@@ -21,7 +21,7 @@ namespace EdgeRelay.Storage.JetStream;
 /// </remarks>
 internal sealed partial class Presence : IDisposable
 {
-    private const int RecordLength = 1 + 8 + AddressId.Length + 8;
+    private const int RecordLength = 1 + 8 + AddressId.Length + 8 + 8;
 
     /// <summary>JetStream's error for a publish whose expected last subject sequence is not the subject's.</summary>
     private const int WrongLastSequence = 10071;
@@ -38,6 +38,8 @@ internal sealed partial class Presence : IDisposable
     private readonly Dictionary<AddressId, Want> _wanted = [];
     private readonly HashSet<AddressId> _heldUnwanted = [];
     private readonly HashSet<AddressId> _clearing = [];
+    private readonly Dictionary<ulong, bool> _verdicts = [];
+    private readonly Func<ulong, Task> _waitApplied;
     private readonly CancellationTokenSource _stopping = new();
     private ITimer? _heartbeat;
     private int _beating;
@@ -47,8 +49,10 @@ internal sealed partial class Presence : IDisposable
     private long _handOvers;
     private long _wakeClaimsLost;
 
-    public Presence(INatsJSContext js, JetStreamStorageOptions options, TimeProvider time, long self, ILogger logger)
+    /// <param name="waitApplied">Completes once this node's follower applied the presence record at a sequence.</param>
+    public Presence(INatsJSContext js, JetStreamStorageOptions options, TimeProvider time, long self, Func<ulong, Task> waitApplied, ILogger logger)
     {
+        _waitApplied = waitApplied;
         _js = js;
         _options = options;
         _time = time;
@@ -144,7 +148,12 @@ internal sealed partial class Presence : IDisposable
             expected = slot.Seq;
         }
 
-        var outcome = await PublishAsync(_options.WakeSubject(aid), Record(PresenceKind.Wake, aid, now), expected).ConfigureAwait(false);
+        var (outcome, seq) = await PublishAsync(_options.WakeSubject(aid), Record(PresenceKind.Wake, aid, now, expected), expected).ConfigureAwait(false);
+        if (outcome == Outcome.Stored && !await AcceptedAsync(seq).ConfigureAwait(false))
+        {
+            outcome = Outcome.Conflict; // stored beside a claim JetStream took first from the same record
+        }
+
         if (outcome == Outcome.Conflict)
         {
             Interlocked.Increment(ref _wakeClaimsLost);
@@ -168,99 +177,38 @@ internal sealed partial class Presence : IDisposable
             expected = slot.Seq;
         }
 
-        _ = PublishAsync(_options.WakeSubject(aid), Record(PresenceKind.WakeClear, aid, NowMs), expected);
+        _ = PublishAsync(_options.WakeSubject(aid), Record(PresenceKind.WakeClear, aid, NowMs, expected), expected);
     }
 
-    /// <summary>Applies one record of the presence stream (the follower's thread, in stream order).</summary>
-    public void Apply(ulong seq, byte[] record)
+    /// <summary>Whether this node's wake claim at <paramref name="seq"/> was the one in force once applied.</summary>
+    private async Task<bool> AcceptedAsync(ulong seq)
     {
-        if (record.Length != RecordLength)
+        try
         {
-            throw new InvalidDataException($"A presence record of {record.Length} bytes is not {RecordLength}.");
+            await _waitApplied(seq).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            return true; // the store is failing: decide alone
         }
 
-        var kind = (PresenceKind)record[0];
-        var writer = BinaryPrimitives.ReadInt64LittleEndian(record.AsSpan(1));
-        var aid = AddressId.Read(record.AsSpan(9));
-        var at = BinaryPrimitives.ReadInt64LittleEndian(record.AsSpan(9 + AddressId.Length));
-        List<AddressId>? changed = null;
-        var acquire = false;
-        var release = false;
-        var left = false;
-        ulong expected = 0;
         lock (_lock)
         {
-            switch (kind)
-            {
-                case PresenceKind.Beat:
-                    _beats[writer] = at;
-                    CheckSelfLocked(ref changed);
-                    left = at == 0 && writer != _self;
-                    break;
-                case PresenceKind.Lease or PresenceKind.Release:
-                    var before = _leases.GetValueOrDefault(aid).Writer;
-                    var holder = kind == PresenceKind.Lease ? writer : 0;
-                    _leases[aid] = new Slot(seq, holder, at);
-                    if ((before == _self) != (holder == _self))
-                    {
-                        (changed ??= []).Add(aid);
-                    }
-
-                    if (_wanted.TryGetValue(aid, out var want))
-                    {
-                        want.Attempting = false;
-                        acquire = ShouldAcquireLocked(aid, want, out expected);
-                    }
-                    else if (holder == _self)
-                    {
-                        _heldUnwanted.Add(aid); // a claim that landed after its subscriber left
-                        release = true;
-                        expected = seq;
-                    }
-
-                    if (holder != _self)
-                    {
-                        _heldUnwanted.Remove(aid);
-                    }
-
-                    break;
-                case PresenceKind.Wake or PresenceKind.WakeClear:
-                    _wakes[aid] = new Slot(seq, writer, kind == PresenceKind.Wake ? at : 0);
-                    _clearing.Remove(aid);
-                    break;
-                default:
-                    throw new InvalidDataException($"Unknown presence record kind {kind}.");
-            }
-        }
-
-        if (acquire)
-        {
-            _ = AcquireAsync(aid, expected);
-        }
-        else if (release)
-        {
-            _ = ReleaseAsync(aid, expected);
-        }
-
-        Tell(changed);
-        if (left)
-        {
-            // A node that stopped cleanly: its leases pass on now, not at the next beat.
-            Act(Review());
+            return !_verdicts.Remove(seq, out var accepted) || accepted;
         }
     }
 
-    private static byte[] Record(PresenceKind kind, AddressId aid, long atMs, long writer)
+    /// <summary>Kind, writer, address (none for a beat), time, and the subject's sequence the record was based on (a claim's expectation).</summary>
+    private byte[] Record(PresenceKind kind, AddressId aid, long atMs, ulong basedOn = 0)
     {
         var record = new byte[RecordLength];
         record[0] = (byte)kind;
-        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(1), writer);
+        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(1), _self);
         aid.Write(record.AsSpan(9));
         BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(9 + AddressId.Length), atMs);
+        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(17 + AddressId.Length), basedOn);
         return record;
     }
-
-    private byte[] Record(PresenceKind kind, AddressId aid, long atMs) => Record(kind, aid, atMs, _self);
 
     private bool IsLiveLocked(long node)
     {
@@ -368,7 +316,7 @@ internal sealed partial class Presence : IDisposable
     }
 
     /// <summary>Publishes a presence record, expecting the subject's last sequence when given (0: no record yet).</summary>
-    private async Task<Outcome> PublishAsync(string subject, byte[] record, ulong? expected)
+    private async Task<(Outcome Outcome, ulong Seq)> PublishAsync(string subject, byte[] record, ulong? expected)
     {
         try
         {
@@ -379,20 +327,20 @@ internal sealed partial class Presence : IDisposable
             var ack = await _js.PublishAsync(subject, record, opts: opts, cancellationToken: timeout.Token).ConfigureAwait(false);
             if (ack.Error is { ErrCode: WrongLastSequence })
             {
-                return Outcome.Conflict;
+                return (Outcome.Conflict, 0);
             }
 
             ack.EnsureSuccess();
-            return Outcome.Stored;
+            return (Outcome.Stored, ack.Seq);
         }
         catch (NatsJSApiException ex) when (ex.Error.ErrCode == WrongLastSequence)
         {
-            return Outcome.Conflict;
+            return (Outcome.Conflict, 0);
         }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException or ObjectDisposedException)
         {
             JetStreamLog.PresenceWriteFailed(_logger, subject, ex);
-            return Outcome.Failed;
+            return (Outcome.Failed, 0);
         }
     }
 

@@ -162,6 +162,47 @@ public sealed class PresenceTests : IAsyncLifetime
         await Eventually.TrueAsync(async () => await a.ClaimWakeAsync(aid, Quiet), "node A to wake the owner again");
     }
 
+    [SkippableFact]
+    public async Task A_claim_stored_beside_the_one_in_force_is_ignored_by_every_node_and_the_holder_writes_its_lease_again()
+    {
+        var (a, _) = await OpenAsync();
+        var (b, _) = await OpenAsync();
+        var aid = AddressId.NewRandom();
+        a.WantPush(aid);
+        await Eventually.TrueAsync(() => a.MayPush(aid) && b.IsPushed(aid), "node A to hold the lease");
+
+        // What nats-server before 2.9.21 could let through (issue 4320): a second claim based on the same record as
+        // the one in force, stored after it. Here a node that never beat claims from "no record yet".
+        var options = await _backend.OptionsAsync();
+        var subject = options.LeaseSubject(aid);
+        await using var raw = new NatsConnection(JetStreamStorage.ConnectionOptions(options));
+        var js = new NATS.Client.JetStream.NatsJSContext(raw);
+        var stale = new byte[1 + 8 + AddressId.Length + 8 + 8];
+        stale[0] = (byte)PresenceKind.Lease;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(stale.AsSpan(1), 42);
+        aid.Write(stale.AsSpan(9));
+        var staleSeq = (await js.PublishAsync(subject, stale)).Seq;
+
+        // The holder writes its lease again over it, based on it; every node, and one that starts later, sees A hold it.
+        var stream = await js.GetStreamAsync(options.PresenceStream);
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                var last = await stream.GetDirectAsync<byte[]>(new NATS.Client.JetStream.Models.StreamMsgGetRequest { LastBySubj = subject });
+                return last.Data is { } data && System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(17 + AddressId.Length)) == staleSeq;
+            },
+            "node A to write its lease again");
+        var (late, _) = await OpenAsync();
+        foreach (var node in new[] { a, b, late })
+        {
+            await Eventually.TrueAsync(() => node.IsPushed(aid), "every node to see a live holder");
+        }
+
+        Assert.True(a.MayPush(aid));
+        late.WantPush(aid);
+        Assert.False(late.MayPush(aid));
+    }
+
     private async Task<(JetStreamStorage Store, NatsConnection Connection)> OpenAsync()
     {
         var options = await _backend.OptionsAsync();
