@@ -7,7 +7,7 @@ namespace EdgeRelay.Storage.JetStream;
 
 /// <summary>
 /// Which nodes are live, which node pushes each address, and when each owner was last woken: the presence stream
-/// (one record per node or address subject), followed by every node into this table.
+/// (a subject per node and per address, the newest record of each in force), followed by every node into this table.
 /// </summary>
 /// <remarks>
 /// <para>Liveness costs one record per node per <see cref="JetStreamStorageOptions.HeartbeatInterval"/>, whatever the
