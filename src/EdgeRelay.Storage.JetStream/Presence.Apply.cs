@@ -49,7 +49,7 @@ internal sealed partial class Presence
                     _clearing.Remove(aid);
                     if (writer == _self && kind == PresenceKind.Wake)
                     {
-                        _verdicts[seq] = accepted;
+                        _verdicts[aid] = (seq, accepted);
                     }
 
                     if (!accepted && mark.Writer == _self && mark.AtMs != 0)

@@ -38,7 +38,9 @@ internal sealed partial class Presence : IDisposable
     private readonly Dictionary<AddressId, Want> _wanted = [];
     private readonly HashSet<AddressId> _heldUnwanted = [];
     private readonly HashSet<AddressId> _clearing = [];
-    private readonly Dictionary<ulong, bool> _verdicts = [];
+    // This node's newest wake claim per address and whether it was in force when applied: one entry per address
+    // woken here, as the table has (a claim's waiter reads it; a rewrite of a claim in force replaces it).
+    private readonly Dictionary<AddressId, (ulong Seq, bool Accepted)> _verdicts = [];
     private readonly Func<ulong, Task> _waitApplied;
     private readonly CancellationTokenSource _stopping = new();
     private ITimer? _heartbeat;
@@ -149,7 +151,7 @@ internal sealed partial class Presence : IDisposable
         }
 
         var (outcome, seq) = await PublishAsync(_options.WakeSubject(aid), Record(PresenceKind.Wake, aid, now, expected), expected).ConfigureAwait(false);
-        if (outcome == Outcome.Stored && !await AcceptedAsync(seq).ConfigureAwait(false))
+        if (outcome == Outcome.Stored && !await AcceptedAsync(aid, seq).ConfigureAwait(false))
         {
             outcome = Outcome.Conflict; // stored beside a claim JetStream took first from the same record
         }
@@ -181,7 +183,7 @@ internal sealed partial class Presence : IDisposable
     }
 
     /// <summary>Whether this node's wake claim at <paramref name="seq"/> was the one in force once applied.</summary>
-    private async Task<bool> AcceptedAsync(ulong seq)
+    private async Task<bool> AcceptedAsync(AddressId aid, ulong seq)
     {
         try
         {
@@ -194,7 +196,8 @@ internal sealed partial class Presence : IDisposable
 
         lock (_lock)
         {
-            return !_verdicts.Remove(seq, out var accepted) || accepted;
+            // A later record of this node's own can only be its rewrite of this claim, in force.
+            return !_verdicts.TryGetValue(aid, out var verdict) || verdict.Seq != seq || verdict.Accepted;
         }
     }
 
