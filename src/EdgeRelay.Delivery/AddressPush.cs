@@ -112,6 +112,12 @@ internal sealed class AddressPush
             _pump ??= Task.Run(PumpAsync);
         }
 
+        if (first)
+        {
+            // Several nodes: push only once this node holds the address' lease (PushChanged signals it then).
+            _hub.Coordination.WantPush(Id);
+        }
+
         Signal();
         if (first)
         {
@@ -236,7 +242,8 @@ internal sealed class AddressPush
                         }
                     }
 
-                    if (!_hub.Registry.TryGetAddress(Id, out var info) || info.Policy.Kind == DeliveryPolicyKind.PullOnly)
+                    // Not this node's to push (another node holds the lease): wait for the lease to come here.
+                    if (!_hub.Registry.TryGetAddress(Id, out var info) || info.Policy.Kind == DeliveryPolicyKind.PullOnly || !_hub.Coordination.MayPush(Id))
                     {
                         break;
                     }
@@ -250,7 +257,7 @@ internal sealed class AddressPush
                     var allDurable = newest == 0 || _hub.Durability.IsDurable(DurabilityTicket.At(newest));
                     if (info.Policy.Kind != DeliveryPolicyKind.Batched || await WaitForWindowAsync(info.Policy, pending))
                     {
-                        while (true)
+                        while (_hub.Coordination.MayPush(Id))
                         {
                             var (pushed, grown) = await PushRoundAsync(pending, assigned);
                             assigned = grown;

@@ -25,7 +25,8 @@ public sealed class PushHub
     private long _wakeups;
     private long _wakeupsSuppressed;
 
-    public PushHub(IAddressRegistry registry, IMessageQueue queue, IDurability durability, DeliveryOptions options, TimeProvider time, ILogger logger, IWakeupNotifier? notifier = null)
+    /// <param name="coordination">Several nodes on one store: who pushes and who wakes (default: this node alone).</param>
+    public PushHub(IAddressRegistry registry, IMessageQueue queue, IDurability durability, DeliveryOptions options, TimeProvider time, ILogger logger, IWakeupNotifier? notifier = null, IDeliveryCoordination? coordination = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(queue);
@@ -40,6 +41,7 @@ public sealed class PushHub
         Time = time;
         Logger = logger;
         _notifier = notifier;
+        Coordination = coordination ?? SingleNodeCoordination.Instance;
     }
 
     /// <summary>Wake-ups handed to the notifier.</summary>
@@ -74,6 +76,8 @@ public sealed class PushHub
     internal TimeProvider Time { get; }
 
     internal ILogger Logger { get; }
+
+    internal IDeliveryCoordination Coordination { get; }
 
     /// <summary>A message for <paramref name="aid"/> was appended (not yet durable; <paramref name="ticket"/> says when): push it, or wake the owner.</summary>
     public void OnAppended(AddressId aid, DurabilityTicket ticket)
@@ -140,6 +144,7 @@ public sealed class PushHub
         if (push.Remove(subscription))
         {
             _addresses.TryRemove(new KeyValuePair<AddressId, AddressPush>(push.Id, push));
+            Coordination.DropPush(push.Id);
         }
     }
 
@@ -171,6 +176,8 @@ public sealed class PushHub
         {
             _lastWake.TryRemove(aid, out _);
         }
+
+        Coordination.OwnerActive(aid);
     }
 
     /// <summary>Forgets wake-up marks older than the quiet period (the server calls it from its coarse timer).</summary>
@@ -193,6 +200,12 @@ public sealed class PushHub
             return;
         }
 
+        // Subscribed on another node of the service: online there, like a subscriber here.
+        if (Coordination.IsPushed(aid))
+        {
+            return;
+        }
+
         var now = Time.GetTimestamp();
         if (_lastWake.TryGetValue(aid, out var last) && Time.GetElapsedTime(last, now) < Options.WakeQuietPeriod)
         {
@@ -207,7 +220,41 @@ public sealed class PushHub
             return;
         }
 
-        _ = WakeWhenDurableAsync(endpoint, ticket);
+        // This node's mark covers its own SENDs of the burst; the store's claim covers the other nodes' (one node alone: always won, at once).
+        var claim = Coordination.ClaimWakeAsync(aid, Options.WakeQuietPeriod);
+        if (!claim.IsCompletedSuccessfully)
+        {
+            _ = WakeIfClaimedAsync(claim, endpoint, ticket);
+        }
+        else if (claim.Result)
+        {
+            _ = WakeWhenDurableAsync(endpoint, ticket);
+        }
+        else
+        {
+            Interlocked.Increment(ref _wakeupsSuppressed);
+        }
+    }
+
+    private async Task WakeIfClaimedAsync(ValueTask<bool> claim, string endpoint, DurabilityTicket ticket)
+    {
+        bool won;
+        try
+        {
+            won = await claim;
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or IOException)
+        {
+            return; // the store is closing or failed
+        }
+
+        if (!won)
+        {
+            Interlocked.Increment(ref _wakeupsSuppressed); // another node woke the owner for this burst
+            return;
+        }
+
+        await WakeWhenDurableAsync(endpoint, ticket);
     }
 
     /// <summary>A wake-up promises a message: send it only once the message is durable.</summary>

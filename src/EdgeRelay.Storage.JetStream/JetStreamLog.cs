@@ -26,4 +26,10 @@ internal static partial class JetStreamLog
 
     [LoggerMessage(EventId = 2206, Level = LogLevel.Debug, Message = "Could not delete message {Seq} of partition {Partition}")]
     public static partial void DeleteFailed(ILogger logger, ulong seq, int partition, Exception error);
+
+    [LoggerMessage(EventId = 2207, Level = LogLevel.Debug, Message = "A presence write to {Subject} failed; the next heartbeat tries again")]
+    public static partial void PresenceWriteFailed(ILogger logger, string subject, Exception error);
+
+    [LoggerMessage(EventId = 2208, Level = LogLevel.Information, Message = "Took over the push of address {Address}: the node that held it stopped beating")]
+    public static partial void LeaseTakenOver(ILogger logger, string address);
 }

@@ -24,6 +24,11 @@ public sealed partial class JetStreamStorage
             await FollowAsync(_options.MessageStream(p), (seq, record) => ApplyMessageRecord(partition, seq, record), ct).ConfigureAwait(false);
         }
 
+        // Presence last, and this node's first heartbeat applied before it serves: its leases count from here.
+        await FollowAsync(_options.PresenceStream, _presence.Apply, ct).ConfigureAwait(false);
+        var beat = await _presence.StartAsync(ct).ConfigureAwait(false);
+        await _followers[_options.PresenceStream].WaitAppliedAsync(beat).WaitAsync(ct).ConfigureAwait(false);
+
         _publisher.Start();
         _deleter.Start();
         _maintenance = _time.CreateTimer(_ => RunMaintenance(), null, _options.MaintenanceInterval, _options.MaintenanceInterval);
@@ -61,6 +66,23 @@ public sealed partial class JetStreamStorage
                 AllowDirect = true,
                 DuplicateWindow = DuplicateWindow,
                 Description = "EdgeRelay address registry: the newest record of each address",
+            },
+            ct).ConfigureAwait(false);
+
+        var root = _options.SubjectRoot;
+        await _js.CreateOrUpdateStreamAsync(
+            new StreamConfig(_options.PresenceStream, [root + ".node.*", root + ".lease.*", root + ".wake.*"])
+            {
+                Storage = StreamConfigStorage.File,
+                NumReplicas = _options.Replicas,
+
+                // Not 1: two claims stored from one record (see Presence.Apply) are judged by every node in stream order,
+                // which needs the first still there when a node's follower reads the second. A race writes at most the two
+                // claims and the winner's rewrite; a follower would have to lag four records on one subject to miss one.
+                MaxMsgsPerSubject = 4,
+                Discard = StreamConfigDiscard.Old,
+                AllowDirect = true,
+                Description = "EdgeRelay presence: node heartbeats, push leases and wake-up marks, the newest record of each",
             },
             ct).ConfigureAwait(false);
 

@@ -24,7 +24,7 @@ namespace EdgeRelay.Storage.JetStream;
 /// applies the record, a few milliseconds later. Quotas are counted per node from its index: two nodes
 /// taking the last places of one address at the same instant can pass a quota by what they took at once.</para>
 /// </remarks>
-public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness, ISharedStorage
+public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness, ISharedStorage, IDeliveryCoordination
 {
     /// <summary>Most ids one ack record carries (8 bytes each, well inside a NATS message).</summary>
     private const int AckIdsLimit = 16_384;
@@ -45,6 +45,7 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
     private readonly CancellationTokenSource _stopping = new();
     private readonly Deleter _deleter;
     private readonly Publisher _publisher;
+    private readonly Presence _presence;
     private int _addresses;
     private long _pendingMessages;
     private long _pendingBytes;
@@ -69,6 +70,7 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
         _messageStreams = new INatsJSStream[options.Partitions];
         _deleter = new Deleter(_js, options, logger);
         _publisher = new Publisher(_js, options, _writer, (stream, seq) => _followers[stream].WaitAppliedAsync(seq), AddressWritesStored, logger);
+        _presence = new Presence(_js, options, time, _writer, seq => _followers[options.PresenceStream].WaitAppliedAsync(seq), logger);
     }
 
     /// <summary>
@@ -265,6 +267,7 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
         }
 
         _maintenance?.Dispose();
+        await _presence.StopAsync().ConfigureAwait(false);
         await _publisher.StopAsync().ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var follower in _followers.Values)
@@ -282,6 +285,7 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
         _stopping.Dispose();
         _deleter.Dispose();
         _publisher.Dispose();
+        _presence.Dispose();
     }
 
     private static int PartitionOf(AddressId aid, int partitions) => (int)((aid.Hi ^ aid.Lo) % (ulong)partitions);

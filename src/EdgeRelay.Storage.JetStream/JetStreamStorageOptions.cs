@@ -52,6 +52,19 @@ public sealed class JetStreamStorageOptions : StorageLimits
     /// <summary>How often each node drops messages older than the TTL (and writes that down for the others). Default 10 s. Allowed: 1 ms .. 1 day.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How often each node writes its heartbeat (the record that says it is live, and so keeps its push leases).
+    /// Default 1 s. Allowed: 100 ms .. 1 min.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A node whose newest heartbeat is older than this is dead: another node takes over its owners' push, and wakes
+    /// them. Bounds the hand-over after a crash; a node that stops cleanly hands over at once. Default 5 s. Allowed:
+    /// at least twice <see cref="HeartbeatInterval"/> (a late beat is not a death), at most 10 min.
+    /// </summary>
+    public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>A NATS credentials file (JWT and NKey seed), or null.</summary>
     public string? CredentialsFile { get; set; }
 
@@ -73,6 +86,15 @@ public sealed class JetStreamStorageOptions : StorageLimits
     internal string AddressSubjectPrefix => SubjectRoot + ".addr.";
 
     internal string SubjectRoot => StreamPrefix.ToLowerInvariant();
+
+    /// <summary>Node heartbeats, push leases and wake-up marks: one record per node or address.</summary>
+    internal string PresenceStream => StreamPrefix + "-PRESENCE";
+
+    internal string NodeSubject(long writer) => SubjectRoot + ".node." + writer.ToString("x16", CultureInfo.InvariantCulture);
+
+    internal string LeaseSubject(AddressId aid) => SubjectRoot + ".lease." + aid.ToString();
+
+    internal string WakeSubject(AddressId aid) => SubjectRoot + ".wake." + aid.ToString();
 
     internal string MessageStream(int partition) => StreamPrefix + "-MSG-" + partition.ToString(CultureInfo.InvariantCulture);
 
@@ -115,6 +137,16 @@ public sealed class JetStreamStorageOptions : StorageLimits
         if (MaintenanceInterval < TimeSpan.FromMilliseconds(1) || MaintenanceInterval > TimeSpan.FromDays(1))
         {
             throw new ArgumentOutOfRangeException(nameof(MaintenanceInterval), MaintenanceInterval, "JetStreamStorageOptions.MaintenanceInterval must be between 1 ms and 1 day.");
+        }
+
+        if (HeartbeatInterval < TimeSpan.FromMilliseconds(100) || HeartbeatInterval > TimeSpan.FromMinutes(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(HeartbeatInterval), HeartbeatInterval, "JetStreamStorageOptions.HeartbeatInterval must be between 100 ms and 1 min.");
+        }
+
+        if (NodeTimeout < 2 * HeartbeatInterval || NodeTimeout > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(NodeTimeout), NodeTimeout, "JetStreamStorageOptions.NodeTimeout must be at least twice HeartbeatInterval and at most 10 min.");
         }
 
         if (MaxUnflushedBytes < 1 << 20)

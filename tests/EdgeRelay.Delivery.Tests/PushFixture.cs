@@ -18,11 +18,11 @@ internal sealed class PushFixture : IAsyncDisposable
     private readonly ConcurrentDictionary<MessageId, FakeTarget> _holders = new();
     private readonly ConcurrentDictionary<AddressId, long> _lastPush = new();
 
-    public PushFixture(DeliveryOptions? options = null, IWakeupNotifier? notifier = null)
+    public PushFixture(DeliveryOptions? options = null, IWakeupNotifier? notifier = null, IDeliveryCoordination? coordination = null)
     {
         Time = new ObservableClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         Storage = InMemoryStorage.Open(time: Time);
-        Hub = new PushHub(Storage, Storage, Storage, options ?? new DeliveryOptions { PerMessageOverhead = 16 }, Time, NullLogger.Instance, notifier);
+        Hub = new PushHub(Storage, Storage, Storage, options ?? new DeliveryOptions { PerMessageOverhead = 16 }, Time, NullLogger.Instance, notifier, coordination);
     }
 
     public ObservableClock Time { get; }

@@ -85,12 +85,19 @@ public sealed partial class RelayServer : IAsyncDisposable
             },
             time,
             loggerFactory.CreateLogger("EdgeRelay.Delivery"),
-            notifier);
+            notifier,
+            storage as IDeliveryCoordination);
 
-        // Several nodes on one store: a message another node accepted is pushed by the node its owner is subscribed on.
+        // Several nodes on one store: a message another node accepted is pushed by the node holding its owner's push
+        // lease, and a node that gains a lease pushes what waits.
         if (storage is ISharedStorage shared)
         {
             shared.RemoteArrival = Push.OnArrivedElsewhere;
+        }
+
+        if (storage is IDeliveryCoordination coordination)
+        {
+            coordination.PushChanged = Push.Poke;
         }
 
         Metrics = new Metrics.RelayMetrics();

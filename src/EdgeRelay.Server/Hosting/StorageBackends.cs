@@ -29,6 +29,8 @@ internal static class StorageBackends
             Partitions = section.Partitions,
             PublishRetryWindow = section.PublishRetryWindow,
             ReadCacheBytes = section.ReadCacheBytes,
+            HeartbeatInterval = section.HeartbeatInterval,
+            NodeTimeout = section.NodeTimeout,
             CredentialsFile = NullIfEmpty(section.CredentialsFile),
             TlsCaFile = NullIfEmpty(section.TlsCaFile),
             TlsCertFile = NullIfEmpty(section.TlsCertFile),

@@ -24,6 +24,15 @@ public sealed class JetStreamSection
     /// <summary>Newest ciphertexts each node keeps in memory for push, in bytes. Default 64 MiB; 0 reads every message from its stream.</summary>
     public long ReadCacheBytes { get; set; } = 64L << 20;
 
+    /// <summary>How often each node writes its heartbeat (100 ms .. 1 min, default 1 s).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A node silent this long is dead: another node takes over the push of its owners and wakes them. At least twice
+    /// <see cref="HeartbeatInterval"/>, at most 10 min; default 5 s. A node that stops cleanly hands over at once.
+    /// </summary>
+    public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>A NATS credentials file (JWT and seed), or empty.</summary>
     public string? CredentialsFile { get; set; }
 
@@ -57,6 +66,16 @@ public sealed class JetStreamSection
         if (PublishRetryWindow < TimeSpan.FromSeconds(1) || PublishRetryWindow > TimeSpan.FromMinutes(10))
         {
             problems.Add($"Storage:JetStream:PublishRetryWindow: {PublishRetryWindow} must be between 1 s and 10 min.");
+        }
+
+        if (HeartbeatInterval < TimeSpan.FromMilliseconds(100) || HeartbeatInterval > TimeSpan.FromMinutes(1))
+        {
+            problems.Add($"Storage:JetStream:HeartbeatInterval: {HeartbeatInterval} must be between 100 ms and 1 min.");
+        }
+
+        if (NodeTimeout < 2 * HeartbeatInterval || NodeTimeout > TimeSpan.FromMinutes(10))
+        {
+            problems.Add($"Storage:JetStream:NodeTimeout: {NodeTimeout} must be at least twice HeartbeatInterval and at most 10 min.");
         }
 
         RelayEndpointOptions.Range(problems, "Storage:JetStream:ReadCacheBytes", ReadCacheBytes, 0, 1L << 40);

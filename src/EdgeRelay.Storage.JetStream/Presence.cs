@@ -1,0 +1,352 @@
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace EdgeRelay.Storage.JetStream;
+
+/// <summary>
+/// Which nodes are live, which node pushes each address, and when each owner was last woken: the presence stream
+/// (a subject per node and per address, the newest record of each in force), followed by every node into this table.
+/// </summary>
+/// <remarks>
+/// <para>Liveness costs one record per node per <see cref="JetStreamStorageOptions.HeartbeatInterval"/>, whatever the
+/// number of addresses: a lease names its holder and lasts while the holder's heartbeat is younger than
+/// <see cref="JetStreamStorageOptions.NodeTimeout"/>, so leases are never renewed one by one.</para>
+/// <para>Leases and wake marks are taken by compare-and-set: a publish that expects the subject's last sequence to be
+/// the one this node saw. Of two nodes racing from the same record JetStream stores one record and refuses the other,
+/// so exactly one wins; the loser learns the winner from the table, a few milliseconds later.</para>
+/// <para>Times are each node's clock: a heartbeat is judged against the reader's clock, so clocks must agree to well
+/// within <see cref="JetStreamStorageOptions.NodeTimeout"/> (NTP does).</para>
+/// </remarks>
+internal sealed partial class Presence : IDisposable
+{
+    private const int RecordLength = 1 + 8 + AddressId.Length + 8 + 8;
+
+    /// <summary>JetStream's error for a publish whose expected last subject sequence is not the subject's.</summary>
+    private const int WrongLastSequence = 10071;
+
+    private readonly INatsJSContext _js;
+    private readonly JetStreamStorageOptions _options;
+    private readonly TimeProvider _time;
+    private readonly long _self;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, long> _beats = [];
+    private readonly Dictionary<AddressId, Slot> _leases = [];
+    private readonly Dictionary<AddressId, Slot> _wakes = [];
+    private readonly Dictionary<AddressId, Want> _wanted = [];
+    private readonly HashSet<AddressId> _heldUnwanted = [];
+    private readonly HashSet<AddressId> _clearing = [];
+    // This node's newest wake claim per address and whether it was in force when applied: one entry per address
+    // woken here, as the table has (a claim's waiter reads it; a rewrite of a claim in force replaces it).
+    private readonly Dictionary<AddressId, (ulong Seq, bool Accepted)> _verdicts = [];
+    private readonly Func<ulong, Task> _waitApplied;
+    private readonly CancellationTokenSource _stopping = new();
+    private ITimer? _heartbeat;
+    private int _beating;
+    private long _ticks;
+    private long _beatenUpTo;
+    private bool _selfLive;
+    private long _handOvers;
+    private long _wakeClaimsLost;
+
+    /// <param name="waitApplied">Completes once this node's follower applied the presence record at a sequence.</param>
+    public Presence(INatsJSContext js, JetStreamStorageOptions options, TimeProvider time, long self, Func<ulong, Task> waitApplied, ILogger logger)
+    {
+        _waitApplied = waitApplied;
+        _js = js;
+        _options = options;
+        _time = time;
+        _self = self;
+        _logger = logger;
+    }
+
+    private enum Outcome
+    {
+        Stored,
+        Conflict,
+        Failed,
+    }
+
+    public Action<AddressId>? PushChanged { get; set; }
+
+    /// <summary>Leases taken from a node that had died.</summary>
+    public long HandOvers => Interlocked.Read(ref _handOvers);
+
+    /// <summary>Wake-up claims another node had made first.</summary>
+    public long WakeClaimsLost => Interlocked.Read(ref _wakeClaimsLost);
+
+    /// <summary>Ticks of the heartbeat timer so far.</summary>
+    internal long Ticks => Interlocked.Read(ref _ticks);
+
+    /// <summary>Ticks covered by a finished beat and its look at the table (tests with a fake clock wait for it).</summary>
+    internal long BeatenUpTo => Interlocked.Read(ref _beatenUpTo);
+
+    /// <summary>Push leases this node holds.</summary>
+    public int LeasesHeld
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var n = 0;
+                foreach (var pair in _wanted)
+                {
+                    n += _leases.TryGetValue(pair.Key, out var slot) && slot.Writer == _self ? 1 : 0;
+                }
+
+                return n;
+            }
+        }
+    }
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Writes the first heartbeat (its sequence, to wait for) and starts the beat.</summary>
+    public async Task<ulong> StartAsync(CancellationToken ct)
+    {
+        var ack = await _js.PublishAsync(_options.NodeSubject(_self), Record(PresenceKind.Beat, default, NowMs), cancellationToken: ct).ConfigureAwait(false);
+        ack.EnsureSuccess();
+        _heartbeat = _time.CreateTimer(_ => Beat(), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
+        return ack.Seq;
+    }
+
+    /// <summary>Stops the beat and says this node left, so its leases pass on at once (best effort: a crash passes them on after the timeout).</summary>
+    public async Task StopAsync()
+    {
+        if (_heartbeat is not null)
+        {
+            await _heartbeat.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _js.PublishAsync(_options.NodeSubject(_self), Record(PresenceKind.Beat, default, 0), cancellationToken: timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The connection is gone: the others see this node die by its silence.
+        }
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    public async ValueTask<bool> ClaimWakeAsync(AddressId aid, TimeSpan quietPeriod)
+    {
+        ulong expected;
+        var now = NowMs;
+        lock (_lock)
+        {
+            var slot = _wakes.GetValueOrDefault(aid);
+            if (slot.AtMs != 0 && now - slot.AtMs < (long)quietPeriod.TotalMilliseconds)
+            {
+                Interlocked.Increment(ref _wakeClaimsLost);
+                return false;
+            }
+
+            expected = slot.Seq;
+        }
+
+        var (outcome, seq) = await PublishAsync(_options.WakeSubject(aid), Record(PresenceKind.Wake, aid, now, expected), expected).ConfigureAwait(false);
+        if (outcome == Outcome.Stored && !await AcceptedAsync(aid, seq).ConfigureAwait(false))
+        {
+            outcome = Outcome.Conflict; // stored beside a claim JetStream took first from the same record
+        }
+
+        if (outcome == Outcome.Conflict)
+        {
+            Interlocked.Increment(ref _wakeClaimsLost);
+            return false;
+        }
+
+        // Not reachable: decide alone, as one node would (a second wake-up beats none).
+        return true;
+    }
+
+    public void OwnerActive(AddressId aid)
+    {
+        ulong expected;
+        lock (_lock)
+        {
+            if (!_wakes.TryGetValue(aid, out var slot) || slot.AtMs == 0 || !_clearing.Add(aid))
+            {
+                return;
+            }
+
+            expected = slot.Seq;
+        }
+
+        _ = PublishAsync(_options.WakeSubject(aid), Record(PresenceKind.WakeClear, aid, NowMs, expected), expected);
+    }
+
+    /// <summary>Whether this node's wake claim at <paramref name="seq"/> was the one in force once applied.</summary>
+    private async Task<bool> AcceptedAsync(AddressId aid, ulong seq)
+    {
+        try
+        {
+            await _waitApplied(seq).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            return true; // the store is failing: decide alone
+        }
+
+        lock (_lock)
+        {
+            // A later record of this node's own can only be its rewrite of this claim, in force.
+            return !_verdicts.TryGetValue(aid, out var verdict) || verdict.Seq != seq || verdict.Accepted;
+        }
+    }
+
+    /// <summary>Kind, writer, address (none for a beat), time, and the subject's sequence the record was based on (a claim's expectation).</summary>
+    private byte[] Record(PresenceKind kind, AddressId aid, long atMs, ulong basedOn = 0)
+    {
+        var record = new byte[RecordLength];
+        record[0] = (byte)kind;
+        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(1), _self);
+        aid.Write(record.AsSpan(9));
+        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(9 + AddressId.Length), atMs);
+        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(17 + AddressId.Length), basedOn);
+        return record;
+    }
+
+    private bool IsLiveLocked(long node)
+    {
+        // A beat from a clock slightly ahead of this one reads as "just now", not as dead.
+        return _beats.TryGetValue(node, out var at) && at != 0 && NowMs - at < (long)_options.NodeTimeout.TotalMilliseconds;
+    }
+
+    /// <summary>Pumps look again when this node turns live (its first beat, or back after being cut off) or dead.</summary>
+    private void CheckSelfLocked(ref List<AddressId>? changed)
+    {
+        var live = IsLiveLocked(_self);
+        if (live == _selfLive)
+        {
+            return;
+        }
+
+        _selfLive = live;
+        foreach (var pair in _wanted)
+        {
+            if (_leases.TryGetValue(pair.Key, out var slot) && slot.Writer == _self)
+            {
+                (changed ??= []).Add(pair.Key);
+            }
+        }
+    }
+
+    /// <summary>A tick of the heartbeat timer: beat, unless a beat is under way, which then beats once more for it.</summary>
+    private void Beat()
+    {
+        Interlocked.Increment(ref _ticks);
+        if (Interlocked.Exchange(ref _beating, 1) == 0)
+        {
+            _ = Task.Run(BeatLoopAsync);
+        }
+    }
+
+    private async Task BeatLoopAsync()
+    {
+        while (true)
+        {
+            // Ticks are read before the clock: a beat that covers a tick saw the clock at that tick's time or later.
+            var upTo = Interlocked.Read(ref _ticks);
+            await BeatOnceAsync().ConfigureAwait(false);
+            Interlocked.Exchange(ref _beatenUpTo, upTo);
+            Volatile.Write(ref _beating, 0);
+            if (Interlocked.Read(ref _ticks) == upTo || Interlocked.Exchange(ref _beating, 1) != 0)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One beat: this node's heartbeat, then what time passing decided (a holder died, this node was cut off, a release failed).</summary>
+    private async Task BeatOnceAsync()
+    {
+        try
+        {
+            await PublishAsync(_options.NodeSubject(_self), Record(PresenceKind.Beat, default, NowMs), null).ConfigureAwait(false);
+            Act(Review());
+        }
+        catch (Exception ex)
+        {
+            JetStreamLog.PresenceWriteFailed(_logger, _options.NodeSubject(_self), ex); // a beat never takes the node down
+        }
+    }
+
+    /// <summary>Every lease this node wants and may take now, and every one it holds and no longer wants.</summary>
+    private (List<AddressId>? Changed, List<(AddressId Aid, ulong Seq)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release) Review()
+    {
+        List<AddressId>? changed = null;
+        List<(AddressId Aid, ulong Seq)>? acquire = null, release = null;
+        lock (_lock)
+        {
+            CheckSelfLocked(ref changed);
+            foreach (var (aid, want) in _wanted)
+            {
+                if (ShouldAcquireLocked(aid, want, out var expected))
+                {
+                    (acquire ??= []).Add((aid, expected));
+                }
+            }
+
+            foreach (var aid in _heldUnwanted)
+            {
+                (release ??= []).Add((aid, _leases[aid].Seq));
+            }
+        }
+
+        return (changed, acquire, release);
+    }
+
+    private void Act((List<AddressId>? Changed, List<(AddressId Aid, ulong Seq)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release) review)
+    {
+        review.Acquire?.ForEach(a => _ = AcquireAsync(a.Aid, a.Seq));
+        review.Release?.ForEach(r => _ = ReleaseAsync(r.Aid, r.Seq));
+        Tell(review.Changed);
+    }
+
+    private void Tell(List<AddressId>? changed)
+    {
+        if (changed is not null && PushChanged is { } told)
+        {
+            changed.ForEach(told);
+        }
+    }
+
+    /// <summary>Publishes a presence record, expecting the subject's last sequence when given (0: no record yet).</summary>
+    private async Task<(Outcome Outcome, ulong Seq)> PublishAsync(string subject, byte[] record, ulong? expected)
+    {
+        try
+        {
+            // A claim slower than a node's timeout is worth nothing: give up and let the next beat ask again.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            timeout.CancelAfter(_options.NodeTimeout);
+            var opts = expected is null ? null : new NatsJSPubOpts { ExpectedLastSubjectSequence = expected };
+            var ack = await _js.PublishAsync(subject, record, opts: opts, cancellationToken: timeout.Token).ConfigureAwait(false);
+            if (ack.Error is { ErrCode: WrongLastSequence })
+            {
+                return (Outcome.Conflict, 0);
+            }
+
+            ack.EnsureSuccess();
+            return (Outcome.Stored, ack.Seq);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.ErrCode == WrongLastSequence)
+        {
+            return (Outcome.Conflict, 0);
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException or ObjectDisposedException)
+        {
+            JetStreamLog.PresenceWriteFailed(_logger, subject, ex);
+            return (Outcome.Failed, 0);
+        }
+    }
+
+    /// <summary>A subject's newest record as this node applied it: its sequence (what a claim expects), its writer (a lease's holder; 0 released), its time (a wake mark's; 0 cleared).</summary>
+    private readonly record struct Slot(ulong Seq, long Writer, long AtMs);
+}

@@ -1,0 +1,74 @@
+namespace EdgeRelay.Storage;
+
+/// <summary>
+/// Who pushes and who wakes, when several relay nodes serve one store: an address' owner may be subscribed on
+/// more than one node (two connections, or a stale one on a node that is going away), and a burst for an offline
+/// owner may be accepted by several nodes. A shared store makes one node at a time the pusher of an address (its
+/// push lease) and lets one node per burst wake the owner.
+/// </summary>
+/// <remarks>
+/// A store that only one node uses needs none of it: <see cref="SingleNodeCoordination"/> says "always yours" at
+/// no cost, and the push hub then decides as it always did.
+/// </remarks>
+public interface IDeliveryCoordination
+{
+    /// <summary>
+    /// Told with an address whose lease this node just gained or lost (or regained after being cut off): its pump
+    /// should look again. Called on the store's own thread; keep it cheap.
+    /// </summary>
+    Action<AddressId>? PushChanged { get; set; }
+
+    /// <summary>True while this node holds the push lease of <paramref name="aid"/>: its subscribers are the ones pushed to.</summary>
+    bool MayPush(AddressId aid);
+
+    /// <summary>This node has a subscriber for <paramref name="aid"/>: take the push lease as soon as no live node holds it.</summary>
+    /// <remarks>Counted: every call is matched by one <see cref="DropPush"/>; the lease is released after the last.</remarks>
+    void WantPush(AddressId aid);
+
+    /// <summary>One reason to hold the lease of <paramref name="aid"/> went away (see <see cref="WantPush"/>).</summary>
+    void DropPush(AddressId aid);
+
+    /// <summary>True when a live node (this one or another) holds the push lease of <paramref name="aid"/>: its owner is online, no wake-up.</summary>
+    bool IsPushed(AddressId aid);
+
+    /// <summary>
+    /// Claims the wake-up of <paramref name="aid"/>'s owner for the current burst: true for exactly one of the nodes
+    /// asking, false while another node's claim is younger than <paramref name="quietPeriod"/> (and the owner has not
+    /// been back since, see <see cref="OwnerActive"/>).
+    /// </summary>
+    ValueTask<bool> ClaimWakeAsync(AddressId aid, TimeSpan quietPeriod);
+
+    /// <summary>The owner of <paramref name="aid"/> connected (PULL or SUBSCRIBE): the next message may wake it again, whichever node accepts it.</summary>
+    void OwnerActive(AddressId aid);
+}
+
+/// <summary>One node serves every owner: it always holds the lease and every wake-up claim is its own to decide.</summary>
+public sealed class SingleNodeCoordination : IDeliveryCoordination
+{
+    public static readonly SingleNodeCoordination Instance = new();
+
+    private SingleNodeCoordination()
+    {
+    }
+
+    public Action<AddressId>? PushChanged { get; set; }
+
+    public bool MayPush(AddressId aid) => true;
+
+    public void WantPush(AddressId aid)
+    {
+    }
+
+    public void DropPush(AddressId aid)
+    {
+    }
+
+    /// <summary>False: the hub knows its own subscribers, and there is no other node.</summary>
+    public bool IsPushed(AddressId aid) => false;
+
+    public ValueTask<bool> ClaimWakeAsync(AddressId aid, TimeSpan quietPeriod) => new(true);
+
+    public void OwnerActive(AddressId aid)
+    {
+    }
+}
