@@ -21,4 +21,14 @@ public interface ISharedStorage
 /// <param name="RecordsBehind">Records the engine holds that this node has not applied yet, as the engine last said: how far its index lags.</param>
 /// <param name="RemoteArrivals">Messages other nodes accepted that this node learnt of, since it opened.</param>
 /// <param name="PublishRetries">Writes retried after no answer or no leader (an election, a lost server), since it opened.</param>
-public readonly record struct SharedStorageStatistics(long RecordsApplied, long RecordsBehind, long RemoteArrivals, long PublishRetries);
+/// <param name="LeasesHeld">Addresses this node pushes now (it holds their push lease).</param>
+/// <param name="LeaseHandOvers">Push leases this node took over from a node that had died, since it opened.</param>
+/// <param name="WakeClaimsLost">Wake-ups this node did not send because another node had claimed the burst, since it opened.</param>
+public readonly record struct SharedStorageStatistics(
+    long RecordsApplied,
+    long RecordsBehind,
+    long RemoteArrivals,
+    long PublishRetries,
+    int LeasesHeld = 0,
+    long LeaseHandOvers = 0,
+    long WakeClaimsLost = 0);

@@ -16,6 +16,9 @@ public sealed partial class RelayMetrics
     private Gauge? _clusterBehind;
     private Counter? _clusterRemoteArrivals;
     private Counter? _clusterPublishRetries;
+    private Gauge? _clusterLeasesHeld;
+    private Counter? _clusterLeaseHandOvers;
+    private Counter? _clusterWakeClaimsLost;
 
     /// <summary>Creates the metrics of this file; the shared-store ones only for a shared store, so one machine's relay shows none of them.</summary>
     internal void CreateStorageEngineMetrics(IRelayStorage storage)
@@ -41,6 +44,15 @@ public sealed partial class RelayMetrics
         _clusterPublishRetries = factory.CreateCounter(
             "edgerelay_cluster_publish_retries_total",
             "Writes this node retried because the cluster gave no answer or had no stream leader (an election, a lost server).");
+        _clusterLeasesHeld = factory.CreateGauge(
+            "edgerelay_cluster_push_leases_held",
+            "Addresses this node pushes now: it holds their push lease, so no other node pushes them.");
+        _clusterLeaseHandOvers = factory.CreateCounter(
+            "edgerelay_cluster_push_lease_handovers_total",
+            "Push leases this node took over from a node whose heartbeat had stopped (Storage:JetStream:NodeTimeout).");
+        _clusterWakeClaimsLost = factory.CreateCounter(
+            "edgerelay_cluster_wake_claims_lost_total",
+            "Wake-ups this node did not send because another node had already claimed the burst (also in edgerelay_wakeups_suppressed_total).");
     }
 
     private void CollectStorageEngine(IRelayStorage storage)
@@ -53,6 +65,9 @@ public sealed partial class RelayMetrics
             _clusterBehind!.Set(stats.RecordsBehind);
             _clusterRemoteArrivals!.IncTo(stats.RemoteArrivals);
             _clusterPublishRetries!.IncTo(stats.PublishRetries);
+            _clusterLeasesHeld!.Set(stats.LeasesHeld);
+            _clusterLeaseHandOvers!.IncTo(stats.LeaseHandOvers);
+            _clusterWakeClaimsLost!.IncTo(stats.WakeClaimsLost);
         }
     }
 }

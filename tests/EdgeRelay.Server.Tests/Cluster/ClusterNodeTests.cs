@@ -148,7 +148,7 @@ public sealed class ClusterNodeTests(NatsClusterFixture fixture) : IClassFixture
     }
 
     /// <summary>The node's unlabelled metric samples by name.</summary>
-    private static async Task<Dictionary<string, double>> MetricsAsync(TestRelay node)
+    internal static async Task<Dictionary<string, double>> MetricsAsync(TestRelay node)
     {
         var (status, body) = await GetAsync(new Uri($"http://{node.Host.HttpEndPoint}/metrics"));
         Assert.Equal(HttpStatusCode.OK, status);

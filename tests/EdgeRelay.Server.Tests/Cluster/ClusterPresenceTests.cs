@@ -51,6 +51,8 @@ public sealed class ClusterPresenceTests(NatsClusterFixture fixture) : IClassFix
 
         var first = await ReadAsync(onA, 5);
         Assert.Equal([0, 1, 2, 3, 4], first.Select(m => (int)m.Ciphertext.Span[0]));
+        Assert.Equal(1, (await ClusterNodeTests.MetricsAsync(a))["edgerelay_cluster_push_leases_held"]);
+        Assert.Equal(0, (await ClusterNodeTests.MetricsAsync(b))["edgerelay_cluster_push_leases_held"]);
 
         // The owner acks three on A; once B's index dropped them, A's connection goes, and B serves what is left.
         await onA.AckAsync([first[0].Id, first[1].Id, first[2].Id]);
@@ -65,6 +67,7 @@ public sealed class ClusterPresenceTests(NatsClusterFixture fixture) : IClassFix
         var rest = await ReadAsync(onB, 5);
         Assert.Equal([3, 4, 5, 6, 7], rest.Select(m => (int)m.Ciphertext.Span[0]));
         Assert.Equal([first[3].Id, first[4].Id], rest.Take(2).Select(m => m.Id));
+        Assert.Equal(1, (await ClusterNodeTests.MetricsAsync(b))["edgerelay_cluster_push_leases_held"]);
     }
 
     [SkippableFact]
