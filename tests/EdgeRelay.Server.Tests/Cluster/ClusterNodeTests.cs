@@ -132,13 +132,14 @@ public sealed class ClusterNodeTests(NatsClusterFixture fixture) : IClassFixture
     }
 
     /// <summary>A relay node on the cluster's streams of <paramref name="prefix"/>, with the service key file shared in <paramref name="dir"/>.</summary>
-    internal static Task<TestRelay> StartNodeAsync(NatsCluster cluster, string prefix, TempDirectory dir) => TestRelay.StartAsync(options =>
+    internal static Task<TestRelay> StartNodeAsync(NatsCluster cluster, string prefix, TempDirectory dir, Action<EdgeRelayOptions>? configure = null) => TestRelay.StartAsync(options =>
     {
         options.Storage.Backend = "jetstream";
         options.Storage.JetStream.Url = cluster.Url;
         options.Storage.JetStream.StreamPrefix = prefix;
         options.Storage.JetStream.Replicas = 3;
         options.Relay.ServiceKeyFile = dir.Combine("service.key");
+        configure?.Invoke(options);
     });
 
     private static async Task<ReceivedMessage[]> ReadAsync(PushSubscription subscription)

@@ -136,13 +136,8 @@ public sealed class ClusterPresenceTests(NatsClusterFixture fixture) : IClassFix
 
     private static int PendingCount(TestRelay node, AddressId aid) => node.Host.Server.Storage.GetPending(aid, MessageId.None, new PendingMessage[16]);
 
-    private static Task<TestRelay> StartNodeAsync(NatsCluster cluster, string prefix, TempDirectory dir) => TestRelay.StartAsync(options =>
+    private static Task<TestRelay> StartNodeAsync(NatsCluster cluster, string prefix, TempDirectory dir) => ClusterNodeTests.StartNodeAsync(cluster, prefix, dir, options =>
     {
-        options.Storage.Backend = "jetstream";
-        options.Storage.JetStream.Url = cluster.Url;
-        options.Storage.JetStream.StreamPrefix = prefix;
-        options.Storage.JetStream.Replicas = 3;
-        options.Relay.ServiceKeyFile = dir.Combine("service.key");
         options.Notify.AllowHttp = true;
         options.Notify.AllowPrivateNetworks = true; // the receiver is on loopback
     });
