@@ -83,6 +83,27 @@ public sealed class AlternativeEndpointsTests
     }
 
     [Fact]
+    public async Task A_reload_compares_the_list_by_content_and_a_change_needs_a_restart()
+    {
+        await using var relay = await TestRelay.StartAsync(o => o.Relay.AlternativeEndpoints = ["relay-b.example:7400"]);
+        var server = relay.Host.Server;
+        EdgeRelayOptions Reloaded(params string[] alternatives)
+        {
+            var options = TestRelay.Options(relay.DataDir);
+            options.Relay.Endpoint = server.Options.Relay.Endpoint;
+            options.Http.Endpoint = server.Options.Http.Endpoint;
+            options.Relay.AlternativeEndpoints = [.. alternatives]; // a new list, as a file read again gives
+            return options;
+        }
+
+        var same = server.ApplyConfiguration(Reloaded("relay-b.example:7400"));
+        Assert.Empty(same.NeedRestart);
+        var changed = server.ApplyConfiguration(Reloaded("relay-b.example:7400", "relay-c.example:7400"));
+        Assert.Equal(["Relay:AlternativeEndpoints"], changed.NeedRestart);
+        Assert.Equal(["relay-b.example:7400"], server.AlternativeEndpoints); // left as it is until the restart
+    }
+
+    [Fact]
     public async Task Cards_and_hello_name_the_alternatives_in_order_and_a_send_via_to_one_is_local()
     {
         string[] alternatives = ["relay-b.example:7400", "[2001:db8::2]:7400"];
