@@ -1,4 +1,5 @@
 using EdgeRelay.Addressing;
+using EdgeRelay.Client;
 
 namespace EdgeRelay.RelationshipManager;
 
@@ -44,5 +45,47 @@ public sealed partial class RelationshipManager
         }
 
         return routes;
+    }
+
+    /// <summary>
+    /// Sends an envelope straight to the contact's relays, route by route (<see cref="Routes"/>), until one stores it.
+    /// A card whose service answered (a refusal, not an unreachable node) is not asked again at its other nodes: they
+    /// share one store and would answer the same. When no route takes it, the last failure is thrown.
+    /// </summary>
+    private async Task SendDirectlyAsync(List<AddressCard> routes, byte[] envelope, CancellationToken cancellationToken)
+    {
+        Exception? failure = null;
+        var answered = new HashSet<AddressId>();
+        foreach (var card in routes)
+        {
+            if (answered.Contains(card.Aid))
+            {
+                continue;
+            }
+
+            try
+            {
+                await _connections.RunAsync(
+                    card.Endpoint,
+                    _connections.ForCard(card),
+                    async client =>
+                    {
+                        await client.SendAsync(card, envelope, EphemeralValidity, cancellationToken);
+                        return true;
+                    },
+                    cancellationToken);
+                return;
+            }
+            catch (Exception e) when (IsSendFailure(e))
+            {
+                failure = e;
+                if (!RelayClient.IsUnreachable(e))
+                {
+                    answered.Add(card.Aid);
+                }
+            }
+        }
+
+        throw failure!;
     }
 }

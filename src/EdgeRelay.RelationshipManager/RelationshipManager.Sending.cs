@@ -287,40 +287,8 @@ public sealed partial class RelationshipManager
             throw failure!;
         }
 
-        // A card whose service answered (a refusal, not an unreachable node) is not asked again at its other nodes:
-        // they share one store and would answer the same.
-        var answered = new HashSet<AddressId>();
-        foreach (var card in cards)
-        {
-            if (answered.Contains(card.Aid))
-            {
-                continue;
-            }
-
-            try
-            {
-                await _connections.RunAsync(
-                    card.Endpoint,
-                    _connections.ForCard(card),
-                    async client =>
-                    {
-                        await client.SendAsync(card, envelope, EphemeralValidity, cancellationToken);
-                        return true;
-                    },
-                    cancellationToken);
-                return null;
-            }
-            catch (Exception e) when (IsSendFailure(e))
-            {
-                failure = e;
-                if (!RelayClient.IsUnreachable(e))
-                {
-                    answered.Add(card.Aid);
-                }
-            }
-        }
-
-        throw failure!;
+        await SendDirectlyAsync(cards, envelope, cancellationToken);
+        return null;
     }
 
     /// <summary>An envelope a sending service queued: which service, its send id there, and the card it went to.</summary>
