@@ -16,10 +16,11 @@ namespace EdgeRelay.Addressing;
 /// service X25519 public key (32) | endpoint length u8 (1..255) | endpoint UTF-8 "host:port" |
 /// extensions, each type u8 | length u8 | value, to the end. Extensions this version does not
 /// know are carried, not interpreted, so new ones can be added without a version bump; a
-/// truncated one is an error. Text form: <c>edgerelay1:</c> + unpadded base64url of the binary.
+/// truncated one is an error. Type 2 (alternative endpoints) is interpreted and checked here:
+/// see <see cref="AlternativeEndpoints"/>. Text form: <c>edgerelay1:</c> + unpadded base64url of the binary.
 /// Decoding is strict (exact lengths, canonical base64url) because cards come from strangers.
 /// </remarks>
-public sealed class AddressCard
+public sealed partial class AddressCard
 {
     public const byte Version = 1;
 
@@ -72,6 +73,12 @@ public sealed class AddressCard
         _servicePublicKey = servicePublicKey.ToArray();
         Endpoint = endpoint;
         _extensions = extensions is null ? [] : [.. extensions];
+        var alternativesError = ReadAlternatives(endpoint, _extensions, out _alternatives);
+        if (alternativesError is not null)
+        {
+            throw new ArgumentException(alternativesError, nameof(extensions));
+        }
+
         if (GetEncodedLength() > MaxEncodedLength)
         {
             throw new ArgumentException($"The card would encode to more than {MaxEncodedLength} bytes.", nameof(extensions));
@@ -252,6 +259,13 @@ public sealed class AddressCard
 
             extensions.Add(new AddressCardExtension(type, rest.Slice(2, length)));
             rest = rest[(2 + length)..];
+        }
+
+        var alternativesError = ReadAlternatives(endpoint, [.. extensions], out _);
+        if (alternativesError is not null)
+        {
+            error = alternativesError;
+            return false;
         }
 
         card = new AddressCard(aid, (long)expiresAt, servicePublicKey, endpoint, extensions);

@@ -1,9 +1,9 @@
 namespace EdgeRelay.Addressing;
 
 /// <summary>
-/// One type-length-value extension of an address card. This version interprets none of them
-/// (type 1, a TLS certificate fingerprint, is planned); they are kept as opaque bytes so that a
-/// card passed along by an older reader re-encodes to the same bytes.
+/// One type-length-value extension of an address card: type 1 is the relay's TLS pin (read by the client),
+/// type 2 an alternative endpoint (<see cref="AddressCard.AlternativeEndpoints"/>). Every extension is kept
+/// as its bytes, whatever its type, so that a card passed along by an older reader re-encodes to the same bytes.
 /// </summary>
 public readonly struct AddressCardExtension
 {

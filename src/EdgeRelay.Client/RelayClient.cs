@@ -155,7 +155,10 @@ public sealed partial class RelayClient : IAsyncDisposable
         catch (System.Security.Authentication.AuthenticationException ex) when (certificateSeen)
         {
             await ssl.DisposeAsync();
-            throw new RelayException("TLS with the relay failed: " + ex.Message + (tls.PinnedPublicKeySha256.IsEmpty ? "" : " (the certificate's key does not match the pin)"), ex);
+            throw new RelayException("TLS with the relay failed: " + ex.Message + (tls.PinnedPublicKeySha256.IsEmpty ? "" : " (the certificate's key does not match the pin)"), ex)
+            {
+                CertificateRejected = true,
+            };
         }
         catch (Exception ex) when (!certificateSeen && ex is IOException or System.Security.Authentication.AuthenticationException)
         {

@@ -50,4 +50,11 @@ public sealed class RelayException : Exception
     /// some codes, it failed (<see cref="ErrorCode.None"/>), or this client gave up on it (e.g. a reply out of order).
     /// </summary>
     public bool ConnectionClosed => _connectionFailed || Code == ErrorCode.None || ErrorCodes.ClosesConnection(Code);
+
+    /// <summary>
+    /// The relay presented a TLS certificate this client does not accept: with a pin, a key other than the pinned
+    /// one. Not a sign that the relay is down, so no reason to try another endpoint of its service
+    /// (<see cref="RelayClient.IsUnreachable"/>).
+    /// </summary>
+    public bool CertificateRejected { get; init; }
 }

@@ -19,6 +19,16 @@ public sealed partial class RelaySubscriber
         return TimeSpan.FromTicks((long)(ceiling * (0.5 + (0.5 * random))));
     }
 
+    /// <summary>
+    /// The endpoints given, then the alternatives the relay just announced that are not among them: the latest
+    /// announcement replaces an earlier one, so the list stays as short as the service's own.
+    /// </summary>
+    private void Learn(IReadOnlyList<string> announced)
+    {
+        var given = _given;
+        Volatile.Write(ref _endpoints, [.. given, .. announced.Where(a => !given.Contains(a, StringComparer.OrdinalIgnoreCase))]);
+    }
+
     /// <summary>Errors that another attempt would only repeat: the subscriber stops and says so.</summary>
     private static bool IsPermanent(Exception error) =>
         error is RelayException relay
@@ -35,7 +45,8 @@ public sealed partial class RelaySubscriber
             Connection? connection = null;
             try
             {
-                var client = await RelayClient.ConnectAsync(_endpoint, _options.Client, stop);
+                var client = await RelayClient.ConnectAnyAsync(_endpoints, _options.Client, stop);
+                Learn(client.ServerInfo.AlternativeEndpoints);
                 connection = new Connection(client);
                 List<Claim> claims;
                 lock (_sync)

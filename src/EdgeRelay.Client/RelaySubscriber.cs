@@ -33,8 +33,12 @@ public sealed partial class RelaySubscriber : IAsyncDisposable
     /// <summary>Events kept for a reader that has fallen behind; older ones are dropped first.</summary>
     private const int EventCapacity = 256;
 
-    private readonly string _endpoint;
     private readonly RelaySubscriberOptions _options;
+
+    private readonly string[] _given;
+
+    // The service's endpoints in the order to try them; only the connect loop changes it after construction.
+    private string[] _endpoints;
     private readonly Lock _sync = new();
     private readonly Dictionary<AddressId, Claim> _claims = [];
     private readonly Channel<AddressedMessage> _deliveries = Channel.CreateUnbounded<AddressedMessage>();
@@ -51,23 +55,51 @@ public sealed partial class RelaySubscriber : IAsyncDisposable
     /// <summary>A subscriber to the relay at "host:port"; nothing happens until <see cref="Start"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The options' maximum delay is below their initial one.</exception>
     public RelaySubscriber(string endpoint, RelaySubscriberOptions? options = null)
+        : this([endpoint], options)
     {
-        ArgumentException.ThrowIfNullOrEmpty(endpoint);
-        _options = options?.Clone() ?? new RelaySubscriberOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxReconnectDelay, _options.InitialReconnectDelay, "options." + nameof(RelaySubscriberOptions.MaxReconnectDelay));
-        _endpoint = endpoint;
     }
 
     /// <summary>
-    /// A subscriber to the relay that issued <paramref name="card"/>: its endpoint, and TLS pinned as the card
-    /// says (<see cref="RelayClientOptions.ForCard"/>), the rest from <paramref name="options"/>.
+    /// A subscriber to a service that runs on several nodes: each connection goes to the first of
+    /// <paramref name="endpoints"/> that can be reached (<see cref="RelayClient.ConnectAnyAsync"/>). The alternative
+    /// endpoints a relay announces in HELLO are added after them, so that a subscriber given one endpoint still
+    /// finds the service's other nodes once that one is down.
+    /// </summary>
+    /// <exception cref="ArgumentException">No endpoint, or an empty one.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The options' maximum delay is below their initial one.</exception>
+    public RelaySubscriber(IReadOnlyList<string> endpoints, RelaySubscriberOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.Count == 0)
+        {
+            throw new ArgumentException("No endpoint to connect to.", nameof(endpoints));
+        }
+
+        foreach (var endpoint in endpoints)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(endpoint, nameof(endpoints));
+        }
+
+        _options = options?.Clone() ?? new RelaySubscriberOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxReconnectDelay, _options.InitialReconnectDelay, "options." + nameof(RelaySubscriberOptions.MaxReconnectDelay));
+        _given = [.. endpoints];
+        _endpoints = _given;
+    }
+
+    /// <summary>The endpoints each connection tries, in order: those given, then those the relay announced.</summary>
+    public IReadOnlyList<string> Endpoints => Volatile.Read(ref _endpoints);
+
+    /// <summary>
+    /// A subscriber to the relay that issued <paramref name="card"/>: its endpoints (the main one, then the
+    /// alternatives, in order), and TLS pinned as the card says (<see cref="RelayClientOptions.ForCard"/>), the rest
+    /// from <paramref name="options"/>.
     /// </summary>
     public static RelaySubscriber ForCard(AddressCard card, RelaySubscriberOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(card);
         var own = options?.Clone() ?? new RelaySubscriberOptions();
         own.Client = RelayClientOptions.ForCard(card, own.Client);
-        return new RelaySubscriber(card.Endpoint, own);
+        return new RelaySubscriber(card.Endpoints, own);
     }
 
     /// <summary>

@@ -77,6 +77,7 @@ public static partial class BodyReader
 
         // Extensions follow, type u8 | length u8 | value, as in address cards; unknown types are skipped.
         byte[] tlsPin = [];
+        List<string>? alternatives = null;
         while (reader.Remaining > 0)
         {
             if (!reader.TryRead(out byte type) || !reader.TryRead(out byte length) || reader.Remaining < length)
@@ -94,6 +95,18 @@ public static partial class BodyReader
 
                 tlsPin = value;
             }
+            else if (type == ProtocolConstants.AlternativeEndpointExtension)
+            {
+                // Held to the card's rules (6.1): a relay that announces what its cards may not carry is refused.
+                alternatives ??= [];
+                if (length == 0 || alternatives.Count == ProtocolConstants.MaxAlternativeEndpoints
+                    || !TryReadStrictUtf8(new ReadOnlySequence<byte>(value), out var alternative))
+                {
+                    return false;
+                }
+
+                alternatives.Add(alternative);
+            }
         }
 
         info = new ServerInfo
@@ -110,6 +123,7 @@ public static partial class BodyReader
             AuthNonce = nonce,
             Endpoint = endpoint,
             TlsPin = tlsPin,
+            AlternativeEndpoints = alternatives is null ? [] : alternatives,
         };
         return true;
     }

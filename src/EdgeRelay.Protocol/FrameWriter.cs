@@ -41,7 +41,24 @@ public static partial class FrameWriter
             throw new ArgumentException("A TLS pin is 32 bytes (SHA-256).", nameof(info));
         }
 
+        if (info.AlternativeEndpoints.Count > ProtocolConstants.MaxAlternativeEndpoints)
+        {
+            throw new ArgumentException($"At most {ProtocolConstants.MaxAlternativeEndpoints} alternative endpoints.", nameof(info));
+        }
+
+        var alternatives = new byte[info.AlternativeEndpoints.Count][];
         int extensions = info.TlsPin.IsEmpty ? 0 : 2 + ProtocolConstants.TlsPinLength;
+        for (var i = 0; i < alternatives.Length; i++)
+        {
+            alternatives[i] = Encoding.UTF8.GetBytes(info.AlternativeEndpoints[i]);
+            if (alternatives[i].Length is 0 or > byte.MaxValue)
+            {
+                throw new ArgumentException("An alternative endpoint is 1 to 255 bytes.", nameof(info));
+            }
+
+            extensions += 2 + alternatives[i].Length;
+        }
+
         int length = 2 + 4 + 4 + 4 + 2 + 4 + 4 + 4 + ProtocolConstants.PublicKeyLength + ProtocolConstants.NonceLength + 1 + endpoint.Length + extensions;
         var span = Begin(output, FrameType.HelloReply, requestId, length);
         BinaryPrimitives.WriteUInt16BigEndian(span, info.Version);
@@ -56,12 +73,22 @@ public static partial class FrameWriter
         CopyExactly(info.AuthNonce.Span, span.Slice(60, ProtocolConstants.NonceLength));
         span[92] = (byte)endpoint.Length;
         endpoint.CopyTo(span[93..]);
-        if (extensions > 0)
+        var extension = span[(93 + endpoint.Length)..];
+        if (!info.TlsPin.IsEmpty)
         {
-            var extension = span[(93 + endpoint.Length)..];
             extension[0] = ProtocolConstants.TlsPinExtension;
             extension[1] = ProtocolConstants.TlsPinLength;
             info.TlsPin.Span.CopyTo(extension[2..]);
+            extension = extension[(2 + ProtocolConstants.TlsPinLength)..];
+        }
+
+        // After the pin, in the operator's order, as the relay's cards carry them.
+        foreach (var alternative in alternatives)
+        {
+            extension[0] = ProtocolConstants.AlternativeEndpointExtension;
+            extension[1] = (byte)alternative.Length;
+            alternative.CopyTo(extension[2..]);
+            extension = extension[(2 + alternative.Length)..];
         }
 
         output.Advance(ProtocolConstants.HeaderLength + length);

@@ -38,6 +38,9 @@ public sealed record ServerInfo
 
     /// <summary>SHA-256 of the relay's TLS certificate's SubjectPublicKeyInfo; empty when the relay does not speak TLS.</summary>
     public ReadOnlyMemory<byte> TlsPin { get; init; }
+
+    /// <summary>The service's other endpoints, which its cards name too (extension type 2), in the operator's order.</summary>
+    public IReadOnlyList<string> AlternativeEndpoints { get; init; } = [];
 }
 
 public readonly record struct CreateAddressRequest(ReadOnlyMemory<byte> OwnerPublicKey, uint LifetimeSeconds)

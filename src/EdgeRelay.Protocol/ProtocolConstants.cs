@@ -31,6 +31,15 @@ public static class ProtocolConstants
     /// <summary>Length of a TLS pin: a SHA-256 digest.</summary>
     public const int TlsPinLength = 32;
 
+    /// <summary>
+    /// Extension type (in HELLO_REPLY and in address cards) naming another endpoint of the same service, UTF-8
+    /// "host:port"; repeated, in the operator's order. The TLS pin applies to each.
+    /// </summary>
+    public const byte AlternativeEndpointExtension = 0x02;
+
+    /// <summary>Most alternative endpoints a HELLO_REPLY or a card carries (the card codec's limit too).</summary>
+    public const int MaxAlternativeEndpoints = 8;
+
     /// <summary>Default largest ciphertext the relay accepts (DESIGN: 16 KiB).</summary>
     public const int DefaultMaxCiphertext = 16 * 1024;
 

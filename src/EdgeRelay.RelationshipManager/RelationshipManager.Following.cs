@@ -176,7 +176,7 @@ public sealed partial class RelationshipManager
                 return existing;
             }
 
-            var subscriber = new RelaySubscriber(service.Endpoint, new RelaySubscriberOptions { Client = rm._connections.ForService(service.Pin) });
+            var subscriber = new RelaySubscriber(rm._connections.EndpointsOf(service.Endpoint), new RelaySubscriberOptions { Client = rm._connections.ForService(service.Pin) });
             _subscribers[service.Id] = subscriber;
             subscriber.Start();
             _pumps.Add(PumpDeliveriesAsync(subscriber));

@@ -129,7 +129,10 @@ public sealed partial class RelationshipManager
         return waiting;
     }
 
-    /// <summary>The contact's cards in the order they announced them, those already expired left out: their relays refuse them.</summary>
+    /// <summary>
+    /// The contact's cards in the order they announced them, those already expired left out (their relays refuse
+    /// them), each once per endpoint it names (<see cref="Routes"/>).
+    /// </summary>
     private List<AddressCard> SendableCards(OutboxRecord entry)
     {
         var now = Time.GetUtcNow();
@@ -139,7 +142,7 @@ public sealed partial class RelationshipManager
             cards.Add(Card(entry.Card));
         }
 
-        return cards;
+        return Routes(cards);
     }
 
     private static bool IsSendFailure(Exception e) => e is RelayException or ServiceUnsuitableException || ServiceConnections.IsConnectionFailure(e);
@@ -244,7 +247,8 @@ public sealed partial class RelationshipManager
     /// card <paramref name="cardIndex"/> (the first, unless an earlier attempt through a service failed or waited
     /// too long, <see cref="FollowHandoffsAsync"/>). The recipient drops a second copy as a replay, so a service
     /// that queued it but failed to say so costs nothing but bandwidth.
-    /// Without one: straight to the contact's cards in the order they announced, until one relay stores it.
+    /// Without one: straight to the contact's cards in the order they announced, until one relay stores it; a card
+    /// naming several endpoints is tried at the next only when one cannot be reached.
     /// </summary>
     /// <returns>The service holding it, when one queued it for later forwarding; null when a relay stored it.</returns>
     private async Task<Handoff?> SendEnvelopeAsync(List<AddressCard> cards, byte[] envelope, int cardIndex, CancellationToken cancellationToken)
@@ -283,28 +287,8 @@ public sealed partial class RelationshipManager
             throw failure!;
         }
 
-        foreach (var card in cards)
-        {
-            try
-            {
-                await _connections.RunAsync(
-                    card.Endpoint,
-                    _connections.ForCard(card),
-                    async client =>
-                    {
-                        await client.SendAsync(card, envelope, EphemeralValidity, cancellationToken);
-                        return true;
-                    },
-                    cancellationToken);
-                return null;
-            }
-            catch (Exception e) when (IsSendFailure(e))
-            {
-                failure = e;
-            }
-        }
-
-        throw failure!;
+        await SendDirectlyAsync(cards, envelope, cancellationToken);
+        return null;
     }
 
     /// <summary>An envelope a sending service queued: which service, its send id there, and the card it went to.</summary>

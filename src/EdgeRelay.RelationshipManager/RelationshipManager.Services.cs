@@ -189,7 +189,10 @@ public sealed partial class RelationshipManager
             until,
             live,
             health.Status,
-            health.LastError);
+            health.LastError)
+        {
+            OtherEndpoints = [.. _connections.EndpointsOf(service.Endpoint).Skip(1)],
+        };
     }
 
     /// <summary>When the last address we handed out on a service expires; null if none was.</summary>

@@ -40,6 +40,7 @@ public sealed partial class RelationshipManager : IAsyncDisposable
         _keys = keys;
         _database = database;
         _connections = new ServiceConnections(options.Client, options.Time);
+        LearnServiceEndpoints();
         _suite = new Envelopes.Suite1(options.Time);
         var profile = database.GetProfile() ?? throw new StateException(StateError.Corrupt, "The state database has no profile.");
         Name = profile.Name;

@@ -49,4 +49,12 @@ public sealed record ServiceInfo(
     DateTimeOffset? CollectUntil,
     int Addresses,
     RelayStatus? Status,
-    string? LastError);
+    string? LastError)
+{
+    /// <summary>
+    /// The service's other nodes, as its newest card of ours or its last HELLO names them (its alternative
+    /// endpoints): where connections go, in this order, while <see cref="Endpoint"/> cannot be reached. Empty for a
+    /// service on one node.
+    /// </summary>
+    public IReadOnlyList<string> OtherEndpoints { get; init; } = [];
+}

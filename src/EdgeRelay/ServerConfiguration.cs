@@ -111,6 +111,31 @@ internal static class ServerConfiguration
                 continue;
             }
 
+            if (property.GetValue(target) is List<string> list)
+            {
+                // A list option (Relay:AlternativeEndpoints): a JSON array arrives as keys 0, 1, ... in numeric order, and a
+                // variable or the command line sets one entry by its index (Relay__AlternativeEndpoints__0). An empty
+                // array is a key of its own with no entries: the list stays empty.
+                list.Clear();
+                foreach (var item in child.GetChildren())
+                {
+                    if (item.Value is null || item.GetChildren().Any())
+                    {
+                        problems.Add($"{item.Path}: a list entry must be one value.");
+                        continue;
+                    }
+
+                    list.Add(item.Value);
+                }
+
+                if (list.Count == 0 && !string.IsNullOrEmpty(child.Value))
+                {
+                    problems.Add($"{name}: a list; give its entries as {name}:0, {name}:1, ... (in JSON, an array).");
+                }
+
+                continue;
+            }
+
             if (child.Value is null)
             {
                 continue; // null in the file: keep the default

@@ -7,7 +7,7 @@ using EdgeRelay.Testing;
 namespace EdgeRelay.Addressing.Tests;
 
 /// <summary>
-/// The addressing groups of docs/vectors/protocol-v1.txt (HELLO, the card, the ephemeral address, SEND): this
+/// The addressing groups of docs/vectors/protocol-v1.txt (HELLO, the card, alternative endpoints, the ephemeral address, SEND): this
 /// implementation must compute every value of them, byte for byte, from the inputs they list, and read back
 /// what they hold. The sending service's groups are checked in EdgeRelay.Protocol.Tests
 /// (<c>SendingServiceVectorTests</c>). A changed value is a protocol change: the file is edited by hand,
@@ -16,7 +16,7 @@ namespace EdgeRelay.Addressing.Tests;
 public class ProtocolVectorTests
 {
     /// <summary>The groups this class checks, in file order.</summary>
-    private static readonly string[] Groups = ["hello", "hello_reply", "card", "ephemeral", "send"];
+    private static readonly string[] Groups = ["hello", "hello_reply", "card", "endpoints", "ephemeral", "send"];
 
     [Fact]
     public void Every_vector_of_these_groups_is_what_this_implementation_computes()
@@ -49,6 +49,20 @@ public class ProtocolVectorTests
 
         var card = AddressCard.Parse(Encoding.ASCII.GetString(Convert.FromHexString(v["card.text"])));
         Assert.Equal(v["card.binary"], Convert.ToHexStringLower(card.ToArray()));
+
+        // A service on several nodes: the card and HELLO_REPLY name the alternatives in order, after the main endpoint.
+        string[] alternatives = [v["endpoints.alternative_1"], v["endpoints.alternative_2"]];
+        var several = AddressCard.Parse(Encoding.ASCII.GetString(Convert.FromHexString(v["endpoints.card_text"])));
+        Assert.Equal(v["endpoints.card_binary"], Convert.ToHexStringLower(several.ToArray()));
+        Assert.Equal([card.Endpoint, .. alternatives], several.Endpoints);
+        Assert.Equal(card.Aid, several.Aid);
+        Assert.Equal(card.Extensions[0].Value.ToArray(), several.Extensions[0].Value.ToArray());
+        var severalReply = Sequence(v["endpoints.hello_reply_frame"]);
+        Assert.Equal(FrameParseStatus.Complete, FrameReader.TryRead(ref severalReply, 4096, out _, out var severalBody));
+        Assert.True(BodyReader.TryReadServerInfo(severalBody, out var severalInfo));
+        Assert.Equal(info.Endpoint, severalInfo.Endpoint);
+        Assert.Equal(info.TlsPin.ToArray(), severalInfo.TlsPin.ToArray());
+        Assert.Equal(alternatives, severalInfo.AlternativeEndpoints);
 
         Assert.True(EphemeralAddress.TryOpen(Convert.FromHexString(v["ephemeral.service_private_key"]), Convert.FromHexString(v["ephemeral.address"]), out var aid, out var notAfter));
         Assert.Equal(v["ephemeral.aid"], Hex(aid));
@@ -114,6 +128,14 @@ public class ProtocolVectorTests
         Add("card.expires_at", expiresAt.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Add("card.binary", Convert.ToHexStringLower(card.ToArray()));
         Add("card.text", Convert.ToHexStringLower(Encoding.ASCII.GetBytes(card.ToString())));
+
+        string[] alternatives = ["relay-b.example.org:7400", "[2001:db8::7]:7400"];
+        var several = new AddressCard(aid, expiresAt, servicePublic, endpoint, [card.Extensions[0], .. alternatives.Select(AddressCard.AlternativeEndpoint)]);
+        Add("endpoints.alternative_1", alternatives[0]);
+        Add("endpoints.alternative_2", alternatives[1]);
+        Add("endpoints.card_binary", Convert.ToHexStringLower(several.ToArray()));
+        Add("endpoints.card_text", Convert.ToHexStringLower(Encoding.ASCII.GetBytes(several.ToString())));
+        Add("endpoints.hello_reply_frame", Frame(w => FrameWriter.WriteServerInfo(w, 1, info with { AlternativeEndpoints = alternatives })));
 
         // The sender's one-time HPKE key, from a fixed seed instead of fresh randomness.
         var ephemeralIkm = Enumerable.Range(0, 32).Select(i => (byte)(0x50 + i)).ToArray();

@@ -49,6 +49,26 @@ public sealed class CliServicesTests
     }
 
     [Fact]
+    public async Task A_service_on_several_nodes_is_listed_with_its_other_endpoints()
+    {
+        await using var relay = await LoopbackRelay.StartAsync(o => o.Relay.AlternativeEndpoints = ["relay-b.example:7400", "[2001:db8::2]:7400"]);
+        using var alice = new RmCli("alice");
+        Assert.Equal(0, (await alice.InitAsync(relay.Endpoint)).ExitCode);
+
+        // A new process each time: what it shows comes from the card alice's first address was issued.
+        var listed = Assert.Single(await alice.JsonAsync("services", "list"));
+        Assert.Equal(relay.Endpoint, listed.GetProperty("endpoint").GetString());
+        Assert.Equal(["relay-b.example:7400", "[2001:db8::2]:7400"], listed.GetProperty("otherEndpoints").EnumerateArray().Select(e => e.GetString()));
+        var text = await alice.RunAsync(["services", "list"]);
+        Assert.Contains($"{relay.Endpoint} (also relay-b.example:7400, [2001:db8::2]:7400)  receiving", text.Stdout, StringComparison.Ordinal);
+
+        await using var single = await LoopbackRelay.StartAsync();
+        using var bob = new RmCli("bob");
+        Assert.Equal(0, (await bob.InitAsync(single.Endpoint)).ExitCode);
+        Assert.Empty(Assert.Single(await bob.JsonAsync("services", "list")).GetProperty("otherEndpoints").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Refused_service_changes_exit_with_stable_codes()
     {
         await using var relay = await LoopbackRelay.StartAsync();

@@ -12,7 +12,7 @@ namespace EdgeRelay.Protocol.Tests;
 public sealed partial class SendingServiceVectorTests
 {
     /// <summary>Checked by EdgeRelay.Addressing.Tests' ProtocolVectorTests (they need the HPKE and the cards).</summary>
-    private static readonly string[] AddressingGroups = ["hello", "hello_reply", "card", "ephemeral", "send"];
+    private static readonly string[] AddressingGroups = ["hello", "hello_reply", "card", "endpoints", "ephemeral", "send"];
 
     private static readonly string[] Groups =
         ["auth_token", "send_via", "send_via_mode", "send_status", "watch_sends", "send_state", "upload", "status", "status_reply", "config"];

@@ -101,7 +101,7 @@ public sealed class InvitationTests : IDisposable
     public void The_longest_name_and_card_are_accepted()
     {
         var longest = new string('n', Invitation.MaxNameLength);
-        var card = new AddressCard(new AddressId(1, 2), 1, new byte[32], "h:1", Enumerable.Range(0, 15).Select(i => new AddressCardExtension((byte)i, new byte[130])));
+        var card = new AddressCard(new AddressId(1, 2), 1, new byte[32], "h:1", Enumerable.Range(0, 15).Select(i => new AddressCardExtension((byte)(100 + i), new byte[130])));
         var invitation = Create(longest, card);
 
         var parsed = Invitation.Parse(invitation.ToString(), Now);

@@ -62,6 +62,10 @@ public sealed partial class ContainerTests
         Assert.Equal(environments[0]["EDGERELAY_Storage__JetStream__Url"], environments[1]["EDGERELAY_Storage__JetStream__Url"]);
         Assert.Equal(environments[0]["EDGERELAY_Relay__ServiceKeyFile"], environments[1]["EDGERELAY_Relay__ServiceKeyFile"]);
         Assert.Equal(["localhost:7410", "localhost:7420"], environments.Select(e => e["EDGERELAY_Relay__PublicEndpoint"]));
+
+        // And the other node after it, so that a sender or an owner reaches the service while one is down.
+        Assert.Equal(["localhost:7420", "localhost:7410"], environments.Select(e => e["EDGERELAY_Relay__AlternativeEndpoints__0"]));
+        Assert.All(environments, e => Assert.DoesNotContain("EDGERELAY_Relay__AlternativeEndpoints__1", e.Keys));
         var natsUrls = environments[0]["EDGERELAY_Storage__JetStream__Url"].Split(',');
         Assert.Equal(["nats://nats-1:4222", "nats://nats-2:4222", "nats://nats-3:4222"], natsUrls);
         foreach (var nats in new[] { "nats-1", "nats-2", "nats-3" })

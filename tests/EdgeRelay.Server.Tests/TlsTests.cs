@@ -135,6 +135,26 @@ public sealed class TlsTests : IDisposable
         Assert.Contains("does not speak TLS", pinned.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_node_whose_key_does_not_match_the_pin_is_reported_not_passed_over_for_the_next()
+    {
+        using var certificate = RelayCertificates.CreateSelfSigned(["127.0.0.1"], TimeSpan.FromDays(1));
+        using var impostor = RelayCertificates.CreateSelfSigned(["127.0.0.1"], TimeSpan.FromDays(1));
+        await using var relay = await StartWithAsync(certificate);
+        await using var other = await StartWithAsync(impostor);
+        var options = new RelayClientOptions { Tls = new RelayTlsOptions { PinnedPublicKeySha256 = RelayCertificates.Pin(certificate) } };
+
+        // The second endpoint would take the connection: the mismatch on the first is thrown all the same.
+        var mismatch = await Assert.ThrowsAsync<RelayException>(() => RelayClient.ConnectAnyAsync([other.Endpoint, relay.Endpoint], options));
+        Assert.True(mismatch.CertificateRejected);
+        Assert.False(RelayClient.IsUnreachable(mismatch));
+
+        // A node that is down is passed over, with the same pin held on the next.
+        using var down = Forwarding.RefusingPort.Bind();
+        await using var client = await RelayClient.ConnectAnyAsync([down.Endpoint, relay.Endpoint], options);
+        Assert.Equal(RelayCertificates.Pin(certificate), client.ServerInfo.TlsPin.ToArray());
+    }
+
     private async Task<TestRelay> StartWithAsync(X509Certificate2 certificate)
     {
         var name = Guid.NewGuid().ToString("N");

@@ -143,12 +143,14 @@ internal static class Services
             ? $"; {Availability(st)}, at most {st.MaxSendViaCiphertext} bytes to forward, options {string.Join(" ", st.SendingOptions.Select(Option))}"
             : "";
         var error = s.LastError is null ? "" : $"; last failure: {s.LastError}";
-        return $"{s.Endpoint}  {roles}  {state}, {s.Addresses} live address(es){status}{error}";
+        var others = s.OtherEndpoints.Count == 0 ? "" : $" (also {string.Join(", ", s.OtherEndpoints)})";
+        return $"{s.Endpoint}{others}  {roles}  {state}, {s.Addresses} live address(es){status}{error}";
     }
 
     private static object Json(ServiceInfo s) => new
     {
         endpoint = s.Endpoint,
+        otherEndpoints = s.OtherEndpoints,
         receiving = s.Use.HasFlag(ServiceUse.Receiving),
         sending = s.Use.HasFlag(ServiceUse.Sending),
         hasToken = s.HasToken,

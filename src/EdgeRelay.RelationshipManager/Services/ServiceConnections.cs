@@ -7,7 +7,9 @@ namespace EdgeRelay.RelationshipManager.Services;
 
 /// <summary>
 /// One relay connection per endpoint, opened on first use and replaced when it fails, so that a burst of
-/// operations (a pull across addresses, a flush of the outbox) does not pay a handshake each.
+/// operations (a pull across addresses, a flush of the outbox) does not pay a handshake each. A service that runs
+/// on several nodes is still known by the one endpoint it was recorded under: when that node cannot be reached, the
+/// connection goes to the service's other endpoints (from its cards and its HELLO), and keeps that name.
 /// </summary>
 internal sealed class ServiceConnections : IAsyncDisposable
 {
@@ -18,6 +20,7 @@ internal sealed class ServiceConnections : IAsyncDisposable
     private readonly Dictionary<string, RelayClient> _clients = new(StringComparer.Ordinal);
     private readonly Dictionary<RelayClient, (RelayStatus Status, DateTimeOffset At)> _status = [];
     private readonly Dictionary<string, ServiceHealth> _health = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string[]> _others = new(StringComparer.OrdinalIgnoreCase);
     private readonly RelayClientOptions? _template;
     private readonly TimeProvider _time;
 
@@ -65,6 +68,23 @@ internal sealed class ServiceConnections : IAsyncDisposable
         HealthOf(endpoint).Observed(known.Status);
         return known.Status;
     }
+
+    /// <summary>
+    /// Notes the endpoints of the service reached at <paramref name="endpoint"/> (a card's, or HELLO's own and
+    /// alternative ones): connections to <paramref name="endpoint"/> try the others, in this order, when it is
+    /// unreachable. The latest word replaces an earlier one, so the list never outgrows the service's.
+    /// </summary>
+    public void Learn(string endpoint, IEnumerable<string> endpoints)
+    {
+        _others[endpoint] = [.. endpoints
+            .Where(e => !string.Equals(e, endpoint, StringComparison.OrdinalIgnoreCase))
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .Take(AddressCard.MaxAlternativeEndpoints + 1)];
+    }
+
+    /// <summary><paramref name="endpoint"/>, then the other endpoints of its service as far as they are known.</summary>
+    public IReadOnlyList<string> EndpointsOf(string endpoint) =>
+        _others.TryGetValue(endpoint, out var others) ? [endpoint, .. others] : [endpoint];
 
     /// <summary>Options for one of our own services: TLS pinned to its recorded key when it has one.</summary>
     public RelayClientOptions ForService(byte[]? pin) => RelayClientOptions.ForPin(pin, _template);
@@ -115,7 +135,13 @@ internal sealed class ServiceConnections : IAsyncDisposable
     {
         if (!_clients.TryGetValue(endpoint, out var client))
         {
-            client = await RelayClient.ConnectAsync(endpoint, options, cancellationToken);
+            client = await RelayClient.ConnectAnyAsync(EndpointsOf(endpoint), options, cancellationToken);
+            if (client.ServerInfo.AlternativeEndpoints.Count > 0 || _others.ContainsKey(endpoint))
+            {
+                // The node that answered names its service's nodes, itself included: what to try next time.
+                Learn(endpoint, [client.ServerInfo.Endpoint, .. client.ServerInfo.AlternativeEndpoints]);
+            }
+
             _clients[endpoint] = client;
         }
 

@@ -71,7 +71,7 @@ internal static class IncomingStatus
 internal sealed record MessageRecord(long Id, long RelationshipId, byte[] CommandId, MessageDirection Direction, string Text, DateTimeOffset SentAt, DateTimeOffset At, int Status);
 
 /// <param name="HandedTo">The sending service that queued it (SEND_VIA) and has not yet reported it stored; null while no relay holds it.</param>
-/// <param name="CardIndex">Which of the contact's unexpired cards it went (or goes) to.</param>
+/// <param name="CardIndex">Which of the contact's unexpired cards it went (or goes) to, and at which of its endpoints: an index into the cards expanded one entry per endpoint (a card without alternatives is one entry).</param>
 internal sealed record OutboxRecord(
     long Id,
     long RelationshipId,

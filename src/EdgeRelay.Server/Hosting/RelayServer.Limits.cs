@@ -15,6 +15,7 @@ public sealed partial class RelayServer
 {
     private LimitsOptions _limits = null!;
     private TlsIdentity? _tls;
+    private readonly AddressCardExtension[] _alternativeExtensions;
 
     /// <summary>The abuse limits in effect (reloadable).</summary>
     public LimitsOptions Limits => Volatile.Read(ref _limits);
@@ -31,8 +32,8 @@ public sealed partial class RelayServer
     /// <summary>SHA-256 of the current certificate's public key, announced in HELLO and in cards; empty without TLS.</summary>
     public byte[] TlsPin => Volatile.Read(ref _tls)?.Pin ?? [];
 
-    /// <summary>Extensions written into every card this relay issues (the TLS pin, when there is one).</summary>
-    internal AddressCardExtension[] CardExtensions => Volatile.Read(ref _tls)?.CardExtensions ?? [];
+    /// <summary>Extensions written into every card this relay issues: the TLS pin, when there is one, then the alternative endpoints.</summary>
+    internal AddressCardExtension[] CardExtensions => Volatile.Read(ref _tls)?.CardExtensions ?? _alternativeExtensions;
 
     /// <summary>What a TLS handshake on the relay endpoint uses: the current certificate, as Kestrel's handshake callback asks for it.</summary>
     public SslServerAuthenticationOptions? TlsAuthentication => Volatile.Read(ref _tls)?.Authentication;
@@ -40,11 +41,11 @@ public sealed partial class RelayServer
     /// <summary>A certificate with everything derived from it, built once per certificate rather than per handshake.</summary>
     private sealed class TlsIdentity
     {
-        private TlsIdentity(X509Certificate2 certificate)
+        private TlsIdentity(X509Certificate2 certificate, AddressCardExtension[] alternatives)
         {
             Certificate = certificate;
             Pin = Tls.RelayCertificates.Pin(certificate);
-            CardExtensions = [new AddressCardExtension(ProtocolConstants.TlsPinExtension, Pin)];
+            CardExtensions = [new AddressCardExtension(ProtocolConstants.TlsPinExtension, Pin), .. alternatives];
             Authentication = new SslServerAuthenticationOptions
             {
                 // The chain is built here once; Kestrel's certificate selector would build it at every handshake.
@@ -62,6 +63,6 @@ public sealed partial class RelayServer
 
         public SslServerAuthenticationOptions Authentication { get; }
 
-        public static TlsIdentity Of(X509Certificate2 certificate) => new(certificate);
+        public static TlsIdentity Of(X509Certificate2 certificate, AddressCardExtension[] alternatives) => new(certificate, alternatives);
     }
 }

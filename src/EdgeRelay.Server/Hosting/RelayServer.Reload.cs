@@ -55,7 +55,7 @@ public sealed partial class RelayServer
             return true;
         }
 
-        identity = TlsIdentity.Of(certificate);
+        identity = TlsIdentity.Of(certificate, _alternativeExtensions);
         applied.AddRange(changed.Count > 0 ? changed : ["Tls:CertificatePath"]);
         return true;
     }

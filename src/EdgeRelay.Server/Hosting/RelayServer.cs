@@ -46,7 +46,9 @@ public sealed partial class RelayServer : IAsyncDisposable
         attachments.UsageChanged = (owner, delta) => tokens.FindById(owner)?.AddAttachment(delta);
 
         Notifier = notifier;
-        _tls = certificate is null ? null : TlsIdentity.Of(certificate);
+        AlternativeEndpoints = [.. options.Relay.AlternativeEndpoints];
+        _alternativeExtensions = [.. AlternativeEndpoints.Select(AddressCard.AlternativeEndpoint)];
+        _tls = certificate is null ? null : TlsIdentity.Of(certificate, _alternativeExtensions);
         Options = options;
         Storage = storage;
         _ownsStorage = ownsStorage;
@@ -153,6 +155,35 @@ public sealed partial class RelayServer : IAsyncDisposable
 
     /// <summary>The endpoint written into issued cards; the listener may rewrite it once a port-0 bind is known.</summary>
     public string CardEndpoint { get; set; }
+
+    /// <summary>
+    /// The other nodes of this relay's service (Relay:AlternativeEndpoints), written into issued cards and HELLO_REPLY
+    /// after <see cref="CardEndpoint"/>, in the operator's order. Fixed until a restart.
+    /// </summary>
+    public IReadOnlyList<string> AlternativeEndpoints { get; }
+
+    /// <summary>
+    /// Whether a card naming <paramref name="endpoint"/> is one of this relay's service: its own card endpoint or an
+    /// alternative one (ignoring case, PROTOCOL 4.13 "Local delivery"). The other nodes share this one's store, so a
+    /// message for them is stored here.
+    /// </summary>
+    public bool IsOwnEndpoint(string endpoint)
+    {
+        if (string.Equals(endpoint, CardEndpoint, StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        foreach (var alternative in AlternativeEndpoints)
+        {
+            if (string.Equals(endpoint, alternative, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Set when the host begins to stop: sessions take no new requests, drain, and close.</summary>
     public bool IsShuttingDown { get; private set; }

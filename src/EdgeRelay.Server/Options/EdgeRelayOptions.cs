@@ -97,7 +97,7 @@ public sealed class EdgeRelayOptions
 }
 
 /// <summary>The binary protocol endpoint (section "Relay").</summary>
-public sealed class RelayEndpointOptions
+public sealed partial class RelayEndpointOptions
 {
     /// <summary>Where the relay listens. Default 127.0.0.1:7400: loopback until an operator decides otherwise.</summary>
     public string Endpoint { get; set; } = "127.0.0.1:7400";
@@ -214,6 +214,7 @@ public sealed class RelayEndpointOptions
             problems.Add($"Relay:PublicEndpoint: required when Relay:Endpoint ({Endpoint}) listens on every interface: set it to the host:port senders reach this relay at, which the address cards name.");
         }
 
+        ValidateAlternativeEndpoints(problems);
         Range(problems, "Relay:MaxCiphertextBytes", MaxCiphertextBytes, 1, 1024 * 1024);
         Range(problems, "Relay:MaxInFlightPerConnection", MaxInFlightPerConnection, 1, 65536);
         Range(problems, "Relay:MaxReplyBytes", MaxReplyBytes, 64 * 1024, 64 * 1024 * 1024);

@@ -72,7 +72,8 @@ public sealed partial class RelaySession
         }
 
         // A local delivery ignores the mode: nothing leaves the relay, so there is no timing on the way out to blur.
-        return string.Equals(request.Endpoint, _server.CardEndpoint, StringComparison.OrdinalIgnoreCase)
+        // A card naming another node of this service (an alternative endpoint) is local too: that node's store is this one's.
+        return _server.IsOwnEndpoint(request.Endpoint)
             ? SendViaLocally(requestId, request)
             : QueueForForwardingAsync(requestId, request, batchIntervalMs, _token!);
     }

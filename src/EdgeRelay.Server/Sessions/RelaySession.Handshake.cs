@@ -45,6 +45,7 @@ public sealed partial class RelaySession
             AuthNonce = _authNonce,
             Endpoint = _server.CardEndpoint,
             TlsPin = _server.TlsPin,
+            AlternativeEndpoints = _server.AlternativeEndpoints,
         };
         var frame = new ArrayBufferWriter<byte>(256);
         FrameWriter.WriteServerInfo(frame, requestId, info);

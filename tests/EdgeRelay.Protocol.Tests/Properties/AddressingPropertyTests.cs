@@ -15,13 +15,15 @@ public class AddressingPropertyTests
         from expires in Gens.Int64.Select(v => v & long.MaxValue)
         from key in Gens.BytesOf(Hpke.PublicKeyLength)
         from endpoint in Gens.HostAndPort
-        from extensions in Gens.ArrayOf(
-            from type in Gens.Byte
+        from opaque in Gens.ArrayOf(
+            from type in Gens.Byte.Where(type => type != AddressCard.AlternativeEndpointExtension) // type 2 has rules of its own
             from value in Gens.BytesOf(0, 40)
             select new Extension(type, value),
             0,
             4)
-        select new Card(aid, expires, key, endpoint, extensions);
+        from alternatives in Gens.ArrayOf(Gens.HostAndPort, 0, 3)
+        let others = alternatives.Distinct(StringComparer.OrdinalIgnoreCase).Where(a => !string.Equals(a, endpoint, StringComparison.OrdinalIgnoreCase))
+        select new Card(aid, expires, key, endpoint, opaque.Concat(others.Select(a => new Extension(AddressCard.AlternativeEndpointExtension, System.Text.Encoding.UTF8.GetBytes(a)))).ToArray());
 
     /// <summary>Cards as strangers hand them over: arbitrary bytes, and valid cards with a byte changed, cut short or extended.</summary>
     private static readonly Gen<byte[]> CardBytes = Gen.OneOf(Gens.AnyBytes, Cards.SelectMany(card => Gens.Mutated(card.ToAddressCard().ToArray())));

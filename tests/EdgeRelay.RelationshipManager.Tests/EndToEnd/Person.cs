@@ -29,7 +29,8 @@ internal sealed class Person : IAsyncDisposable
 
     public RelationshipManager Rm { get; private set; } = null!;
 
-    public static async Task<Person> InitializeAsync(string name, LoopbackRelay relay, TimeProvider? time = null, Func<RelationshipManagerOptions, RelationshipManagerOptions>? configure = null, string? sendingToken = null)
+    /// <param name="endpoint">Where the RM records its service: the relay's own endpoint unless given (another name for it, such as a proxy's).</param>
+    public static async Task<Person> InitializeAsync(string name, LoopbackRelay relay, TimeProvider? time = null, Func<RelationshipManagerOptions, RelationshipManagerOptions>? configure = null, string? sendingToken = null, string? endpoint = null)
     {
         var person = new Person(name, time);
         if (configure is not null)
@@ -37,7 +38,7 @@ internal sealed class Person : IAsyncDisposable
             person.Options = configure(person.Options);
         }
 
-        person.Rm = await RelationshipManager.InitializeAsync(person.Options, Passphrase, name, relay.Endpoint, sendingToken: sendingToken);
+        person.Rm = await RelationshipManager.InitializeAsync(person.Options, Passphrase, name, endpoint ?? relay.Endpoint, sendingToken: sendingToken);
         return person;
     }
 
