@@ -27,7 +27,7 @@ internal static partial class JetStreamLog
     [LoggerMessage(EventId = 2206, Level = LogLevel.Debug, Message = "Could not delete message {Seq} of partition {Partition}")]
     public static partial void DeleteFailed(ILogger logger, ulong seq, int partition, Exception error);
 
-    [LoggerMessage(EventId = 2207, Level = LogLevel.Debug, Message = "A presence write to {Subject} failed; the next heartbeat tries again")]
+    [LoggerMessage(EventId = 2207, Level = LogLevel.Warning, Message = "A presence write to {Subject} failed; the next heartbeat tries again (while this node's heartbeats fail, it pushes nothing)")]
     public static partial void PresenceWriteFailed(ILogger logger, string subject, Exception error);
 
     [LoggerMessage(EventId = 2208, Level = LogLevel.Information, Message = "Took over the push of address {Address}: the node that held it stopped beating")]

@@ -30,11 +30,11 @@ public sealed partial class JetStreamStorage
 
     public bool IsPushed(AddressId aid) => _presence.IsPushed(aid);
 
-    public ValueTask<bool> ClaimWakeAsync(AddressId aid, TimeSpan quietPeriod)
-    {
-        ThrowIfDisposed();
-        return _presence.ClaimWakeAsync(aid, quietPeriod);
-    }
+    /// <summary>Faults rather than throws once closed: it is reached from the SEND path, which must not throw for a wake-up.</summary>
+    public ValueTask<bool> ClaimWakeAsync(AddressId aid, TimeSpan quietPeriod) =>
+        Volatile.Read(ref _disposed) != 0
+            ? ValueTask.FromException<bool>(new ObjectDisposedException(nameof(JetStreamStorage)))
+            : _presence.ClaimWakeAsync(aid, quietPeriod);
 
     public void OwnerActive(AddressId aid) => _presence.OwnerActive(aid);
 }

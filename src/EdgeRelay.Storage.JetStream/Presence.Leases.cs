@@ -7,7 +7,20 @@ internal sealed partial class Presence
     {
         lock (_lock)
         {
-            return _leases.TryGetValue(aid, out var slot) && slot.Writer == _self && IsLiveLocked(_self);
+            if (!_leases.TryGetValue(aid, out var slot) || slot.Writer != _self)
+            {
+                return false;
+            }
+
+            if (IsLiveLocked(_self))
+            {
+                return true;
+            }
+
+            // Seen stale here first (no beat or review sampled this moment): remember it, so that the beat that makes
+            // this node live again tells the pumps that stopped here to look again.
+            _selfLive = false;
+            return false;
         }
     }
 

@@ -123,7 +123,7 @@ internal sealed partial class Presence : IDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);
             await _js.PublishAsync(_options.NodeSubject(_self), Record(PresenceKind.Beat, default, 0), cancellationToken: timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException or ObjectDisposedException)
@@ -179,7 +179,20 @@ internal sealed partial class Presence : IDisposable
             expected = slot.Seq;
         }
 
-        _ = PublishAsync(_options.WakeSubject(aid), Record(PresenceKind.WakeClear, aid, NowMs, expected), expected);
+        _ = ClearAsync(aid, expected);
+    }
+
+    private async Task ClearAsync(AddressId aid, ulong expected)
+    {
+        var (outcome, _) = await PublishAsync(_options.WakeSubject(aid), Record(PresenceKind.WakeClear, aid, NowMs, expected), expected).ConfigureAwait(false);
+        if (outcome != Outcome.Stored)
+        {
+            lock (_lock)
+            {
+                // Not stored, so no record will end the clearing: the owner's next PULL or SUBSCRIBE may try again.
+                _clearing.Remove(aid);
+            }
+        }
     }
 
     /// <summary>Whether this node's wake claim at <paramref name="seq"/> was the one in force once applied.</summary>
@@ -324,8 +337,8 @@ internal sealed partial class Presence : IDisposable
         try
         {
             // A claim slower than a node's timeout is worth nothing: give up and let the next beat ask again.
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            timeout.CancelAfter(_options.NodeTimeout);
+            using var timeout = new CancellationTokenSource(_options.NodeTimeout, _time);
+            using var stopping = _stopping.Token.UnsafeRegister(static t => ((CancellationTokenSource)t!).Cancel(), timeout);
             var opts = expected is null ? null : new NatsJSPubOpts { ExpectedLastSubjectSequence = expected };
             var ack = await _js.PublishAsync(subject, record, opts: opts, cancellationToken: timeout.Token).ConfigureAwait(false);
             if (ack.Error is { ErrCode: WrongLastSequence })

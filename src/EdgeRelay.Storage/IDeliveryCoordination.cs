@@ -51,7 +51,12 @@ public sealed class SingleNodeCoordination : IDeliveryCoordination
     {
     }
 
-    public Action<AddressId>? PushChanged { get; set; }
+    /// <summary>Never told (the lease never moves), and not kept: a process-wide instance must not hold a hub alive.</summary>
+    public Action<AddressId>? PushChanged
+    {
+        get => null;
+        set { }
+    }
 
     public bool MayPush(AddressId aid) => true;
 
