@@ -32,4 +32,7 @@ internal static partial class JetStreamLog
 
     [LoggerMessage(EventId = 2208, Level = LogLevel.Information, Message = "Took over the push of address {Address}: the node that held it stopped beating")]
     public static partial void LeaseTakenOver(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 2209, Level = LogLevel.Warning, Message = "Starting: the cluster did not answer {What} ({Reason}); asking again")]
+    public static partial void StartRetry(ILogger logger, string what, string reason);
 }

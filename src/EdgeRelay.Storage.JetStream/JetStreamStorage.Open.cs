@@ -39,7 +39,7 @@ public sealed partial class JetStreamStorage
     {
         // A node whose index stopped following a stream would serve it stale (other nodes' messages never pushed,
         // their acks never seen) and look healthy: it fails instead, so the relay stops and a restart rebuilds it.
-        var follower = new StreamFollower(_js, stream, apply, _publisher.Fail, _logger);
+        var follower = new StreamFollower(_js, stream, apply, _publisher.Fail, _logger, _options.PublishRetryWindow);
         _followers.Add(stream, follower);
         await follower.StartAsync(_stopping.Token, ct).ConfigureAwait(false);
     }
@@ -49,15 +49,16 @@ public sealed partial class JetStreamStorage
         // A stream past the configured partitions means the streams were made with more: ids would change meaning.
         try
         {
-            await _js.GetStreamAsync(_options.MessageStream(_options.Partitions), cancellationToken: ct).ConfigureAwait(false);
+            var extra = _options.MessageStream(_options.Partitions);
+            await StartRetry.RunAsync(c => _js.GetStreamAsync(extra, cancellationToken: c).AsTask(), "reading stream " + extra, _options.PublishRetryWindow, _logger, ct).ConfigureAwait(false);
             throw new InvalidOperationException(
-                $"Stream {_options.MessageStream(_options.Partitions)} exists: the streams of prefix {_options.StreamPrefix} were created with more than {_options.Partitions} partitions. Set Partitions to the number they were created with.");
+                $"Stream {extra} exists: the streams of prefix {_options.StreamPrefix} were created with more than {_options.Partitions} partitions. Set Partitions to the number they were created with.");
         }
         catch (NatsJSApiException ex) when (ex.Error.Code == 404)
         {
         }
 
-        await _js.CreateOrUpdateStreamAsync(
+        await CreateStreamAsync(
             new StreamConfig(_options.AddressStream, [_options.AddressSubjectPrefix + "*"])
             {
                 Storage = StreamConfigStorage.File,
@@ -70,7 +71,7 @@ public sealed partial class JetStreamStorage
             ct).ConfigureAwait(false);
 
         var root = _options.SubjectRoot;
-        await _js.CreateOrUpdateStreamAsync(
+        await CreateStreamAsync(
             new StreamConfig(_options.PresenceStream, [root + ".node.*", root + ".lease.*", root + ".wake.*"])
             {
                 Storage = StreamConfigStorage.File,
@@ -88,7 +89,7 @@ public sealed partial class JetStreamStorage
 
         for (var p = 0; p < _options.Partitions; p++)
         {
-            _messageStreams[p] = await _js.CreateOrUpdateStreamAsync(
+            _messageStreams[p] = await CreateStreamAsync(
                 new StreamConfig(_options.MessageStream(p), [_options.MessageSubject(p)])
                 {
                     Storage = StreamConfigStorage.File,
@@ -104,6 +105,9 @@ public sealed partial class JetStreamStorage
                 ct).ConfigureAwait(false);
         }
     }
+
+    private Task<INatsJSStream> CreateStreamAsync(StreamConfig config, CancellationToken ct) =>
+        StartRetry.RunAsync(c => _js.CreateOrUpdateStreamAsync(config, c).AsTask(), "creating stream " + config.Name, _options.PublishRetryWindow, _logger, ct);
 
     private void RunMaintenance()
     {

@@ -25,6 +25,7 @@ internal sealed class StreamFollower
     private readonly Action<ulong, byte[]> _apply;
     private readonly ILogger _logger;
     private readonly Action<Exception> _stopped;
+    private readonly TimeSpan _startWindow;
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<(ulong Seq, TaskCompletionSource Done)> _waiters = [];
     private readonly Lock _lock = new();
@@ -35,8 +36,10 @@ internal sealed class StreamFollower
     private Task _loop = Task.CompletedTask;
 
     /// <param name="stopped">Told when following stops for good while the store is open: the index no longer follows the stream.</param>
-    public StreamFollower(INatsJSContext js, string stream, Action<ulong, byte[]> apply, Action<Exception> stopped, ILogger logger)
+    /// <param name="startWindow">How long the start's API calls are asked again while the cluster does not answer (<see cref="StartRetry"/>).</param>
+    public StreamFollower(INatsJSContext js, string stream, Action<ulong, byte[]> apply, Action<Exception> stopped, ILogger logger, TimeSpan? startWindow = null)
     {
+        _startWindow = startWindow ?? TimeSpan.FromSeconds(30);
         _js = js;
         _stream = stream;
         _apply = apply;
@@ -61,14 +64,19 @@ internal sealed class StreamFollower
     /// <summary>Starts following; completes once every record the stream held at the start has been applied.</summary>
     public async Task StartAsync(CancellationToken stopping, CancellationToken ct)
     {
-        var info = await _js.GetStreamAsync(_stream, cancellationToken: ct).ConfigureAwait(false);
+        var info = await StartRetry.RunAsync(c => _js.GetStreamAsync(_stream, cancellationToken: c).AsTask(), "reading stream " + _stream, _startWindow, _logger, ct).ConfigureAwait(false);
         var lastAtStart = info.Info.State.LastSeq;
         if (info.Info.State.Messages == 0)
         {
             _caughtUp.TrySetResult();
         }
 
-        var consumer = await _js.CreateOrderedConsumerAsync(_stream, new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.All }, ct).ConfigureAwait(false);
+        var consumer = await StartRetry.RunAsync(
+            c => _js.CreateOrderedConsumerAsync(_stream, new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.All }, c).AsTask(),
+            "creating a consumer of " + _stream,
+            _startWindow,
+            _logger,
+            ct).ConfigureAwait(false);
         _loop = Task.Run(() => FollowAsync(consumer, lastAtStart, stopping), CancellationToken.None);
         await _caughtUp.Task.WaitAsync(ct).ConfigureAwait(false);
     }
