@@ -35,4 +35,7 @@ internal static partial class JetStreamLog
 
     [LoggerMessage(EventId = 2209, Level = LogLevel.Warning, Message = "Starting: the cluster did not answer {What} ({Reason}); asking again")]
     public static partial void StartRetry(ILogger logger, string what, string reason);
+
+    [LoggerMessage(EventId = 2210, Level = LogLevel.Warning, Message = "Could not catch up with the stream of address {Address} before pushing it; pushing what this node has")]
+    public static partial void CatchUpFailed(ILogger logger, string address, Exception error);
 }

@@ -1,12 +1,24 @@
+using System.Collections.Concurrent;
+
 namespace EdgeRelay.Storage.JetStream;
 
 // Who pushes and who wakes among the nodes: the presence stream's table (Presence.cs).
 public sealed partial class JetStreamStorage
 {
+    /// <summary>Addresses whose first subscriber here waits for this node's index to catch up (see <see cref="WantPush"/>).</summary>
+    private readonly ConcurrentDictionary<AddressId, byte> _catchingUp = new();
+
+    private Action<AddressId>? _pushChanged;
+
+    /// <summary>Told as the contract says; a change while the address catches up is told once the catch-up ends, if it still holds.</summary>
     public Action<AddressId>? PushChanged
     {
-        get => _presence.PushChanged;
-        set => _presence.PushChanged = value;
+        get => _pushChanged;
+        set
+        {
+            _pushChanged = value;
+            _presence.PushChanged = value is null ? null : OnPresenceChanged;
+        }
     }
 
     /// <summary>Push leases taken over from a node that stopped beating.</summary>
@@ -22,9 +34,54 @@ public sealed partial class JetStreamStorage
 
     internal long BeatenUpTo => _presence.BeatenUpTo;
 
-    public bool MayPush(AddressId aid) => _presence.MayPush(aid);
+    public bool MayPush(AddressId aid) => !_catchingUp.ContainsKey(aid) && _presence.MayPush(aid);
 
-    public void WantPush(AddressId aid) => _presence.WantPush(aid);
+    /// <summary>
+    /// A subscriber here wants the address pushed. Before this node pushes it, its index catches up with the address'
+    /// stream as it is now: an owner who moved here from another node acked messages there, and until this node applied
+    /// those ack records its index still lists them, so pushing at once would deliver acknowledged messages again (the
+    /// kill test saw 30 when this node's own consumer had been on the lost NATS server).
+    /// </summary>
+    public void WantPush(AddressId aid)
+    {
+        if (_catchingUp.TryAdd(aid, 0))
+        {
+            _ = CatchUpAsync(aid);
+        }
+
+        _presence.WantPush(aid);
+    }
+
+    private async Task CatchUpAsync(AddressId aid)
+    {
+        var stream = _options.MessageStream(PartitionOf(aid, _options.Partitions));
+        try
+        {
+            var info = await StartRetry.RunAsync(c => _js.GetStreamAsync(stream, cancellationToken: c).AsTask(), "reading stream " + stream, _options.PublishRetryWindow, _logger, _stopping.Token).ConfigureAwait(false);
+            await _followers[stream].WaitAppliedAsync(info.Info.State.LastSeq).WaitAsync(_options.PublishRetryWindow, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or IOException or TimeoutException or NATS.Client.Core.NatsException)
+        {
+            // Closing, or the store is failing (which stops the relay): push what the index has; at least once still holds.
+            JetStreamLog.CatchUpFailed(_logger, aid.ToString(), ex);
+        }
+        finally
+        {
+            _catchingUp.TryRemove(aid, out _);
+            if (_presence.MayPush(aid))
+            {
+                _pushChanged?.Invoke(aid); // gained while catching up: the pump looked and was told no
+            }
+        }
+    }
+
+    private void OnPresenceChanged(AddressId aid)
+    {
+        if (!_catchingUp.ContainsKey(aid))
+        {
+            _pushChanged?.Invoke(aid);
+        }
+    }
 
     public void DropPush(AddressId aid) => _presence.DropPush(aid);
 

@@ -27,9 +27,11 @@ public sealed class ClusterKillTests(NatsClusterFixture fixture, ITestOutputHelp
     /// The owner's push moves to node 1 once node 2's push lease passes on: when node 2 has been silent for the node
     /// timeout (Storage:JetStream:NodeTimeout, 5 s; 4-6 s measured). When the NATS server killed at the same instant
     /// led the presence stream, node 1 also waits for its election and its own reconnect before its claim is stored
-    /// (14 s measured once on a machine at load 13), hence the room.
+    /// (14 s measured once on a machine at load 13), and before pushing it catches up with the address' stream, which
+    /// waits for its own consumer to be recreated when that server held it (21 s measured once at load 15), hence the
+    /// room. It bounds the hand-over; what the test is for is that nothing acknowledged is lost or revived.
     /// </summary>
-    private static readonly TimeSpan HandOver = TimeSpan.FromSeconds(5 + 25);
+    private static readonly TimeSpan HandOver = TimeSpan.FromSeconds(5 + 40);
 
     [SkippableFact]
     public Task Kills_one_relay_node_and_one_NATS_node_under_load_and_loses_no_acknowledged_message_nor_revives_an_acked_one() =>
