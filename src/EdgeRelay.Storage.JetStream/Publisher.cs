@@ -351,7 +351,7 @@ internal sealed class Publisher : IDisposable
                 ack.EnsureSuccess();
                 return ack.Seq;
             }
-            catch (NatsException ex) when (IsTransient(ex) && !window.IsCancellationRequested)
+            catch (NatsException ex) when (StartRetry.IsTransient(ex) && !window.IsCancellationRequested)
             {
                 // No leader (an election), a lost server, a timeout: the same Msg-Id makes the retry store it once.
                 JetStreamLog.PublishRetry(_logger, item.Subject, ex);
@@ -377,10 +377,6 @@ internal sealed class Publisher : IDisposable
 
     private TimeoutException WindowPassed(Outgoing item) => new(
         $"JetStream did not acknowledge a write to {item.Subject} within the publish retry window ({_options.PublishRetryWindow.TotalSeconds:F0} s): no stream leader, or no server reachable.");
-
-    /// <summary>A refusal by the stream (limits, a wrong subject) is final; everything else may pass once a leader is elected.</summary>
-    private static bool IsTransient(NatsException error) =>
-        error is not NatsJSApiException api || api.Error.Code is 503 or 504 or 408;
 
     private readonly record struct Outgoing(string Stream, string Subject, byte[] Record, long Ticket, AddressId? Address);
 }

@@ -37,8 +37,8 @@ internal static class StartRetry
         }
     }
 
-    /// <summary>No answer, no responders, or no leader yet: the cluster may answer next time. A refusal is final.</summary>
-    private static bool IsTransient(Exception error) => error switch
+    /// <summary>No answer, no responders, or no leader yet (an election): the cluster may answer next time. A refusal (limits, a wrong subject, a bad config) is final.</summary>
+    internal static bool IsTransient(Exception error) => error switch
     {
         NatsJSApiException api => api.Error.Code is 503 or 504 or 408,
         NatsException => true,

@@ -124,8 +124,9 @@ public sealed class PublisherTests
 
             var ct = args!.OfType<CancellationToken>().Single();
             Interlocked.Increment(ref _waiting);
-            return new ValueTask<PubAckResponse>(Task.Delay(Timeout.Infinite, ct).ContinueWith<PubAckResponse>(
-                t => throw new OperationCanceledException(ct), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+            var answer = new TaskCompletionSource<PubAckResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+            ct.Register(() => answer.TrySetCanceled(ct));
+            return new ValueTask<PubAckResponse>(answer.Task);
         }
 #pragma warning restore CA2012
     }
