@@ -166,6 +166,25 @@ public sealed class PushHub
         }
     }
 
+    /// <summary>
+    /// No node pushes <paramref name="aid"/> any more: its lease holder died (<see cref="IDeliveryCoordination.PushLost"/>).
+    /// A SEND accepted while that node still looked live woke no one, so wake the owner now if messages wait and no
+    /// subscriber here is about to take the lease; every node is told, and the burst's claim lets one of them wake.
+    /// </summary>
+    public void OnPushLost(AddressId aid)
+    {
+        if (_notifier is null || (_addresses.TryGetValue(aid, out var push) && push.SubscriberCount > 0))
+        {
+            return;
+        }
+
+        Span<PendingMessage> one = stackalloc PendingMessage[1];
+        if (Queue.GetPending(aid, MessageId.None, one) > 0)
+        {
+            MaybeWake(aid, DurabilityTicket.None); // listed, so durable already
+        }
+    }
+
     /// <summary>True if <paramref name="id"/> is on its way to a live subscriber (PULL leaves it to that one).</summary>
     public bool IsInFlight(AddressId aid, MessageId id) => _addresses.TryGetValue(aid, out var push) && push.IsInFlight(id);
 

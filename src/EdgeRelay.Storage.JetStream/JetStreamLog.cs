@@ -38,4 +38,10 @@ internal static partial class JetStreamLog
 
     [LoggerMessage(EventId = 2210, Level = LogLevel.Warning, Message = "Could not catch up with the stream of address {Address} before pushing it; pushing what this node has")]
     public static partial void CatchUpFailed(ILogger logger, string address, Exception error);
+
+    [LoggerMessage(EventId = 2211, Level = LogLevel.Debug, Message = "Took the push of address {Address} from live node {Node}: the owner subscribed here after subscribing there")]
+    public static partial void LeaseTakenFromLive(ILogger logger, string address, long node);
+
+    [LoggerMessage(EventId = 2212, Level = LogLevel.Warning, Message = "Skipped presence record {Seq} ({Length} bytes, kind {Kind}): written by a newer version of the relay")]
+    public static partial void PresenceRecordSkipped(ILogger logger, ulong seq, int length, int kind);
 }

@@ -24,6 +24,16 @@ public sealed partial class JetStreamStorage
     /// <summary>Push leases taken over from a node that stopped beating.</summary>
     public long LeaseHandOvers => _presence.HandOvers;
 
+    /// <summary>Push leases taken from a live node, for an owner who subscribed here after subscribing there.</summary>
+    public long LeaseTakeOvers => _presence.TakeOvers;
+
+    /// <summary>Told as the contract says.</summary>
+    public Action<AddressId>? PushLost
+    {
+        get => _presence.PushLost;
+        set => _presence.PushLost = value;
+    }
+
     /// <summary>Wake-up claims another node had made first in the same burst.</summary>
     public long WakeClaimsLost => _presence.WakeClaimsLost;
 

@@ -138,7 +138,7 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
             behind += follower.Behind;
         }
 
-        return new SharedStorageStatistics(applied, behind, Interlocked.Read(ref _remoteArrivals), _publisher.Retries, LeasesHeld, LeaseHandOvers, WakeClaimsLost);
+        return new SharedStorageStatistics(applied, behind, Interlocked.Read(ref _remoteArrivals), _publisher.Retries, LeasesHeld, LeaseHandOvers, WakeClaimsLost, LeaseTakeOvers);
     }
 
     /// <summary>Not ready while the connection to the cluster is not open (the client reconnects by itself).</summary>

@@ -59,11 +59,20 @@ public sealed class JetStreamStorageOptions : StorageLimits
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// A node whose newest heartbeat is older than this is dead: another node takes over its owners' push, and wakes
-    /// them. Bounds the hand-over after a crash; a node that stops cleanly hands over at once. Default 5 s. Allowed:
-    /// at least twice <see cref="HeartbeatInterval"/> (a late beat is not a death), at most 10 min.
+    /// How long a silent node is live. A node stops pushing when its own newest stored heartbeat is this old (by its
+    /// own clock); the others judge it dead once they have beaten <see cref="DeadAfterBeats"/> times since its last
+    /// heartbeat, counted in the presence stream's order (so neither their clocks nor an outage of the stream make two
+    /// nodes push at once), then take over its owners' push and wake them. Bounds the hand-over after a crash; a node
+    /// that stops cleanly hands over at once. Default 5 s. Allowed: at least twice <see cref="HeartbeatInterval"/>
+    /// (a late beat is not a death), at most 10 min.
     /// </summary>
     public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Own heartbeats, in stream order, after which a silent node is dead: one more than fit in <see cref="NodeTimeout"/>,
+    /// so the silent node has stopped pushing by its own clock before another node takes its leases.
+    /// </summary>
+    internal int DeadAfterBeats => (int)Math.Ceiling(NodeTimeout / HeartbeatInterval) + 1;
 
     /// <summary>A NATS credentials file (JWT and NKey seed), or null.</summary>
     public string? CredentialsFile { get; set; }

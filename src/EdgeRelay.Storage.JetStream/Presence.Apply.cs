@@ -16,18 +16,21 @@ internal sealed partial class Presence
     /// </remarks>
     public void Apply(ulong seq, byte[] record)
     {
-        if (record.Length != RecordLength)
+        // A record this version does not know is skipped, not fatal: in a rolling upgrade a newer node may write kinds
+        // (or longer records) that this one predates, and every node must go on following the stream.
+        var kind = record.Length >= RecordLength ? (PresenceKind)record[0] : default;
+        if (kind is < PresenceKind.Beat or > PresenceKind.WakeClear)
         {
-            throw new InvalidDataException($"A presence record of {record.Length} bytes is not {RecordLength}.");
+            JetStreamLog.PresenceRecordSkipped(_logger, seq, record.Length, record.Length == 0 ? -1 : record[0]);
+            return;
         }
 
-        var kind = (PresenceKind)record[0];
         var writer = BinaryPrimitives.ReadInt64LittleEndian(record.AsSpan(1));
         var aid = AddressId.Read(record.AsSpan(9));
         var at = BinaryPrimitives.ReadInt64LittleEndian(record.AsSpan(9 + AddressId.Length));
         var basedOn = BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(17 + AddressId.Length));
         List<AddressId>? changed = null;
-        (PresenceKind Kind, ulong Seq)? write = null;
+        (PresenceKind Kind, ulong Seq, Want? Want)? write = null;
         long markAt = 0;
         var left = false;
         lock (_lock)
@@ -35,8 +38,7 @@ internal sealed partial class Presence
             switch (kind)
             {
                 case PresenceKind.Beat:
-                    _beats[writer] = at;
-                    CheckSelfLocked(ref changed);
+                    ApplyBeatLocked(writer, at, ref changed);
                     left = at == 0 && writer != _self;
                     break;
                 case PresenceKind.Lease or PresenceKind.Release:
@@ -54,13 +56,11 @@ internal sealed partial class Presence
 
                     if (!accepted && mark.Writer == _self && mark.AtMs != 0)
                     {
-                        write = (PresenceKind.Wake, seq);
+                        write = (PresenceKind.Wake, seq, null);
                         markAt = mark.AtMs;
                     }
 
                     break;
-                default:
-                    throw new InvalidDataException($"Unknown presence record kind {kind}.");
             }
         }
 
@@ -68,6 +68,7 @@ internal sealed partial class Presence
         {
             _ = w.Kind switch
             {
+                PresenceKind.Lease when w.Want is { } want => AcquireAsync(aid, w.Seq, want),
                 PresenceKind.Lease => PublishAsync(_options.LeaseSubject(aid), Record(PresenceKind.Lease, aid, NowMs, w.Seq), w.Seq),
                 PresenceKind.Release => ReleaseAsync(aid, w.Seq),
                 _ => PublishAsync(_options.WakeSubject(aid), Record(PresenceKind.Wake, aid, markAt, w.Seq), w.Seq),
@@ -83,7 +84,7 @@ internal sealed partial class Presence
     }
 
     /// <summary>A lease record; what this node must write after it (take the lease, release it, or write its claim again).</summary>
-    private (PresenceKind Kind, ulong Seq)? ApplyLeaseLocked(ulong seq, PresenceKind kind, long writer, AddressId aid, long at, ulong basedOn, ref List<AddressId>? changed)
+    private (PresenceKind Kind, ulong Seq, Want? Want)? ApplyLeaseLocked(ulong seq, PresenceKind kind, long writer, AddressId aid, long at, ulong basedOn, ref List<AddressId>? changed)
     {
         var slot = _leases.GetValueOrDefault(aid);
         var accepted = slot.Seq == 0 || basedOn == slot.Seq;
@@ -96,8 +97,17 @@ internal sealed partial class Presence
 
         if (accepted && holder == _self && slot.Writer != 0 && slot.Writer != _self)
         {
-            Interlocked.Increment(ref _handOvers); // this node only claims a lease whose holder died
-            JetStreamLog.LeaseTakenOver(_logger, aid.ToString());
+            // Claimed from a holder that died, or from a live one because the owner subscribed here last.
+            if (IsLiveLocked(slot.Writer))
+            {
+                Interlocked.Increment(ref _takeOvers);
+                JetStreamLog.LeaseTakenFromLive(_logger, aid.ToString(), slot.Writer);
+            }
+            else
+            {
+                Interlocked.Increment(ref _handOvers);
+                JetStreamLog.LeaseTakenOver(_logger, aid.ToString());
+            }
         }
 
         if (holder != _self)
@@ -108,19 +118,19 @@ internal sealed partial class Presence
         if (_wanted.TryGetValue(aid, out var want))
         {
             want.Attempting = false;
-            if (ShouldAcquireLocked(aid, want, out var expected))
+            if (ShouldAcquireLocked(aid, want, takeOver: false, out var expected))
             {
-                return (PresenceKind.Lease, expected);
+                return (PresenceKind.Lease, expected, want);
             }
 
             // Held here, and a later claim was stored over it: write it again, for nodes that start from here.
-            return holder == _self && !accepted ? (PresenceKind.Lease, seq) : null;
+            return holder == _self && !accepted ? (PresenceKind.Lease, seq, null) : null;
         }
 
         if (holder == _self)
         {
             _heldUnwanted.Add(aid); // a claim that landed after its subscriber left
-            return (PresenceKind.Release, seq);
+            return (PresenceKind.Release, seq, null);
         }
 
         return null;

@@ -1,6 +1,8 @@
 namespace EdgeRelay.Storage.JetStream;
 
-// Push leases: one holder per address, taken by compare-and-set, held while the holder beats.
+// Push leases: one holder per address, taken by compare-and-set, held while the holder beats. A node's first subscriber
+// of an address takes the lease from a live holder too: the newest connection is served, and an older one that went
+// half-open (which its node only notices at the session's idle timeout) does not keep the owner's push hostage.
 internal sealed partial class Presence
 {
     public bool MayPush(AddressId aid)
@@ -35,22 +37,22 @@ internal sealed partial class Presence
     public void WantPush(AddressId aid)
     {
         ulong expected;
+        Want? want;
         lock (_lock)
         {
-            if (!_wanted.TryGetValue(aid, out var want))
+            if (!_wanted.TryGetValue(aid, out want))
             {
                 _wanted.Add(aid, want = new Want());
             }
 
-            want.Count++;
             _heldUnwanted.Remove(aid);
-            if (!ShouldAcquireLocked(aid, want, out expected))
+            if (!ShouldAcquireLocked(aid, want, takeOver: want.Count++ == 0, out expected))
             {
                 return;
             }
         }
 
-        _ = AcquireAsync(aid, expected);
+        _ = AcquireAsync(aid, expected, want);
     }
 
     public void DropPush(AddressId aid)
@@ -76,18 +78,26 @@ internal sealed partial class Presence
         _ = ReleaseAsync(aid, expected);
     }
 
-    /// <summary>True when this node wants the lease, is not already asking, and no live node holds it; the sequence to expect.</summary>
-    private bool ShouldAcquireLocked(AddressId aid, Want want, out ulong expected)
+    /// <summary>
+    /// True when this node wants the lease, does not hold it, is not already asking, and either no live node holds it
+    /// or <paramref name="takeOver"/> (a first subscriber here); the sequence to expect.
+    /// </summary>
+    /// <remarks>
+    /// A take-over is one compare-and-set from the record in force. If it loses, the record that beat it is a newer
+    /// claim (another node's first subscriber: newest wins either way) or a release, and the usual rule goes on.
+    /// </remarks>
+    private bool ShouldAcquireLocked(AddressId aid, Want want, bool takeOver, out ulong expected)
     {
         var slot = _leases.GetValueOrDefault(aid);
         expected = slot.Seq;
-        if (want.Attempting || slot.Writer == _self || (slot.Writer != 0 && IsLiveLocked(slot.Writer)))
+        if (want.Attempting || slot.Writer == _self)
         {
             return false;
         }
 
-        // Lost a race from this record: the winner's record is on its way here; ask again only past it.
-        if (want.ConflictAt is { } lost && slot.Seq <= lost)
+        // Otherwise wait for a dead or released holder; and after losing a race from this record, for the winner's
+        // record (on its way here) to be applied: ask again only past it.
+        if (!takeOver && ((slot.Writer != 0 && IsLiveLocked(slot.Writer)) || (want.ConflictAt is { } lost && slot.Seq <= lost)))
         {
             return false;
         }
@@ -96,14 +106,14 @@ internal sealed partial class Presence
         return true;
     }
 
-    private async Task AcquireAsync(AddressId aid, ulong expected)
+    private async Task AcquireAsync(AddressId aid, ulong expected, Want want)
     {
         var (outcome, _) = await PublishAsync(_options.LeaseSubject(aid), Record(PresenceKind.Lease, aid, NowMs, expected), expected).ConfigureAwait(false);
         lock (_lock)
         {
-            if (!_wanted.TryGetValue(aid, out var want))
+            if (!_wanted.TryGetValue(aid, out var current) || current != want)
             {
-                return; // if it was stored, applying it releases it
+                return; // dropped meanwhile (and maybe wanted anew, with its own claim): if stored, applying it releases it
             }
 
             if (outcome == Outcome.Stored)

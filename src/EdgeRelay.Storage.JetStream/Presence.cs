@@ -11,13 +11,13 @@ namespace EdgeRelay.Storage.JetStream;
 /// </summary>
 /// <remarks>
 /// <para>Liveness costs one record per node per <see cref="JetStreamStorageOptions.HeartbeatInterval"/>, whatever the
-/// number of addresses: a lease names its holder and lasts while the holder's heartbeat is younger than
-/// <see cref="JetStreamStorageOptions.NodeTimeout"/>, so leases are never renewed one by one.</para>
+/// number of addresses: a lease names its holder and lasts while the holder beats, so leases are never renewed one by
+/// one (see Presence.Liveness.cs for how death is judged).</para>
 /// <para>Leases and wake marks are taken by compare-and-set: a publish that expects the subject's last sequence to be
 /// the one this node saw. Of two nodes racing from the same record JetStream stores one record and refuses the other,
 /// so exactly one wins; the loser learns the winner from the table, a few milliseconds later.</para>
-/// <para>Times are each node's clock: a heartbeat is judged against the reader's clock, so clocks must agree to well
-/// within <see cref="JetStreamStorageOptions.NodeTimeout"/> (NTP does).</para>
+/// <para>Wake marks carry the writer's clock and are judged against the reader's, so clocks must agree to well within
+/// the wake-up quiet period (NTP does); leases do not depend on clocks agreeing.</para>
 /// </remarks>
 internal sealed partial class Presence : IDisposable
 {
@@ -32,7 +32,7 @@ internal sealed partial class Presence : IDisposable
     private readonly long _self;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
-    private readonly Dictionary<long, long> _beats = [];
+    private readonly Dictionary<long, NodeBeat> _beats = [];
     private readonly Dictionary<AddressId, Slot> _leases = [];
     private readonly Dictionary<AddressId, Slot> _wakes = [];
     private readonly Dictionary<AddressId, Want> _wanted = [];
@@ -43,12 +43,18 @@ internal sealed partial class Presence : IDisposable
     private readonly Dictionary<AddressId, (ulong Seq, bool Accepted)> _verdicts = [];
     private readonly Func<ulong, Task> _waitApplied;
     private readonly CancellationTokenSource _stopping = new();
+    // Nodes live at the last review, and leases of nodes that died then (told lost at the next review if still unserved).
+    private readonly HashSet<long> _liveNodes = [];
+    private readonly HashSet<AddressId> _orphans = [];
     private ITimer? _heartbeat;
+    private Task _beatLoop = Task.CompletedTask;
     private int _beating;
     private long _ticks;
     private long _beatenUpTo;
+    private long _ownBeats;
     private bool _selfLive;
     private long _handOvers;
+    private long _takeOvers;
     private long _wakeClaimsLost;
 
     /// <param name="waitApplied">Completes once this node's follower applied the presence record at a sequence.</param>
@@ -71,8 +77,13 @@ internal sealed partial class Presence : IDisposable
 
     public Action<AddressId>? PushChanged { get; set; }
 
+    public Action<AddressId>? PushLost { get; set; }
+
     /// <summary>Leases taken from a node that had died.</summary>
     public long HandOvers => Interlocked.Read(ref _handOvers);
+
+    /// <summary>Leases taken from a live node, for an owner who subscribed here after subscribing there.</summary>
+    public long TakeOvers => Interlocked.Read(ref _takeOvers);
 
     /// <summary>Wake-up claims another node had made first.</summary>
     public long WakeClaimsLost => Interlocked.Read(ref _wakeClaimsLost);
@@ -121,6 +132,9 @@ internal sealed partial class Presence : IDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+
+        // No tick starts another loop now; the one under way must not beat after the parting beat below.
+        await Volatile.Read(ref _beatLoop).ConfigureAwait(false);
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);
@@ -226,111 +240,6 @@ internal sealed partial class Presence : IDisposable
         return record;
     }
 
-    private bool IsLiveLocked(long node)
-    {
-        // A beat from a clock slightly ahead of this one reads as "just now", not as dead.
-        return _beats.TryGetValue(node, out var at) && at != 0 && NowMs - at < (long)_options.NodeTimeout.TotalMilliseconds;
-    }
-
-    /// <summary>Pumps look again when this node turns live (its first beat, or back after being cut off) or dead.</summary>
-    private void CheckSelfLocked(ref List<AddressId>? changed)
-    {
-        var live = IsLiveLocked(_self);
-        if (live == _selfLive)
-        {
-            return;
-        }
-
-        _selfLive = live;
-        foreach (var pair in _wanted)
-        {
-            if (_leases.TryGetValue(pair.Key, out var slot) && slot.Writer == _self)
-            {
-                (changed ??= []).Add(pair.Key);
-            }
-        }
-    }
-
-    /// <summary>A tick of the heartbeat timer: beat, unless a beat is under way, which then beats once more for it.</summary>
-    private void Beat()
-    {
-        Interlocked.Increment(ref _ticks);
-        if (Interlocked.Exchange(ref _beating, 1) == 0)
-        {
-            _ = Task.Run(BeatLoopAsync);
-        }
-    }
-
-    private async Task BeatLoopAsync()
-    {
-        while (true)
-        {
-            // Ticks are read before the clock: a beat that covers a tick saw the clock at that tick's time or later.
-            var upTo = Interlocked.Read(ref _ticks);
-            await BeatOnceAsync().ConfigureAwait(false);
-            Interlocked.Exchange(ref _beatenUpTo, upTo);
-            Volatile.Write(ref _beating, 0);
-            if (Interlocked.Read(ref _ticks) == upTo || Interlocked.Exchange(ref _beating, 1) != 0)
-            {
-                return;
-            }
-        }
-    }
-
-    /// <summary>One beat: this node's heartbeat, then what time passing decided (a holder died, this node was cut off, a release failed).</summary>
-    private async Task BeatOnceAsync()
-    {
-        try
-        {
-            await PublishAsync(_options.NodeSubject(_self), Record(PresenceKind.Beat, default, NowMs), null).ConfigureAwait(false);
-            Act(Review());
-        }
-        catch (Exception ex)
-        {
-            JetStreamLog.PresenceWriteFailed(_logger, _options.NodeSubject(_self), ex); // a beat never takes the node down
-        }
-    }
-
-    /// <summary>Every lease this node wants and may take now, and every one it holds and no longer wants.</summary>
-    private (List<AddressId>? Changed, List<(AddressId Aid, ulong Seq)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release) Review()
-    {
-        List<AddressId>? changed = null;
-        List<(AddressId Aid, ulong Seq)>? acquire = null, release = null;
-        lock (_lock)
-        {
-            CheckSelfLocked(ref changed);
-            foreach (var (aid, want) in _wanted)
-            {
-                if (ShouldAcquireLocked(aid, want, out var expected))
-                {
-                    (acquire ??= []).Add((aid, expected));
-                }
-            }
-
-            foreach (var aid in _heldUnwanted)
-            {
-                (release ??= []).Add((aid, _leases[aid].Seq));
-            }
-        }
-
-        return (changed, acquire, release);
-    }
-
-    private void Act((List<AddressId>? Changed, List<(AddressId Aid, ulong Seq)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release) review)
-    {
-        review.Acquire?.ForEach(a => _ = AcquireAsync(a.Aid, a.Seq));
-        review.Release?.ForEach(r => _ = ReleaseAsync(r.Aid, r.Seq));
-        Tell(review.Changed);
-    }
-
-    private void Tell(List<AddressId>? changed)
-    {
-        if (changed is not null && PushChanged is { } told)
-        {
-            changed.ForEach(told);
-        }
-    }
-
     /// <summary>Publishes a presence record, expecting the subject's last sequence when given (0: no record yet).</summary>
     private async Task<(Outcome Outcome, ulong Seq)> PublishAsync(string subject, byte[] record, ulong? expected)
     {
@@ -359,6 +268,9 @@ internal sealed partial class Presence : IDisposable
             return (Outcome.Failed, 0);
         }
     }
+
+    /// <summary>A node's newest heartbeat: its writer's clock then (0: it left), and this node's own beats applied before it.</summary>
+    private readonly record struct NodeBeat(long AtMs, long SeenAt);
 
     /// <summary>A subject's newest record as this node applied it: its sequence (what a claim expects), its writer (a lease's holder; 0 released), its time (a wake mark's; 0 cleared).</summary>
     private readonly record struct Slot(ulong Seq, long Writer, long AtMs);

@@ -18,10 +18,21 @@ public interface IDeliveryCoordination
     /// </summary>
     Action<AddressId>? PushChanged { get; set; }
 
+    /// <summary>
+    /// Told with an address whose push lease holder died and that no live node took over since: nobody pushes it, and
+    /// a SEND accepted while the holder still looked live woke no one. Every node is told; each may claim a wake-up
+    /// (one wins) if messages wait. Called on the store's own thread; keep it cheap.
+    /// </summary>
+    Action<AddressId>? PushLost { get; set; }
+
     /// <summary>True while this node holds the push lease of <paramref name="aid"/>: its subscribers are the ones pushed to.</summary>
     bool MayPush(AddressId aid);
 
-    /// <summary>This node has a subscriber for <paramref name="aid"/>: take the push lease as soon as no live node holds it.</summary>
+    /// <summary>
+    /// This node has a subscriber for <paramref name="aid"/>. Its first one takes the push lease at once, even from a
+    /// live holder: the owner's newest connection is the one most likely to be alive (an older one may be half-open,
+    /// and would hold the lease until its session timed out). Later ones take it only when no live node holds it.
+    /// </summary>
     /// <remarks>Counted: every call is matched by one <see cref="DropPush"/>; the lease is released after the last.</remarks>
     void WantPush(AddressId aid);
 
@@ -53,6 +64,13 @@ public sealed class SingleNodeCoordination : IDeliveryCoordination
 
     /// <summary>Never told (the lease never moves), and not kept: a process-wide instance must not hold a hub alive.</summary>
     public Action<AddressId>? PushChanged
+    {
+        get => null;
+        set { }
+    }
+
+    /// <summary>Never told (no other node can die holding a lease), and not kept.</summary>
+    public Action<AddressId>? PushLost
     {
         get => null;
         set { }

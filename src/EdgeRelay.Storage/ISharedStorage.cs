@@ -22,8 +22,9 @@ public interface ISharedStorage
 /// <param name="RemoteArrivals">Messages other nodes accepted that this node learnt of, since it opened.</param>
 /// <param name="PublishRetries">Writes retried after no answer or no leader (an election, a lost server), since it opened.</param>
 /// <param name="LeasesHeld">Addresses this node pushes now (it holds their push lease).</param>
-/// <param name="LeaseHandOvers">Push leases this node took over from a node that had died, since it opened.</param>
+/// <param name="LeaseHandOvers">Push leases this node took over from a node that had died (or left), since it opened.</param>
 /// <param name="WakeClaimsLost">Wake-ups this node did not send because another node had claimed the burst, since it opened.</param>
+/// <param name="LeaseTakeOvers">Push leases this node took from a live node because the owner subscribed here after subscribing there, since it opened.</param>
 public readonly record struct SharedStorageStatistics(
     long RecordsApplied,
     long RecordsBehind,
@@ -31,4 +32,5 @@ public readonly record struct SharedStorageStatistics(
     long PublishRetries,
     int LeasesHeld = 0,
     long LeaseHandOvers = 0,
-    long WakeClaimsLost = 0);
+    long WakeClaimsLost = 0,
+    long LeaseTakeOvers = 0);

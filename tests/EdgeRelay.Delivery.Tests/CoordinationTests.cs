@@ -26,11 +26,15 @@ public sealed class CoordinationTests
         var two = push.Hub.Subscribe(aid, second, credit: 10);
         Assert.Equal(1, coordination.Wanted(aid));
 
-        // Another node holds the lease: what arrives, here or elsewhere, waits; each pump round asked and was told no.
-        var asked = coordination.Asked;
+        // Another node holds the lease: what arrives, here or elsewhere, waits. Pump rounds run one after another, so
+        // once a round that began after the message asked, the round that found it has finished, pushing nothing.
         push.Send(aid, 1);
         push.Hub.OnArrivedElsewhere(aid);
+        var asked = coordination.Asked;
         await Eventually.TrueAsync(() => coordination.Asked > asked, "the pump to ask for the lease");
+        asked = coordination.Asked;
+        push.Hub.Poke(aid);
+        await Eventually.TrueAsync(() => coordination.Asked > asked, "another pump round");
         Assert.Equal(0, first.Attempts + second.Attempts);
 
         // The lease comes here: the store says so, and the backlog goes out.
@@ -79,6 +83,38 @@ public sealed class CoordinationTests
         Assert.Equal((1L, 2L), (push.Hub.Wakeups, push.Hub.WakeupsSuppressed));
     }
 
+    [Fact]
+    public async Task When_the_pushing_node_dies_an_owner_with_messages_waiting_is_woken_and_no_other()
+    {
+        var coordination = new FakeCoordination();
+        var notifier = new Notifier();
+        await using var push = new PushFixture(new DeliveryOptions { WakeQuietPeriod = TimeSpan.FromSeconds(60) }, notifier, coordination);
+        coordination.PushLost = push.Hub.OnPushLost; // as the server wires it
+        var waiting = await push.CreateAddressAsync(notify: Endpoint);
+        var empty = await push.CreateAddressAsync(notify: Endpoint);
+        var subscribed = await push.CreateAddressAsync(notify: Endpoint);
+
+        // Accepted while another node pushed them: no wake-up then.
+        coordination.Pushed = true;
+        await push.Storage.WaitDurableAsync(push.Send(waiting, 1).Ticket);
+        await push.Storage.WaitDurableAsync(push.Send(subscribed, 2).Ticket);
+        var here = push.Target("here");
+        push.Hub.Subscribe(subscribed, here, credit: 0); // a subscriber here takes the lease itself
+        Assert.Equal(0, coordination.Claims);
+
+        // That node died and nobody took the leases: only the owner with a message waiting and no subscriber is woken.
+        coordination.Pushed = false;
+        var claim = coordination.NextClaim();
+        coordination.PushLost!(empty);
+        coordination.PushLost(subscribed);
+        Assert.Equal(0, coordination.Claims);
+        coordination.PushLost(waiting);
+        Assert.Equal(1, coordination.Claims);
+        claim.SetResult(true);
+        await Eventually.TrueAsync(() => notifier.Count == 1, "the owner to be woken");
+        Assert.Equal((1L, 0L), (push.Hub.Wakeups, push.Hub.WakeupsSuppressed));
+    }
+
     private sealed class FakeCoordination : IDeliveryCoordination
     {
         private readonly ConcurrentDictionary<AddressId, int> _wanted = new();
@@ -88,6 +124,8 @@ public sealed class CoordinationTests
         private int _active;
 
         public Action<AddressId>? PushChanged { get; set; }
+
+        public Action<AddressId>? PushLost { get; set; }
 
         public volatile bool Holds;
 

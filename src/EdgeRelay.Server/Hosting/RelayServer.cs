@@ -91,7 +91,7 @@ public sealed partial class RelayServer : IAsyncDisposable
             storage as IDeliveryCoordination);
 
         // Several nodes on one store: a message another node accepted is pushed by the node holding its owner's push
-        // lease, and a node that gains a lease pushes what waits.
+        // lease, a node that gains a lease pushes what waits, and an owner whose pushing node died is woken if messages wait.
         if (storage is ISharedStorage shared)
         {
             shared.RemoteArrival = Push.OnArrivedElsewhere;
@@ -100,6 +100,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         if (storage is IDeliveryCoordination coordination)
         {
             coordination.PushChanged = Push.Poke;
+            coordination.PushLost = Push.OnPushLost;
         }
 
         Metrics = new Metrics.RelayMetrics();

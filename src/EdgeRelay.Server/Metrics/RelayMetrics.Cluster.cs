@@ -18,6 +18,7 @@ public sealed partial class RelayMetrics
     private Counter? _clusterPublishRetries;
     private Gauge? _clusterLeasesHeld;
     private Counter? _clusterLeaseHandOvers;
+    private Counter? _clusterLeaseTakeOvers;
     private Counter? _clusterWakeClaimsLost;
 
     /// <summary>Creates the metrics of this file; the shared-store ones only for a shared store, so one machine's relay shows none of them.</summary>
@@ -50,6 +51,9 @@ public sealed partial class RelayMetrics
         _clusterLeaseHandOvers = factory.CreateCounter(
             "edgerelay_cluster_push_lease_handovers_total",
             "Push leases this node took over from a node whose heartbeat had stopped (Storage:JetStream:NodeTimeout).");
+        _clusterLeaseTakeOvers = factory.CreateCounter(
+            "edgerelay_cluster_push_lease_takeovers_total",
+            "Push leases this node took from a live node because the owner subscribed here after subscribing there (the newest subscription is pushed; the older connection may be stale).");
         _clusterWakeClaimsLost = factory.CreateCounter(
             "edgerelay_cluster_wake_claims_lost_total",
             "Wake-ups this node did not send because another node had already claimed the burst (also in edgerelay_wakeups_suppressed_total).");
@@ -67,6 +71,7 @@ public sealed partial class RelayMetrics
             _clusterPublishRetries!.IncTo(stats.PublishRetries);
             _clusterLeasesHeld!.Set(stats.LeasesHeld);
             _clusterLeaseHandOvers!.IncTo(stats.LeaseHandOvers);
+            _clusterLeaseTakeOvers!.IncTo(stats.LeaseTakeOvers);
             _clusterWakeClaimsLost!.IncTo(stats.WakeClaimsLost);
         }
     }

@@ -24,9 +24,10 @@ public sealed class ClusterKillTests(NatsClusterFixture fixture, ITestOutputHelp
     private static readonly TimeSpan Phase = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// The owner's push moves to node 1 once node 2's push lease passes on: when node 2 has been silent for the node
-    /// timeout (Storage:JetStream:NodeTimeout, 5 s; 4-6 s measured). When the NATS server killed at the same instant
-    /// led the presence stream, node 1 also waits for its election and its own reconnect before its claim is stored
+    /// The owner's push moves to node 1 as soon as its new subscription there takes node 2's push lease over (a first
+    /// subscriber takes it from any holder, dead or not, so the node timeout, 5 s, no longer bounds it). When the NATS
+    /// server killed at the same instant led the presence stream, node 1 waits for its election and its own reconnect
+    /// before its claim is stored
     /// (14 s measured once on a machine at load 13), and before pushing it catches up with the address' stream, which
     /// waits for its own consumer to be recreated when that server held it (21 s measured once at load 15), hence the
     /// room. It bounds the hand-over; what the test is for is that nothing acknowledged is lost or revived.

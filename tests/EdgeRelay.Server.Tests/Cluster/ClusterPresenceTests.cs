@@ -9,7 +9,7 @@ namespace EdgeRelay.Server.Tests.Cluster;
 
 /// <summary>
 /// Two relay nodes on one JetStream store decide push and wake-ups as one relay: an owner subscribed on both is
-/// pushed each message once, by the node holding its push lease, and by the other once the first connection goes;
+/// pushed each message once, by the node it subscribed on last, and by the other once that connection goes;
 /// a node does not wake an owner subscribed on the other; a burst spread over both nodes wakes its owner once.
 /// </summary>
 [Collection(ClusterCollection.Name)]
@@ -23,7 +23,7 @@ public sealed class ClusterPresenceTests(NatsClusterFixture fixture) : IClassFix
     public async Task DisposeAsync() => await _receiver.DisposeAsync();
 
     [SkippableFact]
-    public async Task An_owner_subscribed_on_two_nodes_is_pushed_each_message_once_and_by_the_other_node_once_the_first_connection_closes()
+    public async Task An_owner_subscribed_on_two_nodes_is_pushed_each_message_once_by_the_node_it_subscribed_on_last_and_by_the_other_once_that_connection_closes()
     {
         var cluster = fixture.Get();
         using var dir = new TempDirectory();
@@ -33,41 +33,46 @@ public sealed class ClusterPresenceTests(NatsClusterFixture fixture) : IClassFix
         using var owner = new Owner();
         var created = await CreateAsync(a, b, owner, endpoint: null);
 
-        // The owner subscribes on A first (A takes the lease), then on B too (B waits, as both tables show).
-        var rmA = await a.ConnectAsync();
+        // The owner subscribes on A (A takes the lease), then on B, as after reconnecting while its connection to A
+        // went half-open: the newest subscription is served at once (B takes the lease over), not after A's timeout.
+        await using var rmA = await a.ConnectAsync();
         await rmA.AuthenticateAsync(created.Id, owner.Key);
-        var onA = await rmA.SubscribeAsync(created.Id, credit: 64);
+        await using var onA = await rmA.SubscribeAsync(created.Id, credit: 64);
         await Eventually.TrueAsync(() => Coordination(a).MayPush(created.Id) && Coordination(b).IsPushed(created.Id), "node A to hold the lease", Patience);
-        await using var rmB = await b.ConnectAsync();
+        var rmB = await b.ConnectAsync();
         await rmB.AuthenticateAsync(created.Id, owner.Key);
-        await using var onB = await rmB.SubscribeAsync(created.Id, credit: 64);
+        var onB = await rmB.SubscribeAsync(created.Id, credit: 64);
+        await Eventually.TrueAsync(() => Coordination(b).MayPush(created.Id) && !Coordination(a).MayPush(created.Id) && Coordination(a).IsPushed(created.Id), "node B to take the lease over", Patience);
 
-        // Sent through B, where a subscriber waits too: only A pushes them.
-        await using var sender = await b.ConnectAsync();
+        // Sent through A, where a subscriber waits too: only B pushes them.
+        await using var sender = await a.ConnectAsync();
         for (var i = 0; i < 5; i++)
         {
             await sender.SendAsync(created.Card, new[] { (byte)i });
         }
 
-        var first = await ReadAsync(onA, 5);
+        var first = await ReadAsync(onB, 5);
         Assert.Equal([0, 1, 2, 3, 4], first.Select(m => (int)m.Ciphertext.Span[0]));
-        Assert.Equal(1, (await ClusterNodeTests.MetricsAsync(a))["edgerelay_cluster_push_leases_held"]);
-        Assert.Equal(0, (await ClusterNodeTests.MetricsAsync(b))["edgerelay_cluster_push_leases_held"]);
+        var metricsA = await ClusterNodeTests.MetricsAsync(a);
+        var metricsB = await ClusterNodeTests.MetricsAsync(b);
+        Assert.Equal((0.0, 1.0), (metricsA["edgerelay_cluster_push_leases_held"], metricsB["edgerelay_cluster_push_leases_held"]));
+        Assert.Equal((1.0, 0.0), (metricsB["edgerelay_cluster_push_lease_takeovers_total"], metricsB["edgerelay_cluster_push_lease_handovers_total"]));
 
-        // The owner acks three on A; once B's index dropped them, A's connection goes, and B serves what is left.
-        await onA.AckAsync([first[0].Id, first[1].Id, first[2].Id]);
-        await Eventually.TrueAsync(() => PendingCount(b, created.Id) == 2, "node B to see the acks", Patience);
-        await rmA.DisposeAsync();
+        // The owner acks three on B; once A's index dropped them, B's connection goes, and A serves what is left.
+        await onB.AckAsync([first[0].Id, first[1].Id, first[2].Id]);
+        await Eventually.TrueAsync(() => PendingCount(a, created.Id) == 2, "node A to see the acks", Patience);
+        await onB.DisposeAsync();
+        await rmB.DisposeAsync();
         for (var i = 5; i < 8; i++)
         {
             await sender.SendAsync(created.Card, new[] { (byte)i });
         }
 
-        // B never pushed while A held the lease: its first deliveries are the two A had in flight, then the new ones.
-        var rest = await ReadAsync(onB, 5);
+        // A never pushed while B held the lease: its first deliveries are the two B had in flight, then the new ones.
+        var rest = await ReadAsync(onA, 5);
         Assert.Equal([3, 4, 5, 6, 7], rest.Select(m => (int)m.Ciphertext.Span[0]));
         Assert.Equal([first[3].Id, first[4].Id], rest.Take(2).Select(m => m.Id));
-        Assert.Equal(1, (await ClusterNodeTests.MetricsAsync(b))["edgerelay_cluster_push_leases_held"]);
+        Assert.Equal(1, (await ClusterNodeTests.MetricsAsync(a))["edgerelay_cluster_push_leases_held"]);
     }
 
     [SkippableFact]

@@ -1,0 +1,56 @@
+using EdgeRelay.Testing;
+using Microsoft.Extensions.Time.Testing;
+using NATS.Client.Core;
+
+namespace EdgeRelay.Storage.JetStream.Tests;
+
+/// <summary>
+/// Relay nodes on one presence stream, for the presence tests: stores of one backend (so one prefix and one fake
+/// clock), each on a connection of its own that a test may cut. Heartbeats beat only when the test moves the clock,
+/// one interval at a time, so a test counts beats exactly.
+/// </summary>
+public abstract class PresenceNodes : IAsyncLifetime
+{
+    private readonly List<(JetStreamStorage Store, NatsConnection Connection)> _nodes = [];
+
+    protected JetStreamBackend Backend { get; } = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var (store, connection) in _nodes)
+        {
+            await store.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+
+        await Backend.DisposeAsync();
+    }
+
+    /// <param name="clock">A clock of the node's own (the backend's shared one by default).</param>
+    protected async Task<(JetStreamStorage Store, NatsConnection Connection)> OpenAsync(TimeProvider? clock = null)
+    {
+        var options = await Backend.OptionsAsync();
+        var connection = new NatsConnection(JetStreamStorage.ConnectionOptions(options));
+        var store = await JetStreamStorage.OpenAsync(options, clock ?? Backend.Time, connection: connection);
+        _nodes.Add((store, connection));
+        return (store, connection);
+    }
+
+    /// <summary>Moves the shared clock on by one heartbeat interval, then waits until each of <paramref name="live"/> has beaten, seen its beat applied, and looked at its table.</summary>
+    protected async Task StepAsync(params JetStreamStorage[] live) =>
+        await AdvanceAsync(Backend.Time, (await Backend.OptionsAsync()).HeartbeatInterval, live);
+
+    /// <summary>Moves <paramref name="clock"/> on, then waits until each of <paramref name="nodes"/> (on that clock) has beaten, seen its beat applied, and looked at its table.</summary>
+    protected static async Task AdvanceAsync(FakeTimeProvider clock, TimeSpan by, params JetStreamStorage[] nodes)
+    {
+        var ticks = nodes.Select(node => node.HeartbeatTicks).ToArray();
+        clock.Advance(by);
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            var (node, before) = (nodes[i], ticks[i]);
+            await Eventually.TrueAsync(() => node.HeartbeatTicks > before && node.BeatenUpTo >= node.HeartbeatTicks, "a heartbeat at the new time");
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using EdgeRelay.Storage;
+using EdgeRelay.Testing;
+
+namespace EdgeRelay.Storage.JetStream.Tests;
+
+/// <summary>
+/// Wake-ups between stores (relay nodes) on the real cluster: one node per burst wakes, the owner's return on any node
+/// opens the next burst, and when a holder dies the addresses nobody took over are told lost, to every node, one
+/// review after the death and only those. The clock is the backend's fake one, shared by the nodes.
+/// </summary>
+public sealed class PresenceWakeTests : PresenceNodes
+{
+    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(60);
+
+    [SkippableFact]
+    public async Task Of_two_nodes_claiming_a_wakeup_one_wins_the_burst_and_after_the_quiet_period_one_wins_again()
+    {
+        var (a, _) = await OpenAsync();
+        var (b, _) = await OpenAsync();
+        var aid = AddressId.NewRandom();
+
+        var first = await Task.WhenAll(Task.Run(() => a.ClaimWakeAsync(aid, Quiet).AsTask()), Task.Run(() => b.ClaimWakeAsync(aid, Quiet).AsTask()));
+        Assert.Single(first, won => won);
+
+        // Later in the burst, once both tables show the mark: neither wakes again.
+        await Eventually.TrueAsync(async () => !await a.ClaimWakeAsync(aid, Quiet) && !await b.ClaimWakeAsync(aid, Quiet), "both nodes to see the mark");
+        Backend.Time.Advance(Quiet - TimeSpan.FromSeconds(1));
+        Assert.False(await b.ClaimWakeAsync(aid, Quiet));
+        Assert.False(await a.ClaimWakeAsync(aid, Quiet));
+
+        var lost = a.WakeClaimsLost + b.WakeClaimsLost;
+        Backend.Time.Advance(TimeSpan.FromSeconds(1));
+        var next = await Task.WhenAll(Task.Run(() => a.ClaimWakeAsync(aid, Quiet).AsTask()), Task.Run(() => b.ClaimWakeAsync(aid, Quiet).AsTask()));
+        Assert.Single(next, won => won);
+        Assert.Equal(lost + 1, a.WakeClaimsLost + b.WakeClaimsLost);
+    }
+
+    [SkippableFact]
+    public async Task Once_the_owner_was_back_on_any_node_the_next_burst_wakes_it_at_once()
+    {
+        var (a, _) = await OpenAsync();
+        var (b, _) = await OpenAsync();
+        var aid = AddressId.NewRandom();
+        Assert.True(await a.ClaimWakeAsync(aid, Quiet));
+        await Eventually.TrueAsync(async () => !await b.ClaimWakeAsync(aid, Quiet), "node B to see the mark");
+
+        // The owner pulls on node B: the mark is cleared for every node, inside the quiet period.
+        b.OwnerActive(aid);
+        await Eventually.TrueAsync(async () => await a.ClaimWakeAsync(aid, Quiet), "node A to wake the owner again");
+    }
+
+    [SkippableFact]
+    public async Task When_a_holder_dies_the_addresses_nobody_takes_over_are_told_lost_to_every_node_a_review_later()
+    {
+        var (a, connectionA) = await OpenAsync();
+        var (b, _) = await OpenAsync();
+        var (c, _) = await OpenAsync();
+        var lostB = new ConcurrentQueue<AddressId>();
+        var lostC = new ConcurrentQueue<AddressId>();
+        b.PushLost = lostB.Enqueue;
+        c.PushLost = lostC.Enqueue;
+
+        // A pushes two addresses: one only A's subscriber wants, one that C's older subscriber waits for.
+        var alone = AddressId.NewRandom();
+        var waited = AddressId.NewRandom();
+        a.WantPush(alone);
+        c.WantPush(waited);
+        await Eventually.TrueAsync(() => a.MayPush(alone) && c.MayPush(waited), "A and C to hold their leases");
+        a.WantPush(waited);
+        await Eventually.TrueAsync(() => a.MayPush(waited) && !c.MayPush(waited) && b.IsPushed(alone) && b.IsPushed(waited) && c.IsPushed(alone), "A to take the second over, as all see");
+
+        // A dies. B's and C's opening beats follow A's last one; the review that finds A dead tells nothing yet: it
+        // gives C the time to take the address it waits for.
+        await connectionA.DisposeAsync();
+        var beats = (await Backend.OptionsAsync()).DeadAfterBeats;
+        for (var i = 1; i < beats; i++)
+        {
+            await StepAsync(b, c);
+        }
+
+        await Eventually.TrueAsync(() => c.MayPush(waited), "C to take the lease it waited for");
+        Assert.False(b.IsPushed(alone));
+        Assert.Empty(lostB);
+        Assert.Empty(lostC);
+
+        // The next review: the address nobody took is lost, told once to each node; the one C took is not.
+        await StepAsync(b, c);
+        Assert.Equal([alone], lostB);
+        Assert.Equal([alone], lostC);
+        await StepAsync(b, c);
+        Assert.Single(lostB);
+    }
+}
