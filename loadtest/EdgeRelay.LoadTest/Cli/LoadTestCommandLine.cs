@@ -27,6 +27,13 @@ internal static class LoadTestCommandLine
     /// </summary>
     public const int ErrorRateExitCode = 3;
 
+    /// <summary>
+    /// Exit code when Ctrl+C (or SIGTERM) ended a command before it had measured what it was asked: <c>run</c>
+    /// cancelled before its window opened, <c>scale</c> cancelled at any point (it still prints and writes what it
+    /// had measured). The same code as a failure, so that a script never takes a cancelled command for a whole one.
+    /// </summary>
+    public const int CancelledExitCode = FailedExitCode;
+
     /// <summary>After Ctrl+C the run drains and reports; this bounds how long that may take before the process is killed.</summary>
     public static readonly TimeSpan TerminationTimeout = TimeSpan.FromSeconds(60);
 
@@ -159,7 +166,7 @@ internal static class LoadTestCommandLine
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             await Console.Error.WriteLineAsync("cancelled before the run started");
-            return FailedExitCode;
+            return CancelledExitCode;
         }
 
         AnsiConsole.Write(SummaryTable.Build(result));

@@ -142,15 +142,88 @@ internal static class ScaleCommand
             return LoadTestCommandLine.UsageExitCode;
         }
 
-        var results = new List<(ScalePlan Plan, List<SeriesRun> Runs)>();
-        foreach (var plan in plans)
-        {
-            results.Add((plan, await ScaleRunner.RunAsync(plan, repeat, ProgressDisplay.ForConsole, Console.Out.WriteLine, stop)));
-        }
-
         if (Console.IsOutputRedirected)
         {
             AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 180);
+        }
+
+        // Each run's row is printed, and the files rewritten, as soon as it is measured: a 20-minute command shows
+        // its progress, and one that is interrupted (even killed) leaves what it had measured.
+        var results = new List<(ScalePlan Plan, List<SeriesRun> Runs)>();
+        foreach (var plan in plans)
+        {
+            var runs = new List<SeriesRun>();
+            results.Add((plan, runs));
+            await ScaleRunner.RunAsync(
+                plan,
+                repeat,
+                ProgressDisplay.ForConsole,
+                Console.Out.WriteLine,
+                step =>
+                {
+                    runs.Add(step.Run);
+                    foreach (var line in ScaleProgress.Lines(step, Title(plan, settings)))
+                    {
+                        Console.Out.WriteLine(line);
+                    }
+
+                    try
+                    {
+                        WriteFiles(results, settings, repeat, jsonPath, markdownPath);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        // The measurement goes on; the final write below says it again if the path stays unwritable.
+                        Console.Error.WriteLine($"could not write the results so far: {ex.Message}");
+                    }
+                },
+                stop);
+            if (stop.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+
+        var cancelled = stop.IsCancellationRequested;
+        if (cancelled)
+        {
+            await Console.Error.WriteLineAsync($"cancelled: the tables below hold the {results.Sum(r => r.Runs.Count(run => run.Result is not null))} run(s) measured so far; every process the runs started has been stopped.");
+        }
+
+        foreach (var (plan, runs) in results)
+        {
+            var summary = SeriesReport.Summarise(runs, plan.Cases, plan.Baseline);
+            AnsiConsole.Write(SeriesReport.BuildTable(summary, Title(plan, settings) + ": median (min–max)"));
+            Console.Out.WriteLine(SeriesReport.Legend(summary, ScaleRunner.HowTaken(plan, repeat)));
+        }
+
+        WriteFiles(results, settings, repeat, jsonPath, markdownPath);
+        var all = results.SelectMany(r => r.Runs).ToList();
+        if (cancelled)
+        {
+            return LoadTestCommandLine.CancelledExitCode;
+        }
+
+        if (all.Any(r => r.Failed))
+        {
+            return LoadTestCommandLine.FailedExitCode;
+        }
+
+        return all.Any(r => r.Result is { ErrorRateExceeded: true }) ? LoadTestCommandLine.ErrorRateExitCode : 0;
+    }
+
+    private static string Title(ScalePlan plan, RunSettings settings) =>
+        string.Create(CultureInfo.InvariantCulture, $"{plan.Scenario}, {settings.PayloadBytes} B, {settings.Connections} x {settings.InFlight}, {DurationText.Format(settings.Duration)} each");
+
+    /// <summary>
+    /// The JSON and markdown of every scenario so far. Not cancellable: after Ctrl+C they are what is left of the
+    /// command, and a few kilobytes take no time.
+    /// </summary>
+    private static void WriteFiles(List<(ScalePlan Plan, List<SeriesRun> Runs)> results, RunSettings settings, int repeat, string? jsonPath, string? markdownPath)
+    {
+        if (jsonPath is null && markdownPath is null)
+        {
+            return;
         }
 
         var markdown = new StringBuilder();
@@ -159,29 +232,18 @@ internal static class ScaleCommand
         {
             var summary = SeriesReport.Summarise(runs, plan.Cases, plan.Baseline);
             var legend = SeriesReport.Legend(summary, ScaleRunner.HowTaken(plan, repeat));
-            var title = string.Create(CultureInfo.InvariantCulture, $"{plan.Scenario}, {settings.PayloadBytes} B, {settings.Connections} x {settings.InFlight}, {DurationText.Format(settings.Duration)} each: median (min–max)");
-            AnsiConsole.Write(SeriesReport.BuildTable(summary, title));
-            Console.Out.WriteLine(legend);
-            markdown.AppendLine("### " + title).AppendLine().Append(SeriesReport.ToMarkdown(summary, legend)).AppendLine();
+            markdown.AppendLine("### " + Title(plan, settings) + ": median (min–max)").AppendLine().Append(SeriesReport.ToMarkdown(summary, legend)).AppendLine();
             json.Add($"{{\"scenario\": {System.Text.Json.JsonSerializer.Serialize(plan.Scenario)}, \"series\": {SeriesReport.ToJson(summary, runs, repeat)}}}");
         }
 
         if (jsonPath is not null)
         {
-            await File.WriteAllTextAsync(jsonPath, "[" + string.Join("," + Environment.NewLine, json) + "]" + Environment.NewLine, stop);
+            File.WriteAllText(jsonPath, "[" + string.Join("," + Environment.NewLine, json) + "]" + Environment.NewLine);
         }
 
         if (markdownPath is not null)
         {
-            await File.WriteAllTextAsync(markdownPath, markdown.ToString(), stop);
+            File.WriteAllText(markdownPath, markdown.ToString());
         }
-
-        var all = results.SelectMany(r => r.Runs).ToList();
-        if (all.Any(r => r.Failed))
-        {
-            return LoadTestCommandLine.FailedExitCode;
-        }
-
-        return all.Any(r => r.Result is { ErrorRateExceeded: true }) ? LoadTestCommandLine.ErrorRateExitCode : 0;
     }
 }

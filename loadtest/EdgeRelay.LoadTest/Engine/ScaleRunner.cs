@@ -43,18 +43,42 @@ internal sealed record ScalePlan(string Scenario, SeriesCase Baseline, IReadOnly
 /// </summary>
 internal static class ScaleRunner
 {
-    public static async Task<List<SeriesRun>> RunAsync(ScalePlan plan, int repeat, Func<IProgressDisplay> display, Action<string> log, CancellationToken stop)
+    /// <summary>One case run once; <see cref="SeriesRunner.RunOneAsync"/> outside tests.</summary>
+    public delegate Task<SeriesRun> CaseRunner(SeriesCase @case, int pair, CancellationToken stop);
+
+    public static Task<List<SeriesRun>> RunAsync(ScalePlan plan, int repeat, Func<IProgressDisplay> display, Action<string> log, Action<ScaleStep> measured, CancellationToken stop) =>
+        RunAsync(plan, repeat, (@case, pair, token) => SeriesRunner.RunOneAsync(@case, pair, display, log, token), log, measured, stop);
+
+    /// <param name="measured">
+    /// Called after every run, with the runs of its pair so far, so that a long command shows each row as soon
+    /// as it (and the baseline it is read against) is measured, and an interrupted one has shown what it had.
+    /// </param>
+    /// <param name="stop">
+    /// Ctrl+C: the run under way ends as <see cref="LoadRunner"/> ends it (its window shortened, its target
+    /// stopped), no further run starts, and the runs so far are returned.
+    /// </param>
+    public static async Task<List<SeriesRun>> RunAsync(ScalePlan plan, int repeat, CaseRunner runOne, Action<string> log, Action<ScaleStep> measured, CancellationToken stop)
     {
         var runs = new List<SeriesRun>();
+        var pairs = repeat * plan.Clusters.Count;
         var pair = 0;
         for (var r = 0; r < repeat; r++)
         {
             foreach (var cluster in plan.Clusters)
             {
+                var pairRuns = new List<SeriesRun>(3);
                 foreach (var @case in (SeriesCase[])[plan.Baseline, cluster, plan.Engine])
                 {
-                    log(string.Create(CultureInfo.InvariantCulture, $"== {plan.Scenario}, pair {pair + 1} of {repeat * plan.Clusters.Count}: {@case.Label}"));
-                    runs.Add(await SeriesRunner.RunOneAsync(@case, pair, display, log, stop));
+                    if (stop.IsCancellationRequested)
+                    {
+                        return runs;
+                    }
+
+                    log(string.Create(CultureInfo.InvariantCulture, $"== {plan.Scenario}, pair {pair + 1} of {pairs}: {@case.Label}"));
+                    var run = CutShort(await runOne(@case, pair, stop), stop);
+                    pairRuns.Add(run);
+                    runs.Add(run);
+                    measured(new ScaleStep(plan, pair, pairs, [.. pairRuns]));
                 }
 
                 pair++;
@@ -62,6 +86,21 @@ internal static class ScaleRunner
         }
 
         return runs;
+    }
+
+    /// <summary>
+    /// A run that Ctrl+C ended before its window was through keeps its figures (a rate over a shorter window), with
+    /// a note saying how much of the window it measured.
+    /// </summary>
+    internal static SeriesRun CutShort(SeriesRun run, CancellationToken stop)
+    {
+        if (!stop.IsCancellationRequested || run.Result is not { } result || run.Note is not null
+            || result.DurationSeconds >= run.Case.Settings.Duration.TotalSeconds - 0.001)
+        {
+            return run;
+        }
+
+        return run with { Note = string.Create(CultureInfo.InvariantCulture, $"cancelled: measured {result.DurationSeconds:0.###} s of {DurationText.Format(run.Case.Settings.Duration)}") };
     }
 
     /// <summary>The first lines of the legend: how the runs were ordered and what the ratios are.</summary>
@@ -73,4 +112,10 @@ internal static class ScaleRunner
         yield return $"vs baseline: the run's msgs/s over the {ScalePlan.BaselineLabel} run just before it, then the median of those ratios.";
         yield return "server CPU: for the cluster every relay node's and every nats-server's CPU per message; server alloc: the relay nodes' managed allocations.";
     }
+}
+
+/// <summary>One run of a <see cref="ScalePlan"/> just measured: the runs of its pair so far (baseline first), the last being the new one.</summary>
+internal sealed record ScaleStep(ScalePlan Plan, int Pair, int Pairs, IReadOnlyList<SeriesRun> PairRuns)
+{
+    public SeriesRun Run => PairRuns[^1];
 }

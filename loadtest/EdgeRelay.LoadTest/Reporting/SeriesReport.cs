@@ -243,7 +243,8 @@ internal static class SeriesReport
         w.WriteEndObject();
     }
 
-    private static IEnumerable<string[]> Rows(IReadOnlyList<SeriesSummary> summaries)
+    /// <summary>The cells of each case's row, in the order of <see cref="Columns"/>.</summary>
+    internal static IEnumerable<string[]> Rows(IReadOnlyList<SeriesSummary> summaries)
     {
         var c = CultureInfo.InvariantCulture;
         foreach (var s in summaries)

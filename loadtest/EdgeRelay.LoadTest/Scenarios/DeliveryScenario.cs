@@ -47,27 +47,44 @@ internal sealed class DeliveryScenario(RunSettings settings, DeliveryMode mode) 
 
     public async Task PrepareAsync(ILoadTarget target, Action<string> log, CancellationToken cancellationToken)
     {
+        // Each step checks the token itself: a target's call that completes without looking at it (a reply
+        // already there, a client that does not take a token) must not keep Ctrl+C waiting for thousands of
+        // receivers. What was started is in _receivers, which DisposeAsync stops.
         if (mode == DeliveryMode.Push && target is IPushGroupDelivery group)
         {
-            // One receiver per sending connection, each subscribed to every queue it is dealt (queue q to
-            // receiver q mod connections): many subscribers, as many connections as senders.
-            var receivers = Math.Min(settings.Connections, _queues);
+            // One receiver per sending connection, each subscribed to every queue it is dealt: many
+            // subscribers, as many connections as senders.
+            int receivers = PushReceivers(settings);
             for (int r = 0; r < receivers; r++)
             {
-                var queues = Enumerable.Range(0, _queues).Where(q => q % receivers == r).ToArray();
-                _receivers.Add(await group.StartPushReceiverAsync(queues, this, cancellationToken));
+                cancellationToken.ThrowIfCancellationRequested();
+                _receivers.Add(await group.StartPushReceiverAsync(PushQueuesOf(r, receivers, _queues), this, cancellationToken));
             }
         }
         else
         {
             for (int queue = 0; queue < _queues; queue++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 _receivers.Add(await StartReceiverAsync(target, queue, cancellationToken));
             }
         }
 
         log($"{Name}: {_receivers.Count} receiver(s) {(mode == DeliveryMode.Poll ? "polling" : "subscribed to")} {_queues} queue(s)");
     }
+
+    /// <summary>
+    /// Receivers of a push run on a target that subscribes one receiver to many queues (<see cref="IPushGroupDelivery"/>):
+    /// one per sending connection, or one per queue when there are fewer queues.
+    /// </summary>
+    internal static int PushReceivers(RunSettings settings) => Math.Min(settings.Connections, settings.Queues);
+
+    /// <summary>The receiver queue <paramref name="queue"/> is dealt to: round-robin, so every receiver's share is even.</summary>
+    internal static int PushReceiverOf(int queue, int receivers) => queue % receivers;
+
+    /// <summary>The queues dealt to receiver <paramref name="receiver"/>, in order.</summary>
+    internal static int[] PushQueuesOf(int receiver, int receivers, int queues) =>
+        [.. Enumerable.Range(0, queues).Where(q => PushReceiverOf(q, receivers) == receiver)];
 
     public async Task<IScenarioConnection> ConnectAsync(ILoadTarget target, int index, CancellationToken cancellationToken) =>
         new Sender(this, await target.ConnectAsync(index, cancellationToken), index);

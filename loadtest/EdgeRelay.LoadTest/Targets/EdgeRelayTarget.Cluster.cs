@@ -186,11 +186,9 @@ internal sealed partial class EdgeRelayTarget
 
         _nodeMetrics = [];
 
-        // The nodes first: each drains to the cluster before it exits.
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
+        // The nodes first: each drains to the cluster before it exits. All at once: each may take its grace period,
+        // and after Ctrl+C the command has a bounded time (LoadTestCommandLine.TerminationTimeout) to stop them all.
+        await Task.WhenAll(_nodes.Select(node => node.DisposeAsync().AsTask()));
 
         _nodes.Clear();
         if (_nats is not null)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using EdgeRelay.LoadTest.Engine;
+using EdgeRelay.LoadTest.Scenarios;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
@@ -19,13 +20,10 @@ namespace EdgeRelay.LoadTest.Targets;
 /// so an acknowledged message can be lost with the machine. It compares with Redis <c>everysec</c>, not with
 /// EdgeRelay or Redis <c>always</c>.
 /// </remarks>
-internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IServerUsage
+internal sealed partial class NatsTarget : IPullTarget, IPollDelivery, IPushGroupDelivery, IServerUsage
 {
     internal const string StreamName = "EDGERELAY_LOADTEST";
     private const string SubjectPrefix = "edgerelay-loadtest.";
-
-    /// <summary>Unacknowledged messages a push consumer may have out: the relay's push credit (EdgeRelayTarget.Push.cs).</summary>
-    private const int PushAckWindow = 1024;
 
     /// <summary>As for Redis: slowness shows as latency, not as timeouts, up to the generator's own drain time.</summary>
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
@@ -36,6 +34,7 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
     private int _replicas = 1;
     private string _url = "";
     private string[] _subjects = [];
+    private int _pushReceivers;
 
     /// <param name="clustered">
     /// <see cref="TargetCatalog.NatsCluster"/>: <c>--nats-nodes</c> servers started as one cluster, the stream replicated
@@ -139,32 +138,6 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
         }
     }
 
-    public async Task<IAsyncDisposable> StartPushReceiverAsync(int queue, IDeliverySink sink, CancellationToken cancellationToken)
-    {
-        var connection = await ConnectNatsAsync("push-" + queue.ToString(CultureInfo.InvariantCulture), cancellationToken);
-        try
-        {
-            var js = CreateContext(connection);
-            var consumer = await js.CreateOrUpdatePushConsumerAsync(StreamName, new NatsJSPushConsumerOpts
-            {
-                DurableName = "push-" + queue.ToString(CultureInfo.InvariantCulture),
-                DeliverSubject = js.NewBaseInbox(),
-                FilterSubject = _subjects[queue],
-
-                // Acknowledged as the relay's push receivers do: everything read so far in one ack (AckPolicy.All
-                // acks a message and all before it), with as much outstanding as the relay's push credit.
-                AckPolicy = ConsumerConfigAckPolicy.All,
-                MaxAckPending = PushAckWindow,
-            }, cancellationToken);
-            return new ConsumingReceiver(connection, consumer, sink, batchedAcks: true);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
     public LoadError Classify(Exception error) => error switch
     {
         NatsJSApiException api => new LoadError("JS_API_" + api.Error.ErrCode.ToString(CultureInfo.InvariantCulture), false),
@@ -203,8 +176,9 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
     /// <summary>
     /// Work-queue retention removes a message once acked, as the relay does on ACK, but it accepts explicit acks
     /// only. Push batches its acks (AckPolicy.All, as the relay's push receivers ACK everything read in one
-    /// frame), so its stream keeps messages while a consumer is interested: with one consumer per subject,
-    /// created before the first send, a message is removed once that consumer has acked it, the same outcome.
+    /// frame), so its stream keeps messages while a consumer is interested: with exactly one consumer whose filter
+    /// takes each subject, created before the first send, a message is removed once that consumer has acked it,
+    /// the same outcome.
     /// </summary>
     private static StreamConfigRetention Retention(string scenario) =>
         scenario == Scenarios.ScenarioCatalog.Push ? StreamConfigRetention.Interest : StreamConfigRetention.Workqueue;
@@ -217,10 +191,18 @@ internal sealed class NatsTarget : IPullTarget, IPollDelivery, IPushDelivery, IS
 
     private async Task CreateStreamAsync(RunSettings settings, CancellationToken cancellationToken)
     {
-        _subjects = new string[settings.Queues];
-        for (int i = 0; i < _subjects.Length; i++)
+        if (settings.Scenario == Scenarios.ScenarioCatalog.Push)
         {
-            _subjects[i] = SubjectPrefix + i.ToString(CultureInfo.InvariantCulture);
+            _pushReceivers = DeliveryScenario.PushReceivers(settings);
+            _subjects = PushSubjects(settings.Queues, _pushReceivers);
+        }
+        else
+        {
+            _subjects = new string[settings.Queues];
+            for (int i = 0; i < _subjects.Length; i++)
+            {
+                _subjects[i] = SubjectPrefix + i.ToString(CultureInfo.InvariantCulture);
+            }
         }
 
         await using var connection = await ConnectNatsAsync("setup", cancellationToken);
