@@ -28,8 +28,10 @@ public sealed class JetStreamSection
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// A node silent this long is dead: another node takes over the push of its owners and wakes them. At least twice
-    /// <see cref="HeartbeatInterval"/>, at most 10 min; default 5 s. A node that stops cleanly hands over at once.
+    /// A node whose own newest stored heartbeat is this old stops pushing; the others count it dead after
+    /// NodeTimeout / HeartbeatInterval + 1 of their own heartbeats since its newest one (in stream order, not by their
+    /// clocks), then take over the push of its owners and wake them. At least twice <see cref="HeartbeatInterval"/>,
+    /// at most 10 min; default 5 s. A node that stops cleanly hands over at once.
     /// </summary>
     public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
