@@ -86,7 +86,7 @@ internal sealed class AddressPush
     /// <summary>False if this entry is retired (its last subscriber left); the hub then makes a new one.</summary>
     public bool TryAdd(IDeliveryTarget target, uint credit, out Subscription subscription)
     {
-        var first = false;
+        bool first = false, added = false;
         lock (_lock)
         {
             subscription = null!;
@@ -107,14 +107,16 @@ internal sealed class AddressPush
                 _subscriptions.Add(subscription);
                 Volatile.Write(ref _subscriberCount, _subscriptions.Count);
                 first = _subscriptions.Count == 1;
+                added = true;
             }
 
             _pump ??= Task.Run(PumpAsync);
         }
 
-        if (first)
+        if (added)
         {
-            // Several nodes: push only once this node holds the address' lease (PushChanged signals it then).
+            // Several nodes: push only once this node holds the address' lease (PushChanged signals it then). Every new
+            // subscription asks, being the owner's newest: it takes the lease from the node of an older one.
             _hub.Coordination.WantPush(Id);
         }
 
@@ -195,6 +197,8 @@ internal sealed class AddressPush
             last = _subscriptions.Count == 0;
             _retired = last;
         }
+
+        _hub.Coordination.DropPush(Id); // one per WantPush: the lease is released with the last
 
         Signal(); // redeliver what it held, or let the pump see it has no one left and end
         return last;

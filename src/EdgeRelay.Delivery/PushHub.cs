@@ -144,7 +144,6 @@ public sealed class PushHub
         if (push.Remove(subscription))
         {
             _addresses.TryRemove(new KeyValuePair<AddressId, AddressPush>(push.Id, push));
-            Coordination.DropPush(push.Id);
         }
     }
 
@@ -179,10 +178,19 @@ public sealed class PushHub
         }
 
         Span<PendingMessage> one = stackalloc PendingMessage[1];
-        if (Queue.GetPending(aid, MessageId.None, one) > 0)
+        try
         {
-            MaybeWake(aid, DurabilityTicket.None); // listed, so durable already
+            if (Queue.GetPending(aid, MessageId.None, one) == 0)
+            {
+                return;
+            }
         }
+        catch (Exception ex) when (ex is ObjectDisposedException or IOException)
+        {
+            return; // closing, or the store failed: no wake-up promises a message then
+        }
+
+        MaybeWake(aid, DurabilityTicket.None); // listed, so durable already
     }
 
     /// <summary>True if <paramref name="id"/> is on its way to a live subscriber (PULL leaves it to that one).</summary>

@@ -42,6 +42,9 @@ internal static partial class JetStreamLog
     [LoggerMessage(EventId = 2211, Level = LogLevel.Debug, Message = "Took the push of address {Address} from live node {Node}: the owner subscribed here after subscribing there")]
     public static partial void LeaseTakenFromLive(ILogger logger, string address, long node);
 
-    [LoggerMessage(EventId = 2212, Level = LogLevel.Warning, Message = "Skipped presence record {Seq} ({Length} bytes, kind {Kind}): written by a newer version of the relay")]
+    [LoggerMessage(EventId = 2212, Level = LogLevel.Warning, Message = "Skipped presence record {Seq} ({Length} bytes, kind {Kind}), unknown to this version (a newer relay's, or damaged); later ones of its kind are skipped silently")]
     public static partial void PresenceRecordSkipped(ILogger logger, ulong seq, int length, int kind);
+
+    [LoggerMessage(EventId = 2213, Level = LogLevel.Error, Message = "The push hub failed on a lease change of address {Address}; the presence table goes on")]
+    public static partial void PresenceCallbackFailed(ILogger logger, string address, Exception error);
 }

@@ -42,6 +42,9 @@ public sealed partial class JetStreamStorage
 
     internal long HeartbeatTicks => _presence.Ticks;
 
+    /// <summary>This node's id in the presence stream (one per process start).</summary>
+    internal long NodeId => _writer;
+
     internal long BeatenUpTo => _presence.BeatenUpTo;
 
     public bool MayPush(AddressId aid) => !_catchingUp.ContainsKey(aid) && _presence.MayPush(aid);
@@ -54,7 +57,8 @@ public sealed partial class JetStreamStorage
     /// </summary>
     public void WantPush(AddressId aid)
     {
-        if (_catchingUp.TryAdd(aid, 0))
+        // A further subscriber where this node pushes already: its index is current for the address.
+        if (!_presence.MayPush(aid) && _catchingUp.TryAdd(aid, 0))
         {
             _ = CatchUpAsync(aid);
         }

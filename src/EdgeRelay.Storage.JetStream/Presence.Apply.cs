@@ -19,9 +19,14 @@ internal sealed partial class Presence
         // A record this version does not know is skipped, not fatal: in a rolling upgrade a newer node may write kinds
         // (or longer records) that this one predates, and every node must go on following the stream.
         var kind = record.Length >= RecordLength ? (PresenceKind)record[0] : default;
-        if (kind is < PresenceKind.Beat or > PresenceKind.WakeClear)
+        if (kind is < PresenceKind.Beat or > PresenceKind.TakeOver)
         {
-            JetStreamLog.PresenceRecordSkipped(_logger, seq, record.Length, record.Length == 0 ? -1 : record[0]);
+            // Once per kind: a newer node may write one every beat.
+            if (_skippedKinds.Add(record.Length == 0 ? -1 : record[0]))
+            {
+                JetStreamLog.PresenceRecordSkipped(_logger, seq, record.Length, record.Length == 0 ? -1 : record[0]);
+            }
+
             return;
         }
 
@@ -41,7 +46,7 @@ internal sealed partial class Presence
                     ApplyBeatLocked(writer, at, ref changed);
                     left = at == 0 && writer != _self;
                     break;
-                case PresenceKind.Lease or PresenceKind.Release:
+                case PresenceKind.Lease or PresenceKind.TakeOver or PresenceKind.Release:
                     write = ApplyLeaseLocked(seq, kind, writer, aid, at, basedOn, ref changed);
                     break;
                 case PresenceKind.Wake or PresenceKind.WakeClear:
@@ -79,7 +84,7 @@ internal sealed partial class Presence
         if (left)
         {
             // A node that stopped cleanly: its leases pass on now, not at the next beat.
-            Act(Review());
+            Act(Review(beat: false));
         }
     }
 
@@ -88,7 +93,7 @@ internal sealed partial class Presence
     {
         var slot = _leases.GetValueOrDefault(aid);
         var accepted = slot.Seq == 0 || basedOn == slot.Seq;
-        var holder = accepted ? (kind == PresenceKind.Lease ? writer : 0) : slot.Writer;
+        var holder = accepted ? (kind == PresenceKind.Release ? 0 : writer) : slot.Writer;
         _leases[aid] = accepted ? new Slot(seq, holder, at) : slot with { Seq = seq };
         if ((slot.Writer == _self) != (holder == _self))
         {
@@ -118,7 +123,14 @@ internal sealed partial class Presence
         if (_wanted.TryGetValue(aid, out var want))
         {
             want.Attempting = false;
-            if (ShouldAcquireLocked(aid, want, takeOver: false, out var expected))
+
+            // A take-over ends once this node holds the lease, or once a newer subscriber's node took it.
+            if (holder == _self || (accepted && kind == PresenceKind.TakeOver))
+            {
+                want.TakeOver = false;
+            }
+
+            if (ShouldAcquireLocked(aid, want, out var expected))
             {
                 return (PresenceKind.Lease, expected, want);
             }

@@ -1,7 +1,7 @@
 namespace EdgeRelay.Storage.JetStream;
 
-// Push leases: one holder per address, taken by compare-and-set, held while the holder beats. A node's first subscriber
-// of an address takes the lease from a live holder too: the newest connection is served, and an older one that went
+// Push leases: one holder per address, taken by compare-and-set, held while the holder beats. Every new subscriber
+// takes the lease from a live holder too (a take-over): the newest connection is served, and an older one that went
 // half-open (which its node only notices at the session's idle timeout) does not keep the owner's push hostage.
 internal sealed partial class Presence
 {
@@ -45,8 +45,15 @@ internal sealed partial class Presence
                 _wanted.Add(aid, want = new Want());
             }
 
+            want.Count++;
             _heldUnwanted.Remove(aid);
-            if (!ShouldAcquireLocked(aid, want, takeOver: want.Count++ == 0, out expected))
+            if (_leases.GetValueOrDefault(aid).Writer != _self)
+            {
+                // The newest subscriber: take the lease over until this node holds it or a newer one elsewhere did.
+                want.TakeOver = true;
+            }
+
+            if (!ShouldAcquireLocked(aid, want, out expected))
             {
                 return;
             }
@@ -80,13 +87,14 @@ internal sealed partial class Presence
 
     /// <summary>
     /// True when this node wants the lease, does not hold it, is not already asking, and either no live node holds it
-    /// or <paramref name="takeOver"/> (a first subscriber here); the sequence to expect.
+    /// or it means to take the lease over (<see cref="Want.TakeOver"/>); the sequence to expect.
     /// </summary>
     /// <remarks>
-    /// A take-over is one compare-and-set from the record in force. If it loses, the record that beat it is a newer
-    /// claim (another node's first subscriber: newest wins either way) or a release, and the usual rule goes on.
+    /// A take-over is asked again, from each newer record, until this node holds the lease or applies another node's
+    /// take-over (a newer subscriber there: newest wins). A claim that failed (no answer) is asked again at the next
+    /// beat; one that lost waits for the record that beat it to be applied here first.
     /// </remarks>
-    private bool ShouldAcquireLocked(AddressId aid, Want want, bool takeOver, out ulong expected)
+    private bool ShouldAcquireLocked(AddressId aid, Want want, out ulong expected)
     {
         var slot = _leases.GetValueOrDefault(aid);
         expected = slot.Seq;
@@ -97,7 +105,7 @@ internal sealed partial class Presence
 
         // Otherwise wait for a dead or released holder; and after losing a race from this record, for the winner's
         // record (on its way here) to be applied: ask again only past it.
-        if (!takeOver && ((slot.Writer != 0 && IsLiveLocked(slot.Writer)) || (want.ConflictAt is { } lost && slot.Seq <= lost)))
+        if ((!want.TakeOver && slot.Writer != 0 && IsLiveLocked(slot.Writer)) || (want.ConflictAt is { } lost && slot.Seq <= lost))
         {
             return false;
         }
@@ -108,7 +116,13 @@ internal sealed partial class Presence
 
     private async Task AcquireAsync(AddressId aid, ulong expected, Want want)
     {
-        var (outcome, _) = await PublishAsync(_options.LeaseSubject(aid), Record(PresenceKind.Lease, aid, NowMs, expected), expected).ConfigureAwait(false);
+        PresenceKind kind;
+        lock (_lock)
+        {
+            kind = want.TakeOver ? PresenceKind.TakeOver : PresenceKind.Lease;
+        }
+
+        var (outcome, _) = await PublishAsync(_options.LeaseSubject(aid), Record(kind, aid, NowMs, expected), expected).ConfigureAwait(false);
         lock (_lock)
         {
             if (!_wanted.TryGetValue(aid, out var current) || current != want)
@@ -138,6 +152,9 @@ internal sealed partial class Presence
         public int Count { get; set; }
 
         public bool Attempting { get; set; }
+
+        /// <summary>A new subscriber arrived here: take the lease even from a live holder (see <see cref="ShouldAcquireLocked"/>).</summary>
+        public bool TakeOver { get; set; }
 
         public ulong? ConflictAt { get; set; }
     }

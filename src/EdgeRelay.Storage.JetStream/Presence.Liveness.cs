@@ -1,23 +1,29 @@
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
 namespace EdgeRelay.Storage.JetStream;
 
 // Who is live: heartbeats, judged in stream order for the other nodes and by its own clock for this one.
 internal sealed partial class Presence
 {
     /// <summary>Leases this node wants and may take now, ones it holds and no longer wants, and what to tell the hub.</summary>
-    private sealed record Decisions(List<AddressId>? Changed, List<(AddressId Aid, ulong Seq, Want Want)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release, List<AddressId>? Lost);
+    private sealed record Decisions(List<AddressId>? Changed, List<(AddressId Aid, ulong Seq, Want Want)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release, List<AddressId>? Lost, List<long>? Purge);
 
     /// <summary>
-    /// Whether <paramref name="node"/> is live. This node: its newest stored heartbeat is younger than
+    /// Whether <paramref name="node"/> is live. This node: its newest heartbeat it applied is younger than
     /// <see cref="JetStreamStorageOptions.NodeTimeout"/> by its own clock, so a node cut off from the stream stops
-    /// pushing by itself. Another node: fewer than <see cref="JetStreamStorageOptions.DeadAfterBeats"/> of this node's
-    /// own heartbeats follow its newest one in the stream.
+    /// pushing by itself. Another node: since this node applied its newest heartbeat, fewer than
+    /// <see cref="JetStreamStorageOptions.DeadAfterBeats"/> of this node's own heartbeats were applied, or less than
+    /// NodeTimeout + HeartbeatInterval passed on this node's monotonic clock.
     /// </summary>
     /// <remarks>
-    /// Counting in stream order, not comparing clocks: a node's beat that the stream holds after this node's is a
-    /// fact every node applies alike, whatever the clocks say and however late this node's follower is. After an
-    /// outage of the stream nobody is judged dead by the time that passed: a live holder's first beats land among the
-    /// others' first beats, well before they count to the limit. A node never seen (its subject gone, or a node that
-    /// never beat) is dead; one seen before this node's first own beat counts from there.
+    /// Neither rule compares two nodes' clocks. Counting own beats in stream order means that after an outage of the
+    /// stream nobody is dead for the time that passed: a live node's first beats land among the others' first beats,
+    /// before they count to the limit (if it reconnects within that many beats of them). Time measured here means a
+    /// count reached early (own beats that were slow to be stored, then stored together) does not kill a node before
+    /// its own clock has stopped it, one interval earlier. A node never seen (its subject purged, or a node that never
+    /// beat) is dead; one seen before this node's first own beat counts from there.
     /// </remarks>
     private bool IsLiveLocked(long node)
     {
@@ -29,7 +35,7 @@ internal sealed partial class Presence
         // A beat from a clock slightly ahead of this one reads as "just now", not as dead.
         return node == _self
             ? NowMs - beat.AtMs < (long)_options.NodeTimeout.TotalMilliseconds
-            : _ownBeats - beat.SeenAt < _options.DeadAfterBeats;
+            : _ownBeats - beat.SeenAt < _options.DeadAfterBeats || _time.GetElapsedTime(beat.SeenTs) < _options.NodeTimeout + _options.HeartbeatInterval;
     }
 
     private bool IsPushedLocked(AddressId aid) => _leases.TryGetValue(aid, out var slot) && slot.Writer != 0 && IsLiveLocked(slot.Writer);
@@ -42,7 +48,7 @@ internal sealed partial class Presence
             _ownBeats++;
         }
 
-        _beats[writer] = new NodeBeat(at, _ownBeats);
+        _beats[writer] = new NodeBeat(at, _ownBeats, _time.GetTimestamp());
         CheckSelfLocked(ref changed);
     }
 
@@ -115,17 +121,19 @@ internal sealed partial class Presence
         }
     }
 
-    private Decisions Review()
+    /// <param name="beat">A review after this node's own beat (not one for another node's parting beat): only these tell leases lost.</param>
+    private Decisions Review(bool beat = true)
     {
         List<AddressId>? changed = null, lost = null;
         List<(AddressId Aid, ulong Seq, Want Want)>? acquire = null;
         List<(AddressId Aid, ulong Seq)>? release = null;
+        List<long>? purge = null;
         lock (_lock)
         {
             CheckSelfLocked(ref changed);
             foreach (var (aid, want) in _wanted)
             {
-                if (ShouldAcquireLocked(aid, want, takeOver: false, out var expected))
+                if (ShouldAcquireLocked(aid, want, out var expected))
                 {
                     (acquire ??= []).Add((aid, expected, want));
                 }
@@ -136,29 +144,48 @@ internal sealed partial class Presence
                 (release ??= []).Add((aid, _leases[aid].Seq));
             }
 
-            lost = ReviewDeathsLocked();
+            lost = ReviewDeathsLocked(beat);
+            foreach (var (node, last) in _beats)
+            {
+                // Every process start is a node of its own: forget the long gone, here and in the stream.
+                var silent = _ownBeats - last.SeenAt;
+                if (node != _self && silent >= (last.AtMs == 0 ? _options.DeadAfterBeats : PurgeAfterBeats))
+                {
+                    (purge ??= []).Add(node);
+                }
+            }
+
+            purge?.ForEach(node => _beats.Remove(node));
         }
 
-        return new Decisions(changed, acquire, release, lost);
+        return new Decisions(changed, acquire, release, lost, purge);
     }
 
     /// <summary>
-    /// Leases whose holder died at the previous review and that no live node took since: nobody pushes them. Waiting
-    /// one review gives a node with a subscriber the time to take the lease first (its claim lands in milliseconds),
-    /// so an owner who is online elsewhere is not woken.
+    /// Leases whose holder died and that no live node took since: nobody pushes them. Told only after this node beat
+    /// <see cref="LostAfterBeats"/> more times since it saw the death: every node with a subscriber saw it too by then
+    /// (a beat apart, or as fast as a parting beat travels) and its claim, milliseconds long, landed, so an owner who
+    /// is online elsewhere is not woken. Only deaths this node saw happen count (a node live at one of its reviews
+    /// after its own first beat): the history a starting node reads was dealt with by the nodes that saw it.
     /// </summary>
-    private List<AddressId>? ReviewDeathsLocked()
+    private List<AddressId>? ReviewDeathsLocked(bool beat)
     {
         List<AddressId>? lost = null;
-        foreach (var aid in _orphans)
+        List<AddressId>? settled = null;
+        foreach (var (aid, diedAt) in _orphans)
         {
-            if (!_wanted.ContainsKey(aid) && !IsPushedLocked(aid))
+            if (_wanted.ContainsKey(aid) || IsPushedLocked(aid))
+            {
+                (settled ??= []).Add(aid);
+            }
+            else if (beat && _ownBeats - diedAt >= LostAfterBeats)
             {
                 (lost ??= []).Add(aid);
+                (settled ??= []).Add(aid);
             }
         }
 
-        _orphans.Clear();
+        settled?.ForEach(aid => _orphans.Remove(aid));
         List<long>? died = null;
         foreach (var node in _liveNodes)
         {
@@ -168,9 +195,9 @@ internal sealed partial class Presence
             }
         }
 
-        foreach (var (node, _) in _beats)
+        foreach (var (node, seen) in _beats)
         {
-            if (node != _self && IsLiveLocked(node))
+            if (node != _self && seen.SeenAt > 0 && IsLiveLocked(node))
             {
                 _liveNodes.Add(node);
             }
@@ -185,7 +212,7 @@ internal sealed partial class Presence
             {
                 if (died.Contains(slot.Writer) && !_wanted.ContainsKey(aid))
                 {
-                    _orphans.Add(aid);
+                    _orphans.TryAdd(aid, _ownBeats);
                 }
             }
         }
@@ -193,22 +220,65 @@ internal sealed partial class Presence
         return lost;
     }
 
+    /// <summary>Own beats after a death before its unserved leases are told lost (see <see cref="ReviewDeathsLocked"/>).</summary>
+    private const int LostAfterBeats = 2;
+
+    /// <summary>Own beats after which a dead node's subject is purged: long past any doubt, and cheap (one purge per process that ever ran).</summary>
+    private int PurgeAfterBeats => 10 * _options.DeadAfterBeats;
+
     private void Act(Decisions decisions)
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            return; // the parting beat hands everything over; the hub may be closed already
+        }
+
+        decisions.Purge?.ForEach(node => _ = PurgeNodeAsync(node));
         decisions.Acquire?.ForEach(a => _ = AcquireAsync(a.Aid, a.Seq, a.Want));
         decisions.Release?.ForEach(r => _ = ReleaseAsync(r.Aid, r.Seq));
         Tell(decisions.Changed);
-        if (decisions.Lost is not null && PushLost is { } told)
+        Tell(decisions.Lost, PushLost);
+    }
+
+    /// <summary>
+    /// Drops a dead node's heartbeats from the stream, so that nodes starting later neither read nor keep them. A node
+    /// never seen is dead, so its leases read the same with or without them; if it was only cut off and beats again,
+    /// its new beat makes it live. Every node may purge it (idempotent); failing is harmless, a later start does it.
+    /// </summary>
+    private async Task PurgeNodeAsync(long node)
+    {
+        try
         {
-            decisions.Lost.ForEach(told);
+            using var timeout = new CancellationTokenSource(_options.NodeTimeout, _time);
+            using var stopping = _stopping.Token.UnsafeRegister(static t => ((CancellationTokenSource)t!).Cancel(), timeout);
+            await _js.PurgeStreamAsync(_options.PresenceStream, new StreamPurgeRequest { Filter = _options.NodeSubject(node) }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException or ObjectDisposedException)
+        {
+            JetStreamLog.PresenceWriteFailed(_logger, _options.NodeSubject(node), ex);
         }
     }
 
-    private void Tell(List<AddressId>? changed)
+    private void Tell(List<AddressId>? changed) => Tell(changed, PushChanged);
+
+    /// <summary>Calls the hub back; what it throws is logged, never let into the follower (which would fail the store) or the beat.</summary>
+    private void Tell(List<AddressId>? addresses, Action<AddressId>? told)
     {
-        if (changed is not null && PushChanged is { } told)
+        if (addresses is null || told is null)
         {
-            changed.ForEach(told);
+            return;
+        }
+
+        foreach (var aid in addresses)
+        {
+            try
+            {
+                told(aid);
+            }
+            catch (Exception ex)
+            {
+                JetStreamLog.PresenceCallbackFailed(_logger, aid.ToString(), ex);
+            }
         }
     }
 }

@@ -38,14 +38,15 @@ internal sealed partial class Presence : IDisposable
     private readonly Dictionary<AddressId, Want> _wanted = [];
     private readonly HashSet<AddressId> _heldUnwanted = [];
     private readonly HashSet<AddressId> _clearing = [];
+    private readonly HashSet<int> _skippedKinds = []; // the follower's thread only
     // This node's newest wake claim per address and whether it was in force when applied: one entry per address
     // woken here, as the table has (a claim's waiter reads it; a rewrite of a claim in force replaces it).
     private readonly Dictionary<AddressId, (ulong Seq, bool Accepted)> _verdicts = [];
     private readonly Func<ulong, Task> _waitApplied;
     private readonly CancellationTokenSource _stopping = new();
-    // Nodes live at the last review, and leases of nodes that died then (told lost at the next review if still unserved).
+    // Nodes live at the last review, and leases of nodes that died since, with this node's own beats then (told lost a few beats later if still unserved).
     private readonly HashSet<long> _liveNodes = [];
-    private readonly HashSet<AddressId> _orphans = [];
+    private readonly Dictionary<AddressId, long> _orphans = [];
     private ITimer? _heartbeat;
     private Task _beatLoop = Task.CompletedTask;
     private int _beating;
@@ -269,8 +270,8 @@ internal sealed partial class Presence : IDisposable
         }
     }
 
-    /// <summary>A node's newest heartbeat: its writer's clock then (0: it left), and this node's own beats applied before it.</summary>
-    private readonly record struct NodeBeat(long AtMs, long SeenAt);
+    /// <summary>A node's newest heartbeat: its writer's clock then (0: it left), this node's own beats applied before it, and this node's monotonic timestamp when it applied it.</summary>
+    private readonly record struct NodeBeat(long AtMs, long SeenAt, long SeenTs);
 
     /// <summary>A subject's newest record as this node applied it: its sequence (what a claim expects), its writer (a lease's holder; 0 released), its time (a wake mark's; 0 cleared).</summary>
     private readonly record struct Slot(ulong Seq, long Writer, long AtMs);

@@ -17,4 +17,7 @@ internal enum PresenceKind : byte
 
     /// <summary>The owner was back since the last wake-up.</summary>
     WakeClear = 20,
+
+    /// <summary>The writer holds an address' push lease, taken for a newer subscriber (from a live holder, maybe).</summary>
+    TakeOver = 21,
 }

@@ -20,8 +20,9 @@ public interface IDeliveryCoordination
 
     /// <summary>
     /// Told with an address whose push lease holder died and that no live node took over since: nobody pushes it, and
-    /// a SEND accepted while the holder still looked live woke no one. Every node is told; each may claim a wake-up
-    /// (one wins) if messages wait. Called on the store's own thread; keep it cheap.
+    /// a SEND accepted while the holder still looked live woke no one. Each node that saw the holder die and has no
+    /// subscriber of the address is told, once; each may claim a wake-up (one wins) if messages wait. Called on the
+    /// store's own thread; keep it cheap.
     /// </summary>
     Action<AddressId>? PushLost { get; set; }
 
@@ -29,11 +30,12 @@ public interface IDeliveryCoordination
     bool MayPush(AddressId aid);
 
     /// <summary>
-    /// This node has a subscriber for <paramref name="aid"/>. Its first one takes the push lease at once, even from a
-    /// live holder: the owner's newest connection is the one most likely to be alive (an older one may be half-open,
-    /// and would hold the lease until its session timed out). Later ones take it only when no live node holds it.
+    /// A new subscriber of <paramref name="aid"/> here: the owner's newest connection, the one most likely alive (an
+    /// older one, maybe on another node, may be half-open and would hold the lease until its session timed out). This
+    /// node takes the push lease over, even from a live holder, unless a newer subscriber's node takes it meanwhile;
+    /// it then keeps wanting it, and takes it when it is released or its holder dies.
     /// </summary>
-    /// <remarks>Counted: every call is matched by one <see cref="DropPush"/>; the lease is released after the last.</remarks>
+    /// <remarks>Counted, once per subscription: every call is matched by one <see cref="DropPush"/>; the lease is released after the last.</remarks>
     void WantPush(AddressId aid);
 
     /// <summary>One reason to hold the lease of <paramref name="aid"/> went away (see <see cref="WantPush"/>).</summary>

@@ -6,7 +6,7 @@ namespace EdgeRelay.Delivery.Tests;
 
 /// <summary>
 /// The hub on a store shared by several nodes, with the store's coordination faked: it pushes only while this node
-/// holds the address' lease, asks for the lease with the first subscriber and gives it up with the last, and wakes
+/// holds the address' lease, asks for the lease with each new subscription and gives it up with each, and wakes
 /// an owner only if no live node serves it and this node won the burst's claim.
 /// </summary>
 public sealed class CoordinationTests
@@ -14,7 +14,7 @@ public sealed class CoordinationTests
     private const string Endpoint = "https://push.example/wake";
 
     [Fact]
-    public async Task A_subscriber_is_pushed_only_once_this_node_holds_the_lease_and_the_lease_is_asked_for_and_given_up_once()
+    public async Task A_subscriber_is_pushed_only_once_this_node_holds_the_lease_which_each_subscription_asks_for_and_gives_up_once()
     {
         var coordination = new FakeCoordination();
         await using var push = new PushFixture(coordination: coordination);
@@ -24,7 +24,8 @@ public sealed class CoordinationTests
         var second = push.Target("second");
         var one = push.Hub.Subscribe(aid, first, credit: 10);
         var two = push.Hub.Subscribe(aid, second, credit: 10);
-        Assert.Equal(1, coordination.Wanted(aid));
+        push.Hub.Subscribe(aid, second, credit: 5); // new credit, not a new subscription
+        Assert.Equal(2, coordination.Wanted(aid));
 
         // Another node holds the lease: what arrives, here or elsewhere, waits. Pump rounds run one after another, so
         // once a round that began after the message asked, the round that found it has finished, pushing nothing.
@@ -44,6 +45,7 @@ public sealed class CoordinationTests
         Assert.Equal(PushFixture.Payload(1).Length, Assert.Single(await delivered).Length);
 
         push.Unsubscribe(one, first);
+        push.Unsubscribe(one, first); // once only
         Assert.Equal(1, coordination.Wanted(aid));
         push.Unsubscribe(two, second);
         Assert.Equal(0, coordination.Wanted(aid));

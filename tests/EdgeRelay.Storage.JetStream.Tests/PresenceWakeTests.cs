@@ -6,8 +6,8 @@ namespace EdgeRelay.Storage.JetStream.Tests;
 
 /// <summary>
 /// Wake-ups between stores (relay nodes) on the real cluster: one node per burst wakes, the owner's return on any node
-/// opens the next burst, and when a holder dies the addresses nobody took over are told lost, to every node, one
-/// review after the death and only those. The clock is the backend's fake one, shared by the nodes.
+/// opens the next burst, and when a holder dies the addresses nobody took over are told lost, to every node that saw
+/// it die, two beats after the death and only those. The clock is the backend's fake one, shared by the nodes.
 /// </summary>
 public sealed class PresenceWakeTests : PresenceNodes
 {
@@ -51,7 +51,7 @@ public sealed class PresenceWakeTests : PresenceNodes
     }
 
     [SkippableFact]
-    public async Task When_a_holder_dies_the_addresses_nobody_takes_over_are_told_lost_to_every_node_a_review_later()
+    public async Task When_a_holder_dies_the_addresses_nobody_takes_over_are_told_lost_to_every_node_two_beats_later()
     {
         var (a, connectionA) = await OpenAsync();
         var (b, _) = await OpenAsync();
@@ -70,25 +70,64 @@ public sealed class PresenceWakeTests : PresenceNodes
         a.WantPush(waited);
         await Eventually.TrueAsync(() => a.MayPush(waited) && !c.MayPush(waited) && b.IsPushed(alone) && b.IsPushed(waited) && c.IsPushed(alone), "A to take the second over, as all see");
 
-        // A dies. B's and C's opening beats follow A's last one; the review that finds A dead tells nothing yet: it
-        // gives C the time to take the address it waits for.
+        // A beats once more, seen by all: a death counts only for a node seen live after one's own first beat (a
+        // starting node leaves the history it reads to the nodes that saw it).
+        await StepAsync(a, b, c);
+
+        // A dies. The review that finds A dead (the node timeout and one beat later) tells nothing: C takes the address
+        // it waits for, and for the other, a node with a subscriber might too.
         await connectionA.DisposeAsync();
-        var beats = (await Backend.OptionsAsync()).DeadAfterBeats;
-        for (var i = 1; i < beats; i++)
+        var options = await Backend.OptionsAsync();
+        for (var i = 0; i < options.DeadAfterBeats; i++)
         {
+            Assert.True(b.IsPushed(alone));
             await StepAsync(b, c);
         }
 
         await Eventually.TrueAsync(() => c.MayPush(waited), "C to take the lease it waited for");
         Assert.False(b.IsPushed(alone));
+        await StepAsync(b, c);
         Assert.Empty(lostB);
         Assert.Empty(lostC);
 
-        // The next review: the address nobody took is lost, told once to each node; the one C took is not.
+        // Two beats after the death: the address nobody took is lost, told once to each node; the one C took is not.
         await StepAsync(b, c);
         Assert.Equal([alone], lostB);
         Assert.Equal([alone], lostC);
         await StepAsync(b, c);
         Assert.Single(lostB);
+    }
+
+    [SkippableFact]
+    public async Task A_node_leaving_cleanly_has_its_unserved_leases_told_lost_only_at_a_later_beat_and_a_hub_that_throws_does_not_stop_the_store()
+    {
+        var (a, _) = await OpenAsync();
+        var (b, _) = await OpenAsync();
+        await StepAsync(a, b);
+        var told = new ConcurrentQueue<AddressId>();
+        b.PushLost = aid =>
+        {
+            told.Enqueue(aid);
+            throw new InvalidOperationException("a hub that fails");
+        };
+        b.PushChanged = _ => throw new InvalidOperationException("a hub that fails");
+        var alone = AddressId.NewRandom();
+        a.WantPush(alone);
+        await Eventually.TrueAsync(() => a.MayPush(alone) && b.IsPushed(alone), "A to hold the lease");
+
+        // A's parting beat makes B look at once (its leases pass on), but tells nothing lost: a node that wants the
+        // lease may not have applied the parting beat yet. Two of B's own beats later, it does.
+        await a.DisposeAsync();
+        await Eventually.TrueAsync(() => !b.IsPushed(alone), "B to see A gone");
+        await StepAsync(b);
+        Assert.Empty(told);
+        await StepAsync(b);
+        Assert.Equal([alone], told);
+
+        // What the hub threw was logged, not let into the follower or the beat: B goes on.
+        var other = AddressId.NewRandom();
+        b.WantPush(other);
+        await Eventually.TrueAsync(() => b.MayPush(other), "B to take a lease");
+        await b.FlushAsync();
     }
 }
