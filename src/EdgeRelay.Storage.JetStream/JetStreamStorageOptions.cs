@@ -59,18 +59,20 @@ public sealed class JetStreamStorageOptions : StorageLimits
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// How long a silent node is live. A node stops pushing when its own newest stored heartbeat is this old (by its
-    /// own clock); the others judge it dead once they have beaten <see cref="DeadAfterBeats"/> times since its last
-    /// heartbeat, counted in the presence stream's order (so neither their clocks nor an outage of the stream make two
-    /// nodes push at once), then take over its owners' push and wake them. Bounds the hand-over after a crash; a node
-    /// that stops cleanly hands over at once. Default 5 s. Allowed: at least twice <see cref="HeartbeatInterval"/>
-    /// (a late beat is not a death), at most 10 min.
+    /// How long a silent node is live. A node stops pushing when the newest of its own heartbeats it applied is this
+    /// old (by its own clock). The others judge it dead once, since they applied its newest heartbeat, they applied
+    /// <see cref="DeadAfterBeats"/> of their own and this plus one <see cref="HeartbeatInterval"/> passed on their own
+    /// monotonic clocks; neither compares clocks of two nodes, so skew or an outage of the stream does not kill a live
+    /// node. They then take over its owners' push and wake them. Bounds the hand-over after a crash when the owner
+    /// does not reconnect first; a node that stops cleanly hands over at once. Default 5 s. Allowed: at least twice
+    /// <see cref="HeartbeatInterval"/> (a late beat is not a death), at most 10 min.
     /// </summary>
     public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Own heartbeats, in stream order, after which a silent node is dead: one more than fit in <see cref="NodeTimeout"/>,
-    /// so the silent node has stopped pushing by its own clock before another node takes its leases.
+    /// Own heartbeats, in stream order, after which a silent node is dead (with <see cref="NodeTimeout"/> plus one
+    /// interval of local time): one more than fit in the timeout, so the silent node has stopped pushing by its own
+    /// clock, an interval earlier, before another node takes its leases.
     /// </summary>
     internal int DeadAfterBeats => (int)Math.Ceiling(NodeTimeout / HeartbeatInterval) + 1;
 

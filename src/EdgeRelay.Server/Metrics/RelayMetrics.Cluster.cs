@@ -50,7 +50,7 @@ public sealed partial class RelayMetrics
             "Addresses this node pushes now: it holds their push lease, so no other node pushes them.");
         _clusterLeaseHandOvers = factory.CreateCounter(
             "edgerelay_cluster_push_lease_handovers_total",
-            "Push leases this node took over from a node whose heartbeat had stopped (Storage:JetStream:NodeTimeout).");
+            "Push leases this node took over from a node that had died (silent for about Storage:JetStream:NodeTimeout and one heartbeat) or left.");
         _clusterLeaseTakeOvers = factory.CreateCounter(
             "edgerelay_cluster_push_lease_takeovers_total",
             "Push leases this node took from a live node because the owner subscribed here after subscribing there (the newest subscription is pushed; the older connection may be stale).");
