@@ -39,9 +39,9 @@ public sealed class ClusterPresenceTests(NatsClusterFixture fixture) : IClassFix
         await rmA.AuthenticateAsync(created.Id, owner.Key);
         await using var onA = await rmA.SubscribeAsync(created.Id, credit: 64);
         await Eventually.TrueAsync(() => Coordination(a).MayPush(created.Id) && Coordination(b).IsPushed(created.Id), "node A to hold the lease", Patience);
-        var rmB = await b.ConnectAsync();
+        await using var rmB = await b.ConnectAsync();
         await rmB.AuthenticateAsync(created.Id, owner.Key);
-        var onB = await rmB.SubscribeAsync(created.Id, credit: 64);
+        await using var onB = await rmB.SubscribeAsync(created.Id, credit: 64);
         await Eventually.TrueAsync(() => Coordination(b).MayPush(created.Id) && !Coordination(a).MayPush(created.Id) && Coordination(a).IsPushed(created.Id), "node B to take the lease over", Patience);
 
         // Sent through A, where a subscriber waits too: only B pushes them.
