@@ -11,9 +11,9 @@ internal sealed partial class Presence
     private sealed record Decisions(List<AddressId>? Changed, List<(AddressId Aid, ulong Seq, Want Want)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release, List<AddressId>? Lost, List<long>? Purge);
 
     /// <summary>
-    /// Whether <paramref name="node"/> is live. This node: its newest heartbeat it applied is younger than
-    /// <see cref="JetStreamStorageOptions.NodeTimeout"/> by its own clock, so a node cut off from the stream stops
-    /// pushing by itself. Another node: since this node applied its newest heartbeat, fewer than
+    /// Whether <paramref name="node"/> is live. This node: it sent its newest heartbeat known stored and applied less
+    /// than <see cref="JetStreamStorageOptions.NodeTimeout"/> ago by its own monotonic clock, so a node cut off from the
+    /// stream (or whose follower stalls) stops pushing by itself. Another node: since this node applied its newest heartbeat, fewer than
     /// <see cref="JetStreamStorageOptions.DeadAfterBeats"/> of this node's own heartbeats were applied, or less than
     /// NodeTimeout + HeartbeatInterval passed on this node's monotonic clock.
     /// </summary>
@@ -32,10 +32,22 @@ internal sealed partial class Presence
             return false;
         }
 
-        // A beat from a clock slightly ahead of this one reads as "just now", not as dead.
+        // This node's own time is monotonic: a wall clock stepped back would stretch its pushing past the timeout.
         return node == _self
-            ? NowMs - beat.AtMs < (long)_options.NodeTimeout.TotalMilliseconds
+            ? _selfBeaten && _time.GetElapsedTime(_selfBeatSent) < _options.NodeTimeout
             : _ownBeats - beat.SeenAt < _options.DeadAfterBeats || _time.GetElapsedTime(beat.SeenTs) < _options.NodeTimeout + _options.HeartbeatInterval;
+    }
+
+    /// <summary>A beat this node sent at <paramref name="sent"/> (its monotonic clock) is stored and applied: it is live from then for the node timeout.</summary>
+    private void Beaten(long sent)
+    {
+        lock (_lock)
+        {
+            if (!_selfBeaten || sent > _selfBeatSent)
+            {
+                (_selfBeatSent, _selfBeaten) = (sent, true);
+            }
+        }
     }
 
     private bool IsPushedLocked(AddressId aid) => _leases.TryGetValue(aid, out var slot) && slot.Writer != 0 && IsLiveLocked(slot.Writer);
@@ -102,11 +114,13 @@ internal sealed partial class Presence
     {
         try
         {
+            var sent = _time.GetTimestamp();
             var (outcome, seq) = await PublishAsync(_options.NodeSubject(_self), Record(PresenceKind.Beat, default, NowMs), null).ConfigureAwait(false);
             if (outcome == Outcome.Stored)
             {
                 // The others' silence is counted in own beats applied: look once this one is.
                 await _waitApplied(seq).WaitAsync(_stopping.Token).ConfigureAwait(false);
+                Beaten(sent);
             }
 
             Act(Review());

@@ -53,6 +53,8 @@ internal sealed partial class Presence : IDisposable
     private long _ticks;
     private long _beatenUpTo;
     private long _ownBeats;
+    private long _selfBeatSent; // monotonic time this node sent its newest beat known applied (valid once _selfBeaten)
+    private bool _selfBeaten;
     private bool _selfLive;
     private long _handOvers;
     private long _takeOvers;
@@ -118,8 +120,10 @@ internal sealed partial class Presence : IDisposable
     /// <summary>Writes the first heartbeat (its sequence, to wait for) and starts the beat.</summary>
     public async Task<ulong> StartAsync(CancellationToken ct)
     {
+        var sent = _time.GetTimestamp();
         var ack = await _js.PublishAsync(_options.NodeSubject(_self), Record(PresenceKind.Beat, default, NowMs), cancellationToken: ct).ConfigureAwait(false);
         ack.EnsureSuccess();
+        Beaten(sent); // the opening store waits for it to be applied before it serves
         _heartbeat = _time.CreateTimer(_ => Beat(), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
         return ack.Seq;
     }
