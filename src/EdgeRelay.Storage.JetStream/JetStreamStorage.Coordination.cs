@@ -5,8 +5,11 @@ namespace EdgeRelay.Storage.JetStream;
 // Who pushes and who wakes among the nodes: the presence stream's table (Presence.cs).
 public sealed partial class JetStreamStorage
 {
-    /// <summary>Addresses whose first subscriber here waits for this node's index to catch up (see <see cref="WantPush"/>).</summary>
+    /// <summary>Addresses whose lease this node gained and whose stream its index is catching up with (see <see cref="OnPresenceChanged"/>).</summary>
     private readonly ConcurrentDictionary<AddressId, byte> _catchingUp = new();
+
+    /// <summary>Addresses whose lease this node holds and whose stream its index caught up with since it gained it: the ones it may push.</summary>
+    private readonly ConcurrentDictionary<AddressId, byte> _caughtUp = new();
 
     private Action<AddressId>? _pushChanged;
 
@@ -14,11 +17,7 @@ public sealed partial class JetStreamStorage
     public Action<AddressId>? PushChanged
     {
         get => _pushChanged;
-        set
-        {
-            _pushChanged = value;
-            _presence.PushChanged = value is null ? null : OnPresenceChanged;
-        }
+        set => _pushChanged = value;
     }
 
     /// <summary>Push leases taken over from a node that stopped beating.</summary>
@@ -47,24 +46,10 @@ public sealed partial class JetStreamStorage
 
     internal long BeatenUpTo => _presence.BeatenUpTo;
 
-    public bool MayPush(AddressId aid) => !_catchingUp.ContainsKey(aid) && _presence.MayPush(aid);
+    public bool MayPush(AddressId aid) => _caughtUp.ContainsKey(aid) && _presence.MayPush(aid);
 
-    /// <summary>
-    /// A subscriber here wants the address pushed. Before this node pushes it, its index catches up with the address'
-    /// stream as it is now: an owner who moved here from another node acked messages there, and until this node applied
-    /// those ack records its index still lists them, so pushing at once would deliver acknowledged messages again (the
-    /// kill test saw 30 when this node's own consumer had been on the lost NATS server).
-    /// </summary>
-    public void WantPush(AddressId aid)
-    {
-        // A further subscriber where this node pushes already: its index is current for the address.
-        if (!_presence.MayPush(aid) && _catchingUp.TryAdd(aid, 0))
-        {
-            _ = CatchUpAsync(aid);
-        }
-
-        _presence.WantPush(aid);
-    }
+    /// <summary>A new subscription here: take the push lease (the catch-up comes when it is gained, see <see cref="OnPresenceChanged"/>).</summary>
+    public void WantPush(AddressId aid) => _presence.WantPush(aid);
 
     private async Task CatchUpAsync(AddressId aid)
     {
@@ -81,16 +66,46 @@ public sealed partial class JetStreamStorage
         }
         finally
         {
-            _catchingUp.TryRemove(aid, out _);
             if (_presence.MayPush(aid))
             {
-                _pushChanged?.Invoke(aid); // gained while catching up: the pump looked and was told no
+                _caughtUp.TryAdd(aid, 0);
+            }
+
+            _catchingUp.TryRemove(aid, out _);
+            try
+            {
+                _pushChanged?.Invoke(aid); // the pump looks again: it pushes now if the lease is still here
+            }
+            catch (Exception ex)
+            {
+                JetStreamLog.PresenceCallbackFailed(_logger, aid.ToString(), ex);
             }
         }
     }
 
+    /// <summary>
+    /// The lease of <paramref name="aid"/> came here or left. Gained, this node pushes only once its index caught up
+    /// with the address' stream as it is now: an owner who moved here acked messages on the node it left, and until
+    /// this node applied those ack records its index still lists them, so pushing at once would deliver acknowledged
+    /// messages again (the kill test saw 30 when this node's own consumer had been on the lost NATS server). A change
+    /// during the catch-up is told at its end.
+    /// </summary>
     private void OnPresenceChanged(AddressId aid)
     {
+        if (!_presence.MayPush(aid))
+        {
+            _caughtUp.TryRemove(aid, out _); // lost (or this node cut off): a later gain catches up again
+        }
+        else if (!_caughtUp.ContainsKey(aid))
+        {
+            if (_catchingUp.TryAdd(aid, 0))
+            {
+                _ = CatchUpAsync(aid);
+            }
+
+            return; // told when caught up
+        }
+
         if (!_catchingUp.ContainsKey(aid))
         {
             _pushChanged?.Invoke(aid);

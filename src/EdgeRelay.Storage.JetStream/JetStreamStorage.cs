@@ -71,6 +71,7 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
         _deleter = new Deleter(_js, options, logger);
         _publisher = new Publisher(_js, options, _writer, (stream, seq) => _followers[stream].WaitAppliedAsync(seq), AddressWritesStored, logger);
         _presence = new Presence(_js, options, time, _writer, seq => _followers[options.PresenceStream].WaitAppliedAsync(seq), logger);
+        _presence.PushChanged = OnPresenceChanged;
     }
 
     /// <summary>

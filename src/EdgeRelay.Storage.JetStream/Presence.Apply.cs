@@ -43,7 +43,7 @@ internal sealed partial class Presence
             switch (kind)
             {
                 case PresenceKind.Beat:
-                    ApplyBeatLocked(writer, at, ref changed);
+                    ApplyBeatLocked(seq, writer, at, ref changed);
                     left = at == 0 && writer != _self;
                     break;
                 case PresenceKind.Lease or PresenceKind.TakeOver or PresenceKind.Release:

@@ -30,7 +30,19 @@ internal sealed partial class Presence
     {
         lock (_lock)
         {
-            return _leases.TryGetValue(aid, out var slot) && slot.Writer != 0 && IsLiveLocked(slot.Writer);
+            if (!_leases.TryGetValue(aid, out var slot) || slot.Writer == 0 || !IsLiveLocked(slot.Writer))
+            {
+                return false;
+            }
+
+            // Live only as far as the history this node read when it started: if that holder turns out dead, nobody
+            // else may tell this address lost (see ReviewDeathsLocked), so remember it was answered for.
+            if (slot.Writer != _self && _beats[slot.Writer].SeenAt == 0)
+            {
+                _askedOfHistory.Add(aid);
+            }
+
+            return true;
         }
     }
 
@@ -46,10 +58,12 @@ internal sealed partial class Presence
             }
 
             want.Count++;
-            _heldUnwanted.Remove(aid);
-            if (_leases.GetValueOrDefault(aid).Writer != _self)
+
+            // The newest subscriber: take the lease over until this node holds it or a newer one elsewhere did. Also
+            // when the table shows it held here but a release is on its way, or this node is cut off meanwhile.
+            var releasing = _heldUnwanted.Remove(aid);
+            if (releasing || _leases.GetValueOrDefault(aid).Writer != _self || !IsLiveLocked(_self))
             {
-                // The newest subscriber: take the lease over until this node holds it or a newer one elsewhere did.
                 want.TakeOver = true;
             }
 

@@ -8,7 +8,7 @@ namespace EdgeRelay.Storage.JetStream;
 internal sealed partial class Presence
 {
     /// <summary>Leases this node wants and may take now, ones it holds and no longer wants, and what to tell the hub.</summary>
-    private sealed record Decisions(List<AddressId>? Changed, List<(AddressId Aid, ulong Seq, Want Want)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release, List<AddressId>? Lost, List<long>? Purge);
+    private sealed record Decisions(List<AddressId>? Changed, List<(AddressId Aid, ulong Seq, Want Want)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release, List<AddressId>? Lost, List<(long Node, ulong UpTo)>? Purge);
 
     /// <summary>
     /// Whether <paramref name="node"/> is live. This node: it sent its newest heartbeat known stored and applied less
@@ -53,14 +53,19 @@ internal sealed partial class Presence
     private bool IsPushedLocked(AddressId aid) => _leases.TryGetValue(aid, out var slot) && slot.Writer != 0 && IsLiveLocked(slot.Writer);
 
     /// <summary>A heartbeat record, in stream order: this node's own ones count the others' silence.</summary>
-    private void ApplyBeatLocked(long writer, long at, ref List<AddressId>? changed)
+    private void ApplyBeatLocked(ulong seq, long writer, long at, ref List<AddressId>? changed)
     {
         if (writer == _self && at != 0)
         {
             _ownBeats++;
         }
 
-        _beats[writer] = new NodeBeat(at, _ownBeats, _time.GetTimestamp());
+        _beats[writer] = new NodeBeat(at, _ownBeats, _time.GetTimestamp(), seq);
+        if (writer != _self && at != 0 && _ownBeats > 0)
+        {
+            _liveNodes.Add(writer); // seen beating since this node's first beat: a death it will see happen
+        }
+
         CheckSelfLocked(ref changed);
     }
 
@@ -135,13 +140,13 @@ internal sealed partial class Presence
         }
     }
 
-    /// <param name="beat">A review after this node's own beat (not one for another node's parting beat): only these tell leases lost.</param>
+    /// <param name="beat">A review after this node's own beat; one for another node's parting beat tells nothing lost (its deaths are counted from now, so they could not be due yet anyway).</param>
     private Decisions Review(bool beat = true)
     {
         List<AddressId>? changed = null, lost = null;
         List<(AddressId Aid, ulong Seq, Want Want)>? acquire = null;
         List<(AddressId Aid, ulong Seq)>? release = null;
-        List<long>? purge = null;
+        List<(long Node, ulong UpTo)>? purge = null;
         lock (_lock)
         {
             CheckSelfLocked(ref changed);
@@ -165,11 +170,11 @@ internal sealed partial class Presence
                 var silent = _ownBeats - last.SeenAt;
                 if (node != _self && silent >= (last.AtMs == 0 ? _options.DeadAfterBeats : PurgeAfterBeats))
                 {
-                    (purge ??= []).Add(node);
+                    (purge ??= []).Add((node, last.Seq));
                 }
             }
 
-            purge?.ForEach(node => _beats.Remove(node));
+            purge?.ForEach(p => _beats.Remove(p.Node));
         }
 
         return new Decisions(changed, acquire, release, lost, purge);
@@ -179,8 +184,9 @@ internal sealed partial class Presence
     /// Leases whose holder died and that no live node took since: nobody pushes them. Told only after this node beat
     /// <see cref="LostAfterBeats"/> more times since it saw the death: every node with a subscriber saw it too by then
     /// (a beat apart, or as fast as a parting beat travels) and its claim, milliseconds long, landed, so an owner who
-    /// is online elsewhere is not woken. Only deaths this node saw happen count (a node live at one of its reviews
-    /// after its own first beat): the history a starting node reads was dealt with by the nodes that saw it.
+    /// is online elsewhere is not woken. Only deaths this node saw happen count (a node seen beating
+    /// after its own first beat), and addresses it answered for on the strength of the history it read at start
+    /// (<see cref="IsPushed"/>): the rest of that history was dealt with by the nodes that saw it.
     /// </summary>
     private List<AddressId>? ReviewDeathsLocked(bool beat)
     {
@@ -209,12 +215,25 @@ internal sealed partial class Presence
             }
         }
 
-        foreach (var (node, seen) in _beats)
+        // Addresses answered "pushed" for a holder known only from the history read at start: nodes that saw it die
+        // may have told them lost before those SENDs, so this node orphans them itself once that holder is dead.
+        if (_askedOfHistory.Count > 0)
         {
-            if (node != _self && seen.SeenAt > 0 && IsLiveLocked(node))
+            List<AddressId>? done = null;
+            foreach (var aid in _askedOfHistory)
             {
-                _liveNodes.Add(node);
+                var holder = _leases.GetValueOrDefault(aid).Writer;
+                if (holder == 0 || holder == _self || !IsLiveLocked(holder) || _beats[holder].SeenAt > 0)
+                {
+                    (done ??= []).Add(aid);
+                    if (holder != 0 && holder != _self && !IsLiveLocked(holder) && !_wanted.ContainsKey(aid))
+                    {
+                        _orphans.TryAdd(aid, _ownBeats);
+                    }
+                }
             }
+
+            done?.ForEach(aid => _askedOfHistory.Remove(aid));
         }
 
         if (died is not null)
@@ -247,7 +266,7 @@ internal sealed partial class Presence
             return; // the parting beat hands everything over; the hub may be closed already
         }
 
-        decisions.Purge?.ForEach(node => _ = PurgeNodeAsync(node));
+        decisions.Purge?.ForEach(p => _ = PurgeNodeAsync(p.Node, p.UpTo));
         decisions.Acquire?.ForEach(a => _ = AcquireAsync(a.Aid, a.Seq, a.Want));
         decisions.Release?.ForEach(r => _ = ReleaseAsync(r.Aid, r.Seq));
         Tell(decisions.Changed);
@@ -257,15 +276,16 @@ internal sealed partial class Presence
     /// <summary>
     /// Drops a dead node's heartbeats from the stream, so that nodes starting later neither read nor keep them. A node
     /// never seen is dead, so its leases read the same with or without them; if it was only cut off and beats again,
-    /// its new beat makes it live. Every node may purge it (idempotent); failing is harmless, a later start does it.
+    /// its new beat makes it live, and is kept: only the beats up to the newest this node applied are purged. Every
+    /// node may purge it (idempotent); failing is harmless, a later start does it.
     /// </summary>
-    private async Task PurgeNodeAsync(long node)
+    private async Task PurgeNodeAsync(long node, ulong upTo)
     {
         try
         {
             using var timeout = new CancellationTokenSource(_options.NodeTimeout, _time);
             using var stopping = _stopping.Token.UnsafeRegister(static t => ((CancellationTokenSource)t!).Cancel(), timeout);
-            await _js.PurgeStreamAsync(_options.PresenceStream, new StreamPurgeRequest { Filter = _options.NodeSubject(node) }, timeout.Token).ConfigureAwait(false);
+            await _js.PurgeStreamAsync(_options.PresenceStream, new StreamPurgeRequest { Filter = _options.NodeSubject(node), Seq = upTo + 1 }, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException or ObjectDisposedException)
         {

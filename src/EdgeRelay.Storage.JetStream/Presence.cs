@@ -44,9 +44,10 @@ internal sealed partial class Presence : IDisposable
     private readonly Dictionary<AddressId, (ulong Seq, bool Accepted)> _verdicts = [];
     private readonly Func<ulong, Task> _waitApplied;
     private readonly CancellationTokenSource _stopping = new();
-    // Nodes live at the last review, and leases of nodes that died since, with this node's own beats then (told lost a few beats later if still unserved).
+    // Nodes seen beating since this node's first beat and not yet seen dead, and leases of nodes that died since, with this node's own beats then (told lost a few beats later if still unserved).
     private readonly HashSet<long> _liveNodes = [];
     private readonly Dictionary<AddressId, long> _orphans = [];
+    private readonly HashSet<AddressId> _askedOfHistory = [];
     private ITimer? _heartbeat;
     private Task _beatLoop = Task.CompletedTask;
     private int _beating;
@@ -274,8 +275,8 @@ internal sealed partial class Presence : IDisposable
         }
     }
 
-    /// <summary>A node's newest heartbeat: its writer's clock then (0: it left), this node's own beats applied before it, and this node's monotonic timestamp when it applied it.</summary>
-    private readonly record struct NodeBeat(long AtMs, long SeenAt, long SeenTs);
+    /// <summary>A node's newest heartbeat: its writer's clock then (0: it left), this node's own beats applied before it, this node's monotonic timestamp when it applied it, and its stream sequence.</summary>
+    private readonly record struct NodeBeat(long AtMs, long SeenAt, long SeenTs, ulong Seq);
 
     /// <summary>A subject's newest record as this node applied it: its sequence (what a claim expects), its writer (a lease's holder; 0 released), its time (a wake mark's; 0 cleared).</summary>
     private readonly record struct Slot(ulong Seq, long Writer, long AtMs);

@@ -124,10 +124,48 @@ public sealed class PresenceWakeTests : PresenceNodes
         await StepAsync(b);
         Assert.Equal([alone], told);
 
-        // What the hub threw was logged, not let into the follower or the beat: B goes on.
+        // B loses a lease to a newer subscriber: the follower tells the hub, which throws. That was logged, not let
+        // into the follower (which would fail the store) or the beat: B goes on.
+        var (c, _) = await OpenAsync();
         var other = AddressId.NewRandom();
         b.WantPush(other);
         await Eventually.TrueAsync(() => b.MayPush(other), "B to take a lease");
+        c.WantPush(other);
+        await Eventually.TrueAsync(() => c.MayPush(other) && !b.MayPush(other) && b.IsPushed(other), "C to take it over, as B sees");
+        var again = AddressId.NewRandom();
+        b.WantPush(again);
+        await Eventually.TrueAsync(() => b.MayPush(again), "B to take another lease");
         await b.FlushAsync();
+    }
+
+    [SkippableFact]
+    public async Task A_node_that_started_after_a_holder_died_tells_lost_only_the_addresses_it_answered_for()
+    {
+        var (a, connectionA) = await OpenAsync();
+        var (b, _) = await OpenAsync();
+        var asked = AddressId.NewRandom();
+        var unasked = AddressId.NewRandom();
+        a.WantPush(asked);
+        a.WantPush(unasked);
+        await StepAsync(a, b);
+        await Eventually.TrueAsync(() => a.MayPush(asked) && a.MayPush(unasked) && b.IsPushed(asked) && b.IsPushed(unasked), "A to hold both leases");
+
+        // A dies; C starts while A still reads live from the history C reads. A SEND for one address asks C, which
+        // says "pushed" (no wake-up): once A is dead, C must tell that address lost itself, and only that one.
+        await connectionA.DisposeAsync();
+        var (c, _) = await OpenAsync();
+        var lostB = new ConcurrentQueue<AddressId>();
+        var lostC = new ConcurrentQueue<AddressId>();
+        b.PushLost = lostB.Enqueue;
+        c.PushLost = lostC.Enqueue;
+        Assert.True(c.IsPushed(asked));
+        var options = await Backend.OptionsAsync();
+        for (var i = 0; i < options.DeadAfterBeats + 3 && (lostC.IsEmpty || lostB.Count < 2); i++)
+        {
+            await StepAsync(b, c);
+        }
+
+        Assert.Equal([asked], lostC);
+        Assert.Equal([asked, unasked], lostB.OrderBy(x => x == asked ? 0 : 1));
     }
 }
