@@ -13,7 +13,7 @@ public sealed partial class JetStreamStorage
 
     private Action<AddressId>? _pushChanged;
 
-    /// <summary>Told as the contract says; a change while the address catches up is told once the catch-up ends, if it still holds.</summary>
+    /// <summary>Told as the contract says; a lease gained is told once this node's index caught up with the address' stream.</summary>
     public Action<AddressId>? PushChanged
     {
         get => _pushChanged;
