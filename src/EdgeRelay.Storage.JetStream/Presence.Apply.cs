@@ -69,7 +69,7 @@ internal sealed partial class Presence
             }
         }
 
-        if (write is { } w)
+        if (write is { } w && !_stopping.IsCancellationRequested) // stopping: the parting beat hands over
         {
             _ = w.Kind switch
             {
@@ -80,7 +80,11 @@ internal sealed partial class Presence
             };
         }
 
-        Tell(changed);
+        if (!_stopping.IsCancellationRequested)
+        {
+            Tell(changed); // stopping, the hub may be closing: nothing more to push
+        }
+
         if (left)
         {
             // A node that stopped cleanly: its leases pass on now, not at the next beat.
