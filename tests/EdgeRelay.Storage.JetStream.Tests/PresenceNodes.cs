@@ -53,4 +53,11 @@ public abstract class PresenceNodes : IAsyncLifetime
             await Eventually.TrueAsync(() => node.HeartbeatTicks > before && node.BeatenUpTo >= node.HeartbeatTicks, "a heartbeat at the new time");
         }
     }
+
+    /// <summary><paramref name="node"/> has a new subscriber of <paramref name="aid"/>: waits until it holds the lease, as <paramref name="others"/> see.</summary>
+    protected static async Task SubscribeAsync(JetStreamStorage node, AddressId aid, params JetStreamStorage[] others)
+    {
+        node.WantPush(aid);
+        await Eventually.TrueAsync(() => node.MayPush(aid) && others.All(o => !o.MayPush(aid) && o.IsPushed(aid)), "the node with the newest subscriber to hold the lease, as all see");
+    }
 }

@@ -84,10 +84,8 @@ public sealed class PresenceTests : PresenceNodes
         var (a, _) = await OpenAsync();
         var (b, _) = await OpenAsync();
         var aid = AddressId.NewRandom();
-        b.WantPush(aid);
-        await Eventually.TrueAsync(() => b.MayPush(aid) && a.IsPushed(aid), "node B to hold the lease");
-        a.WantPush(aid);
-        await Eventually.TrueAsync(() => a.MayPush(aid) && !b.MayPush(aid) && b.IsPushed(aid), "node A to take it over");
+        await SubscribeAsync(b, aid, a);
+        await SubscribeAsync(a, aid, b); // the newest subscription: A takes the lease over
 
         // The owner resubscribes on A: the old subscription ends (its release is on its way) and a new one starts at
         // once. The new one is the newest: B's older subscriber, which the release would let in, must not keep it.
@@ -109,10 +107,8 @@ public sealed class PresenceTests : PresenceNodes
         var (a, connectionA) = await OpenAsync();
         var (b, _) = await OpenAsync();
         var aid = AddressId.NewRandom();
-        b.WantPush(aid);
-        await Eventually.TrueAsync(() => b.MayPush(aid) && a.IsPushed(aid), "node B to hold the lease");
-        a.WantPush(aid);
-        await Eventually.TrueAsync(() => a.MayPush(aid) && !b.MayPush(aid) && b.IsPushed(aid), "node A to take it over");
+        await SubscribeAsync(b, aid, a);
+        await SubscribeAsync(a, aid, b); // the newest subscription: A takes the lease over
 
         // Node A is cut off (a crash as the cluster sees it): no release, no parting beat, only silence. Until the node
         // timeout A still pushes (its newest beat is younger by its clock) and B does not take over.
@@ -144,10 +140,8 @@ public sealed class PresenceTests : PresenceNodes
         var (a, _) = await OpenAsync();
         var (b, _) = await OpenAsync();
         var aid = AddressId.NewRandom();
-        b.WantPush(aid);
-        await Eventually.TrueAsync(() => b.MayPush(aid) && a.IsPushed(aid), "node B to hold the lease");
-        a.WantPush(aid);
-        await Eventually.TrueAsync(() => a.MayPush(aid) && !b.MayPush(aid), "node A to take it over");
+        await SubscribeAsync(b, aid, a);
+        await SubscribeAsync(a, aid, b); // the newest subscription: A takes the lease over
 
         // A's parting beat says it left: B takes the lease with no time passing (the clock stands still).
         await a.DisposeAsync();
@@ -162,10 +156,8 @@ public sealed class PresenceTests : PresenceNodes
         var (a, _) = await OpenAsync(clockA);
         var (b, _) = await OpenAsync();
         var aid = AddressId.NewRandom();
-        b.WantPush(aid);
-        await Eventually.TrueAsync(() => b.MayPush(aid), "node B to hold the lease");
-        a.WantPush(aid);
-        await Eventually.TrueAsync(() => a.MayPush(aid) && !b.MayPush(aid), "node A to take it over");
+        await SubscribeAsync(b, aid, a);
+        await SubscribeAsync(a, aid, b); // the newest subscription: A takes the lease over
 
         // B's clock runs a minute ahead of A's, or the stream was out for a minute and B beats first: by B's clock A's
         // newest beat is long dead. Counted in stream order, A has missed no beat of B's, so the lease stays with A.
