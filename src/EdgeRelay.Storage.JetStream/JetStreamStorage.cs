@@ -79,13 +79,14 @@ public sealed partial class JetStreamStorage : IRelayStorage, IStorageReadiness,
     /// then reads every stream to its end to build this node's index, then starts taking writes.
     /// </summary>
     /// <param name="connection">A connection to use (the caller disposes it); null connects with <paramref name="options"/>.</param>
+    /// <param name="clientLoggers">Where the NATS client's own log goes (its connects, disconnects and reconnects), when it connects here.</param>
     /// <exception cref="InvalidOperationException">The streams exist with another number of partitions.</exception>
-    public static async Task<JetStreamStorage> OpenAsync(JetStreamStorageOptions options, TimeProvider? time = null, ILogger? logger = null, NatsConnection? connection = null, CancellationToken ct = default)
+    public static async Task<JetStreamStorage> OpenAsync(JetStreamStorageOptions options, TimeProvider? time = null, ILogger? logger = null, NatsConnection? connection = null, ILoggerFactory? clientLoggers = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var owned = connection is null;
-        connection ??= new NatsConnection(ConnectionOptions(options));
+        connection ??= new NatsConnection(ConnectionOptions(options) with { LoggerFactory = clientLoggers ?? NullLoggerFactory.Instance });
         var storage = new JetStreamStorage(options, time ?? TimeProvider.System, logger ?? NullLogger.Instance, connection, owned);
         try
         {

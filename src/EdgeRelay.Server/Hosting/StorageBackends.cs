@@ -14,7 +14,7 @@ internal static class StorageBackends
 {
     public static async Task<IRelayStorage> OpenAsync(EdgeRelayOptions options, string dataDirectory, TimeProvider time, ILoggerFactory loggerFactory, CancellationToken cancellationToken) =>
         options.Storage.UsesJetStream
-            ? await JetStreamStorage.OpenAsync(JetStreamOptions(options), time, loggerFactory.CreateLogger<JetStreamStorage>(), ct: cancellationToken)
+            ? await JetStreamStorage.OpenAsync(JetStreamOptions(options), time, loggerFactory.CreateLogger<JetStreamStorage>(), ct: cancellationToken, clientLoggers: loggerFactory)
             : await FasterStorage.OpenAsync(FasterOptions(options, dataDirectory), time, loggerFactory.CreateLogger<FasterStorage>(), cancellationToken);
 
     /// <summary>The Storage and Relay sections as JetStream backend options.</summary>

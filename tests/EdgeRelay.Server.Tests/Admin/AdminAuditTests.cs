@@ -19,7 +19,7 @@ public sealed class AdminAuditTests
         await using var host = await RelayHost.StartAsync(options, logging =>
         {
             logging.SetMinimumLevel(LogLevel.Trace);
-            logging.AddProvider(new CapturingProvider(lines));
+            logging.AddProvider(new CapturingLoggerProvider(lines));
         });
         using var http = new HttpClient { BaseAddress = new Uri($"http://{host.HttpEndPoint}") };
 
@@ -56,25 +56,5 @@ public sealed class AdminAuditTests
         var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("admin-token-0123456789abcdef"u8))[..8];
 
         Assert.Equal(expected, AdminAuthentication.FingerprintOf(AdminAuthenticationTests.Token));
-    }
-
-    private sealed class CapturingProvider(ConcurrentQueue<(string Category, string Message)> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Capturing(categoryName, lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Capturing(string category, ConcurrentQueue<(string Category, string Message)> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue((category, formatter(state, exception)));
-        }
     }
 }
