@@ -16,7 +16,7 @@ internal sealed class Deleter : IDisposable
     private readonly INatsJSContext _js;
     private readonly JetStreamStorageOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<(int Partition, ulong Seq)> _queue = Channel.CreateUnbounded<(int, ulong)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(string Stream, ulong Seq)> _queue = Channel.CreateUnbounded<(string, ulong)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
@@ -29,7 +29,9 @@ internal sealed class Deleter : IDisposable
 
     public void Start() => _loop = Task.Run(RunAsync);
 
-    public void Delete(int partition, ulong seq) => _queue.Writer.TryWrite((partition, seq));
+    public void Delete(int partition, ulong seq) => Delete(_options.MessageStream(partition), seq);
+
+    public void Delete(string stream, ulong seq) => _queue.Writer.TryWrite((stream, seq));
 
     /// <summary>Stops at once: deletes still queued are dropped (see the class remarks for why that loses nothing).</summary>
     public async Task StopAsync()
@@ -45,17 +47,17 @@ internal sealed class Deleter : IDisposable
     {
         try
         {
-            await foreach (var (partition, seq) in _queue.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            await foreach (var (stream, seq) in _queue.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
             {
                 try
                 {
-                    await _js.DeleteMessageAsync(_options.MessageStream(partition), new StreamMsgDeleteRequest { Seq = seq, NoErase = true }, _stop.Token).ConfigureAwait(false);
+                    await _js.DeleteMessageAsync(stream, new StreamMsgDeleteRequest { Seq = seq, NoErase = true }, _stop.Token).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is NATS.Client.Core.NatsException or ObjectDisposedException)
                 {
                     // Already gone (another node's delete, the age limit), or the cluster is away: the record that removed
                     // the message keeps it removed for every reader either way.
-                    JetStreamLog.DeleteFailed(_logger, seq, partition, ex);
+                    JetStreamLog.DeleteFailed(_logger, seq, stream, ex);
                 }
             }
         }

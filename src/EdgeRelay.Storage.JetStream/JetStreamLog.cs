@@ -24,8 +24,8 @@ internal static partial class JetStreamLog
     [LoggerMessage(EventId = 2205, Level = LogLevel.Debug, Message = "Publish to {Subject} failed, retrying")]
     public static partial void PublishRetry(ILogger logger, string subject, Exception error);
 
-    [LoggerMessage(EventId = 2206, Level = LogLevel.Debug, Message = "Could not delete message {Seq} of partition {Partition}")]
-    public static partial void DeleteFailed(ILogger logger, ulong seq, int partition, Exception error);
+    [LoggerMessage(EventId = 2206, Level = LogLevel.Debug, Message = "Could not delete record {Seq} of stream {Stream}")]
+    public static partial void DeleteFailed(ILogger logger, ulong seq, string stream, Exception error);
 
     [LoggerMessage(EventId = 2207, Level = LogLevel.Warning, Message = "A presence write to {Subject} failed; the next heartbeat tries again (while this node's heartbeats fail, it pushes nothing)")]
     public static partial void PresenceWriteFailed(ILogger logger, string subject, Exception error);
@@ -47,4 +47,11 @@ internal static partial class JetStreamLog
 
     [LoggerMessage(EventId = 2213, Level = LogLevel.Error, Message = "The push hub failed on a lease change of address {Address}; the presence table goes on")]
     public static partial void PresenceCallbackFailed(ILogger logger, string address, Exception error);
+
+    [LoggerMessage(EventId = 2214, Level = LogLevel.Information,
+        Message = "JetStream outbound queue open: {Queued} queued, {Settled} settled statuses retained, stream {Stream}")]
+    public static partial void OutboundOpened(ILogger logger, long queued, int settled, string stream);
+
+    [LoggerMessage(EventId = 2215, Level = LogLevel.Warning, Message = "Skipped outbound record {Seq} ({Length} bytes, kind {Kind}), unknown to this version (a newer relay's, or damaged)")]
+    public static partial void OutboundRecordSkipped(ILogger logger, ulong seq, int length, int kind);
 }

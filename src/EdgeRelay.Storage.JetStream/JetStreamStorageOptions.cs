@@ -107,6 +107,11 @@ public sealed class JetStreamStorageOptions : StorageLimits
 
     internal string WakeSubject(AddressId aid) => SubjectRoot + ".wake." + aid.ToString();
 
+    /// <summary>The sending service's outbound queue: queued and settle records (<see cref="JetStreamOutboundQueue"/>).</summary>
+    internal string OutboundStream => StreamPrefix + "-OUTBOUND";
+
+    internal string OutboundSubject => SubjectRoot + ".outbound";
+
     internal string MessageStream(int partition) => StreamPrefix + "-MSG-" + partition.ToString(CultureInfo.InvariantCulture);
 
     internal string MessageSubject(int partition) => SubjectRoot + ".msg." + partition.ToString(CultureInfo.InvariantCulture);

@@ -21,3 +21,8 @@ public sealed class JetStreamAddressAdministrationConformance : AddressAdministr
 {
     protected override StorageBackend CreateBackend() => new JetStreamBackend();
 }
+
+public sealed class JetStreamOutboundQueueConformance : OutboundQueueConformance
+{
+    protected override OutboundBackend CreateBackend() => new JetStreamOutboundBackend();
+}

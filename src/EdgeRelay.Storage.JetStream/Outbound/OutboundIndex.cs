@@ -1,0 +1,176 @@
+namespace EdgeRelay.Storage.JetStream;
+
+/// <summary>
+/// One node's view of the outbound stream: the queued messages in send-id order, the settled statuses still
+/// retained, and the counts the limits are checked against. Filled by the follower in stream order, and changed
+/// at once by this node's own settles (<see cref="SettleHere"/>) so a second settle of one id answers NotQueued
+/// before the record is back. Not thread-safe: the queue's lock guards it.
+/// </summary>
+internal sealed class OutboundIndex
+{
+    private readonly SortedDictionary<long, OutboundMessage> _queued = [];
+    private readonly Dictionary<long, Settled> _settled = [];
+    private readonly PriorityQueue<long, long> _bySettledAt = new();
+    private readonly Dictionary<string, int> _perOwner = new(StringComparer.Ordinal);
+
+    public long QueuedMessages => _queued.Count;
+
+    public long QueuedBytes { get; private set; }
+
+    public int SettledRetained => _settled.Count;
+
+    /// <summary>Bytes of the records this node knows the stream holds for what it lists (queued and retained settle records).</summary>
+    public long RecordBytes { get; private set; }
+
+    public int OwnerQueued(string owner) => _perOwner.GetValueOrDefault(owner);
+
+    /// <summary>A queued record applied: listed, unless a settle of it came first (only after its record was deleted, which a settle that is in force allows).</summary>
+    public void Queue(OutboundMessage message)
+    {
+        if (_settled.ContainsKey(message.SendId))
+        {
+            return;
+        }
+
+        _queued.Add(message.SendId, message);
+        QueuedBytes += message.Ciphertext.Length;
+        RecordBytes += RecordLength(message);
+        _perOwner[message.Owner] = OwnerQueued(message.Owner) + 1;
+    }
+
+    public bool IsQueued(long sendId) => _queued.ContainsKey(sendId);
+
+    /// <summary>This node settles a queued message; the status shows at once, provisional until a settle record of it is applied.</summary>
+    public bool SettleHere(long sendId, OutboundState state, ushort code, long nowMs, out OutboundStatus status)
+    {
+        if (!_queued.TryGetValue(sendId, out var message))
+        {
+            status = default;
+            return false;
+        }
+
+        status = new OutboundStatus(sendId, message.Owner, state, state == OutboundState.Delivered ? (ushort)0 : code, message.QueuedAtUnixMs, nowMs);
+        Unqueue(message);
+        Retain(new Settled(status, Seq: 0, Writer: 0));
+        return true;
+    }
+
+    /// <summary>
+    /// A settle record applied. The first one of an id in stream order is in force on every node: it replaces this
+    /// node's provisional status (another node settled it first), and later ones are ignored. One settled at or
+    /// before <paramref name="cutoffMs"/> (read by a node that starts or lags past its retention) ends the message's
+    /// queued state but is not retained. Returns whether it is in force, and whether the message's queued record was
+    /// still listed (so it can be deleted).
+    /// </summary>
+    public (bool InForce, bool WasQueued) ApplySettled(OutboundStatus status, ulong seq, long writer, long cutoffMs)
+    {
+        if (_settled.TryGetValue(status.SendId, out var known))
+        {
+            if (known.Seq != 0)
+            {
+                return (false, false);
+            }
+
+            RecordBytes += SettleRecordBytes(status);
+            _settled[status.SendId] = new Settled(status, seq, writer);
+            if (known.Status.SettledAtUnixMs != status.SettledAtUnixMs)
+            {
+                _bySettledAt.Enqueue(status.SendId, status.SettledAtUnixMs);
+            }
+
+            return (true, true);
+        }
+
+        var wasQueued = _queued.TryGetValue(status.SendId, out var message);
+        if (wasQueued)
+        {
+            Unqueue(message!);
+        }
+
+        if (status.SettledAtUnixMs > cutoffMs)
+        {
+            RecordBytes += SettleRecordBytes(status);
+            Retain(new Settled(status, seq, writer));
+        }
+
+        return (true, wasQueued);
+    }
+
+    public bool TryGetStatus(long sendId, out OutboundStatus status)
+    {
+        if (_queued.TryGetValue(sendId, out var message))
+        {
+            status = new OutboundStatus(sendId, message.Owner, OutboundState.Queued, 0, message.QueuedAtUnixMs, 0);
+            return true;
+        }
+
+        var found = _settled.TryGetValue(sendId, out var settled);
+        status = settled.Status;
+        return found;
+    }
+
+    public OutboundMessage[] Queued()
+    {
+        var list = new OutboundMessage[_queued.Count];
+        _queued.Values.CopyTo(list, 0);
+        return list;
+    }
+
+    /// <summary>
+    /// Forgets statuses settled at or before <paramref name="cutoffMs"/> (in force ones only: a provisional one waits
+    /// for its record); adds to <paramref name="dropped"/> the ones whose settle record this node wrote, to delete.
+    /// </summary>
+    public void Forget(long cutoffMs, long self, List<ulong> dropped)
+    {
+        while (_bySettledAt.TryPeek(out var sendId, out var settledAt) && settledAt <= cutoffMs)
+        {
+            if (_settled.TryGetValue(sendId, out var settled) && settled.Status.SettledAtUnixMs == settledAt)
+            {
+                if (settled.Seq == 0)
+                {
+                    break; // its record is not back yet; the next pass drops it
+                }
+
+                _settled.Remove(sendId);
+                RecordBytes -= SettleRecordBytes(settled.Status);
+                if (settled.Writer == self)
+                {
+                    dropped.Add(settled.Seq);
+                }
+            }
+
+            _bySettledAt.Dequeue();
+        }
+    }
+
+    private static int SettleRecordBytes(OutboundStatus status) => OutboundRecords.SettledFixedLength + System.Text.Encoding.UTF8.GetByteCount(status.Owner);
+
+    private void Unqueue(OutboundMessage message)
+    {
+        _queued.Remove(message.SendId);
+        QueuedBytes -= message.Ciphertext.Length;
+        RecordBytes -= RecordLength(message);
+        var left = OwnerQueued(message.Owner) - 1;
+        if (left == 0)
+        {
+            _perOwner.Remove(message.Owner);
+        }
+        else
+        {
+            _perOwner[message.Owner] = left;
+        }
+    }
+
+    private static int RecordLength(OutboundMessage message) =>
+        OutboundRecords.HeaderLength + 27 + System.Text.Encoding.UTF8.GetByteCount(message.Owner) + System.Text.Encoding.UTF8.GetByteCount(message.Endpoint)
+        + message.Pin.Length + message.EphemeralAddress.Length + message.Ciphertext.Length;
+
+    private void Retain(Settled settled)
+    {
+        _settled[settled.Status.SendId] = settled;
+        _bySettledAt.Enqueue(settled.Status.SendId, settled.Status.SettledAtUnixMs);
+    }
+
+    /// <summary>A settled status, the sequence and writer of the settle record in force (0 while provisional: this node's own, not back yet).</summary>
+    private readonly record struct Settled(OutboundStatus Status, ulong Seq, long Writer);
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using EdgeRelay.Storage;
+using EdgeRelay.Testing.Conformance;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace EdgeRelay.Storage.JetStream.Tests;
+
+/// <summary>
+/// The JetStream outbound queue on the shared 3-node cluster, in a stream of its own (R3). A crash is the
+/// connection cut under the queue, as for <see cref="JetStreamBackend"/>: what the cluster acknowledged stays.
+/// </summary>
+public sealed class JetStreamOutboundBackend : OutboundBackend
+{
+    private static int _instances;
+    private readonly Dictionary<IOutboundQueue, NatsConnection> _connections = [];
+
+    /// <summary>The stream prefix: every queue this backend opens shares it, as the nodes of one service do.</summary>
+    public string Prefix { get; } = "O" + Interlocked.Increment(ref _instances).ToString(CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+
+    public async Task<JetStreamStorageOptions> OptionsAsync()
+    {
+        var cluster = await SharedCluster.GetAsync();
+
+        // Tests run maintenance themselves: the fake clock's jumps of days would otherwise fire the timer thousands of times.
+        return new JetStreamStorageOptions { Url = cluster.Url, StreamPrefix = Prefix, Replicas = 3, MaintenanceInterval = TimeSpan.FromDays(1) };
+    }
+
+    public override async Task<IOutboundQueue> OpenAsync(Action<OutboundLimits>? limits = null) => await OpenQueueAsync(limits);
+
+    /// <summary>Opens another queue on the same streams (another relay node), on its own connection.</summary>
+    public async Task<JetStreamOutboundQueue> OpenQueueAsync(Action<OutboundLimits>? limits = null)
+    {
+        var options = await OptionsAsync();
+        var outbound = new OutboundLimits();
+        limits?.Invoke(outbound);
+        var connection = new NatsConnection(JetStreamStorage.ConnectionOptions(options));
+        var queue = await JetStreamOutboundQueue.OpenAsync(options, outbound, Time, connection: connection);
+        _connections[queue] = connection;
+        return queue;
+    }
+
+    public override async Task<IOutboundQueue> CrashAndReopenAsync(IOutboundQueue queue, Action<OutboundLimits>? limits = null)
+    {
+        if (_connections.Remove(queue, out var connection))
+        {
+            await connection.DisposeAsync();
+        }
+
+        await queue.DisposeAsync();
+        return await OpenAsync(limits);
+    }
+
+    /// <summary>Records the queue's stream holds now, as the cluster says.</summary>
+    public async Task<long> StreamMessagesAsync()
+    {
+        var cluster = await SharedCluster.GetAsync();
+        await using var connection = new NatsConnection(new NatsOpts { Url = cluster.Url });
+        var stream = await new NatsJSContext(connection).GetStreamAsync(Prefix + "-OUTBOUND");
+        return stream.Info.State.Messages;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        foreach (var connection in _connections.Values)
+        {
+            await connection.DisposeAsync();
+        }
+
+        // Leave the shared cluster as it was: the stream of this backend goes.
+        var cluster = await SharedCluster.GetAsync();
+        await using var cleanup = new NatsConnection(new NatsOpts { Url = cluster.Url });
+        var js = new NatsJSContext(cleanup);
+        await foreach (var name in js.ListStreamNamesAsync())
+        {
+            if (name.StartsWith(Prefix + "-", StringComparison.Ordinal))
+            {
+                await js.DeleteStreamAsync(name);
+            }
+        }
+    }
+}
