@@ -7,9 +7,6 @@ namespace EdgeRelay.Storage.JetStream;
 // Opening: the streams, then the index rebuilt by reading them, then writes.
 public sealed partial class JetStreamStorage
 {
-    /// <summary>How long JetStream remembers a Msg-Id to drop a retried publish; longer than the retry window.</summary>
-    private static readonly TimeSpan DuplicateWindow = TimeSpan.FromMinutes(2);
-
     private async Task StartAsync(CancellationToken ct)
     {
         await _connection.ConnectAsync().ConfigureAwait(false);
@@ -65,7 +62,7 @@ public sealed partial class JetStreamStorage
                 NumReplicas = _options.Replicas,
                 MaxMsgsPerSubject = 1,
                 AllowDirect = true,
-                DuplicateWindow = DuplicateWindow,
+                DuplicateWindow = _options.DuplicateWindow,
                 Description = "EdgeRelay address registry: the newest record of each address",
             },
             ct).ConfigureAwait(false);
@@ -99,7 +96,7 @@ public sealed partial class JetStreamStorage
                     // reclaims what that left behind (acks, expiry records), a day later.
                     MaxAge = _options.MessageTtl + TimeSpan.FromDays(1),
                     AllowDirect = true,
-                    DuplicateWindow = DuplicateWindow,
+                    DuplicateWindow = _options.DuplicateWindow,
                     Description = "EdgeRelay messages of one partition, with the acks and expiries that removed them",
                 },
                 ct).ConfigureAwait(false);

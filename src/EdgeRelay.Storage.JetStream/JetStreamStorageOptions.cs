@@ -70,6 +70,12 @@ public sealed class JetStreamStorageOptions : StorageLimits
     public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How long JetStream remembers a write's message id: longer than a publish is retried (<see cref="PublishRetryWindow"/>,
+    /// and a minute more), so a retry of a write that was stored after all is recognised and not stored twice.
+    /// </summary>
+    internal TimeSpan DuplicateWindow => PublishRetryWindow + TimeSpan.FromMinutes(1) > TimeSpan.FromMinutes(2) ? PublishRetryWindow + TimeSpan.FromMinutes(1) : TimeSpan.FromMinutes(2);
+
+    /// <summary>
     /// Own heartbeats, in stream order, after which a silent node is dead (with <see cref="NodeTimeout"/> plus one
     /// interval of local time): one more than fit in the timeout, so the silent node has stopped pushing by its own
     /// clock, an interval earlier, before another node takes its leases.

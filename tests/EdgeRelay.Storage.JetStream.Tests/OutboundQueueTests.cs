@@ -106,6 +106,26 @@ public sealed class OutboundQueueTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Past_retention_a_node_deletes_the_settle_records_of_writers_gone_since_and_the_stream_empties()
+    {
+        var queue = await OpenAsync(l => l.SettledRetention = TimeSpan.FromDays(1));
+        var id = await EnqueueDurableAsync(queue, OutboundQueueConformance.Request(1));
+        var settled = await queue.SettleAsync(id, OutboundState.Delivered, 0);
+        await queue.WaitDurableAsync(settled.Ticket).AsTask().Within();
+        await Eventually.TrueAsync(async () => await _backend.StreamMessagesAsync() == 1, "the stream holds the settle record alone");
+
+        // The writer restarts (a new writer id) before the retention ends: the node after it deletes the record anyway.
+        _queues.Remove(queue);
+        var restarted = await _backend.CrashAndReopenAsync(queue, l => l.SettledRetention = TimeSpan.FromDays(1));
+        _queues.Add(restarted);
+        Assert.True(restarted.TryGetStatus(id, out _));
+        _backend.Time.Advance(TimeSpan.FromDays(1));
+        await restarted.RunMaintenanceAsync();
+        Assert.False(restarted.TryGetStatus(id, out _));
+        await Eventually.TrueAsync(async () => await _backend.StreamMessagesAsync() == 0, "the stream to be empty");
+    }
+
+    [SkippableFact]
     public async Task A_ciphertext_too_large_for_a_nats_message_is_refused_before_anything_is_written()
     {
         var queue = await OpenAsync();

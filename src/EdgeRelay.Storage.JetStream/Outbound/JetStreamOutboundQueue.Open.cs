@@ -9,9 +9,6 @@ namespace EdgeRelay.Storage.JetStream;
 // Opening (the stream, then the index rebuilt by reading it, then writes) and closing.
 public sealed partial class JetStreamOutboundQueue
 {
-    /// <summary>How long JetStream remembers a Msg-Id to drop a retried publish; longer than the retry window, as for the store's streams.</summary>
-    private static readonly TimeSpan DuplicateWindow = TimeSpan.FromMinutes(2);
-
     private JetStreamOutboundQueue(JetStreamStorageOptions options, OutboundLimits limits, TimeProvider time, ILogger logger, NatsConnection connection, bool ownsConnection)
     {
         _options = options;
@@ -95,7 +92,7 @@ public sealed partial class JetStreamOutboundQueue
                     // No age or size limit: a queued message leaves only when settled (the forwarding engine fails it
                     // past its maximum age); the queue's own limits bound what is queued, retention what is settled.
                     AllowDirect = true,
-                    DuplicateWindow = DuplicateWindow,
+                    DuplicateWindow = _options.DuplicateWindow,
                     Description = "EdgeRelay outbound queue: messages queued for other relays, and how each settled",
                 },
                 c).AsTask(),

@@ -59,8 +59,11 @@ public sealed partial class JetStreamOutboundQueue : IOutboundQueue
 
     public Exception? Failure => _publisher.Failure;
 
-    /// <summary>The store's payload limit, or less when a queued record would not fit in a NATS message (1 MiB by default) with it.</summary>
-    public int MaxCiphertextBytes => Math.Min(_options.MaxPayloadBytes, (1 << 20) - OutboundRecords.MaxQueuedOverhead);
+    /// <summary>The store's payload limit, or less when a queued record would not fit in a NATS message (1 MiB by default) with it and its headers (the message id).</summary>
+    public int MaxCiphertextBytes => Math.Min(_options.MaxPayloadBytes, (1 << 20) - OutboundRecords.MaxQueuedOverhead - HeaderRoom);
+
+    /// <summary>What NATS counts against its payload limit beside the record: the headers a publish carries (its message id).</summary>
+    private const int HeaderRoom = 256;
 
     public async ValueTask<OutboundEnqueueResult> EnqueueAsync(OutboundRequest request, CancellationToken ct = default)
     {
@@ -92,8 +95,9 @@ public sealed partial class JetStreamOutboundQueue : IOutboundQueue
             ticket = _publisher.Enqueue(_options.OutboundStream, _options.OutboundSubject, OutboundRecords.Queued(_writer, local, now, request.ReleaseAt(now), request));
         }
 
-        // The round waits for this node to apply the record, and applying it completes the reservation.
-        await _publisher.WaitDurableAsync(ticket, ct).ConfigureAwait(false);
+        // The round waits for this node to apply the record, and applying it completes the reservation. Not on ct: the
+        // record is on its way and will be queued, so the caller must learn its id (the round is bounded by the retry window).
+        await _publisher.WaitDurableAsync(ticket, CancellationToken.None).ConfigureAwait(false);
         var message = await reservation.Stored.Task.ConfigureAwait(false);
         return new OutboundEnqueueResult(OutboundEnqueueStatus.Queued, message.SendId, ticket, message);
     }
@@ -161,16 +165,16 @@ public sealed partial class JetStreamOutboundQueue : IOutboundQueue
     public Task RunMaintenanceAsync()
     {
         ThrowIfDisposed();
-        var dropped = new List<ulong>();
+        var dropped = new List<(ulong SendId, ulong Seq)>();
         lock (_lock)
         {
             var cutoff = _time.GetUtcNow().Subtract(_limits.SettledRetention).ToUnixTimeMilliseconds();
-            _index.Forget(cutoff, _writer, dropped);
+            _index.Forget(cutoff, dropped);
         }
 
-        foreach (var seq in dropped)
+        foreach (var (sendId, seq) in dropped)
         {
-            _deleter.Delete(_options.OutboundStream, seq);
+            _deleter.DeleteThen(_options.OutboundStream, sendId, seq); // queued record first: see ApplySettled
         }
 
         return Task.CompletedTask;
@@ -268,11 +272,9 @@ public sealed partial class JetStreamOutboundQueue : IOutboundQueue
         {
             // Past its retention already: whoever wrote it may be gone for good, so whichever node reads it (a node that
             // starts, mostly) deletes it. Two nodes deleting one record is harmless.
-            _deleter.Delete(_options.OutboundStream, seq);
-            if (wasQueued)
-            {
-                _deleter.Delete(_options.OutboundStream, (ulong)status.SendId);
-            }
+            // The queued record first, the settle record only once that one is gone: alone, a queued record would read as
+            // queued again to a node that starts later.
+            _deleter.DeleteThen(_options.OutboundStream, (ulong)status.SendId, seq);
         }
         else if (writer != _writer)
         {

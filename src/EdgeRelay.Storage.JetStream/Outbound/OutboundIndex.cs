@@ -118,29 +118,30 @@ internal sealed class OutboundIndex
 
     /// <summary>
     /// Forgets statuses settled at or before <paramref name="cutoffMs"/> (in force ones only: a provisional one waits
-    /// for its record); adds to <paramref name="dropped"/> the ones whose settle record this node wrote, to delete.
+    /// for its record); adds to <paramref name="dropped"/> each one's send id and settle record, to delete. Every node
+    /// deletes them, not only their writer, which may have restarted (under a new id) or died: deleting twice is harmless.
     /// </summary>
-    public void Forget(long cutoffMs, long self, List<ulong> dropped)
+    public void Forget(long cutoffMs, List<(ulong SendId, ulong Seq)> dropped)
     {
+        List<(long SendId, long SettledAt)>? waiting = null;
         while (_bySettledAt.TryPeek(out var sendId, out var settledAt) && settledAt <= cutoffMs)
         {
+            _bySettledAt.Dequeue();
             if (_settled.TryGetValue(sendId, out var settled) && settled.Status.SettledAtUnixMs == settledAt)
             {
                 if (settled.Seq == 0)
                 {
-                    break; // its record is not back yet; the next pass drops it
+                    (waiting ??= []).Add((sendId, settledAt)); // its record is not back yet: the next pass, not the later ones
+                    continue;
                 }
 
                 _settled.Remove(sendId);
                 RecordBytes -= SettleRecordBytes(settled.Status);
-                if (settled.Writer == self)
-                {
-                    dropped.Add(settled.Seq);
-                }
+                dropped.Add(((ulong)sendId, settled.Seq));
             }
-
-            _bySettledAt.Dequeue();
         }
+
+        waiting?.ForEach(w => _bySettledAt.Enqueue(w.SendId, w.SettledAt));
     }
 
     private static int SettleRecordBytes(OutboundStatus status) => OutboundRecords.SettledFixedLength + System.Text.Encoding.UTF8.GetByteCount(status.Owner);
