@@ -60,16 +60,6 @@ public sealed class JetStreamBackend : StorageBackend
             await connection.DisposeAsync();
         }
 
-        // Leave the shared cluster as it was: the streams of this backend go.
-        var cluster = await SharedCluster.GetAsync();
-        await using var cleanup = new NatsConnection(new NatsOpts { Url = cluster.Url });
-        var js = new NatsJSContext(cleanup);
-        await foreach (var name in js.ListStreamNamesAsync())
-        {
-            if (name.StartsWith(_prefix + "-", StringComparison.Ordinal))
-            {
-                await js.DeleteStreamAsync(name);
-            }
-        }
+        await SharedCluster.DeleteStreamsAsync(_prefix);
     }
 }

@@ -67,16 +67,6 @@ public sealed class JetStreamOutboundBackend : OutboundBackend
             await connection.DisposeAsync();
         }
 
-        // Leave the shared cluster as it was: the stream of this backend goes.
-        var cluster = await SharedCluster.GetAsync();
-        await using var cleanup = new NatsConnection(new NatsOpts { Url = cluster.Url });
-        var js = new NatsJSContext(cleanup);
-        await foreach (var name in js.ListStreamNamesAsync())
-        {
-            if (name.StartsWith(Prefix + "-", StringComparison.Ordinal))
-            {
-                await js.DeleteStreamAsync(name);
-            }
-        }
+        await SharedCluster.DeleteStreamsAsync(Prefix);
     }
 }

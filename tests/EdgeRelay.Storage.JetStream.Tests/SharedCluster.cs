@@ -1,4 +1,6 @@
 using EdgeRelay.Testing.Nats;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
 
 namespace EdgeRelay.Storage.JetStream.Tests;
 
@@ -14,5 +16,20 @@ internal static class SharedCluster
     {
         NatsCluster.RequireServer();
         return Cluster.Value;
+    }
+
+    /// <summary>Leaves the shared cluster as it was: deletes the streams named <paramref name="prefix"/>-*.</summary>
+    public static async Task DeleteStreamsAsync(string prefix)
+    {
+        var cluster = await GetAsync();
+        await using var cleanup = new NatsConnection(new NatsOpts { Url = cluster.Url });
+        var js = new NatsJSContext(cleanup);
+        await foreach (var name in js.ListStreamNamesAsync())
+        {
+            if (name.StartsWith(prefix + "-", StringComparison.Ordinal))
+            {
+                await js.DeleteStreamAsync(name);
+            }
+        }
     }
 }
