@@ -24,8 +24,15 @@ internal sealed partial class DestinationWorker
         nextRelease = null;
         List<PendingSend>? round = null;
         var nowUnixMs = now.ToUnixTimeMilliseconds();
+        List<PendingSend>? gone = null;
         foreach (var send in _ready.Values)
         {
+            if (!_engine.IsMine(send.Message.SendId))
+            {
+                (gone ??= []).Add(send); // another node of a shared queue settled it: nothing to send
+                continue;
+            }
+
             if (send.Message.ReleaseAtUnixMs > nowUnixMs)
             {
                 nextRelease = DateTimeOffset.FromUnixTimeMilliseconds(send.Message.ReleaseAtUnixMs);
@@ -40,13 +47,12 @@ internal sealed partial class DestinationWorker
             }
         }
 
-        if (round is not null)
+        foreach (var send in (IEnumerable<PendingSend>?)round ?? [])
         {
-            foreach (var send in round)
-            {
-                _ready.Remove(send.Order);
-            }
+            _ready.Remove(send.Order);
         }
+
+        gone?.ForEach(send => _ready.Remove(send.Order));
 
         return round;
     }

@@ -26,6 +26,12 @@ public sealed class ForwardingEngine : IAsyncDisposable
     private readonly CancellationTokenSource _abort = new();
     private readonly Action<SendSettled>? _settled;
     private readonly ConcurrentDictionary<ushort, long> _failedByCode = new();
+
+    // The messages this engine forwards (and counted, see Taken) until they settle: with a queue several nodes share,
+    // not all it lists (IOutboundDispatch).
+    private readonly ConcurrentDictionary<long, byte> _mine = new();
+    private readonly IOutboundDispatch? _dispatch;
+    private long _adopted;
     private long _forwarded;
     private long _retried;
     private int _started;
@@ -39,7 +45,23 @@ public sealed class ForwardingEngine : IAsyncDisposable
         Time = time;
         Logger = logger;
         _settled = settled;
+        _dispatch = queue as IOutboundDispatch;
+        if (_dispatch is not null)
+        {
+            _dispatch.Adopted = Adopt;
+            _dispatch.SettledElsewhere = OnSettledElsewhere;
+        }
     }
+
+    /// <summary>
+    /// Told of messages the engine takes to forward that were queued before (at <see cref="Start"/>, what the last run
+    /// left; later, what this node adopts from a dead node of its service), before it forwards them: the caller counts
+    /// them against their senders' quotas. Messages queued through <see cref="SubmitAsync"/> are counted by its caller.
+    /// </summary>
+    public Action<IReadOnlyList<OutboundMessage>>? Taken { get; set; }
+
+    /// <summary>Messages adopted from dead nodes of this service (a queue several nodes share).</summary>
+    public long Adopted => Interlocked.Read(ref _adopted);
 
     public IOutboundQueue Queue { get; }
 
@@ -73,7 +95,10 @@ public sealed class ForwardingEngine : IAsyncDisposable
 
     internal ILogger Logger { get; }
 
-    /// <summary>Hands every queued message (after a restart: what the last run left) to its destination's worker.</summary>
+    /// <summary>
+    /// Hands every queued message this node forwards (after a restart: what the last run left; on a shared queue, its
+    /// own and what it adopted) to its destination's worker.
+    /// </summary>
     public void Start()
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
@@ -81,11 +106,10 @@ public sealed class ForwardingEngine : IAsyncDisposable
             throw new InvalidOperationException("The forwarding engine is already started.");
         }
 
+        // Started first: an adoption told from now on is taken by Adopt, one told before is listed here (the queue
+        // says Forwards once its claim is in force, before it tells); Take keeps one of the two.
         var queued = Queue.GetQueued();
-        foreach (var message in queued)
-        {
-            Worker(new PeerDestination(message.Endpoint, message.Pin)).Add(new PendingSend(message, DurabilityTicket.None));
-        }
+        var taken = Take(_dispatch is null ? queued : queued.Where(_dispatch.Forwards).ToList());
 
         int destinations;
         lock (_workersLock)
@@ -93,7 +117,7 @@ public sealed class ForwardingEngine : IAsyncDisposable
             destinations = _workers.Count;
         }
 
-        ForwardingLog.Started(Logger, queued.Count, destinations);
+        ForwardingLog.Started(Logger, taken, destinations);
     }
 
     /// <summary>
@@ -109,6 +133,7 @@ public sealed class ForwardingEngine : IAsyncDisposable
         {
             // The queue's own copy: its queue and release times are what a restart would list.
             var message = result.Message ?? throw new InvalidOperationException("The outbound queue queued a message without returning it.");
+            _mine.TryAdd(message.SendId, 0);
             Worker(new PeerDestination(request.Endpoint, request.Pin)).Add(new PendingSend(message, result.Ticket));
         }
 
@@ -162,6 +187,57 @@ public sealed class ForwardingEngine : IAsyncDisposable
 
     internal void CountForwarded(int count) => Interlocked.Add(ref _forwarded, count);
 
+    /// <summary>Whether this engine still forwards <paramref name="sendId"/>: false once another node's settle of it is in force.</summary>
+    internal bool IsMine(long sendId) => _mine.ContainsKey(sendId);
+
+    /// <summary>Takes queued messages not taken yet: told to <see cref="Taken"/>, then handed to their workers. Returns how many.</summary>
+    private int Take(IReadOnlyList<OutboundMessage> messages)
+    {
+        var taken = new List<OutboundMessage>(messages.Count);
+        foreach (var message in messages)
+        {
+            if (_mine.TryAdd(message.SendId, 0))
+            {
+                taken.Add(message);
+            }
+        }
+
+        if (taken.Count > 0)
+        {
+            Taken?.Invoke(taken);
+        }
+
+        foreach (var message in taken)
+        {
+            Worker(new PeerDestination(message.Endpoint, message.Pin)).Add(new PendingSend(message, DurabilityTicket.None));
+        }
+
+        return taken.Count;
+    }
+
+    /// <summary>The shared queue's adoption of a dead node's messages: forwarded from here (once started; before, <see cref="Start"/> lists them).</summary>
+    private void Adopt(IReadOnlyList<OutboundMessage> messages)
+    {
+        if (Volatile.Read(ref _started) == 0 || Volatile.Read(ref _stopped) != 0)
+        {
+            return;
+        }
+
+        var taken = Take(messages.Where(m => IsStillQueued(m.SendId)).ToList());
+        if (taken > 0)
+        {
+            Interlocked.Add(ref _adopted, taken);
+            ForwardingLog.Adopted(Logger, taken);
+        }
+    }
+
+    /// <summary>Another node's settle is in force: this engine stops forwarding it if it was, and the sender's watchers here are told.</summary>
+    private void OnSettledElsewhere(OutboundStatus status, int length)
+    {
+        var counted = _mine.TryRemove(status.SendId, out _);
+        _settled?.Invoke(new SendSettled(status.SendId, status.Owner, status.State, status.Code, length, counted));
+    }
+
     /// <summary>Whether the queue still holds <paramref name="sendId"/> as queued; false too when it cannot say (closed).</summary>
     internal bool IsStillQueued(long sendId)
     {
@@ -199,11 +275,13 @@ public sealed class ForwardingEngine : IAsyncDisposable
         {
             if (results[i] != SettleStatus.Settled)
             {
-                continue; // settled already (cannot happen with one worker per destination; harmless if it does)
+                // Settled already: by another node of a shared queue, whose settle told this engine (OnSettledElsewhere).
+                continue;
             }
 
             var (send, state, code) = outcomes[i];
-            told.Add(new SendSettled(send.Message.SendId, send.Message.Owner, state, code, send.Message.Ciphertext.Length));
+            var counted = _mine.TryRemove(send.Message.SendId, out _); // false if another node's settle came first meanwhile
+            told.Add(new SendSettled(send.Message.SendId, send.Message.Owner, state, code, send.Message.Ciphertext.Length, counted));
             if (state == OutboundState.Failed)
             {
                 _failedByCode.AddOrUpdate(code, 1, static (_, n) => n + 1);

@@ -22,4 +22,7 @@ internal static partial class ForwardingLog
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Forwarding stopped: {Queued} messages stay queued")]
     public static partial void Stopped(ILogger logger, long queued);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "Forwarding {Count} queued messages adopted from a node of this service that died")]
+    public static partial void Adopted(ILogger logger, int count);
 }

@@ -54,4 +54,10 @@ internal static partial class JetStreamLog
 
     [LoggerMessage(EventId = 2215, Level = LogLevel.Warning, Message = "Skipped outbound record {Seq} ({Length} bytes, kind {Kind}), unknown to this version (a newer relay's, or damaged)")]
     public static partial void OutboundRecordSkipped(ILogger logger, ulong seq, int length, int kind);
+
+    [LoggerMessage(EventId = 2216, Level = LogLevel.Information, Message = "Adopted the outbound messages node {Node} queued: it stopped beating, and this node forwards them now")]
+    public static partial void DispatchAdopted(ILogger logger, long node);
+
+    [LoggerMessage(EventId = 2217, Level = LogLevel.Error, Message = "The forwarding engine failed on an outbound queue callback; the queue goes on")]
+    public static partial void OutboundCallbackFailed(ILogger logger, Exception error);
 }

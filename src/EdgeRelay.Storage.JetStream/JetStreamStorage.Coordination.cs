@@ -123,4 +123,17 @@ public sealed partial class JetStreamStorage
             : _presence.ClaimWakeAsync(aid, quietPeriod);
 
     public void OwnerActive(AddressId aid) => _presence.OwnerActive(aid);
+
+    /// <summary>
+    /// Opens the sending service's outbound queue on this store's cluster and connection, for this node: its messages
+    /// name this node, which forwards them while it beats; once it is dead another node adopts them through the
+    /// presence table (<see cref="IOutboundDispatch"/>). Dispose it before this store.
+    /// </summary>
+    public Task<JetStreamOutboundQueue> OpenOutboundQueueAsync(OutboundLimits limits, Microsoft.Extensions.Logging.ILogger? logger = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        limits.ValidateLimits();
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return JetStreamOutboundQueue.OpenForNodeAsync(_options, limits, _time, logger ?? _logger, _connection, _writer, _presence, ct);
+    }
 }

@@ -69,7 +69,7 @@ public sealed partial class JetStreamStorage
 
         var root = _options.SubjectRoot;
         await CreateStreamAsync(
-            new StreamConfig(_options.PresenceStream, [root + ".node.*", root + ".lease.*", root + ".wake.*"])
+            new StreamConfig(_options.PresenceStream, [root + ".node.*", root + ".lease.*", root + ".wake.*", root + ".dispatch.*"])
             {
                 Storage = StreamConfigStorage.File,
                 NumReplicas = _options.Replicas,

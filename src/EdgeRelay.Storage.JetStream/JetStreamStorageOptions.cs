@@ -113,6 +113,9 @@ public sealed class JetStreamStorageOptions : StorageLimits
 
     internal string WakeSubject(AddressId aid) => SubjectRoot + ".wake." + aid.ToString();
 
+    /// <summary>Who forwards the outbound messages a node queued, once that node is dead: one claim per such node.</summary>
+    internal string DispatchSubject(long node) => SubjectRoot + ".dispatch." + node.ToString("x16", CultureInfo.InvariantCulture);
+
     /// <summary>The sending service's outbound queue: queued and settle records (<see cref="JetStreamOutboundQueue"/>).</summary>
     internal string OutboundStream => StreamPrefix + "-OUTBOUND";
 

@@ -19,7 +19,7 @@ internal sealed partial class Presence
         // A record this version does not know is skipped, not fatal: in a rolling upgrade a newer node may write kinds
         // (or longer records) that this one predates, and every node must go on following the stream.
         var kind = record.Length >= RecordLength ? (PresenceKind)record[0] : default;
-        if (kind is < PresenceKind.Beat or > PresenceKind.TakeOver)
+        if (kind is < PresenceKind.Beat or > PresenceKind.Dispatch)
         {
             // Once per kind: a newer node may write one every beat.
             if (_skippedKinds.Add(record.Length == 0 ? -1 : record[0]))
@@ -38,6 +38,7 @@ internal sealed partial class Presence
         (PresenceKind Kind, ulong Seq, Want? Want)? write = null;
         long markAt = 0;
         var left = false;
+        var adopted = false;
         lock (_lock)
         {
             switch (kind)
@@ -66,7 +67,15 @@ internal sealed partial class Presence
                     }
 
                     break;
+                case PresenceKind.Dispatch:
+                    adopted = ApplyDispatchLocked(seq, writer, BinaryPrimitives.ReadInt64LittleEndian(record.AsSpan(9)), at, basedOn);
+                    break;
             }
+        }
+
+        if (adopted && !_stopping.IsCancellationRequested)
+        {
+            TellAdopted(BinaryPrimitives.ReadInt64LittleEndian(record.AsSpan(9)));
         }
 
         if (write is { } w && !_stopping.IsCancellationRequested) // stopping: the parting beat hands over

@@ -20,4 +20,7 @@ internal enum PresenceKind : byte
 
     /// <summary>The writer holds an address' push lease, taken for a newer subscriber (from a live holder, maybe).</summary>
     TakeOver = 21,
+
+    /// <summary>The writer forwards the outbound messages a dead node queued (the node's id in the address field).</summary>
+    Dispatch = 22,
 }

@@ -12,6 +12,7 @@ namespace EdgeRelay.Storage.JetStream.Tests;
 public abstract class PresenceNodes : IAsyncLifetime
 {
     private readonly List<(JetStreamStorage Store, NatsConnection Connection)> _nodes = [];
+    private readonly List<JetStreamOutboundQueue> _queues = [];
 
     protected JetStreamBackend Backend { get; } = new();
 
@@ -19,6 +20,11 @@ public abstract class PresenceNodes : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var queue in _queues)
+        {
+            await queue.DisposeAsync(); // before its store, whose connection it shares
+        }
+
         foreach (var (store, connection) in _nodes)
         {
             await store.DisposeAsync();
@@ -36,6 +42,14 @@ public abstract class PresenceNodes : IAsyncLifetime
         var store = await JetStreamStorage.OpenAsync(options, clock ?? Backend.Time, connection: connection);
         _nodes.Add((store, connection));
         return (store, connection);
+    }
+
+    /// <summary>The outbound queue of <paramref name="node"/> (disposed before the nodes at the end).</summary>
+    protected async Task<JetStreamOutboundQueue> OpenQueueAsync(JetStreamStorage node)
+    {
+        var queue = await node.OpenOutboundQueueAsync(new OutboundLimits());
+        _queues.Add(queue);
+        return queue;
     }
 
     /// <summary>Moves the shared clock on by one heartbeat interval, then waits until each of <paramref name="live"/> has beaten, seen its beat applied, and looked at its table.</summary>

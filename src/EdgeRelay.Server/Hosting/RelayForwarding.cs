@@ -8,7 +8,7 @@ namespace EdgeRelay.Server;
 
 /// <summary>
 /// The sending service's forwarding side of one relay: the outbound queue (a FASTER log in the data folder's
-/// <c>outbound/</c> unless one is given), the <see cref="ForwardingEngine"/> over it, the connections watching
+/// <c>outbound/</c>, or a stream on the JetStream cluster, see <see cref="StorageBackends"/>), the <see cref="ForwardingEngine"/> over it, the connections watching
 /// their token's sends (WATCH_SENDS), and what a settled send changes: its token's queued quota, and a
 /// SEND_STATE push to every watching connection of that token.
 /// </summary>
@@ -35,25 +35,19 @@ public sealed class RelayForwarding : IAsyncDisposable
 
     public ForwardingEngine Engine { get; }
 
-    /// <summary>Opens the outbound queue (unless <paramref name="queue"/> is given, which the caller keeps owning) and builds the engine; <see cref="Start"/> starts it.</summary>
-    public static async Task<RelayForwarding> OpenAsync(EdgeRelayOptions options, string dataDir, TokenStore tokens, TimeProvider time, ILoggerFactory loggerFactory, IOutboundQueue? queue, IPeerConnector? connector, CancellationToken cancellationToken)
+    /// <summary>
+    /// Builds the engine over <paramref name="queue"/>, the queue <see cref="StorageBackends"/> opened for the storage backend
+    /// (disposed with this when <paramref name="ownsQueue"/>); <see cref="Start"/> starts it.
+    /// </summary>
+    public static RelayForwarding Create(EdgeRelayOptions options, IOutboundQueue queue, bool ownsQueue, TokenStore tokens, TimeProvider time, ILoggerFactory loggerFactory, IPeerConnector? connector)
     {
         var engineOptions = options.Forwarding.EngineOptions(options.Relay.ShutdownTimeout / 2);
-        var owns = queue is null;
-        queue ??= await FasterOutboundQueue.OpenAsync(QueueOptions(options, dataDir), time, loggerFactory.CreateLogger<FasterOutboundQueue>(), cancellationToken);
-        return new RelayForwarding(queue, owns, connector ?? new RelayPeerConnector(engineOptions), engineOptions, tokens, time, loggerFactory.CreateLogger("EdgeRelay.Forwarding"));
+        return new RelayForwarding(queue, ownsQueue, connector ?? new RelayPeerConnector(engineOptions), engineOptions, tokens, time, loggerFactory.CreateLogger("EdgeRelay.Forwarding"));
     }
 
-    /// <summary>The outbound log's options: its limits from the Forwarding section, its page sized for the largest ciphertext.</summary>
-    public static FasterOutboundQueueOptions QueueOptions(EdgeRelayOptions options, string dataDir) => new()
+    /// <summary>The outbound queue's limits, from the Forwarding section, whatever the backend.</summary>
+    public static OutboundLimits QueueLimits(EdgeRelayOptions options) => new()
     {
-        Directory = Path.Combine(dataDir, QueueFolder),
-        MaxPayloadBytes = options.Relay.MaxCiphertextBytes,
-        PageSizeBits = FasterOutboundQueueOptions.PageSizeBitsFor(options.Relay.MaxCiphertextBytes, 20),
-        MemorySizeBits = FasterOutboundQueueOptions.PageSizeBitsFor(options.Relay.MaxCiphertextBytes, 20) + 3,
-        SegmentSizeBits = Math.Max(FasterOutboundQueueOptions.PageSizeBitsFor(options.Relay.MaxCiphertextBytes, 20), 26),
-        MaintenanceInterval = options.Storage.MaintenanceInterval,
-        TruncateDamagedLog = options.Storage.TruncateDamagedLog,
         MaxQueuedMessages = options.Forwarding.MaxQueuedMessages,
         MaxQueuedBytes = options.Forwarding.MaxQueuedBytes,
 
@@ -62,19 +56,44 @@ public sealed class RelayForwarding : IAsyncDisposable
         SettledRetention = options.Forwarding.SettledRetention,
     };
 
-    /// <summary>Counts what the last run left queued against its tokens' quotas, and starts forwarding it.</summary>
+    /// <summary>The outbound log's options: its limits from the Forwarding section, its page sized for the largest ciphertext.</summary>
+    public static FasterOutboundQueueOptions QueueOptions(EdgeRelayOptions options, string dataDir)
+    {
+        var pageBits = FasterOutboundQueueOptions.PageSizeBitsFor(options.Relay.MaxCiphertextBytes, 20);
+        var queue = new FasterOutboundQueueOptions
+        {
+            Directory = Path.Combine(dataDir, QueueFolder),
+            MaxPayloadBytes = options.Relay.MaxCiphertextBytes,
+            PageSizeBits = pageBits,
+            MemorySizeBits = pageBits + 3,
+            SegmentSizeBits = Math.Max(pageBits, 26),
+            MaintenanceInterval = options.Storage.MaintenanceInterval,
+            TruncateDamagedLog = options.Storage.TruncateDamagedLog,
+        };
+        QueueLimits(options).CopyLimitsTo(queue);
+        return queue;
+    }
+
+    /// <summary>
+    /// Starts forwarding what the last run left queued (on a cluster: what this node forwards, its own and what it
+    /// adopts from dead nodes later), counting each message against its token's quota as the engine takes it.
+    /// </summary>
     public void Start()
     {
+        Engine.Taken = CountTaken;
+        Engine.Start();
+    }
+
+    private void CountTaken(IReadOnlyList<OutboundMessage> messages)
+    {
         var tokens = _tokens.List().ToDictionary(t => t.Id, StringComparer.Ordinal);
-        foreach (var message in Queue.GetQueued())
+        foreach (var message in messages)
         {
             if (tokens.TryGetValue(message.Owner, out var token))
             {
                 token.AddQueued(message.Ciphertext.Length);
             }
         }
-
-        Engine.Start();
     }
 
     /// <summary>From now on <paramref name="session"/> is told when a send of <paramref name="owner"/> settles.</summary>
@@ -121,8 +140,12 @@ public sealed class RelayForwarding : IAsyncDisposable
 
     private void OnSettled(SendSettled settled)
     {
-        // Once per forwarded message: a lookup by id, not a sorted copy of every token.
-        _tokens.FindById(settled.Owner)?.ReleaseQueued(settled.Length);
+        // Once per forwarded message: a lookup by id, not a sorted copy of every token. Only what this node counted:
+        // on a cluster another node may have settled a message this node never forwarded (its watchers are told here).
+        if (settled.CountedHere)
+        {
+            _tokens.FindById(settled.Owner)?.ReleaseQueued(settled.Length);
+        }
 
         RelaySession[] sessions;
         lock (_watchersLock)

@@ -213,7 +213,7 @@ public sealed partial class RelayServer : IAsyncDisposable
     /// A storage the caller opened and keeps owning (tests run sessions over an in-memory one); by default the
     /// backend of the Storage section is opened here and closed with the relay.
     /// </param>
-    /// <param name="outbound">An outbound queue the caller keeps owning; by default a FASTER log in the data folder's <c>outbound/</c>.</param>
+    /// <param name="outbound">An outbound queue the caller keeps owning; by default the storage backend's (see <see cref="StorageBackends.OpenOutboundQueueAsync"/>).</param>
     /// <param name="peers">How forwarding reaches other relays; by default the protocol client over TCP (and TLS).</param>
     public static async Task<RelayServer> StartAsync(
         EdgeRelayOptions options,
@@ -251,7 +251,9 @@ public sealed partial class RelayServer : IAsyncDisposable
             notifier ??= options.Notify.Enabled
                 ? new WebhookNotifier(options.Notify, time, loggerFactory.CreateLogger("EdgeRelay.Notify"))
                 : null;
-            forwarding = await RelayForwarding.OpenAsync(options, dataDir, tokens, time, loggerFactory, outbound, peers, cancellationToken);
+            var ownsOutbound = outbound is null;
+            outbound ??= await StorageBackends.OpenOutboundQueueAsync(options, storage, dataDir, time, loggerFactory, cancellationToken);
+            forwarding = RelayForwarding.Create(options, outbound, ownsOutbound, tokens, time, loggerFactory, peers);
             var server = new RelayServer(options, storage, ownsStorage, attachments, serviceKey, tokens, time, loggerFactory, notifier, certificate) { Forwarding = forwarding };
             forwarding.Start();
             return server;

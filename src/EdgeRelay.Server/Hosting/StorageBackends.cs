@@ -17,6 +17,16 @@ internal static class StorageBackends
             ? await JetStreamStorage.OpenAsync(JetStreamOptions(options), time, loggerFactory.CreateLogger<JetStreamStorage>(), ct: cancellationToken, clientLoggers: loggerFactory)
             : await FasterStorage.OpenAsync(FasterOptions(options, dataDirectory), time, loggerFactory.CreateLogger<FasterStorage>(), cancellationToken);
 
+    /// <summary>
+    /// Opens the sending service's outbound queue beside <paramref name="storage"/>: on a JetStream cluster a stream every
+    /// node shares (a SEND_VIA acknowledged by a node that is then lost is forwarded by another), otherwise a FASTER
+    /// log in the data folder's <c>outbound/</c>.
+    /// </summary>
+    public static async Task<IOutboundQueue> OpenOutboundQueueAsync(EdgeRelayOptions options, IRelayStorage storage, string dataDirectory, TimeProvider time, ILoggerFactory loggerFactory, CancellationToken cancellationToken) =>
+        storage is JetStreamStorage shared
+            ? await shared.OpenOutboundQueueAsync(RelayForwarding.QueueLimits(options), loggerFactory.CreateLogger<JetStreamOutboundQueue>(), cancellationToken)
+            : await FasterOutboundQueue.OpenAsync(RelayForwarding.QueueOptions(options, dataDirectory), time, loggerFactory.CreateLogger<FasterOutboundQueue>(), cancellationToken);
+
     /// <summary>The Storage and Relay sections as JetStream backend options.</summary>
     public static JetStreamStorageOptions JetStreamOptions(EdgeRelayOptions options)
     {

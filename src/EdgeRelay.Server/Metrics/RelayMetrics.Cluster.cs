@@ -20,6 +20,7 @@ public sealed partial class RelayMetrics
     private Counter? _clusterLeaseHandOvers;
     private Counter? _clusterLeaseTakeOvers;
     private Counter? _clusterWakeClaimsLost;
+    private Counter? _clusterOutboundAdopted;
 
     /// <summary>Creates the metrics of this file; the shared-store ones only for a shared store, so one machine's relay shows none of them.</summary>
     internal void CreateStorageEngineMetrics(IRelayStorage storage)
@@ -57,7 +58,12 @@ public sealed partial class RelayMetrics
         _clusterWakeClaimsLost = factory.CreateCounter(
             "edgerelay_cluster_wake_claims_lost_total",
             "Wake-ups this node did not send because another node had already claimed the burst (also in edgerelay_wakeups_suppressed_total).");
+        _clusterOutboundAdopted = factory.CreateCounter(
+            "edgerelay_cluster_outbound_adopted_total",
+            "Queued SEND_VIA messages this node adopted from a node that died (the outbound queue is shared; each node forwards what it took, then one node what a dead one left).");
     }
+
+    private void CollectClusterForwarding(Forwarding.ForwardingEngine engine) => _clusterOutboundAdopted?.IncTo(engine.Adopted);
 
     private void CollectStorageEngine(IRelayStorage storage)
     {

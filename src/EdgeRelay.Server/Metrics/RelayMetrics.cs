@@ -369,6 +369,7 @@ public sealed partial class RelayMetrics
         Forwarded.IncTo(engine.Forwarded);
         ForwardRetries.IncTo(engine.Retried);
         CollectBatched(engine);
+        CollectClusterForwarding(engine);
         foreach (var (code, count) in engine.FailedByCode)
         {
             ForwardFailed.WithLabels(ErrorCodes.Name((ErrorCode)code)).IncTo(count);

@@ -9,8 +9,9 @@ namespace EdgeRelay.Storage.JetStream;
 // Opening (the stream, then the index rebuilt by reading it, then writes) and closing.
 public sealed partial class JetStreamOutboundQueue
 {
-    private JetStreamOutboundQueue(JetStreamStorageOptions options, OutboundLimits limits, TimeProvider time, ILogger logger, NatsConnection connection, bool ownsConnection)
+    private JetStreamOutboundQueue(JetStreamStorageOptions options, OutboundLimits limits, TimeProvider time, ILogger logger, NatsConnection connection, bool ownsConnection, long writer)
     {
+        _writer = writer;
         _options = options;
         _limits = limits;
         _time = time;
@@ -43,10 +44,27 @@ public sealed partial class JetStreamOutboundQueue
         limits.ValidateLimits();
         var owned = connection is null;
         connection ??= new NatsConnection(JetStreamStorage.ConnectionOptions(options));
-        var queue = new JetStreamOutboundQueue(options, limits, time ?? TimeProvider.System, logger ?? NullLogger.Instance, connection, owned);
+        return await OpenAsync(options, limits, time, logger, connection, owned, Random.Shared.NextInt64(1, long.MaxValue), null, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens the queue of a relay node whose store is <see cref="JetStreamStorage"/>: its records name the node (its
+    /// presence id) as their writer, and the presence table says which node forwards what (<see cref="IOutboundDispatch"/>).
+    /// </summary>
+    internal static Task<JetStreamOutboundQueue> OpenForNodeAsync(JetStreamStorageOptions options, OutboundLimits limits, TimeProvider time, ILogger logger, NatsConnection connection, long node, Presence presence, CancellationToken ct) =>
+        OpenAsync(options, limits, time, logger, connection, false, node, presence, ct);
+
+    private static async Task<JetStreamOutboundQueue> OpenAsync(JetStreamStorageOptions options, OutboundLimits limits, TimeProvider? time, ILogger? logger, NatsConnection connection, bool owned, long writer, Presence? presence, CancellationToken ct)
+    {
+        var queue = new JetStreamOutboundQueue(options, limits, time ?? TimeProvider.System, logger ?? NullLogger.Instance, connection, owned, writer);
         try
         {
             await queue.StartAsync(ct).ConfigureAwait(false);
+            if (presence is not null)
+            {
+                queue.Attach(presence);
+            }
+
             return queue;
         }
         catch
@@ -64,6 +82,7 @@ public sealed partial class JetStreamOutboundQueue
         }
 
         _maintenance?.Dispose();
+        Detach();
         await _publisher.StopAsync().ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _follower.StoppedAsync.ConfigureAwait(false);

@@ -30,7 +30,7 @@ namespace EdgeRelay.Storage.JetStream;
 /// settle record once the status passed <see cref="OutboundLimits.SettledRetention"/>, so the stream holds what
 /// is queued and what is retained.</para>
 /// </remarks>
-public sealed partial class JetStreamOutboundQueue : IOutboundQueue
+public sealed partial class JetStreamOutboundQueue : IOutboundQueue, IOutboundDispatch
 {
     private readonly JetStreamStorageOptions _options;
     private readonly OutboundLimits _limits;
@@ -39,7 +39,7 @@ public sealed partial class JetStreamOutboundQueue : IOutboundQueue
     private readonly NatsConnection _connection;
     private readonly NatsJSContext _js;
     private readonly bool _ownsConnection;
-    private readonly long _writer = Random.Shared.NextInt64(1, long.MaxValue);
+    private readonly long _writer;
     private readonly Lock _lock = new();
     private readonly OutboundIndex _index = new();
 
@@ -238,7 +238,7 @@ public sealed partial class JetStreamOutboundQueue : IOutboundQueue
         Reservation? reservation = null;
         lock (_lock)
         {
-            _index.Queue(message);
+            _index.Queue(message, writer);
             if (writer == _writer && _reserved.Remove(local, out reservation))
             {
                 _reservedBytes -= reservation.Bytes;
@@ -255,6 +255,10 @@ public sealed partial class JetStreamOutboundQueue : IOutboundQueue
         }
 
         reservation?.Stored.TrySetResult(message);
+        if (writer != _writer)
+        {
+            TellIfAdopted(writer, message); // a node this one adopted from, whose records this node applies only now
+        }
     }
 
     private void ApplySettled(ulong seq, byte[] record)
@@ -263,9 +267,15 @@ public sealed partial class JetStreamOutboundQueue : IOutboundQueue
         var status = OutboundRecords.ReadSettled(record);
         var cutoff = _time.GetUtcNow().Subtract(_limits.SettledRetention).ToUnixTimeMilliseconds();
         bool inForce, wasQueued;
+        int length;
         lock (_lock)
         {
-            (inForce, wasQueued) = _index.ApplySettled(status, seq, writer, cutoff);
+            (inForce, wasQueued, length) = _index.ApplySettled(status, seq, writer, cutoff);
+        }
+
+        if (inForce && wasQueued && writer != _writer)
+        {
+            TellSettledElsewhere(status, length);
         }
 
         if (status.SettledAtUnixMs <= cutoff)

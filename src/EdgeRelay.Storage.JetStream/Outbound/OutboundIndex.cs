@@ -13,6 +13,11 @@ internal sealed class OutboundIndex
     private readonly PriorityQueue<long, long> _bySettledAt = new();
     private readonly Dictionary<string, int> _perOwner = new(StringComparer.Ordinal);
 
+    // The node that queued each message (its queued record's writer), and how many each such node has queued: who
+    // forwards it (IOutboundDispatch).
+    private readonly Dictionary<long, long> _dispatcherOf = [];
+    private readonly Dictionary<long, int> _perDispatcher = [];
+
     public long QueuedMessages => _queued.Count;
 
     public long QueuedBytes { get; private set; }
@@ -25,7 +30,7 @@ internal sealed class OutboundIndex
     public int OwnerQueued(string owner) => _perOwner.GetValueOrDefault(owner);
 
     /// <summary>A queued record applied: listed, unless a settle of it came first (only after its record was deleted, which a settle that is in force allows).</summary>
-    public void Queue(OutboundMessage message)
+    public void Queue(OutboundMessage message, long dispatcher)
     {
         if (_settled.ContainsKey(message.SendId))
         {
@@ -33,12 +38,38 @@ internal sealed class OutboundIndex
         }
 
         _queued.Add(message.SendId, message);
+        _dispatcherOf.Add(message.SendId, dispatcher);
+        _perDispatcher[dispatcher] = _perDispatcher.GetValueOrDefault(dispatcher) + 1;
         QueuedBytes += message.Ciphertext.Length;
         RecordBytes += RecordLength(message);
         _perOwner[message.Owner] = OwnerQueued(message.Owner) + 1;
     }
 
     public bool IsQueued(long sendId) => _queued.ContainsKey(sendId);
+
+    /// <summary>The node that queued a message still queued.</summary>
+    public bool TryGetDispatcher(long sendId, out long dispatcher) => _dispatcherOf.TryGetValue(sendId, out dispatcher);
+
+    /// <summary>The nodes that queued the messages still queued.</summary>
+    public HashSet<long> Dispatchers() => [.. _perDispatcher.Keys];
+
+    /// <summary>The messages <paramref name="dispatcher"/> queued that are still queued, in send-id order (a scan: an adoption is rare).</summary>
+    public List<OutboundMessage> QueuedBy(long dispatcher)
+    {
+        var list = new List<OutboundMessage>();
+        if (_perDispatcher.ContainsKey(dispatcher))
+        {
+            foreach (var (sendId, message) in _queued)
+            {
+                if (_dispatcherOf[sendId] == dispatcher)
+                {
+                    list.Add(message);
+                }
+            }
+        }
+
+        return list;
+    }
 
     /// <summary>This node settles a queued message; the status shows at once, provisional until a settle record of it is applied.</summary>
     public bool SettleHere(long sendId, OutboundState state, ushort code, long nowMs, out OutboundStatus status)
@@ -59,16 +90,17 @@ internal sealed class OutboundIndex
     /// A settle record applied. The first one of an id in stream order is in force on every node: it replaces this
     /// node's provisional status (another node settled it first), and later ones are ignored. One settled at or
     /// before <paramref name="cutoffMs"/> (read by a node that starts or lags past its retention) ends the message's
-    /// queued state but is not retained. Returns whether it is in force, and whether the message's queued record was
-    /// still listed (so it can be deleted).
+    /// queued state but is not retained. Returns whether it is in force, whether the message's queued record was
+    /// still listed (so it can be deleted), and the ciphertext length of a message it took out of the queued ones (0
+    /// when this node had settled it provisionally already).
     /// </summary>
-    public (bool InForce, bool WasQueued) ApplySettled(OutboundStatus status, ulong seq, long writer, long cutoffMs)
+    public (bool InForce, bool WasQueued, int Length) ApplySettled(OutboundStatus status, ulong seq, long writer, long cutoffMs)
     {
         if (_settled.TryGetValue(status.SendId, out var known))
         {
             if (known.Seq != 0)
             {
-                return (false, false);
+                return (false, false, 0);
             }
 
             RecordBytes += SettleRecordBytes(status);
@@ -78,7 +110,7 @@ internal sealed class OutboundIndex
                 _bySettledAt.Enqueue(status.SendId, status.SettledAtUnixMs);
             }
 
-            return (true, true);
+            return (true, true, 0);
         }
 
         var wasQueued = _queued.TryGetValue(status.SendId, out var message);
@@ -93,7 +125,7 @@ internal sealed class OutboundIndex
             Retain(new Settled(status, seq, writer));
         }
 
-        return (true, wasQueued);
+        return (true, wasQueued, wasQueued ? message!.Ciphertext.Length : 0);
     }
 
     public bool TryGetStatus(long sendId, out OutboundStatus status)
@@ -149,6 +181,17 @@ internal sealed class OutboundIndex
     private void Unqueue(OutboundMessage message)
     {
         _queued.Remove(message.SendId);
+        _dispatcherOf.Remove(message.SendId, out var dispatcher);
+        var others = _perDispatcher[dispatcher] - 1;
+        if (others == 0)
+        {
+            _perDispatcher.Remove(dispatcher);
+        }
+        else
+        {
+            _perDispatcher[dispatcher] = others;
+        }
+
         QueuedBytes -= message.Ciphertext.Length;
         RecordBytes -= RecordLength(message);
         var left = OwnerQueued(message.Owner) - 1;

@@ -153,11 +153,14 @@ public sealed class ClusterNodeTests(NatsClusterFixture fixture) : IClassFixture
     {
         var (status, body) = await GetAsync(new Uri($"http://{node.Host.HttpEndPoint}/metrics"));
         Assert.Equal(HttpStatusCode.OK, status);
-        return body.Split('\n')
-            .Where(l => l.StartsWith("edgerelay_", StringComparison.Ordinal) && !l.Contains('{', StringComparison.Ordinal))
-            .Select(l => l.Split(' '))
-            .ToDictionary(f => f[0], f => double.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture));
+        return ParseMetrics(body);
     }
+
+    /// <summary>The relay's unlabelled metrics in a Prometheus text exposition, by name.</summary>
+    internal static Dictionary<string, double> ParseMetrics(string body) => body.Split('\n')
+        .Where(l => l.StartsWith("edgerelay_", StringComparison.Ordinal) && !l.Contains('{', StringComparison.Ordinal))
+        .Select(l => l.Split(' '))
+        .ToDictionary(f => f[0], f => double.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture));
 
     private static async Task<(HttpStatusCode Status, string Body)> GetAsync(Uri uri)
     {

@@ -1,0 +1,179 @@
+using EdgeRelay.Addressing;
+using EdgeRelay.Client;
+using EdgeRelay.Server.Tests.Forwarding;
+using EdgeRelay.Testing;
+
+namespace EdgeRelay.Server.Tests.Cluster;
+
+/// <summary>
+/// The sending service on a cluster: two relay processes share the outbound queue on JetStream, forwarding to a
+/// third relay (D, on its own FASTER log). A SEND_VIA is forwarded once, by the node that took it, and its state is
+/// known on both; when that node is killed with messages queued, the other adopts and forwards every one it had
+/// acknowledged.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ClusterForwardingTests(NatsClusterFixture fixture) : IClassFixture<NatsClusterFixture>, IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private readonly TempDirectory _dir = new("edgerelay-cluster-fwd");
+    private readonly string _destination = ForwardingTests.UnusedEndpoint();
+
+    public void Dispose() => _dir.Dispose();
+
+    [SkippableFact]
+    public async Task Each_SEND_VIA_is_forwarded_once_by_the_node_that_took_it_and_both_nodes_know_its_state()
+    {
+        var (args, token) = await ClusterAsync();
+        using var owner = new Owner();
+        await using var d = await StartDestinationAsync();
+        AddressCard card;
+        await using (var onD = await RelayClient.ConnectAsync(d.RelayEndPoint))
+        {
+            card = (await owner.CreateAddressAsync(onD)).Card;
+        }
+
+        await using var a = await ServerProcess.StartAsync(Directory.CreateDirectory(_dir.Combine("a")).FullName, args);
+        await using var b = await ServerProcess.StartAsync(Directory.CreateDirectory(_dir.Combine("b")).FullName, args);
+        await using var rmA = await ConnectRmAsync(a, token);
+        await using var rmB = await ConnectRmAsync(b, token);
+        var watchedOnB = await rmB.WatchSendsAsync();
+
+        // 20 through each node: D stores 40, none twice (only the node that took a message forwards it).
+        var throughA = await SendAsync(rmA, card, 0, 20);
+        var throughB = await SendAsync(rmB, card, 20, 20);
+        await using var onDAgain = await RelayClient.ConnectAsync(d.RelayEndPoint);
+        await onDAgain.AuthenticateAsync(card.Aid, owner.Key);
+        var received = new List<int>();
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                received.AddRange(await Drain.AllAsync(onDAgain, card.Aid));
+                return received.Count >= 40;
+            },
+            "the 40 messages to reach D",
+            Patience,
+            TimeSpan.FromMilliseconds(100));
+        Assert.Equal(Enumerable.Range(0, 40), received.Order());
+
+        // Node B knows what node A forwarded (the queue's index is shared), and tells its watchers of A's settles too.
+        var told = new HashSet<long>();
+        while (told.Count < 40)
+        {
+            var state = await watchedOnB.ReadAsync(Eventually.Deadline(Patience));
+            Assert.Equal(SendStateKind.Delivered, state.State);
+            Assert.True(told.Add(state.SendId), $"send {state.SendId} was told twice on node B");
+        }
+
+        Assert.Equal(throughA.Keys.Concat(throughB.Keys).Order(), told.Order());
+        Assert.All(await rmB.GetSendStatesAsync(throughA.Keys), s => Assert.Equal(SendStateKind.Delivered, s.State));
+        Assert.Empty(await Drain.AllAsync(onDAgain, card.Aid)); // none came twice since
+        Assert.Equal(20, (await MetricsAsync(a))["edgerelay_forwarded_total"]);
+        Assert.Equal(20, (await MetricsAsync(b))["edgerelay_forwarded_total"]);
+    }
+
+    [SkippableFact]
+    public async Task A_node_killed_with_SEND_VIAs_queued_loses_none_the_other_node_forwards_every_acknowledged_one()
+    {
+        var (args, token) = await ClusterAsync();
+        using var owner = new Owner();
+        AddressCard card;
+        await using (var d = await StartDestinationAsync())
+        {
+            await using var onD = await RelayClient.ConnectAsync(d.RelayEndPoint);
+            card = (await owner.CreateAddressAsync(onD)).Card;
+            Assert.Equal(0, await d.TerminateAsync()); // D is down: what A acknowledges stays queued
+        }
+
+        await using var a = await ServerProcess.StartAsync(Directory.CreateDirectory(_dir.Combine("a")).FullName, args);
+        await using var b = await ServerProcess.StartAsync(Directory.CreateDirectory(_dir.Combine("b")).FullName, args);
+        Dictionary<long, int> acknowledged;
+        await using (var rmA = await ConnectRmAsync(a, token))
+        {
+            acknowledged = await SendAsync(rmA, card, 0, 100);
+        }
+
+        await using var rmB = await ConnectRmAsync(b, token);
+        await Eventually.TrueAsync(
+            async () => (await rmB.GetSendStatesAsync(acknowledged.Keys)).All(s => s.State == SendStateKind.Queued),
+            "node B to list node A's queued sends",
+            Patience,
+            TimeSpan.FromMilliseconds(100));
+
+        // A dies with all 100 queued, unsent; D comes back. B judges A dead after the node timeout and forwards them.
+        await a.KillAsync();
+        await using var back = await StartDestinationAsync();
+        await using var onBack = await RelayClient.ConnectAsync(back.RelayEndPoint);
+        await onBack.AuthenticateAsync(card.Aid, owner.Key);
+        var received = new List<int>();
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                received.AddRange(await Drain.AllAsync(onBack, card.Aid));
+                return received.Count >= acknowledged.Count;
+            },
+            "every acknowledged message to reach D through node B",
+            Patience,
+            TimeSpan.FromMilliseconds(100));
+
+        Assert.True(acknowledged.Values.Order().SequenceEqual(received.Order()), $"none lost, none twice: {received.Count} received of {acknowledged.Count}; node B:\n{Tail(b.Output)}");
+        await Eventually.TrueAsync(
+            async () => (await rmB.GetSendStatesAsync(acknowledged.Keys)).All(s => s.State == SendStateKind.Delivered),
+            "node B to settle them as delivered",
+            Patience,
+            TimeSpan.FromMilliseconds(100));
+        Assert.Contains("adopted from a node of this service that died", b.Output, StringComparison.Ordinal);
+        Assert.Equal(acknowledged.Count, (await MetricsAsync(b))["edgerelay_cluster_outbound_adopted_total"]);
+    }
+
+    /// <summary>The nodes' arguments (one prefix, one service key, one token file, short back-offs) and an RM token in that file.</summary>
+    private async Task<(string[] Args, string Token)> ClusterAsync()
+    {
+        var cluster = fixture.Get();
+        var tokens = _dir.Combine("tokens.json");
+        var (code, stdout, stderr) = await ServerProcess.RunWithOutputAsync("tokens", "create", "--name", "rm", "--Storage:DataDir=" + _dir.Path, "--Access:TokensFile=" + tokens);
+        Assert.True(code == 0, stderr);
+        string[] args =
+        [
+            "--Storage:Backend=jetstream",
+            "--Storage:JetStream:Url=" + cluster.Url,
+            "--Storage:JetStream:StreamPrefix=" + NatsClusterFixture.NewPrefix(),
+            "--Storage:JetStream:Replicas=3",
+            "--Relay:ServiceKeyFile=" + _dir.Combine("service.key"),
+            "--Access:TokensFile=" + tokens,
+            "--Forwarding:InitialBackoff=00:00:00.100",
+            "--Forwarding:MaxBackoff=00:00:00.500",
+        ];
+        return (args, stdout.Trim());
+    }
+
+    private Task<ServerProcess> StartDestinationAsync() => ServerProcess.StartAsync(Directory.CreateDirectory(_dir.Combine("d")).FullName, "--Relay:Endpoint=" + _destination);
+
+    private static async Task<Dictionary<long, int>> SendAsync(RelayClient rm, AddressCard card, int first, int count)
+    {
+        var sent = new Dictionary<long, int>();
+        for (var i = first; i < first + count; i++)
+        {
+            var state = await rm.SendViaAsync(card, BitConverter.GetBytes(i));
+            Assert.Equal(SendStateKind.Queued, state.State);
+            sent.Add(state.SendId, i);
+        }
+
+        return sent;
+    }
+
+    private static async Task<RelayClient> ConnectRmAsync(ServerProcess relay, string token)
+    {
+        var client = await RelayClient.ConnectAsync(relay.RelayEndPoint);
+        await client.AuthenticateTokenAsync(token);
+        return client;
+    }
+
+    private static async Task<Dictionary<string, double>> MetricsAsync(ServerProcess node)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        return ClusterNodeTests.ParseMetrics(await http.GetStringAsync($"http://{node.HttpEndPoint}/metrics"));
+    }
+
+    private static string Tail(string output) => output.Length <= 4000 ? output : output[^4000..];
+}
