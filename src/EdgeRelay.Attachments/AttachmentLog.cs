@@ -23,4 +23,10 @@ internal static partial class AttachmentLog
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "Upload {Upload} dropped at commit: its bytes do not have the declared SHA-256")]
     public static partial void DigestMismatch(ILogger logger, string upload);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Upload {Upload} not committed: the cluster did not store the attachment ({Reason}); the upload stays, to commit again")]
+    public static partial void ReplicaPutFailed(ILogger logger, string upload, string reason);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "Attachment {Id} could not be read from the cluster: {Reason}")]
+    public static partial void ReplicaReadFailed(ILogger logger, string id, string reason);
 }

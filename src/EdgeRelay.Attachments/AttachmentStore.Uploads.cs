@@ -176,6 +176,10 @@ public sealed partial class AttachmentStore
 
             var now = _time.GetUtcNow();
             var attachment = new StoredAttachment(attachmentId, upload.Size, upload.Sha256, now, now + _options.Expiry, upload.Owner);
+            if (!await ReplicateAsync(upload, attachment, cancellationToken))
+            {
+                return new CommitResult(UploadStatus.NotReplicated, null, upload.Size, upload.Size);
+            }
 
             // The record first, then the blob: a crash between the two leaves a record without a blob, which
             // the next start removes; a blob is never under its final name without what serves it.

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using EdgeRelay.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -40,6 +41,7 @@ public sealed partial class AttachmentStore : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _sweeper;
+    private readonly IAttachmentReplicas? _replicas;
     private long _usedBytes;
     private long _storedBytes;
     private long _uploadsStarted;
@@ -48,8 +50,9 @@ public sealed partial class AttachmentStore : IAsyncDisposable
     private long _attachmentsExpired;
     private long _bytesReceived;
 
-    private AttachmentStore(string directory, AttachmentStoreOptions options, TimeProvider time, ILogger logger)
+    private AttachmentStore(string directory, AttachmentStoreOptions options, TimeProvider time, ILogger logger, IAttachmentReplicas? replicas)
     {
+        _replicas = replicas;
         Directory = directory;
         BlobDirectory = Path.Combine(directory, "blobs");
         UploadDirectory = Path.Combine(directory, "tmp");
@@ -81,8 +84,12 @@ public sealed partial class AttachmentStore : IAsyncDisposable
     public TimeSpan Expiry => _options.Expiry;
 
     /// <summary>Opens (creating if needed) the store in <paramref name="directory"/>, cleaning what a crash left, and starts its sweep.</summary>
-    public static AttachmentStore Open(string directory, AttachmentStoreOptions options, TimeProvider time, ILogger? logger = null) =>
-        new(Path.GetFullPath(directory), options, time, logger ?? NullLogger.Instance);
+    /// <param name="replicas">
+    /// On a relay cluster, where every committed attachment is also put before its uploader is told (and where
+    /// <see cref="FetchAsync"/> finds those another node committed); null for one machine.
+    /// </param>
+    public static AttachmentStore Open(string directory, AttachmentStoreOptions options, TimeProvider time, ILogger? logger = null, IAttachmentReplicas? replicas = null) =>
+        new(Path.GetFullPath(directory), options, time, logger ?? NullLogger.Instance, replicas);
 
     /// <summary>
     /// Told of every change to an owner's bytes (a reservation at begin, a release at expiry or drop), so

@@ -31,6 +31,9 @@ public enum UploadStatus
 
     /// <summary>Commit of bytes whose SHA-256 is not the declared one (the upload is dropped).</summary>
     DigestMismatch,
+
+    /// <summary>Commit on a relay cluster whose engine did not store the attachment's replica (the upload stays: commit again).</summary>
+    NotReplicated,
 }
 
 /// <summary>The state of an upload as a reply reports it.</summary>

@@ -33,7 +33,7 @@ internal static partial class JetStreamLog
     [LoggerMessage(EventId = 2208, Level = LogLevel.Information, Message = "Took over the push of address {Address}: the node that held it stopped beating")]
     public static partial void LeaseTakenOver(ILogger logger, string address);
 
-    [LoggerMessage(EventId = 2209, Level = LogLevel.Warning, Message = "Starting: the cluster did not answer {What} ({Reason}); asking again")]
+    [LoggerMessage(EventId = 2209, Level = LogLevel.Warning, Message = "The cluster did not answer {What} ({Reason}); asking again")]
     public static partial void StartRetry(ILogger logger, string what, string reason);
 
     [LoggerMessage(EventId = 2210, Level = LogLevel.Warning, Message = "Could not catch up with the stream of address {Address} before pushing it; pushing what this node has")]

@@ -136,4 +136,14 @@ public sealed partial class JetStreamStorage
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         return JetStreamOutboundQueue.OpenForNodeAsync(_options, limits, _time, logger ?? _logger, _connection, _writer, _presence, ct);
     }
+
+    /// <summary>
+    /// Opens the cluster's attachment replicas (<see cref="IAttachmentReplicas"/>) on this store's connection: attachments
+    /// committed on any node, kept for <paramref name="expiry"/> and a day.
+    /// </summary>
+    public Task<JetStreamAttachmentReplicas> OpenAttachmentReplicasAsync(TimeSpan expiry, CancellationToken ct = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return JetStreamAttachmentReplicas.OpenAsync(_js, _options, expiry, _logger, ct);
+    }
 }

@@ -121,6 +121,9 @@ public sealed class JetStreamStorageOptions : StorageLimits
 
     internal string OutboundSubject => SubjectRoot + ".outbound";
 
+    /// <summary>The committed attachments' object store bucket (its stream is JetStream's <c>OBJ_</c> and this).</summary>
+    internal string AttachmentBucket => StreamPrefix + "-ATTACH";
+
     internal string MessageStream(int partition) => StreamPrefix + "-MSG-" + partition.ToString(CultureInfo.InvariantCulture);
 
     internal string MessageSubject(int partition) => SubjectRoot + ".msg." + partition.ToString(CultureInfo.InvariantCulture);

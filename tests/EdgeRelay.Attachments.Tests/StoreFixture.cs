@@ -1,4 +1,5 @@
 using System.Buffers;
+using EdgeRelay.Storage;
 using EdgeRelay.Testing;
 using Microsoft.Extensions.Time.Testing;
 using NSec.Cryptography;
@@ -10,10 +11,14 @@ internal sealed class StoreFixture : IAsyncDisposable
 {
     private readonly TempDirectory _directory = new("edgerelay-attach");
 
-    public StoreFixture(AttachmentStoreOptions? options = null)
+    private readonly IAttachmentReplicas? _replicas;
+
+    /// <param name="replicas">A cluster's attachment replicas, which this store puts to and fetches from.</param>
+    public StoreFixture(AttachmentStoreOptions? options = null, IAttachmentReplicas? replicas = null)
     {
         Options = options ?? new AttachmentStoreOptions { MaxBytes = 1 << 20, MaxDiskBytes = 4 << 20 };
-        Store = AttachmentStore.Open(_directory.Path, Options, Clock);
+        _replicas = replicas;
+        Store = AttachmentStore.Open(_directory.Path, Options, Clock, replicas: replicas);
     }
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
@@ -37,7 +42,7 @@ internal sealed class StoreFixture : IAsyncDisposable
     public async Task ReopenAsync()
     {
         await Store.DisposeAsync();
-        Store = AttachmentStore.Open(_directory.Path, Options, Clock);
+        Store = AttachmentStore.Open(_directory.Path, Options, Clock, replicas: _replicas);
     }
 
     /// <summary>Uploads <paramref name="content"/> in chunks of <paramref name="chunk"/> bytes, without committing.</summary>

@@ -22,7 +22,7 @@ public sealed class ArchitectureTests
         ["EdgeRelay.Storage.Faster"] = ["EdgeRelay.Core", "EdgeRelay.Storage"],
         ["EdgeRelay.Storage.JetStream"] = ["EdgeRelay.Core", "EdgeRelay.Storage"],
         ["EdgeRelay.Delivery"] = ["EdgeRelay.Core", "EdgeRelay.Storage"],
-        ["EdgeRelay.Attachments"] = ["EdgeRelay.Core"],
+        ["EdgeRelay.Attachments"] = ["EdgeRelay.Core", "EdgeRelay.Storage"],
         ["EdgeRelay.Forwarding"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Storage", "EdgeRelay.Client"],
         ["EdgeRelay.Server"] = ["EdgeRelay.Core", "EdgeRelay.Protocol", "EdgeRelay.Addressing", "EdgeRelay.Storage", "EdgeRelay.Storage.Faster", "EdgeRelay.Storage.JetStream", "EdgeRelay.Delivery", "EdgeRelay.Attachments", "EdgeRelay.Forwarding"],
         ["EdgeRelay"] = ["EdgeRelay.Server"],
@@ -68,11 +68,12 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
-    public void Attachments_reference_neither_the_server_nor_the_wire_nor_the_log()
+    public void Attachments_reference_neither_the_server_nor_the_wire_nor_an_engine()
     {
         var referenced = typeof(Attachments.AttachmentStore).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
 
-        Assert.DoesNotContain(referenced, name => name is "EdgeRelay.Server" or "EdgeRelay.Protocol" or "EdgeRelay.Storage" or "edgerelay");
+        // The storage contracts only (a cluster's attachment replicas, IAttachmentReplicas), never an engine.
+        Assert.DoesNotContain(referenced, name => name is "EdgeRelay.Server" or "EdgeRelay.Protocol" or "EdgeRelay.Storage.Faster" or "EdgeRelay.Storage.JetStream" or "edgerelay");
         Assert.DoesNotContain(referenced, name => name.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || name.StartsWith("FASTER", StringComparison.OrdinalIgnoreCase));
     }
 

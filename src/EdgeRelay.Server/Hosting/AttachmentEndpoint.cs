@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using EdgeRelay.Attachments;
 using Microsoft.Net.Http.Headers;
 
 namespace EdgeRelay.Server;
@@ -15,15 +16,30 @@ namespace EdgeRelay.Server;
 /// </remarks>
 internal static class AttachmentEndpoint
 {
-    public static IResult Serve(string id, RelayServer relay, HttpContext context)
+    public static async Task<IResult> ServeAsync(string id, RelayServer relay, HttpContext context)
     {
         var store = relay.Attachments;
-        if (!AttachmentId.TryParse(id, out var attachmentId) || !store.TryGet(attachmentId, out var attachment))
+        if (!AttachmentId.TryParse(id, out var attachmentId))
         {
             return Results.NotFound();
         }
 
-        var stream = store.OpenRead(attachment);
+        StoredAttachment? attachment;
+        Stream? stream;
+        if (store.TryGet(attachmentId, out attachment))
+        {
+            stream = store.OpenRead(attachment);
+        }
+        else if (await store.FetchAsync(attachmentId, context.RequestAborted) is { } fetched)
+        {
+            // Committed on another node of the cluster (maybe lost since): read from the replicas into a temporary file.
+            (attachment, stream) = fetched;
+        }
+        else
+        {
+            return Results.NotFound();
+        }
+
         if (stream is null)
         {
             return Results.NotFound();

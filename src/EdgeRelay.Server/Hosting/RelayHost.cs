@@ -146,7 +146,7 @@ public sealed class RelayHost : IAsyncDisposable
             : r.Storage is Storage.IStorageReadiness { NotReadyReason: { } reason } ? Results.Text("storage not ready: " + reason + "\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready\n"));
         app.MapMetrics("/metrics", relay.Metrics.Registry);
-        app.MapMethods("/a/{id}", [HttpMethods.Get, HttpMethods.Head], AttachmentEndpoint.Serve);
+        app.MapMethods("/a/{id}", [HttpMethods.Get, HttpMethods.Head], AttachmentEndpoint.ServeAsync);
         Admin.AdminEndpoints.MapAdmin(app, relay);
 
         // Stop taking requests as soon as the host is told to stop, before Kestrel's own drain begins; and stop

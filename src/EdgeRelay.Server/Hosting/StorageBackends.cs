@@ -27,6 +27,13 @@ internal static class StorageBackends
             ? await shared.OpenOutboundQueueAsync(RelayForwarding.QueueLimits(options), loggerFactory.CreateLogger<JetStreamOutboundQueue>(), cancellationToken)
             : await FasterOutboundQueue.OpenAsync(RelayForwarding.QueueOptions(options, dataDirectory), time, loggerFactory.CreateLogger<FasterOutboundQueue>(), cancellationToken);
 
+    /// <summary>
+    /// Where a cluster's committed attachments are kept beside each node's disk, so that any node serves them (an object
+    /// store bucket on the JetStream cluster); null for one machine, whose attachments are on its disk alone.
+    /// </summary>
+    public static async Task<IAttachmentReplicas?> OpenAttachmentReplicasAsync(EdgeRelayOptions options, IRelayStorage storage, CancellationToken cancellationToken) =>
+        storage is JetStreamStorage shared ? await shared.OpenAttachmentReplicasAsync(options.Attachments.Expiry, cancellationToken) : null;
+
     /// <summary>The Storage and Relay sections as JetStream backend options.</summary>
     public static JetStreamStorageOptions JetStreamOptions(EdgeRelayOptions options)
     {

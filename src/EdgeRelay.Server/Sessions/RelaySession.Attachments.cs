@@ -153,6 +153,7 @@ public sealed partial class RelaySession
         UploadStatus.WrongOffset => Fail(requestId, ErrorCode.UploadOffset, $"the next chunk must start at offset {received} (declared size {size})"),
         UploadStatus.Incomplete => Fail(requestId, ErrorCode.UploadIncomplete, $"only {received} of {size} bytes received"),
         UploadStatus.DigestMismatch => Fail(requestId, ErrorCode.UploadIncomplete, "the bytes do not have the declared SHA-256; the upload is dropped"),
+        UploadStatus.NotReplicated => Fail(requestId, ErrorCode.InternalError, "the relay cluster did not store the attachment; the upload stays, commit it again later"),
         _ => Fail(requestId, ErrorCode.InternalError, "unexpected upload status"),
     };
 }

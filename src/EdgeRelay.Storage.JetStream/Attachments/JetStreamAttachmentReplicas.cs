@@ -1,0 +1,161 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using NATS.Client.JetStream;
+using NATS.Client.ObjectStore;
+using NATS.Client.ObjectStore.Models;
+
+namespace EdgeRelay.Storage.JetStream;
+
+/// <summary>
+/// A relay cluster's committed attachments in a JetStream object store bucket, <c>&lt;PREFIX&gt;-ATTACH</c>, at the
+/// store's replication: one object per attachment, named by its id, its record in the object's metadata. Every node
+/// reads any of them; the bucket's age limit (the attachments' expiry and a day) removes them without a sweep.
+/// </summary>
+/// <remarks>
+/// The object store splits the bytes into chunks of its own (128 KiB) and checks its SHA-256 of them on every read, so
+/// a damaged replica is refused, not served. A put waits for JetStream to acknowledge each chunk at the replication,
+/// and is asked again as a whole (the same name replaces a partial object) while the cluster does not answer, for up to
+/// <see cref="JetStreamStorageOptions.PublishRetryWindow"/>.
+/// </remarks>
+public sealed class JetStreamAttachmentReplicas : IAttachmentReplicas
+{
+    private const string SizeKey = "edgerelay-size";
+    private const string DigestKey = "edgerelay-sha256";
+    private const string StoredKey = "edgerelay-stored-ms";
+    private const string ExpiresKey = "edgerelay-expires-ms";
+    private const string OwnerKey = "edgerelay-owner";
+
+    private readonly INatsObjStore _bucket;
+    private readonly JetStreamStorageOptions _options;
+    private readonly ILogger _logger;
+
+    private JetStreamAttachmentReplicas(INatsObjStore bucket, JetStreamStorageOptions options, ILogger logger)
+    {
+        _bucket = bucket;
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>Opens the bucket, creating it if needed, with an age limit of <paramref name="expiry"/> and a day (an existing bucket keeps its own).</summary>
+    internal static async Task<JetStreamAttachmentReplicas> OpenAsync(INatsJSContext js, JetStreamStorageOptions options, TimeSpan expiry, ILogger logger, CancellationToken ct)
+    {
+        var context = new NatsObjContext(js);
+        var config = new NatsObjConfig(options.AttachmentBucket)
+        {
+            Description = "EdgeRelay attachments: every node serves any node's",
+            Storage = NatsObjStorageType.File,
+            NumberOfReplicas = options.Replicas,
+            MaxAge = expiry + TimeSpan.FromDays(1),
+        };
+        var bucket = await StartRetry.RunAsync(
+            async c =>
+            {
+                try
+                {
+                    return await context.CreateObjectStoreAsync(config, c).ConfigureAwait(false);
+                }
+                catch (NatsJSApiException ex) when (ex.Error.ErrCode == StreamNameInUse)
+                {
+                    // Created by another node with other limits (an operator changed the expiry): used as it is.
+                    return await context.GetObjectStoreAsync(options.AttachmentBucket, c).ConfigureAwait(false);
+                }
+            },
+            "creating bucket " + options.AttachmentBucket,
+            options.PublishRetryWindow,
+            logger,
+            ct).ConfigureAwait(false);
+        return new JetStreamAttachmentReplicas(bucket, options, logger);
+    }
+
+    /// <summary>JetStream's error for a stream that exists with another configuration.</summary>
+    private const int StreamNameInUse = 10058;
+
+    public async Task PutAsync(AttachmentRecord record, Stream content, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(content);
+        var start = content.Position;
+        var meta = new ObjectMetadata
+        {
+            Name = record.Id.ToString(),
+            Metadata = new Dictionary<string, string>
+            {
+                [SizeKey] = record.Size.ToString(CultureInfo.InvariantCulture),
+                [DigestKey] = Convert.ToHexStringLower(record.Sha256),
+                [StoredKey] = record.StoredAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+                [ExpiresKey] = record.ExpiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+                [OwnerKey] = record.Owner,
+            },
+        };
+        try
+        {
+            await StartRetry.RunAsync(
+                async c =>
+                {
+                    content.Position = start;
+                    return await _bucket.PutAsync(meta, content, leaveOpen: true, c).ConfigureAwait(false);
+                },
+                "storing attachment " + meta.Name,
+                _options.PublishRetryWindow,
+                _logger,
+                ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NATS.Client.Core.NatsException or TimeoutException)
+        {
+            throw new IOException($"The cluster did not store attachment {meta.Name}: {ex.Message}", ex);
+        }
+    }
+
+    public async Task<AttachmentRecord?> FindAsync(AttachmentId id, CancellationToken ct = default)
+    {
+        ObjectMetadata info;
+        try
+        {
+            info = await _bucket.GetInfoAsync(id.ToString(), showDeleted: false, ct).ConfigureAwait(false);
+        }
+        catch (NatsObjNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is NATS.Client.Core.NatsException or TimeoutException)
+        {
+            throw new IOException($"The cluster did not answer for attachment {id}: {ex.Message}", ex);
+        }
+
+        return info.Deleted ? null : Read(id, info);
+    }
+
+    public async Task<bool> CopyToAsync(AttachmentId id, Stream destination, CancellationToken ct = default)
+    {
+        try
+        {
+            await _bucket.GetAsync(id.ToString(), destination, leaveOpen: true, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (NatsObjNotFoundException)
+        {
+            return false;
+        }
+        catch (Exception ex) when (ex is NATS.Client.Core.NatsException or TimeoutException)
+        {
+            // A digest that does not match the chunks read is a NatsObjException too: refused, never served.
+            throw new IOException($"Attachment {id} could not be read from the cluster: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The record in an object's metadata; an object without it (not written by a relay) is not an attachment.</summary>
+    private static AttachmentRecord? Read(AttachmentId id, ObjectMetadata info)
+    {
+        var meta = info.Metadata;
+        if (meta is null
+            || !meta.TryGetValue(SizeKey, out var size) || !long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out var length)
+            || !meta.TryGetValue(DigestKey, out var digest) || digest.Length != 64
+            || !meta.TryGetValue(StoredKey, out var stored) || !long.TryParse(stored, NumberStyles.None, CultureInfo.InvariantCulture, out var storedMs)
+            || !meta.TryGetValue(ExpiresKey, out var expires) || !long.TryParse(expires, NumberStyles.None, CultureInfo.InvariantCulture, out var expiresMs))
+        {
+            return null;
+        }
+
+        return new AttachmentRecord(id, length, Convert.FromHexString(digest), DateTimeOffset.FromUnixTimeMilliseconds(storedMs), DateTimeOffset.FromUnixTimeMilliseconds(expiresMs), meta.GetValueOrDefault(OwnerKey) ?? string.Empty);
+    }
+}
