@@ -151,6 +151,13 @@ public sealed class ForwardingEngine : IAsyncDisposable
             return;
         }
 
+        if (_dispatch is not null)
+        {
+            // Nothing more is adopted or told once stopping: what stays queued is the next start's (or another node's).
+            _dispatch.Adopted = null;
+            _dispatch.SettledElsewhere = null;
+        }
+
         await _stop.CancelAsync();
         Task[] loops;
         lock (_workersLock)
@@ -273,26 +280,57 @@ public sealed class ForwardingEngine : IAsyncDisposable
         var told = new List<SendSettled>(outcomes.Count);
         for (var i = 0; i < results.Length; i++)
         {
-            if (results[i] != SettleStatus.Settled)
-            {
-                // Settled already: by another node of a shared queue, whose settle told this engine (OnSettledElsewhere).
-                continue;
-            }
-
             var (send, state, code) = outcomes[i];
-            var counted = _mine.TryRemove(send.Message.SendId, out _); // false if another node's settle came first meanwhile
-            told.Add(new SendSettled(send.Message.SendId, send.Message.Owner, state, code, send.Message.Ciphertext.Length, counted));
-            if (state == OutboundState.Failed)
+            var message = send.Message;
+            if (results[i] == SettleStatus.Settled)
             {
-                _failedByCode.AddOrUpdate(code, 1, static (_, n) => n + 1);
-                ForwardingLog.SendFailed(Logger, send.Message.SendId, destination, code);
+                var counted = _mine.TryRemove(message.SendId, out _); // false if another node's settle came first meanwhile
+                told.Add(new SendSettled(message.SendId, message.Owner, state, code, message.Ciphertext.Length, counted));
+            }
+            else if (_mine.TryRemove(message.SendId, out _) && TryGetSettled(message.SendId, out var status))
+            {
+                // Settled by another node of a shared queue while this engine took it (an adoption or a submit racing
+                // that settle, which then found nothing of this engine's to release): released here, as it stands.
+                told.Add(new SendSettled(message.SendId, message.Owner, status.State, status.Code, message.Ciphertext.Length));
             }
         }
 
         await Queue.WaitDurableAsync(latest);
         foreach (var settled in told)
         {
-            _settled?.Invoke(settled);
+            var inForce = settled;
+            if (TryGetSettled(settled.SendId, out var status) && (status.State, status.Code) != (settled.State, settled.Code))
+            {
+                // Another node's settle of the message came first in a shared queue: its state is the one in force, and
+                // its sender was told it from there; this one only releases what it counted.
+                if (!settled.CountedHere)
+                {
+                    continue;
+                }
+
+                inForce = settled with { State = status.State, Code = status.Code };
+            }
+            else if (settled.State == OutboundState.Failed)
+            {
+                _failedByCode.AddOrUpdate(settled.Code, 1, static (_, n) => n + 1);
+                ForwardingLog.SendFailed(Logger, settled.SendId, destination, settled.Code);
+            }
+
+            _settled?.Invoke(inForce);
+        }
+    }
+
+    /// <summary>The state a message settled with, in force in the queue; false while queued, or when the queue cannot say.</summary>
+    private bool TryGetSettled(long sendId, out OutboundStatus status)
+    {
+        try
+        {
+            return Queue.TryGetStatus(sendId, out status) && status.State is OutboundState.Delivered or OutboundState.Failed;
+        }
+        catch (ObjectDisposedException)
+        {
+            status = default;
+            return false;
         }
     }
 

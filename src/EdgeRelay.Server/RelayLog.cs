@@ -49,4 +49,7 @@ internal static partial class RelayLog
 
     [LoggerMessage(EventId = 3012, Level = LogLevel.Critical, Message = "The relay's storage failed and cannot commit again while it runs ({Reason}); nothing is acknowledged from now on. Stopping with exit code 8: a restart recovers every acknowledged message (free disk space first if the disk is full)")]
     public static partial void StorageFailed(ILogger logger, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 3022, Level = LogLevel.Warning, Message = "Moved {Count} queued SEND_VIAs from this node's own outbound log to the cluster's outbound queue ({Left} left there: {Reason}); they forward from the cluster with new send ids")]
+    public static partial void OutboundMigrated(ILogger logger, int count, int left, string reason);
 }

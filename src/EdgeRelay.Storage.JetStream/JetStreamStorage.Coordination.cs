@@ -12,6 +12,7 @@ public sealed partial class JetStreamStorage
     private readonly ConcurrentDictionary<AddressId, byte> _caughtUp = new();
 
     private Action<AddressId>? _pushChanged;
+    private int _outboundOpened;
 
     /// <summary>Told as the contract says; a lease gained is told once this node's index caught up with the address' stream.</summary>
     public Action<AddressId>? PushChanged
@@ -45,6 +46,8 @@ public sealed partial class JetStreamStorage
     internal long NodeId => _writer;
 
     internal long BeatenUpTo => _presence.BeatenUpTo;
+
+    internal int DispatchClaimsInFlight => _presence.DispatchClaimsInFlight;
 
     public bool MayPush(AddressId aid) => _caughtUp.ContainsKey(aid) && _presence.MayPush(aid);
 
@@ -134,6 +137,13 @@ public sealed partial class JetStreamStorage
         ArgumentNullException.ThrowIfNull(limits);
         limits.ValidateLimits();
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+        // One per node: its records name the node, and the presence table tells one queue of adoptions.
+        if (Interlocked.Exchange(ref _outboundOpened, 1) != 0)
+        {
+            throw new InvalidOperationException("This node's outbound queue is open already: one per store.");
+        }
+
         return JetStreamOutboundQueue.OpenForNodeAsync(_options, limits, _time, logger ?? _logger, _connection, _writer, _presence, ct);
     }
 

@@ -104,7 +104,29 @@ public sealed partial class JetStreamStorage
     }
 
     private Task<INatsJSStream> CreateStreamAsync(StreamConfig config, CancellationToken ct) =>
-        StartRetry.RunAsync(c => _js.CreateOrUpdateStreamAsync(config, c).AsTask(), "creating stream " + config.Name, _options.PublishRetryWindow, _logger, ct);
+        StartRetry.RunAsync(
+            async c =>
+            {
+                try
+                {
+                    // Subjects a stream has are kept: a newer relay may have added some (a record kind this version does
+                    // not know), and an older node restarting in a rolling upgrade or a rollback must not take them away.
+                    var existing = await _js.GetStreamAsync(config.Name!, cancellationToken: c).ConfigureAwait(false);
+                    if (existing.Info.Config.Subjects is { } subjects && config.Subjects is { } ours)
+                    {
+                        config = config with { Subjects = [.. ours.Union(subjects, StringComparer.Ordinal)] };
+                    }
+                }
+                catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+                {
+                }
+
+                return await _js.CreateOrUpdateStreamAsync(config, c).ConfigureAwait(false);
+            },
+            "creating stream " + config.Name,
+            _options.PublishRetryWindow,
+            _logger,
+            ct);
 
     private void RunMaintenance()
     {

@@ -13,6 +13,10 @@ internal sealed partial class Presence
     // Own beats applied when each dispatcher was first listed here, and the claims this node has on their way.
     private readonly Dictionary<long, long> _dispatchersSeen = [];
     private readonly HashSet<long> _claimingDispatch = [];
+
+    // Dispatchers whose claim this node holds and that it last saw dead (told adopted then): one that beats again
+    // forwards its own once more, and if it dies again this node is told adopted again.
+    private readonly HashSet<long> _adoptedDead = [];
     private long _adoptions;
 
     /// <summary>The nodes whose queued outbound messages the outbound queue lists (called outside this table's lock).</summary>
@@ -24,7 +28,23 @@ internal sealed partial class Presence
     /// <summary>Claims this node won on the outbound messages of nodes that died.</summary>
     public long Adoptions => Interlocked.Read(ref _adoptions);
 
-    /// <summary>Whether this node forwards the outbound messages <paramref name="dispatcher"/> queued: its own, or a dead node's it claimed.</summary>
+    /// <summary>Claims of this node's on their way (tests wait for none before they look for a claim that came too early).</summary>
+    internal int DispatchClaimsInFlight
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _claimingDispatch.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether this node forwards the outbound messages <paramref name="dispatcher"/> queued: its own, or those of a dead
+    /// node whose claim it holds. A node that beats again (it was only cut off) forwards its own again: what this node
+    /// had taken of them goes on (at least once), what it queues from then on is its own alone.
+    /// </summary>
     public bool Forwards(long dispatcher)
     {
         if (dispatcher == _self)
@@ -34,7 +54,7 @@ internal sealed partial class Presence
 
         lock (_lock)
         {
-            return _dispatch.TryGetValue(dispatcher, out var slot) && slot.Writer == _self;
+            return _dispatch.TryGetValue(dispatcher, out var slot) && slot.Writer == _self && !IsLiveLocked(dispatcher);
         }
     }
 
@@ -44,12 +64,14 @@ internal sealed partial class Presence
     /// claimed: it may be a node that just started, whose first beat this node has not applied yet (the outbound
     /// stream and the presence stream are followed apart, so its first queued message can come first).
     /// </summary>
-    private List<(long Dispatcher, ulong Seq)>? ReviewDispatchLocked(IReadOnlySet<long>? dispatchers)
+    private List<(long Dispatcher, ulong Seq)>? ReviewDispatchLocked(IReadOnlySet<long>? dispatchers, ref List<long>? readopted)
     {
         if (dispatchers is null)
         {
             return null;
         }
+
+        _adoptedDead.RemoveWhere(node => !dispatchers.Contains(node) || IsLiveLocked(node));
 
         if (_dispatchersSeen.Count > 0)
         {
@@ -84,6 +106,11 @@ internal sealed partial class Presence
             }
 
             var slot = _dispatch.GetValueOrDefault(node);
+            if (slot.Writer == _self && !IsLiveLocked(node) && _adoptedDead.Add(node))
+            {
+                (readopted ??= []).Add(node); // held since it was last dead; it beat meanwhile, and is dead again
+            }
+
             if (slot.Writer == _self || _claimingDispatch.Contains(node) || IsLiveLocked(node) || (slot.Writer != 0 && IsLiveLocked(slot.Writer)))
             {
                 continue;
@@ -133,6 +160,7 @@ internal sealed partial class Presence
         }
 
         Interlocked.Increment(ref _adoptions);
+        _adoptedDead.Add(dispatcher);
         JetStreamLog.DispatchAdopted(_logger, dispatcher);
         return true;
     }

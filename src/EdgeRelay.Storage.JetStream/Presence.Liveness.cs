@@ -8,7 +8,7 @@ namespace EdgeRelay.Storage.JetStream;
 internal sealed partial class Presence
 {
     /// <summary>Leases this node wants and may take now, ones it holds and no longer wants, and what to tell the hub.</summary>
-    private sealed record Decisions(List<AddressId>? Changed, List<(AddressId Aid, ulong Seq, Want Want)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release, List<AddressId>? Lost, List<(long Node, ulong UpTo)>? Purge, List<(long Dispatcher, ulong Seq)>? Claims = null);
+    private sealed record Decisions(List<AddressId>? Changed, List<(AddressId Aid, ulong Seq, Want Want)>? Acquire, List<(AddressId Aid, ulong Seq)>? Release, List<AddressId>? Lost, List<(long Node, ulong UpTo)>? Purge, List<(long Dispatcher, ulong Seq)>? Claims = null, List<long>? Readopted = null);
 
     /// <summary>
     /// Whether <paramref name="node"/> is live. This node: it sent its newest heartbeat known stored and applied less
@@ -148,6 +148,7 @@ internal sealed partial class Presence
         List<(AddressId Aid, ulong Seq)>? release = null;
         List<(long Node, ulong UpTo)>? purge = null;
         List<(long Dispatcher, ulong Seq)>? claims;
+        List<long>? readopted = null;
         var dispatchers = Dispatchers?.Invoke(); // the outbound queue's lock, never taken under this table's
         lock (_lock)
         {
@@ -177,10 +178,10 @@ internal sealed partial class Presence
             }
 
             purge?.ForEach(p => _beats.Remove(p.Node));
-            claims = ReviewDispatchLocked(dispatchers);
+            claims = ReviewDispatchLocked(dispatchers, ref readopted);
         }
 
-        return new Decisions(changed, acquire, release, lost, purge, claims);
+        return new Decisions(changed, acquire, release, lost, purge, claims, readopted);
     }
 
     /// <summary>
@@ -273,6 +274,7 @@ internal sealed partial class Presence
         decisions.Acquire?.ForEach(a => _ = AcquireAsync(a.Aid, a.Seq, a.Want));
         decisions.Release?.ForEach(r => _ = ReleaseAsync(r.Aid, r.Seq));
         decisions.Claims?.ForEach(c => _ = ClaimDispatchAsync(c.Dispatcher, c.Seq));
+        decisions.Readopted?.ForEach(TellAdopted);
         Tell(decisions.Changed);
         Tell(decisions.Lost, PushLost);
     }

@@ -30,7 +30,9 @@ public sealed class OutboundDispatchTests : PresenceNodes
         var steps = (int)(options.NodeTimeout / options.HeartbeatInterval);
         for (var i = 0; i < steps; i++)
         {
+            // A claim goes out from the beat's review: none on its way, none applied.
             await StepAsync(b);
+            Assert.Equal(0, b.DispatchClaimsInFlight);
             Assert.All(queueB.GetQueued(), m => Assert.False(queueB.Forwards(m)));
             Assert.Empty(adopted);
         }

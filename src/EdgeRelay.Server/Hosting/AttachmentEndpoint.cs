@@ -1,6 +1,6 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Http;
 using EdgeRelay.Attachments;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
 namespace EdgeRelay.Server;

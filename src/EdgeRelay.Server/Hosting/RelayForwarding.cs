@@ -86,13 +86,10 @@ public sealed class RelayForwarding : IAsyncDisposable
 
     private void CountTaken(IReadOnlyList<OutboundMessage> messages)
     {
-        var tokens = _tokens.List().ToDictionary(t => t.Id, StringComparer.Ordinal);
+        // A lookup by id per message: an adoption is told on the cluster's follower thread, which must not stall.
         foreach (var message in messages)
         {
-            if (tokens.TryGetValue(message.Owner, out var token))
-            {
-                token.AddQueued(message.Ciphertext.Length);
-            }
+            _tokens.FindById(message.Owner)?.AddQueued(message.Ciphertext.Length);
         }
     }
 

@@ -22,7 +22,7 @@ public sealed partial class RelayServer
     public ServiceRoles Roles { get; private set; }
 
     /// <summary>Largest ciphertext SEND_VIA accepts now.</summary>
-    public int MaxSendViaCiphertext => Sending.EffectiveMaxCiphertextBytes(Options.Relay);
+    public int MaxSendViaCiphertext => Math.Min(Sending.EffectiveMaxCiphertextBytes(Options.Relay), StorageBackends.MaxOutboundCiphertext(Forwarding.Queue));
 
     /// <summary>
     /// The relay's status as STATUS reports it: availability, limits, capacity and sending options. Read

@@ -242,6 +242,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         TokenStore? tokens = null;
         AttachmentStore? attachments = null;
         RelayForwarding? forwarding = null;
+        IOutboundQueue? ownedOutbound = null;
         try
         {
             // Before the storage opens: a token file that does not parse stops the start with its name.
@@ -252,9 +253,12 @@ public sealed partial class RelayServer : IAsyncDisposable
             notifier ??= options.Notify.Enabled
                 ? new WebhookNotifier(options.Notify, time, loggerFactory.CreateLogger("EdgeRelay.Notify"))
                 : null;
-            var ownsOutbound = outbound is null;
-            outbound ??= await StorageBackends.OpenOutboundQueueAsync(options, storage, dataDir, time, loggerFactory, cancellationToken);
-            forwarding = RelayForwarding.Create(options, outbound, ownsOutbound, tokens, time, loggerFactory, peers);
+            if (outbound is null)
+            {
+                ownedOutbound = outbound = await StorageBackends.OpenOutboundQueueAsync(options, storage, dataDir, time, loggerFactory, cancellationToken);
+            }
+
+            forwarding = RelayForwarding.Create(options, outbound, ownedOutbound is not null, tokens, time, loggerFactory, peers);
             var server = new RelayServer(options, storage, ownsStorage, attachments, serviceKey, tokens, time, loggerFactory, notifier, certificate) { Forwarding = forwarding };
             forwarding.Start();
             return server;
@@ -264,6 +268,10 @@ public sealed partial class RelayServer : IAsyncDisposable
             if (forwarding is not null)
             {
                 await forwarding.DisposeAsync();
+            }
+            else if (ownedOutbound is not null)
+            {
+                await ownedOutbound.DisposeAsync();
             }
 
             if (attachments is not null)

@@ -82,7 +82,7 @@ internal sealed class OutboundIndex
 
         status = new OutboundStatus(sendId, message.Owner, state, state == OutboundState.Delivered ? (ushort)0 : code, message.QueuedAtUnixMs, nowMs);
         Unqueue(message);
-        Retain(new Settled(status, Seq: 0, Writer: 0));
+        Retain(new Settled(status, Seq: 0, Writer: 0, message.Ciphertext.Length));
         return true;
     }
 
@@ -91,8 +91,8 @@ internal sealed class OutboundIndex
     /// node's provisional status (another node settled it first), and later ones are ignored. One settled at or
     /// before <paramref name="cutoffMs"/> (read by a node that starts or lags past its retention) ends the message's
     /// queued state but is not retained. Returns whether it is in force, whether the message's queued record was
-    /// still listed (so it can be deleted), and the ciphertext length of a message it took out of the queued ones (0
-    /// when this node had settled it provisionally already).
+    /// still listed (so it can be deleted), and the ciphertext length of the message (when it was queued here or
+    /// settled here provisionally).
     /// </summary>
     public (bool InForce, bool WasQueued, int Length) ApplySettled(OutboundStatus status, ulong seq, long writer, long cutoffMs)
     {
@@ -104,13 +104,13 @@ internal sealed class OutboundIndex
             }
 
             RecordBytes += SettleRecordBytes(status);
-            _settled[status.SendId] = new Settled(status, seq, writer);
+            _settled[status.SendId] = new Settled(status, seq, writer, 0);
             if (known.Status.SettledAtUnixMs != status.SettledAtUnixMs)
             {
                 _bySettledAt.Enqueue(status.SendId, status.SettledAtUnixMs);
             }
 
-            return (true, true, 0);
+            return (true, true, known.Length); // this node's provisional settle: the length it took out of the queued ones
         }
 
         var wasQueued = _queued.TryGetValue(status.SendId, out var message);
@@ -122,7 +122,7 @@ internal sealed class OutboundIndex
         if (status.SettledAtUnixMs > cutoffMs)
         {
             RecordBytes += SettleRecordBytes(status);
-            Retain(new Settled(status, seq, writer));
+            Retain(new Settled(status, seq, writer, 0));
         }
 
         return (true, wasQueued, wasQueued ? message!.Ciphertext.Length : 0);
@@ -216,5 +216,6 @@ internal sealed class OutboundIndex
     }
 
     /// <summary>A settled status, the sequence and writer of the settle record in force (0 while provisional: this node's own, not back yet).</summary>
-    private readonly record struct Settled(OutboundStatus Status, ulong Seq, long Writer);
+    /// <param name="Length">For a provisional one, the ciphertext length of the message it took out of the queued ones (0 otherwise).</param>
+    private readonly record struct Settled(OutboundStatus Status, ulong Seq, long Writer, int Length);
 }

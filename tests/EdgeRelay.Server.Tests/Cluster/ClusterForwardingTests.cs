@@ -126,6 +126,95 @@ public sealed class ClusterForwardingTests(NatsClusterFixture fixture) : IClassF
         Assert.Equal(acknowledged.Count, (await MetricsAsync(b))["edgerelay_cluster_outbound_adopted_total"]);
     }
 
+    [SkippableFact]
+    public async Task A_node_that_kept_SEND_VIAs_in_its_own_outbound_log_hands_them_to_the_cluster_when_it_joins_it()
+    {
+        var (args, token) = await ClusterAsync();
+        using var owner = new Owner();
+        AddressCard card;
+        await using (var d = await StartDestinationAsync())
+        {
+            await using var onD = await RelayClient.ConnectAsync(d.RelayEndPoint);
+            card = (await owner.CreateAddressAsync(onD)).Card;
+            Assert.Equal(0, await d.TerminateAsync());
+        }
+
+        // One machine's relay (its outbound queue a FASTER log in its data folder) acknowledges 10 while D is down, and stops.
+        var data = Directory.CreateDirectory(_dir.Combine("a")).FullName;
+        Dictionary<long, int> acknowledged;
+        await using (var alone = await ServerProcess.StartAsync(data, [.. args.Where(a => !a.StartsWith("--Storage:", StringComparison.Ordinal))]))
+        {
+            await using (var rm = await ConnectRmAsync(alone, token))
+            {
+                acknowledged = await SendAsync(rm, card, 0, 10);
+            }
+
+            Assert.Equal(0, await alone.TerminateAsync());
+        }
+
+        // The same data folder joins the cluster: the 10 go out from the cluster's queue, the local log is set aside.
+        await using var node = await ServerProcess.StartAsync(data, args);
+        await using var back = await StartDestinationAsync();
+        await using var onBack = await RelayClient.ConnectAsync(back.RelayEndPoint);
+        await onBack.AuthenticateAsync(card.Aid, owner.Key);
+        var received = new List<int>();
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                received.AddRange(await Drain.AllAsync(onBack, card.Aid));
+                return received.Count >= acknowledged.Count;
+            },
+            "the 10 messages of the local log to reach D from the cluster",
+            Patience,
+            TimeSpan.FromMilliseconds(100));
+        Assert.Equal(acknowledged.Values.Order(), received.Order());
+        Assert.True(Directory.Exists(Path.Combine(data, "outbound.moved")));
+        Assert.False(Directory.Exists(Path.Combine(data, "outbound")));
+        Assert.Contains("Moved 10 queued SEND_VIAs", node.Output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task An_attachment_committed_on_a_node_whose_disk_is_then_lost_is_served_by_the_other_node()
+    {
+        var (args, token) = await ClusterAsync();
+        var dataA = Directory.CreateDirectory(_dir.Combine("a")).FullName;
+        await using var a = await ServerProcess.StartAsync(dataA, args);
+        await using var b = await ServerProcess.StartAsync(Directory.CreateDirectory(_dir.Combine("b")).FullName, args);
+        var content = new byte[300_000]; // several of the object store's chunks
+        Random.Shared.NextBytes(content);
+        AttachmentUploaded uploaded;
+        await using (var rm = await ConnectRmAsync(a, token))
+        {
+            uploaded = await rm.UploadAttachmentAsync(content);
+        }
+
+        // Node A and its disk are gone: the URL's id still downloads from node B, bytes, ranges and tag intact.
+        await a.KillAsync();
+        Directory.Delete(dataA, recursive: true);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var url = new Uri($"http://{b.HttpEndPoint}/a/{uploaded.Id}");
+        using (var response = await http.GetAsync(url))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(content, await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal("\"" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content)) + "\"", response.Headers.ETag?.Tag);
+        }
+
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, url);
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(1000, 1999);
+        using (var part = await http.SendAsync(ranged))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.PartialContent, part.StatusCode);
+            Assert.Equal(content.AsSpan(1000, 1000).ToArray(), await part.Content.ReadAsByteArrayAsync());
+        }
+
+        // Nothing kept on B's disk for it, and an id never committed is the same bare 404 as on one machine.
+        // (The temporary copy goes when the server closes it, just after the last byte was sent.)
+        await Eventually.TrueAsync(() => Directory.GetFiles(Path.Combine(_dir.Combine("b"), "attachments"), "*", SearchOption.AllDirectories).Length == 0, "node B's temporary copies to be gone");
+        using var missing = await http.GetAsync(new Uri($"http://{b.HttpEndPoint}/a/{AttachmentId.NewRandom()}"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
     /// <summary>The nodes' arguments (one prefix, one service key, one token file, short back-offs) and an RM token in that file.</summary>
     private async Task<(string[] Args, string Token)> ClusterAsync()
     {
