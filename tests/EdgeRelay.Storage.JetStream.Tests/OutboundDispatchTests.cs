@@ -71,6 +71,48 @@ public sealed class OutboundDispatchTests : PresenceNodes
         Assert.Equal(sent, other.GetQueued().Select(m => m.SendId));
     }
 
+    [SkippableFact]
+    public async Task A_node_judged_dead_that_beats_again_forwards_its_own_again_and_is_adopted_again_when_it_dies_again()
+    {
+        // A's clock stands still while B's moves: B judges A dead (its own beats and time), A never judged itself so.
+        var clockA = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Backend.Time.GetUtcNow());
+        var (a, _) = await OpenAsync(clockA);
+        var (b, _) = await OpenAsync();
+        var queueA = await OpenQueueAsync(a);
+        var queueB = await OpenQueueAsync(b);
+        var adopted = new ConcurrentQueue<long>();
+        queueB.Adopted = messages => Array.ForEach([.. messages], m => adopted.Enqueue(m.SendId));
+        var first = await EnqueueAsync(queueA, 2);
+        await Eventually.TrueAsync(() => queueB.GetQueued().Count == 2, "node B to list node A's messages");
+        var options = await Backend.OptionsAsync();
+        await DieAsync(b, options);
+        await Eventually.TrueAsync(() => adopted.Count == 2, "node B to adopt node A's messages");
+
+        // A beats again: its messages are its own again, and what it queues now B does not take.
+        await AdvanceAsync(clockA, options.HeartbeatInterval, a);
+        await Eventually.TrueAsync(() => queueB.GetQueued().All(m => !queueB.Forwards(m)), "node B to see node A live again");
+        var later = await EnqueueAsync(queueA, 1);
+        await Eventually.TrueAsync(() => queueB.GetQueued().Count == 3, "node B to list node A's new message");
+        Assert.Equal(first, adopted.Order());
+        Assert.All(queueA.GetQueued(), m => Assert.True(queueA.Forwards(m)));
+
+        // A falls silent again: B holds the claim already, and is told again, the new message too.
+        await DieAsync(b, options);
+        await Eventually.TrueAsync(() => adopted.Count == 5, "node B to be told of node A's messages again");
+        Assert.Equal(first.Concat(first).Concat(later).Order(), adopted.Order());
+        Assert.All(queueB.GetQueued(), m => Assert.True(queueB.Forwards(m)));
+        Assert.Equal(1, queueB.Adoptions); // one claim: the second time it was held already
+    }
+
+    /// <summary>Steps <paramref name="node"/> alone past the point where it judges the others dead.</summary>
+    private async Task DieAsync(JetStreamStorage node, JetStreamStorageOptions options)
+    {
+        for (var i = 0; i <= options.DeadAfterBeats; i++)
+        {
+            await StepAsync(node);
+        }
+    }
+
     private static async Task<long[]> EnqueueAsync(JetStreamOutboundQueue queue, int count)
     {
         var ids = new long[count];
