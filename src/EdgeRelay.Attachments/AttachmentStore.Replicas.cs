@@ -8,6 +8,8 @@ public sealed partial class AttachmentStore
 {
     internal const string FetchExtension = ".fetch";
 
+    private readonly SemaphoreSlim _fetches = new(MaxConcurrentFetches);
+
     /// <summary>
     /// On a cluster, puts the attachment where every node finds it before anything here promises it: a node lost after
     /// the uploader was told the URL loses nothing. Put from the upload's file, before the commit here: if the put
@@ -35,17 +37,26 @@ public sealed partial class AttachmentStore
         }
     }
 
+    /// <summary>Downloads read from the replicas at once, at most: each takes a temporary file of the attachment's size.</summary>
+    public const int MaxConcurrentFetches = 16;
+
     /// <summary>
     /// An attachment another node of the cluster committed, read from the replicas into a temporary file of this
     /// store's (deleted once the returned stream is closed, or at the next start after a crash); null when there is
     /// none, it expired, or this store has no replicas. Not kept here: each download reads it again, so this node's
     /// disk budget and the uploader's quota count only what was uploaded here.
     /// </summary>
+    /// <exception cref="IOException">The cluster did not answer, the bytes read were not the attachment's, or <see cref="MaxConcurrentFetches"/> are under way: try again later.</exception>
     public async Task<(StoredAttachment Attachment, FileStream Content)?> FetchAsync(AttachmentId id, CancellationToken cancellationToken = default)
     {
         if (_replicas is null)
         {
             return null;
+        }
+
+        if (!_fetches.Wait(0, CancellationToken.None))
+        {
+            throw new IOException($"{MaxConcurrentFetches} attachments are being read from the cluster already.");
         }
 
         FileStream? file = null;
@@ -64,25 +75,37 @@ public sealed partial class AttachmentStore
                 Share = FileShare.None,
                 Options = FileOptions.Asynchronous | FileOptions.DeleteOnClose,
             });
-            if (!await _replicas.CopyToAsync(id, file, cancellationToken) || file.Length != record.Size)
+            if (!await _replicas.CopyToAsync(id, file, cancellationToken))
             {
                 await file.DisposeAsync();
-                return null;
+                return null; // removed meanwhile
+            }
+
+            if (file.Length != record.Size)
+            {
+                throw new IOException($"The cluster holds {file.Length} bytes for attachment {id}, not {record.Size}.");
             }
 
             file.Position = 0;
             var attachment = new StoredAttachment(record.Id, record.Size, record.Sha256, record.StoredAt, record.ExpiresAt, record.Owner);
-            return (attachment, file);
+            var fetched = (attachment, file);
+            file = null; // the caller's now
+            return fetched;
         }
         catch (IOException ex)
         {
             AttachmentLog.ReplicaReadFailed(_logger, id.ToString(), ex.Message);
+            throw;
+        }
+        finally
+        {
             if (file is not null)
             {
+                // Not returned (an error, the download aborted): its temporary file goes now, not at the next start.
                 await file.DisposeAsync();
             }
 
-            return null;
+            _fetches.Release();
         }
     }
 }

@@ -287,11 +287,13 @@ public sealed class ForwardingEngine : IAsyncDisposable
                 var counted = _mine.TryRemove(message.SendId, out _); // false if another node's settle came first meanwhile
                 told.Add(new SendSettled(message.SendId, message.Owner, state, code, message.Ciphertext.Length, counted));
             }
-            else if (_mine.TryRemove(message.SendId, out _) && TryGetSettled(message.SendId, out var status))
+            else if (_mine.TryRemove(message.SendId, out _))
             {
                 // Settled by another node of a shared queue while this engine took it (an adoption or a submit racing
-                // that settle, which then found nothing of this engine's to release): released here, as it stands.
-                told.Add(new SendSettled(message.SendId, message.Owner, status.State, status.Code, message.Ciphertext.Length));
+                // that settle, which then found nothing of this engine's to release): released here, as it stands
+                // (as this engine saw it, if the queue can no longer say).
+                var (inForce, inForceCode) = TryGetSettled(message.SendId, out var status) ? (status.State, status.Code) : (state, code);
+                told.Add(new SendSettled(message.SendId, message.Owner, inForce, inForceCode, message.Ciphertext.Length));
             }
         }
 

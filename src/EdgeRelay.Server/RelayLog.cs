@@ -50,6 +50,6 @@ internal static partial class RelayLog
     [LoggerMessage(EventId = 3012, Level = LogLevel.Critical, Message = "The relay's storage failed and cannot commit again while it runs ({Reason}); nothing is acknowledged from now on. Stopping with exit code 8: a restart recovers every acknowledged message (free disk space first if the disk is full)")]
     public static partial void StorageFailed(ILogger logger, string reason, Exception exception);
 
-    [LoggerMessage(EventId = 3022, Level = LogLevel.Warning, Message = "Moved {Count} queued SEND_VIAs from this node's own outbound log to the cluster's outbound queue ({Left} left there: {Reason}); they forward from the cluster with new send ids")]
-    public static partial void OutboundMigrated(ILogger logger, int count, int left, string reason);
+    [LoggerMessage(EventId = 3022, Level = LogLevel.Warning, Message = "Attachments:PublicBaseUrl is not set: attachment URLs name this node's HTTP endpoint ({Endpoint}), unreachable once this node is lost although every node serves them; set it to a name that reaches every node (a load balancer, or DNS with fail-over)")]
+    public static partial void AttachmentUrlsNameOneNode(ILogger logger, string endpoint);
 }

@@ -61,12 +61,12 @@ public sealed class SharedQueueTests
         fx.Engine.Start();
         Assert.Empty(taken);
 
-        var retry = fx.Clock.WhenTimerCreated(TimeSpan.FromMilliseconds(1));
+        var backOff = fx.Clock.WhenTimerCreated(TimeSpan.FromSeconds(0.5), fx.Options.InitialBackoff); // the first back-off, jittered
         shared.AdoptAll();
         shared.Adopted!(others); // told again, as a late record of the dead node would be
-        await retry;
+        var wait = await backOff;
         peer.Up = true;
-        fx.Clock.Advance(fx.Options.MaxBackoff);
+        fx.Clock.Advance(wait);
         await fx.UntilToldAsync(3);
 
         Assert.Equal([0, 1, 2], peer.Stored.Select(EngineFixture.Seed).Order());
@@ -83,9 +83,9 @@ public sealed class SharedQueueTests
         var peer = fx.Peers[Peer];
         peer.Up = false;
         fx.Engine.Start();
-        var retry = fx.Clock.WhenTimerCreated(TimeSpan.FromMilliseconds(1));
+        var backOff = fx.Clock.WhenTimerCreated(TimeSpan.FromSeconds(0.5), fx.Options.InitialBackoff);
         var mine = await fx.SubmitAsync(1);
-        await retry; // tried once, backing off: it waits in the worker
+        var wait = await backOff; // tried once, backing off: it waits in the worker
         var other = (await shared.EnqueueElsewhereAsync(EngineFixture.Request(2))).SendId;
 
         // A node that judged this one dead adopted and delivered both; its settles are in force here.
@@ -98,7 +98,7 @@ public sealed class SharedQueueTests
         // The next round after the back-off holds only a message queued since: the settled one is not sent again.
         var next = await fx.SubmitAsync(3);
         peer.Up = true;
-        fx.Clock.Advance(fx.Options.MaxBackoff);
+        fx.Clock.Advance(wait);
         await fx.UntilToldAsync(3);
         Assert.Equal(3, EngineFixture.Seed(Assert.Single(peer.Stored)));
         Assert.Equal(OutboundState.Delivered, Assert.Single(fx.ToldAbout(next)).State);

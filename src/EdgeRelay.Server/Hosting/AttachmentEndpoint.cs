@@ -24,23 +24,34 @@ internal static class AttachmentEndpoint
             return Results.NotFound();
         }
 
-        StoredAttachment? attachment;
-        Stream? stream;
-        if (store.TryGet(attachmentId, out attachment))
+        StoredAttachment? attachment = null;
+        Stream? stream = null;
+        if (store.TryGet(attachmentId, out var local))
         {
-            stream = store.OpenRead(attachment);
-        }
-        else if (await store.FetchAsync(attachmentId, context.RequestAborted) is { } fetched)
-        {
-            // Committed on another node of the cluster (maybe lost since): read from the replicas into a temporary file.
-            (attachment, stream) = fetched;
-        }
-        else
-        {
-            return Results.NotFound();
+            (attachment, stream) = (local, store.OpenRead(local));
         }
 
         if (stream is null)
+        {
+            // Committed on another node of the cluster (maybe lost since), or its blob gone here: read from the replicas.
+            try
+            {
+                if (await store.FetchAsync(attachmentId, context.RequestAborted) is not { } fetched)
+                {
+                    return Results.NotFound();
+                }
+
+                (attachment, stream) = fetched;
+            }
+            catch (IOException)
+            {
+                // Not "gone": the cluster did not answer, or is busy with other reads. Logged by the store.
+                context.Response.Headers.RetryAfter = "5";
+                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            }
+        }
+
+        if (attachment is null)
         {
             return Results.NotFound();
         }

@@ -248,7 +248,7 @@ public sealed partial class RelayServer : IAsyncDisposable
             // Before the storage opens: a token file that does not parse stops the start with its name.
             tokens = TokenStore.Open(options.Access.ResolveTokensFile(dataDir), options.Access.DefaultLimits, time, loggerFactory.CreateLogger("EdgeRelay.Access"), watch: true);
             storage ??= await StorageBackends.OpenAsync(options, dataDir, time, loggerFactory, cancellationToken);
-            var replicas = await StorageBackends.OpenAttachmentReplicasAsync(options, storage, cancellationToken);
+            var replicas = await StorageBackends.OpenAttachmentReplicasAsync(options, storage, loggerFactory, cancellationToken);
             attachments = AttachmentStore.Open(Path.Combine(dataDir, "attachments"), options.Attachments.ToStoreOptions(), time, loggerFactory.CreateLogger("EdgeRelay.Attachments"), replicas);
             notifier ??= options.Notify.Enabled
                 ? new WebhookNotifier(options.Notify, time, loggerFactory.CreateLogger("EdgeRelay.Notify"))

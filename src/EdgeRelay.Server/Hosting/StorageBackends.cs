@@ -29,26 +29,17 @@ internal static class StorageBackends
             return await FasterOutboundQueue.OpenAsync(RelayForwarding.QueueOptions(options, dataDirectory), time, loggerFactory.CreateLogger<FasterOutboundQueue>(), cancellationToken);
         }
 
-        var queue = await shared.OpenOutboundQueueAsync(RelayForwarding.QueueLimits(options), loggerFactory.CreateLogger<JetStreamOutboundQueue>(), cancellationToken);
-        try
-        {
-            await MoveLocalOutboundAsync(options, dataDirectory, queue, time, loggerFactory, cancellationToken);
-            return queue;
-        }
-        catch
-        {
-            await queue.DisposeAsync();
-            throw;
-        }
+        await RefuseLocalOutboundAsync(options, dataDirectory, time, loggerFactory, cancellationToken);
+        return await shared.OpenOutboundQueueAsync(RelayForwarding.QueueLimits(options), loggerFactory.CreateLogger<JetStreamOutboundQueue>(), cancellationToken);
     }
 
     /// <summary>
-    /// A node that kept its outbound queue in its own FASTER log (before the cluster's queue served SEND_VIA, or run on
-    /// one machine first) hands what is still queued there to the cluster's queue, so that no acknowledged SEND_VIA is
-    /// left behind: each is queued there (with a new send id, and released at once), then settled here, so a crash
-    /// midway moves the rest next time and none twice. The emptied log's folder is renamed <c>outbound.moved</c>.
+    /// A data folder whose relay kept SEND_VIAs in its own FASTER log (run on one machine before it joined a cluster)
+    /// must not join while that log holds queued ones: a cluster node forwards only the cluster's queue, so they would
+    /// wait for ever, and their senders hold send ids only that log answers for. The start is refused (exit code 3)
+    /// with what to do; an emptied log is left as it is.
     /// </summary>
-    private static async Task MoveLocalOutboundAsync(EdgeRelayOptions options, string dataDirectory, JetStreamOutboundQueue queue, TimeProvider time, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    private static async Task RefuseLocalOutboundAsync(EdgeRelayOptions options, string dataDirectory, TimeProvider time, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var local = RelayForwarding.QueueOptions(options, dataDirectory);
         if (!Directory.Exists(local.Directory) || !Directory.EnumerateFileSystemEntries(local.Directory).Any())
@@ -56,42 +47,17 @@ internal static class StorageBackends
             return;
         }
 
-        var moved = 0;
-        var left = 0;
-        var reason = "none";
+        long queued;
         await using (var log = await FasterOutboundQueue.OpenAsync(local, time, loggerFactory.CreateLogger<FasterOutboundQueue>(), cancellationToken))
         {
-            var queued = log.GetQueued();
-            foreach (var message in queued)
-            {
-                var result = await queue.EnqueueAsync(new OutboundRequest(message.Owner, message.Endpoint, message.Pin, message.EphemeralAddress, message.Ciphertext), cancellationToken);
-                if (result.Status != OutboundEnqueueStatus.Queued)
-                {
-                    (left, reason) = (queued.Count - moved, "the cluster's queue is full; moved at the next start");
-                    break;
-                }
-
-                await queue.WaitDurableAsync(result.Ticket, cancellationToken);
-                var settled = await log.SettleAsync(message.SendId, OutboundState.Delivered, 0, cancellationToken);
-                await log.WaitDurableAsync(settled.Ticket, cancellationToken);
-                moved++;
-            }
+            queued = log.GetStatistics().QueuedMessages;
         }
 
-        if (moved > 0 || left > 0)
+        if (queued > 0)
         {
-            RelayLog.OutboundMigrated(loggerFactory.CreateLogger("EdgeRelay.Forwarding"), moved, left, reason);
-        }
-
-        if (left == 0)
-        {
-            var target = local.Directory + ".moved";
-            if (Directory.Exists(target))
-            {
-                Directory.Delete(target, recursive: true);
-            }
-
-            Directory.Move(local.Directory, target);
+            throw new InvalidDataException(
+                $"The outbound log in {local.Directory} holds {queued} queued SEND_VIAs, which a node of a cluster would not forward. "
+                + "Run this data folder with Storage:Backend=faster until they are delivered (edgerelay_forward_queued_messages 0), then start it in the cluster. Nothing was sent or dropped.");
         }
     }
 
@@ -99,8 +65,20 @@ internal static class StorageBackends
     /// Where a cluster's committed attachments are kept beside each node's disk, so that any node serves them (an object
     /// store bucket on the JetStream cluster); null for one machine, whose attachments are on its disk alone.
     /// </summary>
-    public static async Task<IAttachmentReplicas?> OpenAttachmentReplicasAsync(EdgeRelayOptions options, IRelayStorage storage, CancellationToken cancellationToken) =>
-        storage is JetStreamStorage shared ? await shared.OpenAttachmentReplicasAsync(options.Attachments.Expiry, cancellationToken) : null;
+    public static async Task<IAttachmentReplicas?> OpenAttachmentReplicasAsync(EdgeRelayOptions options, IRelayStorage storage, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        if (storage is not JetStreamStorage shared)
+        {
+            return null;
+        }
+
+        if (string.IsNullOrEmpty(options.Attachments.PublicBaseUrl))
+        {
+            RelayLog.AttachmentUrlsNameOneNode(loggerFactory.CreateLogger("EdgeRelay.Attachments"), options.Http.Endpoint);
+        }
+
+        return await shared.OpenAttachmentReplicasAsync(options.Attachments.Expiry, cancellationToken);
+    }
 
     /// <summary>The largest ciphertext the outbound queue holds: a queued record on a cluster is one NATS message, with its own fields and headers.</summary>
     public static int MaxOutboundCiphertext(IOutboundQueue queue) => queue is JetStreamOutboundQueue shared ? shared.MaxCiphertextBytes : int.MaxValue;

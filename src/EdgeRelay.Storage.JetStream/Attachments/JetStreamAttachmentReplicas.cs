@@ -56,7 +56,9 @@ public sealed class JetStreamAttachmentReplicas : IAttachmentReplicas
                 }
                 catch (NatsJSApiException ex) when (ex.Error.ErrCode == StreamNameInUse)
                 {
-                    // Created by another node with other limits (an operator changed the expiry): used as it is.
+                    // Created with other limits (an operator raised the expiry, or a node runs with fewer replicas): an
+                    // attachment must outlive the expiry its URL promises, so a shorter age or fewer replicas are raised.
+                    await RaiseLimitsAsync(js, config, c).ConfigureAwait(false);
                     return await context.GetObjectStoreAsync(options.AttachmentBucket, c).ConfigureAwait(false);
                 }
             },
@@ -65,6 +67,22 @@ public sealed class JetStreamAttachmentReplicas : IAttachmentReplicas
             logger,
             ct).ConfigureAwait(false);
         return new JetStreamAttachmentReplicas(bucket, options, logger);
+    }
+
+    /// <summary>The bucket's stream (JetStream names it <c>OBJ_</c> and the bucket) keeps at least <paramref name="wanted"/>'s age and replicas.</summary>
+    private static async Task RaiseLimitsAsync(INatsJSContext js, NatsObjConfig wanted, CancellationToken ct)
+    {
+        var stream = await js.GetStreamAsync("OBJ_" + wanted.Bucket, cancellationToken: ct).ConfigureAwait(false);
+        var config = stream.Info.Config;
+        var maxAge = wanted.MaxAge ?? TimeSpan.Zero;
+        if ((config.MaxAge != TimeSpan.Zero && config.MaxAge < maxAge) || config.NumReplicas < wanted.NumberOfReplicas)
+        {
+            await js.UpdateStreamAsync(config with
+            {
+                MaxAge = config.MaxAge == TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Max(config.MaxAge.Ticks, maxAge.Ticks)),
+                NumReplicas = Math.Max(config.NumReplicas, wanted.NumberOfReplicas),
+            }, ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>JetStream's error for a stream that exists with another configuration.</summary>
@@ -92,8 +110,19 @@ public sealed class JetStreamAttachmentReplicas : IAttachmentReplicas
             await StartRetry.RunAsync(
                 async c =>
                 {
+                    // With every server gone the client neither answers nor throws: each attempt is bounded, and one
+                    // that runs out is asked again (the same name replaces what it left) while the window lasts.
+                    using var attempt = CancellationTokenSource.CreateLinkedTokenSource(c);
+                    attempt.CancelAfter(AttemptTimeout);
                     content.Position = start;
-                    return await _bucket.PutAsync(meta, content, leaveOpen: true, c).ConfigureAwait(false);
+                    try
+                    {
+                        return await _bucket.PutAsync(meta, content, leaveOpen: true, attempt.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!c.IsCancellationRequested)
+                    {
+                        throw new TimeoutException($"No answer within {AttemptTimeout.TotalSeconds} s.");
+                    }
                 },
                 "storing attachment " + meta.Name,
                 _options.PublishRetryWindow,
@@ -106,12 +135,20 @@ public sealed class JetStreamAttachmentReplicas : IAttachmentReplicas
         }
     }
 
+    /// <summary>How long one attempt of a put, or a read, may go unanswered.</summary>
+    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(10);
+
     public async Task<AttachmentRecord?> FindAsync(AttachmentId id, CancellationToken ct = default)
     {
         ObjectMetadata info;
+        using var bounded = Bounded(ct);
         try
         {
-            info = await _bucket.GetInfoAsync(id.ToString(), showDeleted: false, ct).ConfigureAwait(false);
+            info = await _bucket.GetInfoAsync(id.ToString(), showDeleted: false, bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new IOException($"The cluster did not answer for attachment {id} within {_options.PublishRetryWindow.TotalSeconds} s.");
         }
         catch (NatsObjNotFoundException)
         {
@@ -127,10 +164,16 @@ public sealed class JetStreamAttachmentReplicas : IAttachmentReplicas
 
     public async Task<bool> CopyToAsync(AttachmentId id, Stream destination, CancellationToken ct = default)
     {
+        using var bounded = Bounded(ct);
         try
         {
-            await _bucket.GetAsync(id.ToString(), destination, leaveOpen: true, ct).ConfigureAwait(false);
+            await _bucket.GetAsync(id.ToString(), destination, leaveOpen: true, bounded.Token).ConfigureAwait(false);
             return true;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // A chunk missing (the ordered read waits for it for ever) or a cluster gone: a read is bounded too.
+            throw new IOException($"Attachment {id} was not read from the cluster within {_options.PublishRetryWindow.TotalSeconds} s.");
         }
         catch (NatsObjNotFoundException)
         {
@@ -141,6 +184,13 @@ public sealed class JetStreamAttachmentReplicas : IAttachmentReplicas
             // A digest that does not match the chunks read is a NatsObjException too: refused, never served.
             throw new IOException($"Attachment {id} could not be read from the cluster: {ex.Message}", ex);
         }
+    }
+
+    private CancellationTokenSource Bounded(CancellationToken ct)
+    {
+        var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(_options.PublishRetryWindow);
+        return bounded;
     }
 
     /// <summary>The record in an object's metadata; an object without it (not written by a relay) is not an attachment.</summary>

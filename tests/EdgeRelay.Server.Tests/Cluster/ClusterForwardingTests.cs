@@ -127,7 +127,7 @@ public sealed class ClusterForwardingTests(NatsClusterFixture fixture) : IClassF
     }
 
     [SkippableFact]
-    public async Task A_node_that_kept_SEND_VIAs_in_its_own_outbound_log_hands_them_to_the_cluster_when_it_joins_it()
+    public async Task A_data_folder_whose_own_outbound_log_holds_SEND_VIAs_is_refused_by_the_cluster_and_delivers_them_alone()
     {
         var (args, token) = await ClusterAsync();
         using var owner = new Owner();
@@ -141,36 +141,41 @@ public sealed class ClusterForwardingTests(NatsClusterFixture fixture) : IClassF
 
         // One machine's relay (its outbound queue a FASTER log in its data folder) acknowledges 10 while D is down, and stops.
         var data = Directory.CreateDirectory(_dir.Combine("a")).FullName;
+        string[] alone = [.. args.Where(a => !a.StartsWith("--Storage:", StringComparison.Ordinal))];
         Dictionary<long, int> acknowledged;
-        await using (var alone = await ServerProcess.StartAsync(data, [.. args.Where(a => !a.StartsWith("--Storage:", StringComparison.Ordinal))]))
+        await using (var relay = await ServerProcess.StartAsync(data, alone))
         {
-            await using (var rm = await ConnectRmAsync(alone, token))
+            await using (var rm = await ConnectRmAsync(relay, token))
             {
                 acknowledged = await SendAsync(rm, card, 0, 10);
             }
 
-            Assert.Equal(0, await alone.TerminateAsync());
+            Assert.Equal(0, await relay.TerminateAsync());
         }
 
-        // The same data folder joins the cluster: the 10 go out from the cluster's queue, the local log is set aside.
-        await using var node = await ServerProcess.StartAsync(data, args);
+        // The same folder in the cluster: refused (exit code 3), saying what to do, its log untouched.
+        var (code, stderr) = await ServerProcess.RunToExitAsync([.. args, "--Storage:DataDir=" + data, "--Relay:Endpoint=127.0.0.1:0", "--Http:Endpoint=127.0.0.1:0"]);
+        Assert.True(code == 3, $"exit code {code}: {stderr}");
+        Assert.Contains("holds 10 queued SEND_VIAs", stderr, StringComparison.Ordinal);
+        Assert.Contains("Storage:Backend=faster", stderr, StringComparison.Ordinal);
+
+        // Run alone again, it delivers them under the send ids its RM holds; then the folder may join.
         await using var back = await StartDestinationAsync();
+        await using (var relay = await ServerProcess.StartAsync(data, alone))
+        {
+            await using var rm = await ConnectRmAsync(relay, token);
+            await Eventually.TrueAsync(
+                async () => (await rm.GetSendStatesAsync(acknowledged.Keys)).All(s => s.State == SendStateKind.Delivered),
+                "the 10 to be delivered by the relay alone",
+                Patience,
+                TimeSpan.FromMilliseconds(100));
+            Assert.Equal(0, await relay.TerminateAsync());
+        }
+
+        await using var joined = await ServerProcess.StartAsync(data, args);
         await using var onBack = await RelayClient.ConnectAsync(back.RelayEndPoint);
         await onBack.AuthenticateAsync(card.Aid, owner.Key);
-        var received = new List<int>();
-        await Eventually.TrueAsync(
-            async () =>
-            {
-                received.AddRange(await Drain.AllAsync(onBack, card.Aid));
-                return received.Count >= acknowledged.Count;
-            },
-            "the 10 messages of the local log to reach D from the cluster",
-            Patience,
-            TimeSpan.FromMilliseconds(100));
-        Assert.Equal(acknowledged.Values.Order(), received.Order());
-        Assert.True(Directory.Exists(Path.Combine(data, "outbound.moved")));
-        Assert.False(Directory.Exists(Path.Combine(data, "outbound")));
-        Assert.Contains("Moved 10 queued SEND_VIAs", node.Output, StringComparison.Ordinal);
+        Assert.Equal(acknowledged.Values.Order(), (await Drain.AllAsync(onBack, card.Aid)).Order());
     }
 
     [SkippableFact]
