@@ -37,7 +37,7 @@ public sealed partial class AttachmentStore
         }
     }
 
-    /// <summary>Downloads read from the replicas at once, at most: each takes a temporary file of the attachment's size.</summary>
+    /// <summary>Downloads read from the replicas and served at once, at most: each holds a temporary file of the attachment's size until closed.</summary>
     public const int MaxConcurrentFetches = 16;
 
     /// <summary>
@@ -60,6 +60,7 @@ public sealed partial class AttachmentStore
         }
 
         FileStream? file = null;
+        var returned = false;
         try
         {
             var record = await _replicas.FindAsync(id, cancellationToken);
@@ -68,13 +69,7 @@ public sealed partial class AttachmentStore
                 return null;
             }
 
-            file = new FileStream(Path.Combine(UploadDirectory, Guid.NewGuid().ToString("N") + FetchExtension), new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.ReadWrite,
-                Share = FileShare.None,
-                Options = FileOptions.Asynchronous | FileOptions.DeleteOnClose,
-            });
+            file = new FetchedFile(Path.Combine(UploadDirectory, Guid.NewGuid().ToString("N") + FetchExtension), _fetches);
             if (!await _replicas.CopyToAsync(id, file, cancellationToken))
             {
                 await file.DisposeAsync();
@@ -89,7 +84,7 @@ public sealed partial class AttachmentStore
             file.Position = 0;
             var attachment = new StoredAttachment(record.Id, record.Size, record.Sha256, record.StoredAt, record.ExpiresAt, record.Owner);
             var fetched = (attachment, file);
-            file = null; // the caller's now
+            (file, returned) = (null, true); // the caller's now, with its place among the fetches until it closes it
             return fetched;
         }
         catch (IOException ex)
@@ -104,8 +99,31 @@ public sealed partial class AttachmentStore
                 // Not returned (an error, the download aborted): its temporary file goes now, not at the next start.
                 await file.DisposeAsync();
             }
+            else if (!returned)
+            {
+                _fetches.Release();
+            }
+        }
+    }
 
-            _fetches.Release();
+    /// <summary>A temporary copy read from the replicas: deleted when closed, and its place among the fetches given back then, once.</summary>
+    private sealed class FetchedFile(string path, SemaphoreSlim fetches) : FileStream(path, new FileStreamOptions
+    {
+        Mode = FileMode.CreateNew,
+        Access = FileAccess.ReadWrite,
+        Share = FileShare.None,
+        Options = FileOptions.Asynchronous | FileOptions.DeleteOnClose,
+    })
+    {
+        private int _released;
+
+        protected override void Dispose(bool disposing)
+        {
+            base.Dispose(disposing);
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                fetches.Release();
+            }
         }
     }
 }

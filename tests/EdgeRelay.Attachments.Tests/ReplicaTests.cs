@@ -77,12 +77,55 @@ public sealed class ReplicaTests
         Assert.Empty(b.Files());
     }
 
+    [Fact]
+    public async Task A_read_the_cluster_fails_midway_or_cuts_short_is_an_error_not_a_miss_and_leaves_no_temporary_file()
+    {
+        var replicas = new InMemoryReplicas();
+        await using var a = new StoreFixture(replicas: replicas);
+        await using var b = new StoreFixture(replicas: replicas);
+        var committed = (await a.Store.CommitAsync(await a.UploadAsync(StoreFixture.Bytes(2_000)))).Attachment!;
+
+        replicas.CopyFault = CopyFault.FailMidway;
+        await Assert.ThrowsAsync<IOException>(() => b.Store.FetchAsync(committed.Id));
+        Assert.Empty(b.Files());
+
+        replicas.CopyFault = CopyFault.CutShort;
+        await Assert.ThrowsAsync<IOException>(() => b.Store.FetchAsync(committed.Id));
+        Assert.Empty(b.Files());
+
+        // Each fetch, failed or not, gave its place back: as many as the limit can run again.
+        replicas.CopyFault = CopyFault.None;
+        var fetched = new List<FileStream>();
+        for (var i = 0; i < AttachmentStore.MaxConcurrentFetches; i++)
+        {
+            fetched.Add((await b.Store.FetchAsync(committed.Id))!.Value.Content);
+        }
+
+        await Assert.ThrowsAsync<IOException>(() => b.Store.FetchAsync(committed.Id)); // 16 copies held open: no 17th
+        foreach (var file in fetched)
+        {
+            await file.DisposeAsync();
+        }
+
+        Assert.Empty(b.Files());
+        await (await b.Store.FetchAsync(committed.Id))!.Value.Content.DisposeAsync(); // closed ones gave their places back
+    }
+
+    private enum CopyFault
+    {
+        None,
+        FailMidway,
+        CutShort,
+    }
+
     /// <summary>The replicas of a cluster in memory; puts fail with an <see cref="IOException"/> while <see cref="FailPuts"/> is set.</summary>
     private sealed class InMemoryReplicas : IAttachmentReplicas
     {
         private readonly Dictionary<AttachmentId, (AttachmentRecord Record, byte[] Bytes)> _objects = [];
 
         public bool FailPuts { get; set; }
+
+        public CopyFault CopyFault { get; set; }
 
         public AttachmentRecord[] Records
         {
@@ -132,7 +175,12 @@ public sealed class ReplicaTests
                 bytes = o.Bytes;
             }
 
-            await destination.WriteAsync(bytes, ct);
+            await destination.WriteAsync(bytes.AsMemory(0, CopyFault == CopyFault.None ? bytes.Length : bytes.Length / 2), ct);
+            if (CopyFault == CopyFault.FailMidway)
+            {
+                throw new IOException("the cluster stopped answering");
+            }
+
             return true;
         }
     }
