@@ -44,16 +44,7 @@ public sealed class ClusterForwardingTests(NatsClusterFixture fixture) : IClassF
         var throughB = await SendAsync(rmB, card, 20, 20);
         await using var onDAgain = await RelayClient.ConnectAsync(d.RelayEndPoint);
         await onDAgain.AuthenticateAsync(card.Aid, owner.Key);
-        var received = new List<int>();
-        await Eventually.TrueAsync(
-            async () =>
-            {
-                received.AddRange(await Drain.AllAsync(onDAgain, card.Aid));
-                return received.Count >= 40;
-            },
-            "the 40 messages to reach D",
-            Patience,
-            TimeSpan.FromMilliseconds(100));
+        var received = await ReceiveAsync(onDAgain, card, 40, "the 40 messages to reach D");
         Assert.Equal(Enumerable.Range(0, 40), received.Order());
 
         // Node B knows what node A forwarded (the queue's index is shared), and tells its watchers of A's settles too.
@@ -77,13 +68,7 @@ public sealed class ClusterForwardingTests(NatsClusterFixture fixture) : IClassF
     {
         var (args, token) = await ClusterAsync();
         using var owner = new Owner();
-        AddressCard card;
-        await using (var d = await StartDestinationAsync())
-        {
-            await using var onD = await RelayClient.ConnectAsync(d.RelayEndPoint);
-            card = (await owner.CreateAddressAsync(onD)).Card;
-            Assert.Equal(0, await d.TerminateAsync()); // D is down: what A acknowledges stays queued
-        }
+        var card = await CardOnStoppedDestinationAsync(owner); // D is down: what A acknowledges stays queued
 
         await using var a = await ServerProcess.StartAsync(Directory.CreateDirectory(_dir.Combine("a")).FullName, args);
         await using var b = await ServerProcess.StartAsync(Directory.CreateDirectory(_dir.Combine("b")).FullName, args);
@@ -94,34 +79,17 @@ public sealed class ClusterForwardingTests(NatsClusterFixture fixture) : IClassF
         }
 
         await using var rmB = await ConnectRmAsync(b, token);
-        await Eventually.TrueAsync(
-            async () => (await rmB.GetSendStatesAsync(acknowledged.Keys)).All(s => s.State == SendStateKind.Queued),
-            "node B to list node A's queued sends",
-            Patience,
-            TimeSpan.FromMilliseconds(100));
+        await UntilAllAsync(rmB, acknowledged.Keys, SendStateKind.Queued, "node B to list node A's queued sends");
 
         // A dies with all 100 queued, unsent; D comes back. B judges A dead after the node timeout and forwards them.
         await a.KillAsync();
         await using var back = await StartDestinationAsync();
         await using var onBack = await RelayClient.ConnectAsync(back.RelayEndPoint);
         await onBack.AuthenticateAsync(card.Aid, owner.Key);
-        var received = new List<int>();
-        await Eventually.TrueAsync(
-            async () =>
-            {
-                received.AddRange(await Drain.AllAsync(onBack, card.Aid));
-                return received.Count >= acknowledged.Count;
-            },
-            "every acknowledged message to reach D through node B",
-            Patience,
-            TimeSpan.FromMilliseconds(100));
+        var received = await ReceiveAsync(onBack, card, acknowledged.Count, "every acknowledged message to reach D through node B");
 
         Assert.True(acknowledged.Values.Order().SequenceEqual(received.Order()), $"none lost, none twice: {received.Count} received of {acknowledged.Count}; node B:\n{Tail(b.Output)}");
-        await Eventually.TrueAsync(
-            async () => (await rmB.GetSendStatesAsync(acknowledged.Keys)).All(s => s.State == SendStateKind.Delivered),
-            "node B to settle them as delivered",
-            Patience,
-            TimeSpan.FromMilliseconds(100));
+        await UntilAllAsync(rmB, acknowledged.Keys, SendStateKind.Delivered, "node B to settle them as delivered");
         Assert.Contains("adopted from a node of this service that died", b.Output, StringComparison.Ordinal);
         Assert.Equal(acknowledged.Count, (await MetricsAsync(b))["edgerelay_cluster_outbound_adopted_total"]);
     }
@@ -131,13 +99,7 @@ public sealed class ClusterForwardingTests(NatsClusterFixture fixture) : IClassF
     {
         var (args, token) = await ClusterAsync();
         using var owner = new Owner();
-        AddressCard card;
-        await using (var d = await StartDestinationAsync())
-        {
-            await using var onD = await RelayClient.ConnectAsync(d.RelayEndPoint);
-            card = (await owner.CreateAddressAsync(onD)).Card;
-            Assert.Equal(0, await d.TerminateAsync());
-        }
+        var card = await CardOnStoppedDestinationAsync(owner);
 
         // One machine's relay (its outbound queue a FASTER log in its data folder) acknowledges 10 while D is down, and stops.
         var data = Directory.CreateDirectory(_dir.Combine("a")).FullName;
@@ -164,11 +126,7 @@ public sealed class ClusterForwardingTests(NatsClusterFixture fixture) : IClassF
         await using (var relay = await ServerProcess.StartAsync(data, alone))
         {
             await using var rm = await ConnectRmAsync(relay, token);
-            await Eventually.TrueAsync(
-                async () => (await rm.GetSendStatesAsync(acknowledged.Keys)).All(s => s.State == SendStateKind.Delivered),
-                "the 10 to be delivered by the relay alone",
-                Patience,
-                TimeSpan.FromMilliseconds(100));
+            await UntilAllAsync(rm, acknowledged.Keys, SendStateKind.Delivered, "the 10 to be delivered by the relay alone");
             Assert.Equal(0, await relay.TerminateAsync());
         }
 
@@ -240,6 +198,35 @@ public sealed class ClusterForwardingTests(NatsClusterFixture fixture) : IClassF
         ];
         return (args, stdout.Trim());
     }
+
+    /// <summary>An address of <paramref name="owner"/>'s on D, which is then stopped (it comes back on the same endpoint).</summary>
+    private async Task<AddressCard> CardOnStoppedDestinationAsync(Owner owner)
+    {
+        await using var d = await StartDestinationAsync();
+        await using var onD = await RelayClient.ConnectAsync(d.RelayEndPoint);
+        var card = (await owner.CreateAddressAsync(onD)).Card;
+        Assert.Equal(0, await d.TerminateAsync());
+        return card;
+    }
+
+    /// <summary>Pulls and acknowledges on D until <paramref name="count"/> messages came; each one's first four bytes as an int.</summary>
+    private static async Task<List<int>> ReceiveAsync(RelayClient onD, AddressCard card, int count, string what)
+    {
+        var received = new List<int>();
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                received.AddRange(await Drain.AllAsync(onD, card.Aid));
+                return received.Count >= count;
+            },
+            what,
+            Patience,
+            TimeSpan.FromMilliseconds(100));
+        return received;
+    }
+
+    private static Task UntilAllAsync(RelayClient rm, IReadOnlyCollection<long> sendIds, SendStateKind state, string what) =>
+        Eventually.TrueAsync(async () => (await rm.GetSendStatesAsync(sendIds)).All(s => s.State == state), what, Patience, TimeSpan.FromMilliseconds(100));
 
     private Task<ServerProcess> StartDestinationAsync() => ServerProcess.StartAsync(Directory.CreateDirectory(_dir.Combine("d")).FullName, "--Relay:Endpoint=" + _destination);
 
