@@ -27,8 +27,9 @@ public sealed class ForwardingEngine : IAsyncDisposable
     private readonly Action<SendSettled>? _settled;
     private readonly ConcurrentDictionary<ushort, long> _failedByCode = new();
 
-    // The messages this engine forwards (and counted, see Taken) until they settle: with a queue several nodes share,
-    // not all it lists (IOutboundDispatch).
+    // The messages this engine forwards (and counted, see Taken) until they settle, kept only for a queue several nodes
+    // share (IOutboundDispatch), where not all it lists are this node's and another node may settle one. A queue of
+    // one relay's own is all this engine's: nothing to track per message there.
     private readonly ConcurrentDictionary<long, byte> _mine = new();
     private readonly IOutboundDispatch? _dispatch;
     private long _adopted;
@@ -133,7 +134,7 @@ public sealed class ForwardingEngine : IAsyncDisposable
         {
             // The queue's own copy: its queue and release times are what a restart would list.
             var message = result.Message ?? throw new InvalidOperationException("The outbound queue queued a message without returning it.");
-            _mine.TryAdd(message.SendId, 0);
+            Track(message.SendId);
             Worker(new PeerDestination(request.Endpoint, request.Pin)).Add(new PendingSend(message, result.Ticket));
         }
 
@@ -195,7 +196,13 @@ public sealed class ForwardingEngine : IAsyncDisposable
     internal void CountForwarded(int count) => Interlocked.Add(ref _forwarded, count);
 
     /// <summary>Whether this engine still forwards <paramref name="sendId"/>: false once another node's settle of it is in force.</summary>
-    internal bool IsMine(long sendId) => _mine.ContainsKey(sendId);
+    internal bool IsMine(long sendId) => _dispatch is null || _mine.ContainsKey(sendId);
+
+    /// <summary>Starts tracking a message this engine takes; false when it has it already (a shared queue's adoption told twice).</summary>
+    private bool Track(long sendId) => _dispatch is null || _mine.TryAdd(sendId, 0);
+
+    /// <summary>Stops tracking a settled message; true when this engine had it (and counted it).</summary>
+    private bool Untrack(long sendId) => _dispatch is null || _mine.TryRemove(sendId, out _);
 
     /// <summary>Takes queued messages not taken yet: told to <see cref="Taken"/>, then handed to their workers. Returns how many.</summary>
     private int Take(IReadOnlyList<OutboundMessage> messages)
@@ -203,7 +210,7 @@ public sealed class ForwardingEngine : IAsyncDisposable
         var taken = new List<OutboundMessage>(messages.Count);
         foreach (var message in messages)
         {
-            if (_mine.TryAdd(message.SendId, 0))
+            if (Track(message.SendId))
             {
                 taken.Add(message);
             }
@@ -241,7 +248,7 @@ public sealed class ForwardingEngine : IAsyncDisposable
     /// <summary>Another node's settle is in force: this engine stops forwarding it if it was, and the sender's watchers here are told.</summary>
     private void OnSettledElsewhere(OutboundStatus status, int length)
     {
-        var counted = _mine.TryRemove(status.SendId, out _);
+        var counted = Untrack(status.SendId);
         _settled?.Invoke(new SendSettled(status.SendId, status.Owner, status.State, status.Code, length, counted));
     }
 
@@ -284,10 +291,10 @@ public sealed class ForwardingEngine : IAsyncDisposable
             var message = send.Message;
             if (results[i] == SettleStatus.Settled)
             {
-                var counted = _mine.TryRemove(message.SendId, out _); // false if another node's settle came first meanwhile
+                var counted = Untrack(message.SendId); // false if another node's settle came first meanwhile
                 told.Add(new SendSettled(message.SendId, message.Owner, state, code, message.Ciphertext.Length, counted));
             }
-            else if (_mine.TryRemove(message.SendId, out _))
+            else if (_dispatch is not null && _mine.TryRemove(message.SendId, out _))
             {
                 // Settled by another node of a shared queue while this engine took it (an adoption or a submit racing
                 // that settle, which then found nothing of this engine's to release): released here, as it stands
@@ -300,8 +307,9 @@ public sealed class ForwardingEngine : IAsyncDisposable
         await Queue.WaitDurableAsync(latest);
         foreach (var settled in told)
         {
+            // Only a shared queue can hold another node's settle of this message; one relay's own needs no second look.
             var inForce = settled;
-            if (TryGetSettled(settled.SendId, out var status) && (status.State, status.Code) != (settled.State, settled.Code))
+            if (_dispatch is not null && TryGetSettled(settled.SendId, out var status) && (status.State, status.Code) != (settled.State, settled.Code))
             {
                 // Another node's settle of the message came first in a shared queue: its state is the one in force, and
                 // its sender was told it from there; this one only releases what it counted.

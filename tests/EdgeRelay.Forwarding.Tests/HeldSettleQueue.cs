@@ -3,7 +3,7 @@ using EdgeRelay.Storage;
 namespace EdgeRelay.Forwarding.Tests;
 
 /// <summary>An outbound queue whose settles are written at once but become durable only when the test says so, as a slow commit would.</summary>
-internal sealed class HeldSettleQueue(IOutboundQueue inner) : IOutboundQueue
+internal sealed class HeldSettleQueue(IOutboundQueue inner) : DelegatingOutboundQueue(inner)
 {
     private readonly TaskCompletionSource _commit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _sync = new();
@@ -25,9 +25,9 @@ internal sealed class HeldSettleQueue(IOutboundQueue inner) : IOutboundQueue
     /// <summary>Every settle written so far, and any written later, becomes durable.</summary>
     public void Commit() => _commit.TrySetResult();
 
-    public async ValueTask<DurabilityTicket> SettleManyAsync(IReadOnlyList<OutboundSettle> settles, SettleStatus[] results, CancellationToken ct = default)
+    public override async ValueTask<DurabilityTicket> SettleManyAsync(IReadOnlyList<OutboundSettle> settles, SettleStatus[] results, CancellationToken ct = default)
     {
-        var ticket = await inner.SettleManyAsync(settles, results, ct);
+        var ticket = await Inner.SettleManyAsync(settles, results, ct);
         lock (_sync)
         {
             _batches.Add(settles.Count);
@@ -37,7 +37,7 @@ internal sealed class HeldSettleQueue(IOutboundQueue inner) : IOutboundQueue
         return ticket;
     }
 
-    public async ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct = default)
+    public override async ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct = default)
     {
         bool held;
         lock (_sync)
@@ -50,35 +50,17 @@ internal sealed class HeldSettleQueue(IOutboundQueue inner) : IOutboundQueue
             await _commit.Task.WaitAsync(ct);
         }
 
-        await inner.WaitDurableAsync(ticket, ct);
+        await Inner.WaitDurableAsync(ticket, ct);
     }
 
-    public bool IsDurable(DurabilityTicket ticket)
+    public override bool IsDurable(DurabilityTicket ticket)
     {
         lock (_sync)
         {
-            return (!_settleTickets.Contains(ticket.Position) || _commit.Task.IsCompleted) && inner.IsDurable(ticket);
+            return (!_settleTickets.Contains(ticket.Position) || _commit.Task.IsCompleted) && Inner.IsDurable(ticket);
         }
     }
 
-    public ValueTask<WriteResult<SettleStatus>> SettleAsync(long sendId, OutboundState state, ushort code, CancellationToken ct = default) =>
+    public override ValueTask<WriteResult<SettleStatus>> SettleAsync(long sendId, OutboundState state, ushort code, CancellationToken ct = default) =>
         throw new NotSupportedException("The engine settles a round in one call.");
-
-    public ValueTask<OutboundEnqueueResult> EnqueueAsync(OutboundRequest request, CancellationToken ct = default) => inner.EnqueueAsync(request, ct);
-
-    public IReadOnlyList<OutboundMessage> GetQueued() => inner.GetQueued();
-
-    public bool TryGetStatus(long sendId, out OutboundStatus status) => inner.TryGetStatus(sendId, out status);
-
-    public Task RunMaintenanceAsync() => inner.RunMaintenanceAsync();
-
-    public OutboundStatistics GetStatistics() => inner.GetStatistics();
-
-    public void RequestFlush() => inner.RequestFlush();
-
-    public Task FlushAsync() => inner.FlushAsync();
-
-    public Exception? Failure => inner.Failure;
-
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

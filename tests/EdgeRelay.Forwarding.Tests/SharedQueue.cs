@@ -6,7 +6,7 @@ namespace EdgeRelay.Forwarding.Tests;
 /// An outbound queue shared with other nodes, as the engine sees it through <see cref="IOutboundDispatch"/>: the test
 /// says which messages this node forwards, adopts a dead node's messages, and settles messages as another node would.
 /// </summary>
-internal sealed class SharedQueue(IOutboundQueue inner) : IOutboundQueue, IOutboundDispatch
+internal sealed class SharedQueue(IOutboundQueue inner) : DelegatingOutboundQueue(inner), IOutboundDispatch
 {
     private readonly HashSet<long> _others = [];
     private readonly Lock _sync = new();
@@ -18,8 +18,8 @@ internal sealed class SharedQueue(IOutboundQueue inner) : IOutboundQueue, IOutbo
     /// <summary>Queues a message as another node (its dispatcher) would: this node lists it, and does not forward it.</summary>
     public async Task<OutboundMessage> EnqueueElsewhereAsync(OutboundRequest request)
     {
-        var result = await inner.EnqueueAsync(request);
-        await inner.WaitDurableAsync(result.Ticket);
+        var result = await Inner.EnqueueAsync(request);
+        await Inner.WaitDurableAsync(result.Ticket);
         lock (_sync)
         {
             _others.Add(result.SendId);
@@ -34,7 +34,7 @@ internal sealed class SharedQueue(IOutboundQueue inner) : IOutboundQueue, IOutbo
         List<OutboundMessage> adopted;
         lock (_sync)
         {
-            adopted = inner.GetQueued().Where(m => _others.Contains(m.SendId)).ToList();
+            adopted = Inner.GetQueued().Where(m => _others.Contains(m.SendId)).ToList();
             _others.Clear();
         }
 
@@ -44,10 +44,10 @@ internal sealed class SharedQueue(IOutboundQueue inner) : IOutboundQueue, IOutbo
     /// <summary>Another node settles a message, and its settle is in force here.</summary>
     public async Task SettleElsewhereAsync(long sendId, OutboundState state, ushort code = 0)
     {
-        var length = inner.GetQueued().Single(m => m.SendId == sendId).Ciphertext.Length;
-        var settled = await inner.SettleAsync(sendId, state, code);
+        var length = Inner.GetQueued().Single(m => m.SendId == sendId).Ciphertext.Length;
+        var settled = await Inner.SettleAsync(sendId, state, code);
         Assert.Equal(SettleStatus.Settled, settled.Status);
-        Assert.True(inner.TryGetStatus(sendId, out var status));
+        Assert.True(Inner.TryGetStatus(sendId, out var status));
         SettledElsewhere?.Invoke(status, length);
     }
 
@@ -55,33 +55,7 @@ internal sealed class SharedQueue(IOutboundQueue inner) : IOutboundQueue, IOutbo
     {
         lock (_sync)
         {
-            return !_others.Contains(message.SendId) && inner.TryGetStatus(message.SendId, out var status) && status.State == OutboundState.Queued;
+            return !_others.Contains(message.SendId) && Inner.TryGetStatus(message.SendId, out var status) && status.State == OutboundState.Queued;
         }
     }
-
-    public ValueTask<OutboundEnqueueResult> EnqueueAsync(OutboundRequest request, CancellationToken ct = default) => inner.EnqueueAsync(request, ct);
-
-    public ValueTask<WriteResult<SettleStatus>> SettleAsync(long sendId, OutboundState state, ushort code, CancellationToken ct = default) => inner.SettleAsync(sendId, state, code, ct);
-
-    public ValueTask<DurabilityTicket> SettleManyAsync(IReadOnlyList<OutboundSettle> settles, SettleStatus[] results, CancellationToken ct = default) => inner.SettleManyAsync(settles, results, ct);
-
-    public IReadOnlyList<OutboundMessage> GetQueued() => inner.GetQueued();
-
-    public bool TryGetStatus(long sendId, out OutboundStatus status) => inner.TryGetStatus(sendId, out status);
-
-    public Task RunMaintenanceAsync() => inner.RunMaintenanceAsync();
-
-    public OutboundStatistics GetStatistics() => inner.GetStatistics();
-
-    public bool IsDurable(DurabilityTicket ticket) => inner.IsDurable(ticket);
-
-    public ValueTask WaitDurableAsync(DurabilityTicket ticket, CancellationToken ct = default) => inner.WaitDurableAsync(ticket, ct);
-
-    public void RequestFlush() => inner.RequestFlush();
-
-    public Task FlushAsync() => inner.FlushAsync();
-
-    public Exception? Failure => inner.Failure;
-
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the fixture disposes the inner queue
 }

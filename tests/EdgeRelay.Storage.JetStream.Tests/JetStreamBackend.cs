@@ -15,7 +15,7 @@ public sealed class JetStreamBackend : StorageBackend
 {
     private static int _instances;
     private readonly string _prefix = "T" + Interlocked.Increment(ref _instances).ToString(CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-    private readonly Dictionary<IRelayStorage, NatsConnection> _connections = [];
+    private readonly OwnConnections<IRelayStorage> _connections = new();
 
     /// <summary>Publishes that were on their way when the connection was cut may or may not have been stored.</summary>
     public override bool CrashLosesUndurableWrites => false;
@@ -36,30 +36,18 @@ public sealed class JetStreamBackend : StorageBackend
     public override async Task<IRelayStorage> OpenAsync(Action<StorageLimits>? limits = null)
     {
         var options = await OptionsAsync(limits);
-        var connection = new NatsConnection(JetStreamStorage.ConnectionOptions(options));
-        var storage = await JetStreamStorage.OpenAsync(options, Time, connection: connection);
-        _connections[storage] = connection;
-        return storage;
+        return await _connections.OpenAsync<IRelayStorage>(options, async connection => await JetStreamStorage.OpenAsync(options, Time, connection: connection));
     }
 
     public override async Task<IRelayStorage> CrashAndReopenAsync(IRelayStorage storage, Action<StorageLimits>? limits = null)
     {
-        if (_connections.Remove(storage, out var connection))
-        {
-            await connection.DisposeAsync();
-        }
-
-        await storage.DisposeAsync();
+        await _connections.CrashAsync(storage);
         return await OpenAsync(limits);
     }
 
     public override async ValueTask DisposeAsync()
     {
-        foreach (var connection in _connections.Values)
-        {
-            await connection.DisposeAsync();
-        }
-
+        await _connections.CloseAsync();
         await SharedCluster.DeleteStreamsAsync(_prefix);
     }
 }

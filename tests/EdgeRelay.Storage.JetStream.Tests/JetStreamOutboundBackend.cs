@@ -13,7 +13,7 @@ namespace EdgeRelay.Storage.JetStream.Tests;
 public sealed class JetStreamOutboundBackend : OutboundBackend
 {
     private static int _instances;
-    private readonly Dictionary<IOutboundQueue, NatsConnection> _connections = [];
+    private readonly OwnConnections<IOutboundQueue> _connections = new();
 
     /// <summary>The stream prefix: every queue this backend opens shares it, as the nodes of one service do.</summary>
     public string Prefix { get; } = "O" + Interlocked.Increment(ref _instances).ToString(CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
@@ -34,20 +34,12 @@ public sealed class JetStreamOutboundBackend : OutboundBackend
         var options = await OptionsAsync();
         var outbound = new OutboundLimits();
         limits?.Invoke(outbound);
-        var connection = new NatsConnection(JetStreamStorage.ConnectionOptions(options));
-        var queue = await JetStreamOutboundQueue.OpenAsync(options, outbound, Time, connection: connection);
-        _connections[queue] = connection;
-        return queue;
+        return await _connections.OpenAsync(options, connection => JetStreamOutboundQueue.OpenAsync(options, outbound, Time, connection: connection));
     }
 
     public override async Task<IOutboundQueue> CrashAndReopenAsync(IOutboundQueue queue, Action<OutboundLimits>? limits = null)
     {
-        if (_connections.Remove(queue, out var connection))
-        {
-            await connection.DisposeAsync();
-        }
-
-        await queue.DisposeAsync();
+        await _connections.CrashAsync(queue);
         return await OpenAsync(limits);
     }
 
@@ -62,11 +54,7 @@ public sealed class JetStreamOutboundBackend : OutboundBackend
 
     public override async ValueTask DisposeAsync()
     {
-        foreach (var connection in _connections.Values)
-        {
-            await connection.DisposeAsync();
-        }
-
+        await _connections.CloseAsync();
         await SharedCluster.DeleteStreamsAsync(Prefix);
     }
 }

@@ -140,15 +140,31 @@ public sealed class JetStreamAttachmentReplicas : IAttachmentReplicas
 
     public async Task<AttachmentRecord?> FindAsync(AttachmentId id, CancellationToken ct = default)
     {
-        ObjectMetadata info;
-        using var bounded = Bounded(ct);
+        var info = await ReadAsync(id, c => _bucket.GetInfoAsync(id.ToString(), showDeleted: false, c).AsTask(), ct).ConfigureAwait(false);
+        return info is null || info.Deleted ? null : Read(id, info);
+    }
+
+    public async Task<bool> CopyToAsync(AttachmentId id, Stream destination, CancellationToken ct = default) =>
+        await ReadAsync(id, c => _bucket.GetAsync(id.ToString(), destination, leaveOpen: true, c).AsTask(), ct).ConfigureAwait(false) is not null;
+
+    /// <summary>
+    /// A read of the bucket: null when there is no such object; an <see cref="IOException"/> when the cluster does not
+    /// answer within <see cref="JetStreamStorageOptions.PublishRetryWindow"/> (with a chunk missing the ordered read
+    /// would wait for ever), or refuses (a digest that does not match the chunks read is a NatsObjException too: the
+    /// bytes are refused, never served).
+    /// </summary>
+    private async Task<T?> ReadAsync<T>(AttachmentId id, Func<CancellationToken, Task<T>> read, CancellationToken ct)
+        where T : class
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(_options.PublishRetryWindow);
         try
         {
-            info = await _bucket.GetInfoAsync(id.ToString(), showDeleted: false, bounded.Token).ConfigureAwait(false);
+            return await read(bounded.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            throw new IOException($"The cluster did not answer for attachment {id} within {_options.PublishRetryWindow.TotalSeconds} s.");
+            throw new IOException($"Attachment {id} was not read from the cluster within {_options.PublishRetryWindow.TotalSeconds} s.");
         }
         catch (NatsObjNotFoundException)
         {
@@ -156,41 +172,8 @@ public sealed class JetStreamAttachmentReplicas : IAttachmentReplicas
         }
         catch (Exception ex) when (ex is NATS.Client.Core.NatsException or TimeoutException)
         {
-            throw new IOException($"The cluster did not answer for attachment {id}: {ex.Message}", ex);
-        }
-
-        return info.Deleted ? null : Read(id, info);
-    }
-
-    public async Task<bool> CopyToAsync(AttachmentId id, Stream destination, CancellationToken ct = default)
-    {
-        using var bounded = Bounded(ct);
-        try
-        {
-            await _bucket.GetAsync(id.ToString(), destination, leaveOpen: true, bounded.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            // A chunk missing (the ordered read waits for it for ever) or a cluster gone: a read is bounded too.
-            throw new IOException($"Attachment {id} was not read from the cluster within {_options.PublishRetryWindow.TotalSeconds} s.");
-        }
-        catch (NatsObjNotFoundException)
-        {
-            return false;
-        }
-        catch (Exception ex) when (ex is NATS.Client.Core.NatsException or TimeoutException)
-        {
-            // A digest that does not match the chunks read is a NatsObjException too: refused, never served.
             throw new IOException($"Attachment {id} could not be read from the cluster: {ex.Message}", ex);
         }
-    }
-
-    private CancellationTokenSource Bounded(CancellationToken ct)
-    {
-        var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bounded.CancelAfter(_options.PublishRetryWindow);
-        return bounded;
     }
 
     /// <summary>The record in an object's metadata; an object without it (not written by a relay) is not an attachment.</summary>
